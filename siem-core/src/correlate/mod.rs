@@ -1,0 +1,2 @@
+//! Streaming correlation: Sigma correlation rules over sliding event-time windows, keyed by
+//! (rule, group), with bounded, snapshotable state.

@@ -1,0 +1,1073 @@
+//! The one event type every part of siem shares.
+//!
+//! An [`Event`] is what a parser produces and what rules match against: a UTC `@timestamp`,
+//! typed fields named after the [Elastic Common Schema](https://www.elastic.co/guide/en/ecs/current/)
+//! (`source.ip`, `user.name`, `process.command_line`, ...), the raw input in `event.original`,
+//! and the Sigma [`LogSource`] (product / category / service) the parser inferred.
+//!
+//! # Representation and cost
+//!
+//! Fields are stored **flat**, keyed by their dotted ECS name, in insertion order
+//! (`IndexMap` with a fast randomized hasher). Looking up `"source.ip"` is therefore one hash
+//! probe, which is what the matcher does on its hot path. Nested objects given to
+//! [`Event::insert`] or read from JSON are flattened on the way in; [`Event::to_json`] nests
+//! them again, so the JSON you get out is ordinary nested ECS that Kibana understands.
+//!
+//! Objects only survive inside lists (`threat.enrichments: [{...}, {...}]`), where flattening
+//! would lose which values belong together; [`Event::for_each_value`] walks through them.
+//!
+//! When the input holds the same name both as a flat key and as a nested path
+//! (`{"a.b": 1, "a": {"b": 2}}`), the flat key wins, as the Sigma specification asks
+//! for dotted field names: the fewer levels of nesting a key came from, the higher its precedence.
+//!
+//! # Example
+//!
+//! ```
+//! use siem_core::event::{Event, Value};
+//!
+//! let mut event = Event::from_json(r#"{"@timestamp":"2024-05-01T10:00:00Z",
+//!     "source":{"ip":"203.0.113.7","port":51122},"user":{"name":"root"}}"#).unwrap();
+//! assert_eq!(event.get("source.ip").unwrap().to_text(), "203.0.113.7");
+//! assert_eq!(event.get("source.port"), Some(&Value::Int(51122)));
+//! event.insert("event.outcome", "failure");
+//! let json = event.to_json();
+//! assert!(json.contains(r#""event":{"outcome":"failure"}"#));
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::IpAddr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use compact_str::CompactString;
+use indexmap::IndexMap;
+
+/// The hasher used for field maps: fast, and randomly seeded so that field names chosen by an
+/// attacker cannot degrade lookups.
+pub type FieldHasher = foldhash::fast::RandomState;
+
+/// A map from flattened, dotted field name to value, in insertion order.
+pub type FieldMap = IndexMap<CompactString, Value, FieldHasher>;
+
+/// The ECS field that keeps the raw input line.
+pub const ORIGINAL: &str = "event.original";
+/// The ECS field for the free-text message.
+pub const MESSAGE: &str = "message";
+/// The tag added to events that no parser could read.
+pub const PARSE_FAILURE_TAG: &str = "_siem_parse_failure";
+
+/// A typed field value.
+///
+/// Strings are [`CompactString`]s: up to 24 bytes are stored inline, so the short values that
+/// dominate logs (user names, host names, ports, addresses) cost no allocation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Value {
+    /// JSON `null`, or a field that is explicitly empty.
+    #[default]
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A signed integer. JSON integers beyond `i64` become [`Value::Float`].
+    Int(i64),
+    /// A floating-point number.
+    Float(f64),
+    /// A string.
+    Str(CompactString),
+    /// An IPv4 or IPv6 address (ECS `ip` type fields such as `source.ip`).
+    Ip(IpAddr),
+    /// A list of values; a rule matches a list field when any element matches.
+    List(Vec<Value>),
+    /// An object inside a list, itself flattened.
+    Object(Box<FieldMap>),
+}
+
+impl Value {
+    /// The string slice when this is a [`Value::Str`].
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer when this is a [`Value::Int`].
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The text a string comparison sees: strings as they are, numbers in decimal, booleans as
+    /// `true` / `false`, addresses in their canonical form, `null` as the empty string.
+    /// Lists and objects render as compact JSON.
+    ///
+    /// Borrows for strings, allocates only for the other kinds.
+    pub fn to_text(&self) -> Cow<'_, str> {
+        match self {
+            Value::Str(s) => Cow::Borrowed(s.as_str()),
+            Value::Null => Cow::Borrowed(""),
+            Value::Bool(true) => Cow::Borrowed("true"),
+            Value::Bool(false) => Cow::Borrowed("false"),
+            Value::Int(i) => Cow::Owned(i.to_string()),
+            Value::Float(f) => Cow::Owned(format_float(*f)),
+            Value::Ip(ip) => Cow::Owned(ip.to_string()),
+            Value::List(_) | Value::Object(_) => {
+                let mut out = String::new();
+                write_json_value(&mut out, self);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// Whether this is [`Value::Null`].
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Converts a `serde_json` value, flattening objects (outside lists objects do not occur in an
+    /// event; inside lists they are kept as flattened [`Value::Object`]s).
+    pub fn from_json(value: serde_json::Value) -> Value {
+        match value {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => number_value(&n),
+            serde_json::Value::String(s) => Value::Str(CompactString::from(s)),
+            serde_json::Value::Array(items) => {
+                Value::List(items.into_iter().map(Value::from_json).collect())
+            }
+            serde_json::Value::Object(map) => {
+                let mut flat = Flattener::default();
+                flat.object("", map, 0);
+                Value::Object(Box::new(flat.fields))
+            }
+        }
+    }
+
+    /// Converts to a `serde_json` value (objects nested again).
+    pub fn to_json_value(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::Str(s) => serde_json::Value::String(s.to_string()),
+            Value::Ip(ip) => serde_json::Value::String(ip.to_string()),
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json_value).collect())
+            }
+            Value::Object(map) => {
+                let mut out = String::new();
+                write_nested(&mut out, map.iter().map(|(k, v)| (k.as_str(), v)));
+                serde_json::from_str(&out).unwrap_or(serde_json::Value::Null)
+            }
+        }
+    }
+}
+
+fn number_value(n: &serde_json::Number) -> Value {
+    if let Some(i) = n.as_i64() {
+        Value::Int(i)
+    } else {
+        Value::Float(n.as_f64().unwrap_or(f64::NAN))
+    }
+}
+
+fn format_float(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.1}")
+    } else {
+        f.to_string()
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Str(CompactString::from(s))
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(CompactString::from(s))
+    }
+}
+impl From<CompactString> for Value {
+    fn from(s: CompactString) -> Self {
+        Value::Str(s)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+impl From<u32> for Value {
+    fn from(i: u32) -> Self {
+        Value::Int(i64::from(i))
+    }
+}
+impl From<u16> for Value {
+    fn from(i: u16) -> Self {
+        Value::Int(i64::from(i))
+    }
+}
+impl From<u8> for Value {
+    fn from(i: u8) -> Self {
+        Value::Int(i64::from(i))
+    }
+}
+impl From<f64> for Value {
+    fn from(f: f64) -> Self {
+        Value::Float(f)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<IpAddr> for Value {
+    fn from(ip: IpAddr) -> Self {
+        Value::Ip(ip)
+    }
+}
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(items: Vec<T>) -> Self {
+        Value::List(items.into_iter().map(Into::into).collect())
+    }
+}
+
+/// The Sigma logsource of an event: which rules may see it.
+///
+/// Parsers fill in what they can tell (an sshd line is `product: linux, service: sshd`,
+/// an Apache access line is `category: webserver`); `siem parse --logsource` and the bindings
+/// let callers tag inputs the parser cannot recognise. Empty parts are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct LogSource {
+    /// Sigma `product`, e.g. `windows`, `linux`, `django`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<CompactString>,
+    /// Sigma `category`, e.g. `process_creation`, `webserver`, `application`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<CompactString>,
+    /// Sigma `service`, e.g. `security`, `sysmon`, `sshd`, `sudo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<CompactString>,
+}
+
+impl LogSource {
+    /// A logsource from its three optional parts.
+    ///
+    /// ```
+    /// let ls = siem_core::event::LogSource::new(Some("linux"), None, Some("sshd"));
+    /// assert_eq!(ls.to_string(), "product=linux,service=sshd");
+    /// ```
+    pub fn new(product: Option<&str>, category: Option<&str>, service: Option<&str>) -> Self {
+        LogSource {
+            product: product.map(CompactString::from),
+            category: category.map(CompactString::from),
+            service: service.map(CompactString::from),
+        }
+    }
+
+    /// Whether no part is set.
+    pub fn is_empty(&self) -> bool {
+        self.product.is_none() && self.category.is_none() && self.service.is_none()
+    }
+
+    /// Parses `key=value,...` as given to `--logsource` (keys `product`, `category`, `service`).
+    ///
+    /// ```
+    /// let ls = siem_core::event::LogSource::parse_spec("category=application,product=django").unwrap();
+    /// assert_eq!(ls.product.as_deref(), Some("django"));
+    /// assert!(siem_core::event::LogSource::parse_spec("vendor=x").is_err());
+    /// ```
+    pub fn parse_spec(spec: &str) -> Result<LogSource, String> {
+        let mut ls = LogSource::default();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("expected key=value in logsource spec, got {part:?}"))?;
+            let value = Some(CompactString::from(value.trim()));
+            match key.trim() {
+                "product" => ls.product = value,
+                "category" => ls.category = value,
+                "service" => ls.service = value,
+                other => {
+                    return Err(format!(
+                        "unknown logsource key {other:?}: expected product, category or service"
+                    ));
+                }
+            }
+        }
+        Ok(ls)
+    }
+
+    /// Fills the parts that are unset here from `other`, keeping what is already known.
+    pub fn fill_from(&mut self, other: &LogSource) {
+        if self.product.is_none() {
+            self.product.clone_from(&other.product);
+        }
+        if self.category.is_none() {
+            self.category.clone_from(&other.category);
+        }
+        if self.service.is_none() {
+            self.service.clone_from(&other.service);
+        }
+    }
+
+    /// Replaces the parts that `other` sets.
+    pub fn override_with(&mut self, other: &LogSource) {
+        if other.product.is_some() {
+            self.product.clone_from(&other.product);
+        }
+        if other.category.is_some() {
+            self.category.clone_from(&other.category);
+        }
+        if other.service.is_some() {
+            self.service.clone_from(&other.service);
+        }
+    }
+}
+
+impl fmt::Display for LogSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (key, value) in [
+            ("product", &self.product),
+            ("category", &self.category),
+            ("service", &self.service),
+        ] {
+            if let Some(value) = value {
+                if !first {
+                    f.write_str(",")?;
+                }
+                write!(f, "{key}={value}")?;
+                first = false;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A security event: `@timestamp`, ECS fields and logsource. See the [module docs](self).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Event {
+    /// `@timestamp` in UTC; `None` when the input carried no usable time.
+    pub timestamp: Option<DateTime<Utc>>,
+    /// The Sigma logsource the parser inferred or the caller assigned.
+    pub logsource: LogSource,
+    fields: FieldMap,
+}
+
+/// Why a JSON text could not become an [`Event`].
+#[derive(Debug, thiserror::Error)]
+pub enum EventJsonError {
+    /// Not valid JSON.
+    #[error("invalid JSON: {0}")]
+    Syntax(#[from] serde_json::Error),
+    /// Valid JSON, but not an object.
+    #[error("an event must be a JSON object, got {0}")]
+    NotAnObject(&'static str),
+    /// `@timestamp` present but not a time siem can read.
+    #[error("unreadable @timestamp {0:?}: expected RFC 3339 or epoch milliseconds")]
+    Timestamp(String),
+}
+
+impl Event {
+    /// An empty event with no timestamp and no logsource.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty event whose `event.original` is `original`.
+    pub fn with_original(original: &str) -> Self {
+        let mut event = Event::new();
+        event.insert(ORIGINAL, original);
+        event
+    }
+
+    /// The value of a field by its dotted ECS name, or `None` when absent.
+    ///
+    /// One hash probe. Values inside lists of objects are not reached by this call; use
+    /// [`Event::for_each_value`] when a path may cross a list.
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name)
+    }
+
+    /// The string value of a field, when it is a string.
+    #[inline]
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(Value::as_str)
+    }
+
+    /// Whether the field is present (even when `null`).
+    pub fn contains(&self, name: &str) -> bool {
+        self.fields.contains_key(name) || self.lookup_through_lists(name, &mut |_| {})
+    }
+
+    /// Calls `f` for the value at `name`, and, when the path crosses a list of objects
+    /// (`threat.enrichments.indicator.ip`), for each value reached through the list.
+    /// Returns whether any value was found.
+    pub fn for_each_value(&self, name: &str, f: &mut dyn FnMut(&Value)) -> bool {
+        if let Some(value) = self.fields.get(name) {
+            f(value);
+            return true;
+        }
+        self.lookup_through_lists(name, f)
+    }
+
+    fn lookup_through_lists(&self, name: &str, f: &mut dyn FnMut(&Value)) -> bool {
+        let mut found = false;
+        for (split, _) in name.match_indices('.') {
+            let (prefix, rest) = (&name[..split], &name[split + 1..]);
+            if let Some(Value::List(items)) = self.fields.get(prefix) {
+                for item in items {
+                    if let Value::Object(map) = item
+                        && let Some(value) = map.get(rest)
+                    {
+                        f(value);
+                        found = true;
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Sets a field. Objects are flattened into dotted names (`insert("source", {ip, port})`
+    /// sets `source.ip` and `source.port`); a value set here replaces an earlier one.
+    pub fn insert(&mut self, name: impl Into<CompactString>, value: impl Into<Value>) {
+        let name = name.into();
+        match value.into() {
+            Value::Object(map) => {
+                for (key, value) in *map {
+                    let mut full = name.clone();
+                    full.push('.');
+                    full.push_str(&key);
+                    self.fields.insert(full, value);
+                }
+            }
+            value => {
+                self.fields.insert(name, value);
+            }
+        }
+    }
+
+    /// Sets a field only when it is not already present.
+    pub fn insert_if_absent(&mut self, name: impl Into<CompactString>, value: impl Into<Value>) {
+        let name = name.into();
+        if !self.fields.contains_key(&name) {
+            self.insert(name, value);
+        }
+    }
+
+    /// Removes a field and returns its value.
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        self.fields.shift_remove(name)
+    }
+
+    /// Appends a tag to the ECS `tags` list (creating it), skipping duplicates.
+    pub fn add_tag(&mut self, tag: &str) {
+        match self.fields.get_mut("tags") {
+            Some(Value::List(tags)) => {
+                if !tags.iter().any(|t| t.as_str() == Some(tag)) {
+                    tags.push(Value::from(tag));
+                }
+            }
+            Some(other) => {
+                let previous = std::mem::take(other);
+                *other = Value::List(vec![previous, Value::from(tag)]);
+            }
+            None => {
+                self.fields.insert("tags".into(), Value::List(vec![Value::from(tag)]));
+            }
+        }
+    }
+
+    /// Whether `tags` holds `tag`.
+    pub fn has_tag(&self, tag: &str) -> bool {
+        match self.fields.get("tags") {
+            Some(Value::List(tags)) => tags.iter().any(|t| t.as_str() == Some(tag)),
+            Some(Value::Str(s)) => s == tag,
+            _ => false,
+        }
+    }
+
+    /// The raw input (`event.original`), when kept.
+    pub fn original(&self) -> Option<&str> {
+        self.get_str(ORIGINAL)
+    }
+
+    /// The `message` field, when present.
+    pub fn message(&self) -> Option<&str> {
+        self.get_str(MESSAGE)
+    }
+
+    /// All fields in insertion order, by dotted name.
+    pub fn fields(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
+        self.fields.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The number of (flattened) fields.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether the event has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Calls `f` with every string value of the event, including those inside lists and
+    /// list objects: what a Sigma keyword search looks at. Stops early when `f` returns `true`,
+    /// and returns whether it did.
+    pub fn any_string(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {
+        fn walk(value: &Value, f: &mut dyn FnMut(&str) -> bool) -> bool {
+            match value {
+                Value::Str(s) => f(s),
+                Value::List(items) => items.iter().any(|v| walk(v, f)),
+                Value::Object(map) => map.values().any(|v| walk(v, f)),
+                _ => false,
+            }
+        }
+        self.fields.values().any(|v| walk(v, f))
+    }
+
+    /// Parses an ECS JSON object (nested or dotted keys). `@timestamp` becomes
+    /// [`Event::timestamp`] (RFC 3339 string or epoch milliseconds) and a top-level `logsource`
+    /// object becomes [`Event::logsource`]; everything else becomes fields.
+    ///
+    /// Reads the text in one pass straight into the flat field map, keeping the input's key order.
+    pub fn from_json(text: &str) -> Result<Event, EventJsonError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let (mut event, raw_timestamp) = match serde::Deserializer::deserialize_any(&mut de, EventVisitor) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                // A JSON value of another kind is reported as such, not as a syntax error.
+                if let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
+                    && !value.is_object()
+                {
+                    return Err(EventJsonError::NotAnObject(json_kind(&value)));
+                }
+                return Err(EventJsonError::Syntax(e));
+            }
+        };
+        de.end()?;
+        if let Some(ts) = raw_timestamp {
+            event.timestamp = Some(
+                parse_json_timestamp(&ts).ok_or_else(|| EventJsonError::Timestamp(ts.to_string()))?,
+            );
+        }
+        Ok(event)
+    }
+
+    /// Like [`Event::from_json`], from an already parsed JSON value.
+    pub fn from_json_value(value: serde_json::Value) -> Result<Event, EventJsonError> {
+        let serde_json::Value::Object(mut map) = value else {
+            return Err(EventJsonError::NotAnObject(json_kind(&value)));
+        };
+        let mut event = Event::new();
+        if let Some(ts) = map.remove("@timestamp") {
+            event.timestamp = Some(
+                parse_json_timestamp(&ts).ok_or_else(|| EventJsonError::Timestamp(ts.to_string()))?,
+            );
+        }
+        if let Some(ls) = map.remove("logsource") {
+            match serde_json::from_value::<LogSource>(ls.clone()) {
+                Ok(parsed) => event.logsource = parsed,
+                // Not ours: an application field that happens to be called `logsource`.
+                Err(_) => {
+                    map.insert("logsource".into(), ls);
+                }
+            }
+        }
+        let mut flat = Flattener::default();
+        flat.object("", map, 0);
+        event.fields = flat.fields;
+        Ok(event)
+    }
+
+    /// Serializes to compact nested ECS JSON: `@timestamp` first, then fields in insertion order
+    /// nested by their dots, then `logsource` when set.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(64 + self.fields.len() * 32);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the JSON of [`Event::to_json`] to `out`.
+    pub fn write_json(&self, out: &mut String) {
+        let mut entries: Vec<(&str, &Value)> = Vec::with_capacity(self.fields.len() + 2);
+        let ts_value;
+        if let Some(ts) = self.timestamp {
+            ts_value = Value::Str(CompactString::from(format_timestamp(ts)));
+            entries.push(("@timestamp", &ts_value));
+        }
+        entries.extend(
+            self.fields
+                .iter()
+                .filter(|(k, _)| k.as_str() != "@timestamp")
+                .map(|(k, v)| (k.as_str(), v)),
+        );
+        let logsource;
+        if !self.logsource.is_empty() {
+            let mut map = FieldMap::default();
+            for (key, value) in [
+                ("product", &self.logsource.product),
+                ("category", &self.logsource.category),
+                ("service", &self.logsource.service),
+            ] {
+                if let Some(v) = value {
+                    map.insert(key.into(), Value::Str(v.clone()));
+                }
+            }
+            logsource = Value::Object(Box::new(map));
+            entries.push(("logsource", &logsource));
+        }
+        write_nested(out, entries.into_iter());
+    }
+
+    /// The event as a nested `serde_json` value (same shape as [`Event::to_json`]).
+    pub fn to_json_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.to_json()).expect("siem writes valid JSON")
+    }
+}
+
+impl serde::Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw = serde_json::value::RawValue::from_string(self.to_json())
+            .map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (mut event, raw_timestamp) = deserializer.deserialize_any(EventVisitor)?;
+        if let Some(ts) = raw_timestamp {
+            event.timestamp = Some(parse_json_timestamp(&ts).ok_or_else(|| {
+                serde::de::Error::custom(EventJsonError::Timestamp(ts.to_string()))
+            })?);
+        }
+        Ok(event)
+    }
+}
+
+/// Reads a top-level JSON object into an event (and the raw `@timestamp`, parsed afterwards).
+struct EventVisitor;
+
+impl<'de> serde::de::Visitor<'de> for EventVisitor {
+    type Value = (Event, Option<serde_json::Value>);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event as a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut event = Event::new();
+        let mut raw_timestamp = None;
+        let mut flat = Flattener::default();
+        while let Some(key) = map.next_key::<CompactString>()? {
+            match key.as_str() {
+                "@timestamp" => raw_timestamp = Some(map.next_value::<serde_json::Value>()?),
+                "logsource" => {
+                    let value = map.next_value::<serde_json::Value>()?;
+                    match serde_json::from_value::<LogSource>(value.clone()) {
+                        Ok(parsed) => event.logsource = parsed,
+                        // Not ours: an application field that happens to be called `logsource`.
+                        Err(_) => flat.json(key, value, 0),
+                    }
+                }
+                _ => map.next_value_seed(FieldSeed { flat: &mut flat, name: key, depth: 0 })?,
+            }
+        }
+        event.fields = flat.fields;
+        Ok((event, raw_timestamp))
+    }
+}
+
+/// Deserializes the value of one field into the flattener under `name`.
+struct FieldSeed<'f> {
+    flat: &'f mut Flattener,
+    name: CompactString,
+    depth: u16,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for FieldSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+macro_rules! put_scalar {
+    ($($method:ident: $ty:ty => $conv:expr),* $(,)?) => {
+        $(fn $method<E: serde::de::Error>(self, v: $ty) -> Result<(), E> {
+            #[allow(clippy::redundant_closure_call)]
+            let value = ($conv)(v);
+            self.flat.put(self.name, value, self.depth);
+            Ok(())
+        })*
+    };
+}
+
+impl<'de> serde::de::Visitor<'de> for FieldSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    put_scalar! {
+        visit_bool: bool => Value::Bool,
+        visit_i64: i64 => Value::Int,
+        visit_u64: u64 => |v: u64| i64::try_from(v).map(Value::Int).unwrap_or(Value::Float(v as f64)),
+        visit_f64: f64 => Value::Float,
+        visit_str: &str => |v: &str| Value::Str(CompactString::from(v)),
+        visit_string: String => |v: String| Value::Str(CompactString::from(v)),
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.flat.put(self.name, Value::Null, self.depth);
+        Ok(())
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<serde_json::Value>()? {
+            items.push(Value::from_json(item));
+        }
+        self.flat.put(self.name, Value::List(items), self.depth);
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut empty = true;
+        while let Some(key) = map.next_key::<CompactString>()? {
+            empty = false;
+            let mut name = CompactString::with_capacity(self.name.len() + 1 + key.len());
+            name.push_str(&self.name);
+            name.push('.');
+            name.push_str(&key);
+            let depth = self.depth.saturating_add(1);
+            map.next_value_seed(FieldSeed { flat: &mut *self.flat, name, depth })?;
+        }
+        if empty {
+            // An empty object carries no fields; keep the key so it is not lost.
+            self.flat.put(self.name, Value::Object(Box::default()), self.depth);
+        }
+        Ok(())
+    }
+}
+
+/// Formats a timestamp the way siem writes `@timestamp`: RFC 3339, UTC, `Z`, with as many
+/// fractional digits as needed.
+///
+/// ```
+/// use chrono::TimeZone;
+/// let ts = chrono::Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).unwrap();
+/// assert_eq!(siem_core::event::format_timestamp(ts), "2024-05-01T10:00:00Z");
+/// ```
+pub fn format_timestamp(ts: DateTime<Utc>) -> String {
+    ts.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn parse_json_timestamp(value: &serde_json::Value) -> Option<DateTime<Utc>> {
+    match value {
+        serde_json::Value::String(s) => DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+            .or_else(|| {
+                // ECS allows a space instead of `T`, and timestamps without a zone are UTC.
+                let s = s.replacen(' ', "T", 1);
+                DateTime::parse_from_rfc3339(&s)
+                    .map(|t| t.with_timezone(&Utc))
+                    .ok()
+                    .or_else(|| {
+                        chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f")
+                            .ok()
+                            .map(|n| n.and_utc())
+                    })
+            }),
+        serde_json::Value::Number(n) => {
+            let millis = n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))?;
+            DateTime::from_timestamp_millis(millis)
+        }
+        _ => None,
+    }
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Flattens nested JSON objects into dotted names; on a name collision the key that came from
+/// fewer levels of nesting wins.
+#[derive(Default)]
+struct Flattener {
+    fields: FieldMap,
+    /// Nesting depth each entry of `fields` came from, by index; only consulted on collisions.
+    depths: Vec<u16>,
+}
+
+impl Flattener {
+    fn object(&mut self, prefix: &str, map: serde_json::Map<String, serde_json::Value>, depth: u16) {
+        for (key, value) in map {
+            let name = if prefix.is_empty() {
+                CompactString::from(key)
+            } else {
+                let mut name = CompactString::with_capacity(prefix.len() + 1 + key.len());
+                name.push_str(prefix);
+                name.push('.');
+                name.push_str(&key);
+                name
+            };
+            self.json(name, value, depth);
+        }
+    }
+
+    fn json(&mut self, name: CompactString, value: serde_json::Value, depth: u16) {
+        match value {
+            serde_json::Value::Object(inner) if !inner.is_empty() => {
+                self.object(&name, inner, depth.saturating_add(1));
+            }
+            // An empty object carries no fields; keep the key so it is not lost.
+            serde_json::Value::Object(_) => self.put(name, Value::Object(Box::default()), depth),
+            other => self.put(name, Value::from_json(other), depth),
+        }
+    }
+
+    fn put(&mut self, name: CompactString, value: Value, depth: u16) {
+        match self.fields.get_index_of(&name) {
+            Some(index) => {
+                if depth <= self.depths[index] {
+                    self.fields[index] = value;
+                    self.depths[index] = depth;
+                }
+            }
+            None => {
+                self.fields.insert(name, value);
+                self.depths.push(depth);
+            }
+        }
+    }
+}
+
+/// Writes flat `(dotted name, value)` entries as one nested JSON object, keeping first-seen
+/// order. A name that is both a value and a prefix of other names (`a` and `a.b`) keeps its
+/// value under `a` and writes the others as dotted keys (`"a.b"`) beside it.
+fn write_nested<'a>(out: &mut String, entries: impl Iterator<Item = (&'a str, &'a Value)>) {
+    #[derive(Default)]
+    struct Node<'a> {
+        value: Option<&'a Value>,
+        children: IndexMap<&'a str, Node<'a>, FieldHasher>,
+    }
+    fn write_node(out: &mut String, node: &Node<'_>) {
+        out.push('{');
+        let mut first = true;
+        for (name, child) in &node.children {
+            write_member(out, &mut first, name, child, "");
+        }
+        out.push('}');
+    }
+    fn write_member(out: &mut String, first: &mut bool, name: &str, node: &Node<'_>, prefix: &str) {
+        let full = if prefix.is_empty() {
+            Cow::Borrowed(name)
+        } else {
+            Cow::Owned(format!("{prefix}.{name}"))
+        };
+        match node.value {
+            Some(value) => {
+                comma(out, first);
+                write_json_string(out, &full);
+                out.push(':');
+                write_json_value(out, value);
+                // Children of a name that also has a value: written flat beside it.
+                for (child_name, child) in &node.children {
+                    write_member(out, first, child_name, child, &full);
+                }
+            }
+            None => {
+                comma(out, first);
+                write_json_string(out, &full);
+                out.push(':');
+                write_node(out, node);
+            }
+        }
+    }
+    fn comma(out: &mut String, first: &mut bool) {
+        if !*first {
+            out.push(',');
+        }
+        *first = false;
+    }
+
+    let mut root = Node::default();
+    for (name, value) in entries {
+        let mut node = &mut root;
+        for part in name.split('.') {
+            node = node.children.entry(part).or_default();
+        }
+        node.value = Some(value);
+    }
+    write_node(out, &root);
+}
+
+/// Appends `value` as JSON (objects inside lists are nested again).
+pub(crate) fn write_json_value(out: &mut String, value: &Value) {
+    use std::fmt::Write;
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(f) if f.is_finite() => {
+            let _ = write!(out, "{}", format_float(*f));
+        }
+        Value::Float(_) => out.push_str("null"),
+        Value::Str(s) => write_json_string(out, s),
+        Value::Ip(ip) => {
+            let _ = write!(out, "\"{ip}\"");
+        }
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => write_nested(out, map.iter().map(|(k, v)| (k.as_str(), v))),
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub(crate) fn write_json_string(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn flat_key_wins_over_nested_path_in_either_order() {
+        let a = Event::from_json(r#"{"a.b":1,"a":{"b":2}}"#).unwrap();
+        let b = Event::from_json(r#"{"a":{"b":2},"a.b":1}"#).unwrap();
+        assert_eq!(a.get("a.b"), Some(&Value::Int(1)));
+        assert_eq!(b.get("a.b"), Some(&Value::Int(1)));
+    }
+
+    #[test]
+    fn json_round_trip_nests_again() {
+        let text = r#"{"@timestamp":"2024-05-01T10:00:00.123Z","source":{"ip":"203.0.113.7","port":22},"tags":["a","b"],"n":null,"f":1.5,"logsource":{"product":"linux","service":"sshd"}}"#;
+        let event = Event::from_json(text).unwrap();
+        assert_eq!(event.logsource.service.as_deref(), Some("sshd"));
+        assert_eq!(event.to_json(), text);
+        assert_eq!(Event::from_json(&event.to_json()).unwrap(), event);
+    }
+
+    #[test]
+    fn value_and_prefix_coexist() {
+        let mut event = Event::new();
+        event.insert("a", 1i64);
+        event.insert("a.b", 2i64);
+        assert_eq!(event.to_json(), r#"{"a":1,"a.b":2}"#);
+        let back = Event::from_json(&event.to_json()).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn lists_of_objects_are_reached_by_for_each_value() {
+        let event = Event::from_json(
+            r#"{"threat":{"enrichments":[{"indicator":{"ip":"1.2.3.4"}},{"indicator":{"ip":"5.6.7.8"}}]}}"#,
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        assert!(event.for_each_value("threat.enrichments.indicator.ip", &mut |v| seen
+            .push(v.to_text().into_owned())));
+        assert_eq!(seen, ["1.2.3.4", "5.6.7.8"]);
+        assert!(event.contains("threat.enrichments.indicator.ip"));
+        assert!(!event.contains("threat.enrichments.indicator.port"));
+    }
+
+    #[test]
+    fn timestamps_accept_epoch_millis_and_reject_garbage() {
+        let event = Event::from_json(r#"{"@timestamp":1714557600000}"#).unwrap();
+        assert_eq!(event.timestamp, Some(Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).unwrap()));
+        assert!(matches!(
+            Event::from_json(r#"{"@timestamp":"yesterday"}"#),
+            Err(EventJsonError::Timestamp(_))
+        ));
+        assert!(matches!(Event::from_json("[1]"), Err(EventJsonError::NotAnObject("an array"))));
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let mut event = Event::new();
+        event.insert("message", "a\"b\\c\nd\u{1}é");
+        let json = event.to_json();
+        assert_eq!(json, "{\"message\":\"a\\\"b\\\\c\\nd\\u0001é\"}");
+        assert_eq!(Event::from_json(&json).unwrap(), event);
+    }
+
+    #[test]
+    fn tags_and_keyword_walk() {
+        let mut event = Event::with_original("raw line");
+        event.add_tag(PARSE_FAILURE_TAG);
+        event.add_tag(PARSE_FAILURE_TAG);
+        assert!(event.has_tag(PARSE_FAILURE_TAG));
+        assert_eq!(event.get("tags"), Some(&Value::List(vec![Value::from(PARSE_FAILURE_TAG)])));
+        assert!(event.any_string(&mut |s| s == "raw line"));
+        assert!(!event.any_string(&mut |s| s == "nope"));
+    }
+}

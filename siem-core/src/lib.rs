@@ -1,0 +1,27 @@
+//! # siem-core
+//!
+//! The detection engine behind siem: pure computation, no files, sockets, threads or async, so
+//! the same compiled engine runs inside a Rust program, a Django process (through the Python
+//! package), a Node service and the reference server.
+//!
+//! Data flows through these modules:
+//!
+//! ```text
+//! bytes ─ parse ─▶ Event ─ sigma (RuleSet) ─▶ detection ─ correlate ─▶ Alert ─ alert policy ─▶ sinks
+//! ```
+//!
+//! - [`event`]: the one [`Event`](event::Event) type (ECS fields, `@timestamp`, logsource).
+//! - [`parse`]: syslog, auth-program decoders, access logs, JSON / Windows, CEF, LEEF, kv, grok.
+//! - [`sigma`]: the Sigma rule compiler and matcher.
+//! - [`correlate`]: streaming Sigma correlation rules over sliding windows.
+//! - [`alert`]: the [`Alert`](alert::Alert) type and its JSON.
+#![warn(missing_docs)]
+
+pub mod alert;
+pub mod correlate;
+pub mod event;
+pub mod parse;
+pub mod sigma;
+
+pub use alert::{Alert, AlertKind};
+pub use event::{Event, LogSource, Value};

@@ -1,0 +1,1 @@
+//! Apache and nginx access and error logs.

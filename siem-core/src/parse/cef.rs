@@ -1,0 +1,1 @@
+//! ArcSight Common Event Format (CEF).

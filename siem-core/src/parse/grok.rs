@@ -1,0 +1,1 @@
+//! Logstash-compatible grok expressions.

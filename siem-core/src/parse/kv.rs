@@ -1,0 +1,1 @@
+//! key=value and logfmt lines (iptables, FortiGate-style devices).

@@ -1,0 +1,1 @@
+//! Syslog: RFC 5424 and RFC 3164 with the deviations found in real logs.

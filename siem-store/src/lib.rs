@@ -1,0 +1,4 @@
+//! # siem-store
+//!
+//! Outputs for siem: where alerts and events are kept.
+#![warn(missing_docs)]

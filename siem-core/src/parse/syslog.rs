@@ -583,7 +583,7 @@ fn parse_3164_header<'a>(
         header.message = sub(line, pos, line.len());
         return Some(header);
     }
-    if !(word.ends_with(':') || word.contains('[')) {
+    if is_hostname(word) {
         header.hostname = word;
         pos = word_end;
         // Exactly one space separates hostname and tag; a second one means an empty tag.
@@ -597,6 +597,16 @@ fn parse_3164_header<'a>(
     }
     parse_tag(line, pos, &mut header);
     Some(header)
+}
+
+/// Whether the first word after the timestamp is a hostname rather than the tag: letters,
+/// digits, `.`, `-`, `_`, and `:` inside (IPv6), not ending with a colon (`prog:` is a tag).
+/// Like rsyslog, a word with other characters (`#001`, `sshd[42]:`, `[sshd]`) is taken as the tag.
+fn is_hostname(word: &str) -> bool {
+    !word.ends_with(':')
+        && word
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b':'))
 }
 
 /// Reads `program[pid]:` / `program:` / `program ` at `pos` and sets the program, pid and

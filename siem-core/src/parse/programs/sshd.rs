@@ -37,6 +37,12 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     {
         m = after;
     }
+    // journald may put a kernel timestamp first: `kernel:[  970.699396]: Failed ...`.
+    if let Some(rest) = m.strip_prefix("kernel:")
+        && let Some((_, after)) = rest.split_once(']')
+    {
+        m = after.strip_prefix(':').unwrap_or(after).trim_start();
+    }
     for _ in 0..2 {
         if let Some(rest) = m
             .strip_prefix("error: ")

@@ -388,6 +388,15 @@ impl Event {
         Self::default()
     }
 
+    /// An empty event with room for `fields` fields before the map has to grow. Parsers that
+    /// know roughly how many fields they set use it to skip the rehashing a growing map costs.
+    pub fn with_capacity(fields: usize) -> Self {
+        Event {
+            fields: FieldMap::with_capacity_and_hasher(fields, FieldHasher::default()),
+            ..Self::default()
+        }
+    }
+
     /// An empty event whose `event.original` is `original`.
     pub fn with_original(original: &str) -> Self {
         let mut event = Event::new();

@@ -230,9 +230,11 @@ fn rsyslog_vector(
             problems.push(format!("{what}: ours {ours:?}, rsyslog {theirs:?}"));
         }
     };
-    let pri = text(event, "log.syslog.priority").unwrap_or_default();
-    let facility = text(event, "log.syslog.facility.name").unwrap_or_default();
-    let severity = text(event, "log.syslog.severity.name").unwrap_or_default();
+    // A line without PRI has no priority fields in siem; rsyslog reports 13 (user.notice) for
+    // it, as RFC 3164 has relays assume.
+    let pri = text(event, "log.syslog.priority").unwrap_or_else(|| "13".into());
+    let facility = text(event, "log.syslog.facility.name").unwrap_or_else(|| "user".into());
+    let severity = text(event, "log.syslog.severity.name").unwrap_or_else(|| "notice".into());
     let hostname = text(event, "host.hostname").unwrap_or_else(|| "~H".into());
     let escape_8bit = matches!(
         template,
@@ -276,7 +278,7 @@ fn rsyslog_vector(
         }
         expect(
             "severity",
-            text(event, "log.syslog.severity.code").unwrap_or_default(),
+            text(event, "log.syslog.severity.code").unwrap_or_else(|| "5".into()),
             fields[4],
         );
         expect(

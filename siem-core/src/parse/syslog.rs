@@ -7,7 +7,7 @@
 //! | field | from |
 //! | --- | --- |
 //! | `@timestamp` ([`Event::timestamp`]) | the header timestamp, in UTC |
-//! | `log.syslog.priority` | `<PRI>` (13 when the line has none, as RFC 3164 §4.3.3 tells relays to assume) |
+//! | `log.syslog.priority` | `<PRI>`, or a BSD syslogd `-v` marker; absent when the line has neither (see below) |
 //! | `log.syslog.facility.code` / `.name` | `PRI / 8`, named `kern`, `user`, `mail`, `daemon`, `auth`, `syslog`, `lpr`, `news`, `uucp`, `cron`, `authpriv`, `ftp`, `ntp`, `security`, `console`, `solaris-cron`, `local0`-`local7` |
 //! | `log.syslog.severity.code` / `.name` | `PRI % 8`, named `emerg`, `alert`, `crit`, `err`, `warning`, `notice`, `info`, `debug` |
 //! | `log.syslog.version` | RFC 5424 `VERSION` |
@@ -40,7 +40,11 @@
 //!
 //! Deviations accepted (all seen in the corpora siem is tested against):
 //!
-//! - no `<PRI>` (priority 13 is recorded, see above); a space between `<PRI>` and the timestamp;
+//! - no `<PRI>` (files written by syslog daemons have none): the `log.syslog.priority`,
+//!   `.facility` and `.severity` fields are then left out rather than invented. (RFC 3164
+//!   §4.3.3 has relays assume 13, user.notice, and rsyslog reports that; for a SIEM an invented
+//!   facility is worse than none, since an sshd line is really `auth`.) A space between
+//!   `<PRI>` and the timestamp is accepted;
 //! - timestamps `Mmm dd hh:mm:ss` with any month case, `Mmm  d` / `Mmm d` / `Mmm dd`, a year
 //!   before the time (`Mar  7 2008 19:06:53`), fractional seconds of any precision, a colon
 //!   after the time; RFC 3339 timestamps (with `Z`, `±hh:mm`, `±hhmm` or no offset) inside
@@ -123,10 +127,6 @@ pub const SEVERITY_NAMES: [&str; 8] = [
     "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
 ];
 
-/// The priority recorded for a line without `<PRI>`: user.notice, as RFC 3164 §4.3.3 asks a
-/// relay to assume (and rsyslog does).
-pub const DEFAULT_PRIORITY: u8 = 13;
-
 /// Parses one syslog line (RFC 5424, else RFC 3164 and its variants), then applies the program
 /// decoders to the message. `None` when the line is not syslog-shaped at all (so `auto` can try
 /// other formats); a line that is syslog-shaped but partly malformed still returns Some.
@@ -201,6 +201,14 @@ fn put_priority(event: &mut Event, pri: u8) {
     );
 }
 
+/// The event a syslog line starts as: room for the header fields plus what a decoder adds
+/// (about twenty fields for an sshd login), so the field map never rehashes while it fills.
+fn new_event(line: &str) -> Event {
+    let mut event = Event::with_capacity(16);
+    event.insert(crate::event::ORIGINAL, line);
+    event
+}
+
 fn syslog_logsource() -> LogSource {
     LogSource {
         product: Some(CompactString::const_new("linux")),
@@ -234,7 +242,7 @@ fn parse_5424(
     options: &ParseOptions,
 ) -> Parsed {
     let b = line.as_bytes();
-    let mut event = Event::with_original(line);
+    let mut event = new_event(line);
     event.logsource = syslog_logsource();
     put_priority(&mut event, pri);
     let version = sub(line, after_pri, pos.saturating_sub(1));
@@ -477,15 +485,17 @@ struct Header3164<'a> {
 
 impl Header3164<'_> {
     fn into_parsed(self, line: &str) -> Parsed {
-        let mut event = Event::with_original(line);
+        let mut event = new_event(line);
         event.logsource = syslog_logsource();
         event.timestamp = self.timestamp;
         let pri = match (self.priority, self.bsd_marker) {
-            (Some(pri), _) => pri,
-            (None, Some((facility, severity))) => facility * 8 + severity,
-            (None, None) => DEFAULT_PRIORITY,
+            (Some(pri), _) => Some(pri),
+            (None, Some((facility, severity))) => Some(facility * 8 + severity),
+            (None, None) => None,
         };
-        put_priority(&mut event, pri);
+        if let Some(pri) = pri {
+            put_priority(&mut event, pri);
+        }
         if !self.hostname.is_empty() {
             event.insert("host.hostname", self.hostname);
         }
@@ -964,8 +974,8 @@ mod tests {
     #[test]
     fn priorities_and_bsd_markers() {
         let e = parse_line("Feb 18 16:01:59 serverX -- MARK --").event;
-        assert_eq!(get(&e, "log.syslog.priority").as_deref(), Some("13"));
-        assert_eq!(get(&e, "log.syslog.facility.name").as_deref(), Some("user"));
+        assert_eq!(get(&e, "log.syslog.priority"), None);
+        assert_eq!(get(&e, "log.syslog.facility.name"), None);
         let e = parse_line(
             "Mar 19 23:48:18 <auth.info> pancake sshd[55517]: Invalid user r00t from 183.60.159.20",
         )

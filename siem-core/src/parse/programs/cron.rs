@@ -3,7 +3,7 @@
 
 use crate::event::Event;
 
-use super::{Outcome, classify, pam, set_user};
+use super::{Outcome, classify, key, pam, set_user, split_once};
 
 const PROCESS: &[&str] = &["process"];
 const CONFIGURATION: &[&str] = &["configuration"];
@@ -21,10 +21,10 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix('(') else {
         return false;
     };
-    let Some((user, rest)) = rest.split_once(") ") else {
+    let Some((user, rest)) = split_once(rest, ") ") else {
         return false;
     };
-    let (verb, argument) = match rest.split_once(" (") {
+    let (verb, argument) = match split_once(rest, " (") {
         Some((verb, argument)) => (verb, argument.strip_suffix(')').unwrap_or(argument)),
         None => (rest, ""),
     };

@@ -4,7 +4,10 @@
 
 use crate::event::Event;
 
-use super::{Outcome, classify, quoted, set_source, set_user, split_host_port, word};
+use super::{
+    Outcome, classify, key, quoted, rsplit_once, set_source, set_user, split_host_port, split_once,
+    word,
+};
 
 const AUTH: &[&str] = &["authentication"];
 const INFO: &[&str] = &["info"];
@@ -14,7 +17,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     let mut m = message.trim();
     // Some builds log their own `[pid] Mmm dd hh:mm:ss ` prefix inside the message.
     if let Some(rest) = m.strip_prefix('[')
-        && let Some((pid, rest)) = rest.split_once("] ")
+        && let Some((pid, rest)) = split_once(rest, "] ")
         && super::is_digits(pid)
     {
         m = rest;
@@ -41,7 +44,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             "ssh-invalid-user",
             Some(Outcome::Failure),
         );
-        if let Some((head, _)) = m.rsplit_once(" from ")
+        if let Some((head, _)) = rsplit_once(m, " from ")
             && let Some(user) = quoted(head)
         {
             event.insert("user.name", user);
@@ -97,7 +100,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
 
 /// The `ADDR:PORT` after the last ` from `.
 fn set_from(m: &str, event: &mut Event) {
-    if let Some((_, tail)) = m.rsplit_once(" from ") {
+    if let Some((_, tail)) = rsplit_once(m, " from ") {
         let (endpoint, _) = word(tail);
         let (address, port) = split_host_port(endpoint);
         set_source(event, address, port);

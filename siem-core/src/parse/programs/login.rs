@@ -2,7 +2,7 @@
 
 use crate::event::Event;
 
-use super::{Outcome, classify, pam, set_source, set_user};
+use super::{Outcome, classify, key, pam, set_source, set_user, split_once};
 
 const AUTH: &[&str] = &["authentication"];
 const SESSION: &[&str] = &["session"];
@@ -25,7 +25,7 @@ pub(super) fn decode_login(message: &str, event: &mut Event) -> bool {
         return true;
     }
     if let Some(rest) = m.strip_prefix("LOGIN ON ") {
-        let Some((_, user)) = rest.split_once(" BY ") else {
+        let Some((_, user)) = split_once(rest, " BY ") else {
             return false;
         };
         let user = login_from(user, event);
@@ -36,13 +36,13 @@ pub(super) fn decode_login(message: &str, event: &mut Event) -> bool {
     if let Some(rest) = m.strip_prefix("FAILED LOGIN ") {
         // `FAILED LOGIN 1 FROM (null) FOR root, Authentication failure`
         classify(event, AUTH, INFO, "login", Some(Outcome::Failure));
-        if let Some((head, who)) = rest.split_once(" FOR ") {
-            let (user, reason) = who.split_once(", ").unwrap_or((who, ""));
+        if let Some((head, who)) = split_once(rest, " FOR ") {
+            let (user, reason) = split_once(who, ", ").unwrap_or((who, ""));
             set_user(event, user);
             if !reason.is_empty() {
                 event.insert("event.reason", reason);
             }
-            if let Some((_, from)) = head.split_once(" FROM ")
+            if let Some((_, from)) = split_once(head, " FROM ")
                 && from != "(null)"
             {
                 set_source(event, from, None);
@@ -55,7 +55,7 @@ pub(super) fn decode_login(message: &str, event: &mut Event) -> bool {
 
 /// `... FROM host` at the end of a login message: sets the source, returns the text before.
 fn login_from<'a>(s: &'a str, event: &mut Event) -> &'a str {
-    match s.split_once(" FROM ") {
+    match split_once(s, " FROM ") {
         Some((before, from)) => {
             set_source(event, from, None);
             before
@@ -68,7 +68,7 @@ fn login_from<'a>(s: &'a str, event: &mut Event) -> &'a str {
 pub(super) fn decode_logind(message: &str, event: &mut Event) -> bool {
     let m = message.trim();
     if let Some(rest) = m.strip_prefix("New session ") {
-        let Some((id, user)) = rest.split_once(" of user ") else {
+        let Some((id, user)) = split_once(rest, " of user ") else {
             return false;
         };
         classify(
@@ -103,7 +103,7 @@ pub(super) fn decode_pkexec(message: &str, event: &mut Event) -> bool {
     if pam::is_pam_message(m) {
         return pam::decode(m, false, event);
     }
-    let Some((user, rest)) = m.split_once(": ") else {
+    let Some((user, rest)) = split_once(m, ": ") else {
         return false;
     };
     let success = rest.starts_with("Executing command");
@@ -138,15 +138,12 @@ pub(super) fn decode_pkexec(message: &str, event: &mut Event) -> bool {
         event.insert("user.target.name", target);
     }
     if let Some(cwd) = bracket("[CWD=") {
-        event.insert(
-            compact_str::CompactString::const_new("process.working_directory"),
-            cwd,
-        );
+        event.insert("process.working_directory", cwd);
     }
     if let Some(command) = bracket("[COMMAND=") {
         event.insert("process.command_line", command);
     }
-    if !success && let Some((reason, _)) = rest.split_once(" [") {
+    if !success && let Some((reason, _)) = split_once(rest, " [") {
         event.insert("event.reason", reason);
     }
     true
@@ -162,7 +159,7 @@ pub(super) fn decode_vsftpd(message: &str, event: &mut Event) -> bool {
         // Some builds log the PAM text without the `pam_unix(vsftpd:auth): ` prefix.
         return pam::decode(m, true, event);
     }
-    let (user, rest) = match m.strip_prefix('[').and_then(|r| r.split_once("] ")) {
+    let (user, rest) = match m.strip_prefix('[').and_then(|r| split_once(r, "] ")) {
         Some((user, rest)) => (user, rest),
         None => ("", m),
     };

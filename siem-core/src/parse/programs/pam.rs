@@ -5,7 +5,7 @@
 
 use crate::event::Event;
 
-use super::{Outcome, classify, set_source, set_user};
+use super::{Outcome, classify, find_from, key, rsplit_once, set_source, set_user, split_once};
 
 const AUTH: &[&str] = &["authentication"];
 const SESSION: &[&str] = &["session"];
@@ -37,7 +37,7 @@ pub(super) fn decode(message: &str, bare: bool, event: &mut Event) -> bool {
     let Some(rest) = message.strip_prefix("pam_") else {
         return false;
     };
-    let Some((head, text)) = rest.split_once(": ") else {
+    let Some((head, text)) = split_once(rest, ": ") else {
         return false;
     };
     let module = head.split_once('(').map_or(head, |(m, _)| m);
@@ -53,10 +53,10 @@ fn body(text: &str, event: &mut Event) -> bool {
         auth_failure(kv, event);
         return true;
     }
-    if let Some((count, rest)) = text.split_once(" more authentication failure")
+    if let Some((count, rest)) = split_once(text, " more authentication failure")
         && super::is_digits(count)
     {
-        let kv = rest.split_once("; ").map_or("", |(_, kv)| kv);
+        let kv = split_once(rest, "; ").map_or("", |(_, kv)| kv);
         auth_failure(kv, event);
         return true;
     }
@@ -103,7 +103,7 @@ fn body(text: &str, event: &mut Event) -> bool {
         return true;
     }
     if let Some(rest) = text.strip_prefix("account ")
-        && let Some((user, _)) = rest.split_once(" has expired")
+        && let Some((user, _)) = split_once(rest, " has expired")
     {
         classify(
             event,
@@ -132,11 +132,13 @@ fn auth_failure(kv: &str, event: &mut Event) {
         "pam-authentication-failure",
         Some(Outcome::Failure),
     );
-    let ruser_at = kv.find("ruser=").map(|i| i + 6);
+    let ruser_at = find_from(kv, "ruser=", 0).map(|i| i + 6);
     let search_from = ruser_at.unwrap_or(0);
     let tail = kv.get(search_from..).unwrap_or_default();
     let mut found = None;
-    for (at, _) in tail.match_indices("rhost=") {
+    let mut next = find_from(tail, "rhost=", 0);
+    while let Some(at) = next {
+        next = find_from(tail, "rhost=", at + 1);
         if at > 0 && tail.as_bytes().get(at - 1) != Some(&b' ') {
             continue;
         }
@@ -153,7 +155,7 @@ fn auth_failure(kv: &str, event: &mut Event) {
         Some((at, host, user)) => (ruser_at.map(|_| tail[..at].trim_end()), host, user),
         None => {
             // No usable rhost: take `user=` at the end if there is one.
-            let user = kv.rsplit_once(" user=").map(|(_, u)| u);
+            let user = rsplit_once(kv, " user=").map(|(_, u)| u);
             (None, "", user)
         }
     };
@@ -181,7 +183,7 @@ fn session(text: &str, opened: bool, event: &mut Event) {
         (END, "session-closed")
     };
     classify(event, SESSION, kind, action, Some(Outcome::Success));
-    let (user, by) = match text.split_once(" by ") {
+    let (user, by) = match split_once(text, " by ") {
         Some((user, by)) => (user, Some(by)),
         None => (text, None),
     };
@@ -197,7 +199,7 @@ fn session(text: &str, opened: bool, event: &mut Event) {
 
 /// `alice(uid=1000)` → `alice`
 fn strip_uid(s: &str) -> &str {
-    match s.find("(uid=") {
+    match find_from(s, "(uid=", 0) {
         Some(i) => &s[..i],
         None => s,
     }
@@ -208,7 +210,7 @@ fn tally(text: &str, event: &mut Event) -> bool {
     let Some(rest) = text.strip_prefix("user ") else {
         return false;
     };
-    let Some((user, rest)) = rest.split_once(" (") else {
+    let Some((user, rest)) = split_once(rest, " (") else {
         return false;
     };
     if !rest.contains(" tally ") {
@@ -225,7 +227,7 @@ fn faillock(text: &str, event: &mut Event) -> bool {
     let Some(rest) = text.strip_prefix("Consecutive login failures for user ") else {
         return false;
     };
-    let user = rest.split_once(" account").map_or(rest, |(u, _)| u);
+    let user = split_once(rest, " account").map_or(rest, |(u, _)| u);
     classify(event, AUTH, INFO, "account-locked", Some(Outcome::Failure));
     set_user(event, user);
     event.insert("event.reason", text);

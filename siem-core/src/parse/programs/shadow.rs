@@ -3,7 +3,7 @@
 
 use crate::event::{Event, Value};
 
-use super::{Outcome, classify, pam, quoted, set_user};
+use super::{Outcome, classify, key, pam, quoted, rsplit_once, set_user, split_once};
 
 const IAM: &[&str] = &["iam"];
 const USER_CREATION: &[&str] = &["user", "creation"];
@@ -27,8 +27,8 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             "user-created",
             Some(Outcome::Success),
         );
-        for (key, value) in attributes(rest) {
-            match key {
+        for (attribute, value) in attributes(rest) {
+            match attribute {
                 "name" => event.insert("user.target.name", value),
                 "UID" => put_id(event, "user.target.id", value),
                 "GID" => put_id(event, "user.target.group.id", value),
@@ -40,7 +40,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     // useradd / groupadd: `new group: name=bob, GID=1001`, `group added to /etc/group: name=foo, GID=1002`
     if let Some(rest) = m.strip_prefix("new group: ").or_else(|| {
         m.strip_prefix("group added to ")
-            .and_then(|r| r.split_once(": "))
+            .and_then(|r| split_once(r, ": "))
             .map(|(_, r)| r)
     }) {
         classify(
@@ -50,8 +50,8 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             "group-created",
             Some(Outcome::Success),
         );
-        for (key, value) in attributes(rest) {
-            match key {
+        for (attribute, value) in attributes(rest) {
+            match attribute {
                 "name" => event.insert("group.name", value),
                 "GID" => put_id(event, "group.id", value),
                 _ => {}
@@ -198,7 +198,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             return false;
         };
         let (by, rest) = super::word(rest);
-        let Some((_, group)) = rest.rsplit_once(" group ") else {
+        let Some((_, group)) = rsplit_once(rest, " group ") else {
             return false;
         };
         classify(event, IAM, GROUP_CHANGE, action, Some(Outcome::Success));

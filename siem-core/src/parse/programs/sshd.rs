@@ -8,8 +8,8 @@
 use crate::event::Event;
 
 use super::{
-    Outcome, address_and_port, classify, is_digits, pam, set_destination, set_source, set_user,
-    word,
+    Outcome, address_and_port, classify, find_from, is_digits, key, pam, rsplit_once,
+    set_destination, set_source, set_user, split_once, word,
 };
 
 const AUTH: &[&str] = &["authentication"];
@@ -27,13 +27,13 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     let mut m = message.trim_end();
     // rsyslog's repeat folding: `message repeated 3 times: [ Failed password for ...]`.
     if let Some(rest) = m.strip_prefix("message repeated ")
-        && let Some((_, inner)) = rest.split_once(": [")
+        && let Some((_, inner)) = split_once(rest, ": [")
     {
         m = inner.strip_suffix(']').unwrap_or(inner).trim();
     }
     // Solaris adds a message id: `[ID 800047 auth.info] Failed ...`.
     if let Some(rest) = m.strip_prefix("[ID ")
-        && let Some((_, after)) = rest.split_once("] ")
+        && let Some((_, after)) = split_once(rest, "] ")
     {
         m = after;
     }
@@ -99,7 +99,9 @@ fn login_tail(s: &str) -> Option<Login<'_>> {
     // The first ` from ADDR[ port N][ sshV]` that ends the message or is followed by sshd's
     // `: <auth info>`: a user name holding ` from x port y ssh2` is then skipped, because what
     // follows it is another ` from`, not the end.
-    for (at, _) in s.match_indices(" from ") {
+    let mut next = find_from(s, " from ", 0);
+    while let Some(at) = next {
+        next = find_from(s, " from ", at + 1);
         let (address, port, mut rest) = address_and_port(&s[at + 6..]);
         if let Some(r) = rest
             .strip_prefix(" ssh2")
@@ -140,7 +142,7 @@ fn accepted(m: &str, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix("Accepted ") else {
         return false;
     };
-    let Some((_method, tail)) = rest.split_once(" for ") else {
+    let Some((_method, tail)) = split_once(rest, " for ") else {
         return false;
     };
     let Some(login) = login_tail(tail) else {
@@ -155,7 +157,7 @@ fn failed(m: &str, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix("Failed ") else {
         return false;
     };
-    let Some((_method, tail)) = rest.split_once(" for ") else {
+    let Some((_method, tail)) = split_once(rest, " for ") else {
         return false;
     };
     let Some(login) = login_tail(tail) else {
@@ -182,9 +184,8 @@ fn invalid_user(m: &str, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix("Invalid user ") else {
         return false;
     };
-    let Some((user, tail)) = rest
-        .rsplit_once(" from ")
-        .or_else(|| rest.strip_prefix("from ").map(|t| ("", t)))
+    let Some((user, tail)) =
+        rsplit_once(rest, " from ").or_else(|| rest.strip_prefix("from ").map(|t| ("", t)))
     else {
         return false;
     };
@@ -223,7 +224,7 @@ fn user_not_allowed(m: &str, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix("User ") else {
         return false;
     };
-    let Some((who, reason)) = rest.rsplit_once(" not allowed because ") else {
+    let Some((who, reason)) = rsplit_once(rest, " not allowed because ") else {
         return false;
     };
     classify(
@@ -233,7 +234,7 @@ fn user_not_allowed(m: &str, event: &mut Event) -> bool {
         "ssh-user-not-allowed",
         Some(Outcome::Failure),
     );
-    match who.rsplit_once(" from ") {
+    match rsplit_once(who, " from ") {
         Some((user, address)) => {
             set_user(event, user);
             set_source(event, address, None);
@@ -284,7 +285,7 @@ struct Peer<'a> {
 /// `[authenticating user U |invalid user U |user U ]ADDR[ port N]` (from the right: the address
 /// is the last word before ` port N`, the user everything before it).
 fn peer_tail(s: &str) -> Option<Peer<'_>> {
-    let (head, port) = match s.rsplit_once(" port ") {
+    let (head, port) = match rsplit_once(s, " port ") {
         Some((head, port)) if is_digits(port) => (head, Some(port)),
         _ => (s, None),
     };
@@ -359,7 +360,7 @@ fn connection(m: &str, preauth: bool, event: &mut Event) -> bool {
         return true;
     }
     if let Some(rest) = m.strip_prefix("Close session: user ") {
-        let Some((user, tail)) = rest.rsplit_once(" from ") else {
+        let Some((user, tail)) = rsplit_once(rest, " from ") else {
             return false;
         };
         let (address, port, _) = address_and_port(tail);
@@ -376,10 +377,10 @@ fn starting_session(m: &str, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix("Starting session: ") else {
         return false;
     };
-    let Some((_, tail)) = rest.split_once(" for ") else {
+    let Some((_, tail)) = split_once(rest, " for ") else {
         return false;
     };
-    let Some((user, tail)) = tail.rsplit_once(" from ") else {
+    let Some((user, tail)) = rsplit_once(tail, " from ") else {
         return false;
     };
     let (address, port, _) = address_and_port(tail);
@@ -469,7 +470,7 @@ fn received_disconnect(m: &str, preauth: bool, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix("Received disconnect from ") else {
         return false;
     };
-    let (address, port, tail) = match rest.split_once(" port ") {
+    let (address, port, tail) = match split_once(rest, " port ") {
         Some((address, after)) if !address.contains(' ') => {
             let end = after
                 .bytes()
@@ -477,14 +478,14 @@ fn received_disconnect(m: &str, preauth: bool, event: &mut Event) -> bool {
                 .unwrap_or(after.len());
             (address, Some(&after[..end]), &after[end..])
         }
-        _ => match rest.split_once(": ") {
+        _ => match split_once(rest, ": ") {
             Some((address, tail)) => (address, None, tail),
             None => return false,
         },
     };
     let reason = tail.trim_start_matches([':', ' ']);
     // Skip the numeric disconnect code.
-    let reason = match reason.split_once(": ") {
+    let reason = match split_once(reason, ": ") {
         Some((code, text)) if is_digits(code) => text,
         _ => reason,
     };
@@ -627,7 +628,7 @@ fn bad_version(m: &str, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix("Bad protocol version identification ") else {
         return false;
     };
-    let Some((_, tail)) = rest.rsplit_once(" from ") else {
+    let Some((_, tail)) = rsplit_once(rest, " from ") else {
         return false;
     };
     let (address, port, _) = address_and_port(tail);
@@ -648,7 +649,7 @@ fn magic_value(m: &str, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix("Magic value check failed ") else {
         return false;
     };
-    let Some((_, tail)) = rest.rsplit_once(" from ") else {
+    let Some((_, tail)) = rsplit_once(rest, " from ") else {
         return false;
     };
     let (address, port, _) = address_and_port(tail);
@@ -668,7 +669,7 @@ fn refused_connect(m: &str, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix("refused connect from ") else {
         return false;
     };
-    let address = match rest.rsplit_once(" (") {
+    let address = match rsplit_once(rest, " (") {
         Some((_, inside)) => inside.strip_suffix(')').unwrap_or(inside),
         None => word(rest).0,
     };
@@ -688,7 +689,7 @@ fn reverse_mapping(m: &str, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix("reverse mapping checking getaddrinfo for ") else {
         return false;
     };
-    let Some((name, tail)) = rest.split_once(" [") else {
+    let Some((name, tail)) = split_once(rest, " [") else {
         return false;
     };
     let Some((address, _)) = tail.split_once(']') else {
@@ -707,10 +708,10 @@ fn address_maps(m: &str, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix("Address ") else {
         return false;
     };
-    let Some((address, tail)) = rest.split_once(" maps to ") else {
+    let Some((address, tail)) = split_once(rest, " maps to ") else {
         return false;
     };
-    let Some((name, _)) = tail.split_once(", but this does not map back") else {
+    let Some((name, _)) = split_once(tail, ", but this does not map back") else {
         return false;
     };
     classify(event, NETWORK, INFO, "ssh-reverse-mapping-failed", None);
@@ -730,17 +731,17 @@ fn pam_error(m: &str, event: &mut Event) -> bool {
     let Some(rest) = m.strip_prefix("PAM: ") else {
         return false;
     };
-    let Some((reason, tail)) = rest.split_once(" for ") else {
+    let Some((reason, tail)) = split_once(rest, " for ") else {
         return false;
     };
     let tail = tail
         .strip_prefix("illegal user ")
         .or_else(|| tail.strip_prefix("invalid user "))
         .unwrap_or(tail);
-    let Some((user, host)) = tail.rsplit_once(" from ") else {
+    let Some((user, host)) = rsplit_once(tail, " from ") else {
         return false;
     };
-    let host = host.split_once(" via ").map_or(host, |(h, _)| h).trim();
+    let host = split_once(host, " via ").map_or(host, |(h, _)| h).trim();
     classify(event, AUTH, INFO, "ssh-login", Some(Outcome::Failure));
     set_user(event, user);
     set_source(event, host, None);

@@ -4,7 +4,7 @@
 
 use crate::event::Event;
 
-use super::{Outcome, classify, pam, set_user};
+use super::{Outcome, classify, key, pam, set_user, split_once};
 
 const AUTH: &[&str] = &["authentication"];
 const START: &[&str] = &["start"];
@@ -16,33 +16,33 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
         return pam::decode(m, false, event);
     }
     let (outcome, user, target) = if let Some(rest) = m.strip_prefix("Successful su for ") {
-        let Some((target, user)) = rest.split_once(" by ") else {
+        let Some((target, user)) = split_once(rest, " by ") else {
             return false;
         };
         (Outcome::Success, user, target)
     } else if let Some(rest) = m.strip_prefix("FAILED su for ") {
-        let Some((target, user)) = rest.split_once(" by ") else {
+        let Some((target, user)) = split_once(rest, " by ") else {
             return false;
         };
         (Outcome::Failure, user, target)
     } else if let Some(rest) = m.strip_prefix("FAILED SU (to ") {
-        let Some((target, rest)) = rest.split_once(") ") else {
+        let Some((target, rest)) = split_once(rest, ") ") else {
             return false;
         };
-        let user = rest.split_once(" on ").map_or(rest, |(u, _)| u);
+        let user = split_once(rest, " on ").map_or(rest, |(u, _)| u);
         (Outcome::Failure, user, target)
     } else if let Some(rest) = m.strip_prefix("(to ") {
-        let Some((target, rest)) = rest.split_once(") ") else {
+        let Some((target, rest)) = split_once(rest, ") ") else {
             return false;
         };
-        let user = rest.split_once(" on ").map_or(rest, |(u, _)| u);
+        let user = split_once(rest, " on ").map_or(rest, |(u, _)| u);
         (Outcome::Success, user, target)
     } else if let Some(rest) = m.strip_prefix("'su ") {
         // 'su root' failed for lonvick on /dev/pts/8
-        let Some((target, rest)) = rest.split_once("' failed for ") else {
+        let Some((target, rest)) = split_once(rest, "' failed for ") else {
             return false;
         };
-        let user = rest.split_once(" on ").map_or(rest, |(u, _)| u);
+        let user = split_once(rest, " on ").map_or(rest, |(u, _)| u);
         (Outcome::Failure, user, target)
     } else if let Some(rest) = m.strip_prefix("+ ").or_else(|| m.strip_prefix("- ")) {
         // `+ /dev/pts/0 alice:root` (success) / `- /dev/pts/0 alice:root` (failure)

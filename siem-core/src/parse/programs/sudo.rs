@@ -3,7 +3,7 @@
 
 use crate::event::Event;
 
-use super::{Outcome, classify, pam, set_user};
+use super::{Outcome, classify, key, pam, set_user, split_once};
 
 const PROCESS: &[&str] = &["process"];
 const AUTH_PROCESS: &[&str] = &["authentication", "process"];
@@ -15,7 +15,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     if pam::is_pam_message(m) {
         return pam::decode(m, false, event);
     }
-    let Some((user, rest)) = m.split_once(" : ") else {
+    let Some((user, rest)) = split_once(m, " : ") else {
         return false;
     };
     if user.is_empty() || user.contains(' ') {
@@ -74,10 +74,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
         event.insert("process.command_line", command);
     }
     if let Some(pwd) = pwd {
-        event.insert(
-            compact_str::CompactString::const_new("process.working_directory"),
-            pwd,
-        );
+        event.insert("process.working_directory", pwd);
     }
     if let Some(tty) = tty {
         event.insert("system.auth.sudo.tty", tty);

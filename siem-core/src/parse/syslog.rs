@@ -1031,4 +1031,111 @@ mod tests {
         );
         assert_eq!(get(&e, "host.hostname").as_deref(), Some("example"));
     }
+
+    mod properties {
+        use super::*;
+        use chrono::{FixedOffset, SecondsFormat};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Arbitrary text never panics; syslog-looking text neither.
+            #[test]
+            fn total_on_arbitrary_strings(s in any::<String>()) {
+                let _ = parse(&s, &ParseOptions::default(), now());
+            }
+
+            #[test]
+            fn total_on_syslog_like_strings(
+                s in "(<[0-9]{1,3}>)?( ?[0-9]{1,2} )?([A-Za-z]{3} {1,2}[0-9]{1,2}( [0-9]{4})? [0-9]{1,2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,9})?:?|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,12})?(Z|[+-][0-9]{2}:?[0-9]{2})?|-)? [ -~\u{e9}\u{feff}]{0,80}",
+                zone in 0usize..3,
+            ) {
+                let tz = [chrono_tz::UTC, chrono_tz::Europe::Paris, chrono_tz::Pacific::Auckland][zone];
+                let options = ParseOptions { timezone: tz, ..ParseOptions::default() };
+                if let Some(p) = parse(&s, &options, now()) {
+                    prop_assert_eq!(p.event.original(), Some(s.as_str()));
+                    let message = p.event.message().unwrap_or_default();
+                    prop_assert!(s.contains(message));
+                }
+            }
+
+            /// An RFC 5424 line built from random header fields reads back to the same fields.
+            #[test]
+            fn rfc5424_round_trip(
+                pri in 0u8..192,
+                seconds in 0i64..4_102_444_800,
+                nanos in prop_oneof![Just(0u32), 0u32..1_000_000_000],
+                offset_minutes in -14i32 * 60..=14 * 60,
+                host in "[!-~]{1,40}",
+                app in "[!-~]{1,48}",
+                pid in prop_oneof![(1u32..4_000_000).prop_map(|p| p.to_string()), "[!-/:-~][!-~]{0,20}"],
+                msgid in "[!-~]{1,32}",
+                sd in proptest::collection::vec(
+                    ("[a-zA-Z][a-zA-Z0-9@._-]{0,20}", proptest::collection::vec(("[a-zA-Z][a-zA-Z0-9_-]{0,10}", "[ -~]{0,20}"), 1..4)),
+                    0..3,
+                ),
+                msg in "[ -~\u{e9}\u{4e2d}]{0,60}",
+            ) {
+                let offset = FixedOffset::east_opt(offset_minutes * 60).unwrap();
+                let ts = Utc.timestamp_opt(seconds, nanos).unwrap().with_timezone(&offset);
+                let nil = |s: &str| s == "-";
+                let mut structured = String::new();
+                // SD-IDs must be unique within a message (RFC 5424 §6.3.2).
+                let mut ids = std::collections::BTreeSet::new();
+                for (id, params) in &sd {
+                    if !ids.insert(id.clone()) {
+                        continue;
+                    }
+                    structured.push('[');
+                    structured.push_str(id);
+                    for (name, value) in params {
+                        let escaped = value.replace('\\', "\\\\").replace('"', "\\\"").replace(']', "\\]");
+                        structured.push_str(&format!(" {name}=\"{escaped}\""));
+                    }
+                    structured.push(']');
+                }
+                let sd_text = if structured.is_empty() { "-".to_string() } else { structured.clone() };
+                let line = format!(
+                    "<{pri}>1 {} {host} {app} {pid} {msgid} {sd_text} {msg}",
+                    ts.to_rfc3339_opts(SecondsFormat::AutoSi, offset_minutes == 0),
+                );
+                let parsed = parse(&line, &ParseOptions::default(), now()).unwrap();
+                prop_assert_eq!(parsed.format, Format::Rfc5424);
+                let e = &parsed.event;
+                prop_assert_eq!(e.timestamp, Some(ts.with_timezone(&Utc)));
+                prop_assert_eq!(e.get("log.syslog.priority"), Some(&Value::Int(i64::from(pri))));
+                prop_assert_eq!(e.get("log.syslog.facility.code"), Some(&Value::Int(i64::from(pri / 8))));
+                prop_assert_eq!(e.get("log.syslog.severity.code"), Some(&Value::Int(i64::from(pri % 8))));
+                prop_assert_eq!(e.get_str("host.hostname"), (!nil(&host)).then_some(host.as_str()));
+                prop_assert_eq!(e.get_str("log.syslog.appname"), (!nil(&app)).then_some(app.as_str()));
+                prop_assert_eq!(e.get_str("log.syslog.msgid"), (!nil(&msgid)).then_some(msgid.as_str()));
+                match pid.parse::<i64>() {
+                    Ok(n) if pid.bytes().all(|c| c.is_ascii_digit()) => prop_assert_eq!(e.get("process.pid"), Some(&Value::Int(n))),
+                    _ if nil(&pid) => prop_assert!(e.get("log.syslog.procid").is_none()),
+                    _ => prop_assert_eq!(e.get_str("log.syslog.procid"), Some(pid.as_str())),
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for (id, params) in &sd {
+                    if !seen.insert(id.clone()) {
+                        continue;
+                    }
+                    let mut expected: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+                    for (name, value) in params {
+                        expected.entry(name.as_str()).or_default().push(value.as_str());
+                    }
+                    for (name, values) in expected {
+                        let key = format!("log.syslog.structured_data.{id}.{name}");
+                        let got = e.get(&key);
+                        if values.len() == 1 {
+                            prop_assert_eq!(got, Some(&Value::from(values[0])), "{}", key);
+                        } else {
+                            prop_assert_eq!(got, Some(&Value::from(values.clone())), "{}", key);
+                        }
+                    }
+                }
+                prop_assert_eq!(e.message(), Some(msg.as_str()));
+            }
+        }
+    }
 }

@@ -554,4 +554,76 @@ mod tests {
         assert_eq!(month_from_abbrev(b"J\xe1n"), None);
         assert_eq!(month_from_abbrev(b"Ja"), None);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// The hand-written BSD reader agrees with chrono's `strftime` parser on every
+            /// padding style it accepts.
+            #[test]
+            fn bsd_matches_chrono(
+                month in 1u32..=12, day in 1u32..=28, h in 0u32..24, mi in 0u32..60, s in 0u32..60,
+                pad in 0usize..3, year in proptest::option::of(1970i32..2100), upper in any::<bool>(),
+            ) {
+                let name = MONTH_ABBREVIATIONS[month as usize - 1];
+                let name = if upper { name.to_uppercase() } else { name.to_string() };
+                let day_text = match pad { 0 => format!("{day:>2}"), 1 => format!("{day:02}"), _ => day.to_string() };
+                let year_text = year.map(|y| format!("{y} ")).unwrap_or_default();
+                let text = format!("{name} {day_text} {year_text}{h:02}:{mi:02}:{s:02} rest");
+                let (stamp, used) = parse_bsd_prefix(text.as_bytes()).unwrap();
+                prop_assert_eq!(&text[used..], " rest");
+                let reference = NaiveDateTime::parse_from_str(
+                    &format!("{} {} {}", year.unwrap_or(2000), &text[..3], &text[4..used]).replace(&format!(" {year_text}"), " "),
+                    "%Y %b %e %H:%M:%S",
+                ).unwrap();
+                prop_assert_eq!((stamp.month, stamp.day, stamp.year, stamp.time), (reference.month(), reference.day(), year, reference.time()));
+            }
+
+            /// The hand-written RFC 3339 reader agrees with chrono's.
+            #[test]
+            fn iso_matches_chrono(
+                seconds in 0i64..4_102_444_800, nanos in 0u32..1_000_000_000,
+                offset_minutes in -14i32 * 60..=14 * 60, zulu in any::<bool>(),
+            ) {
+                let offset = FixedOffset::east_opt(offset_minutes * 60).unwrap();
+                let t = Utc.timestamp_opt(seconds, nanos).unwrap().with_timezone(&offset);
+                let text = t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, zulu);
+                let (stamp, used) = parse_iso8601_prefix(text.as_bytes()).unwrap();
+                prop_assert_eq!(used, text.len());
+                let reference = DateTime::parse_from_rfc3339(&text).unwrap().with_timezone(&Utc);
+                prop_assert_eq!(stamp.resolve(chrono_tz::UTC), Some(reference));
+            }
+
+            /// The year picked is the latest that keeps the time within a day of `now`: the
+            /// same wall-clock time a year later would be past that limit.
+            #[test]
+            fn inferred_year_is_the_latest_not_in_the_future(
+                now_s in 0i64..4_000_000_000, month in 1u32..=12, day in 1u32..=31,
+                h in 0u32..24, mi in 0u32..60, zone in 0usize..4,
+            ) {
+                let tz = [chrono_tz::UTC, chrono_tz::Europe::Paris, chrono_tz::America::Sao_Paulo, chrono_tz::Pacific::Kiritimati][zone];
+                let now = Utc.timestamp_opt(now_s, 0).unwrap();
+                let time = NaiveTime::from_hms_opt(h, mi, 0).unwrap();
+                let Some(found) = infer_year(month, day, time, tz, now) else {
+                    // Only impossible dates have no year.
+                    prop_assert!(NaiveDate::from_ymd_opt(2024, month, day).is_none());
+                    return Ok(());
+                };
+                prop_assert!(found <= now + FUTURE_TOLERANCE);
+                let local = found.with_timezone(&tz);
+                prop_assert_eq!((local.month(), local.day()), (month, day));
+                for later in local.year() + 1..=local.year() + 8 {
+                    if let Some(date) = NaiveDate::from_ymd_opt(later, month, day) {
+                        let candidate = local_to_utc(date.and_time(time), tz).unwrap();
+                        prop_assert!(candidate > now + FUTURE_TOLERANCE);
+                        break;
+                    }
+                }
+            }
+        }
+    }
 }

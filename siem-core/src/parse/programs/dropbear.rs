@@ -5,8 +5,7 @@
 use crate::event::Event;
 
 use super::{
-    Outcome, classify, key, quoted, rsplit_once, set_source, set_user, split_host_port, split_once,
-    word,
+    Outcome, classify, quoted, rsplit_once, set_source, set_user, split_host_port, split_once, word,
 };
 
 const AUTH: &[&str] = &["authentication"];

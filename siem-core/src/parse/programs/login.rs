@@ -2,7 +2,7 @@
 
 use crate::event::Event;
 
-use super::{Outcome, classify, key, pam, set_source, set_user, split_once};
+use super::{Outcome, classify, pam, set_source, set_user, split_once};
 
 const AUTH: &[&str] = &["authentication"];
 const SESSION: &[&str] = &["session"];

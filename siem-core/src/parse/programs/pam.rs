@@ -5,7 +5,7 @@
 
 use crate::event::Event;
 
-use super::{Outcome, classify, find_from, key, rsplit_once, set_source, set_user, split_once};
+use super::{Outcome, classify, find_from, rsplit_once, set_source, set_user, split_once};
 
 const AUTH: &[&str] = &["authentication"];
 const SESSION: &[&str] = &["session"];

@@ -3,7 +3,7 @@
 
 use crate::event::{Event, Value};
 
-use super::{Outcome, classify, key, pam, quoted, rsplit_once, set_user, split_once};
+use super::{Outcome, classify, pam, quoted, rsplit_once, set_user, split_once};
 
 const IAM: &[&str] = &["iam"];
 const USER_CREATION: &[&str] = &["user", "creation"];

@@ -8,8 +8,8 @@
 use crate::event::Event;
 
 use super::{
-    Outcome, address_and_port, classify, find_from, is_digits, key, pam, rsplit_once,
-    set_destination, set_source, set_user, split_once, word,
+    Outcome, address_and_port, classify, find_from, is_digits, pam, rsplit_once, set_destination,
+    set_source, set_user, split_once, word,
 };
 
 const AUTH: &[&str] = &["authentication"];

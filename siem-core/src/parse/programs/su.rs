@@ -4,7 +4,7 @@
 
 use crate::event::Event;
 
-use super::{Outcome, classify, key, pam, set_user, split_once};
+use super::{Outcome, classify, pam, set_user, split_once};
 
 const AUTH: &[&str] = &["authentication"];
 const START: &[&str] = &["start"];

@@ -3,7 +3,7 @@
 
 use crate::event::Event;
 
-use super::{Outcome, classify, key, pam, set_user, split_once};
+use super::{Outcome, classify, pam, set_user, split_once};
 
 const PROCESS: &[&str] = &["process"];
 const AUTH_PROCESS: &[&str] = &["authentication", "process"];

@@ -701,7 +701,28 @@ fn crowdsec_hub() {
 // ---------------------------------------------------------------------------------------------
 
 /// Sample files whose program siem decodes: their `host` / `user` annotations are checked.
-const FAIL2BAN_DECODED: &[&str] = &["sshd", "sshd-journal", "dropbear", "pam-generic", "vsftpd"];
+const FAIL2BAN_DECODED: &[&str] = &[
+    "sshd",
+    "sshd-journal",
+    "dropbear",
+    "pam-generic",
+    "vsftpd",
+    "courier-auth",
+    "cyrus-imap",
+    "sieve",
+    "uwimap-auth",
+    "solid-pop3d",
+    "dovecot",
+    "postfix",
+    "named-refused",
+    "xinetd-fail",
+    "webmin-auth",
+    "wuftpd",
+    "gssftpd",
+    "proftpd",
+    "pure-ftpd",
+    "proxmox",
+];
 
 /// fail2ban's test clock: 2005-08-14 12:00:00 CEST (epoch 1124013600), zone CET/CEST.
 fn fail2ban_now() -> DateTime<Utc> {

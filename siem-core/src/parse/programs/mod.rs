@@ -106,6 +106,7 @@ mod cron;
 mod dropbear;
 mod login;
 mod pam;
+mod services;
 mod shadow;
 mod sshd;
 mod su;
@@ -152,6 +153,14 @@ pub(crate) fn decode_parts(program: &str, message: &str, event: &mut Event) -> b
         Program::Pkexec => login::decode_pkexec(message, event),
         Program::Vsftpd => login::decode_vsftpd(message, event),
         Program::Pam => pam::is_pam_message(message) && pam::decode(message, false, event),
+        Program::Mail => services::decode_mail(message, event),
+        Program::Dovecot => services::decode_dovecot(message, event),
+        Program::Postfix => services::decode_postfix(message, event),
+        Program::Named => services::decode_named(message, event),
+        Program::Xinetd => services::decode_xinetd(message, event),
+        Program::Webmin => services::decode_webmin(message, event),
+        Program::Ftp => services::decode_ftp(message, event),
+        Program::Proxmox => services::decode_proxmox(message, event),
         Program::LogsourceOnly(_) => false,
     }
 }
@@ -164,9 +173,13 @@ fn program_base(program: &str) -> (&str, bool) {
         Some(i) if program.starts_with('/') => &program[i + 1..],
         _ => program,
     };
-    match base.strip_suffix("(pam_unix)") {
-        Some(stripped) => (stripped, true),
-        None => (base, false),
+    if let Some(stripped) = base.strip_suffix("(pam_unix)") {
+        return (stripped, true);
+    }
+    // `auth-worker(304)`: a pid in parentheses.
+    match base.strip_suffix(')').and_then(|b| b.rsplit_once('(')) {
+        Some((name, pid)) if is_digits(pid) => (name, false),
+        _ => (base, false),
     }
 }
 
@@ -184,6 +197,16 @@ enum Program {
     Vsftpd,
     /// Programs known to write PAM messages and nothing else siem decodes.
     Pam,
+    /// Courier, Cyrus, UW IMAP, solid-pop3d.
+    Mail,
+    Dovecot,
+    Postfix,
+    Named,
+    Xinetd,
+    Webmin,
+    /// wu-ftpd, gssftpd, ProFTPD, Pure-FTPd.
+    Ftp,
+    Proxmox,
     /// A Sigma service with no decoder here.
     LogsourceOnly(&'static str),
 }
@@ -231,12 +254,50 @@ impl Program {
             ("clamav-milter", Program::LogsourceOnly("clamav")),
             ("guacd", Program::LogsourceOnly("guacamole")),
             ("guacamole", Program::LogsourceOnly("guacamole")),
+            ("imapd", Program::Mail),
+            ("imapd-ssl", Program::Mail),
+            ("pop3d", Program::Mail),
+            ("pop3d-ssl", Program::Mail),
+            ("courierpop3login", Program::Mail),
+            ("courierpop3d", Program::Mail),
+            ("imap", Program::Mail),
+            ("imaps", Program::Mail),
+            ("pop3", Program::Mail),
+            ("pop3s", Program::Mail),
+            ("ipop3d", Program::Mail),
+            ("sieve", Program::Mail),
+            ("timsieved", Program::Mail),
+            ("solid-pop3d", Program::Mail),
+            ("dovecot", Program::Dovecot),
+            ("dovecot-auth", Program::Dovecot),
+            ("auth", Program::Dovecot),
+            ("auth-worker", Program::Dovecot),
+            ("named", Program::Named),
+            ("xinetd", Program::Xinetd),
+            ("webmin", Program::Webmin),
+            ("wu-ftpd", Program::Ftp),
+            ("ftpd", Program::Ftp),
+            ("proftpd", Program::Ftp),
+            ("pure-ftpd", Program::Ftp),
+            ("pvedaemon", Program::Proxmox),
+            ("pveproxy", Program::Proxmox),
         ];
         // Names are short; a linear scan with a cheap length check beats hashing here.
-        TABLE
+        let known = TABLE
             .iter()
             .find(|(known, _)| known.len() == name.len() && known.eq_ignore_ascii_case(name))
-            .map(|&(_, program)| program)
+            .map(|&(_, program)| program);
+        known.or_else(|| {
+            if name.starts_with("postfix") {
+                Some(Program::Postfix)
+            } else if name.starts_with("cyrus/") {
+                Some(Program::Mail)
+            } else if name.ends_with("-login") {
+                Some(Program::Dovecot)
+            } else {
+                None
+            }
+        })
     }
 
     fn service(self) -> &'static str {
@@ -246,6 +307,14 @@ impl Program {
             Program::Cron => "cron",
             Program::Vsftpd => "vsftpd",
             Program::LogsourceOnly(service) => service,
+            Program::Mail
+            | Program::Dovecot
+            | Program::Postfix
+            | Program::Named
+            | Program::Xinetd
+            | Program::Webmin
+            | Program::Ftp
+            | Program::Proxmox => "syslog",
             Program::Su
             | Program::Shadow
             | Program::Dropbear

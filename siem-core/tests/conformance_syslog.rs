@@ -529,7 +529,7 @@ fn crowdsec_check(a: &Assertion, parsed: Option<&Parsed>, tally: &mut Tally, tes
         tally.not_compared("datasource / whitelist bookkeeping (not parser output)");
         return;
     }
-    if a.lhs == "Evt.Enriched[\"MarshaledTime\"][4:]" {
+    if a.lhs == "Evt.Enriched[\"MarshaledTime\"][4:]" || a.lhs == "Evt.Meta[\"timestamp\"][4:]" {
         let ours = event
             .and_then(|e| e.timestamp)
             .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()[4..].to_string());

@@ -18,20 +18,41 @@ use siem_core::parse::{ParseOptions, syslog};
 fn lines() -> Vec<String> {
     let mut lines = Vec::new();
     let loghub = siem_testkit::corpus_file("loghub", "OpenSSH/OpenSSH_2k.log");
-    lines.extend(std::fs::read_to_string(loghub).expect("loghub OpenSSH").lines().map(str::to_string));
+    lines.extend(
+        std::fs::read_to_string(loghub)
+            .expect("loghub OpenSSH")
+            .lines()
+            .map(str::to_string),
+    );
     let crowdsec = siem_testkit::corpus("crowdsec-hub").join("tests");
-    for test in ["sshd-logs", "ssh-bf", "ssh-slow-bf", "ssh-time-based-bf", "sshd-invalid-bf", "sshd-success-logs", "sshd-bad-keyexchange-bf"] {
+    for test in [
+        "sshd-logs",
+        "ssh-bf",
+        "ssh-slow-bf",
+        "ssh-time-based-bf",
+        "sshd-invalid-bf",
+        "sshd-success-logs",
+        "sshd-bad-keyexchange-bf",
+    ] {
         for entry in std::fs::read_dir(crowdsec.join(test)).expect("crowdsec test dir") {
             let path = entry.expect("dir entry").path();
             if path.extension().is_some_and(|e| e == "log") {
                 let text = std::fs::read_to_string(&path).expect("crowdsec log");
-                lines.extend(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string));
+                lines.extend(
+                    text.lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .map(str::to_string),
+                );
             }
         }
     }
     let fail2ban = siem_testkit::corpus_file("fail2ban", "fail2ban/tests/files/logs/sshd");
     let text = std::fs::read_to_string(fail2ban).expect("fail2ban sshd");
-    lines.extend(text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(str::to_string));
+    lines.extend(
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(str::to_string),
+    );
     lines
 }
 
@@ -39,13 +60,19 @@ fn bench(c: &mut Criterion) {
     let lines = lines();
     let options = ParseOptions::default();
     let now = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
-    let parsed = lines.iter().filter(|l| syslog::parse(l, &options, now).is_some()).count();
+    let parsed = lines
+        .iter()
+        .filter(|l| syslog::parse(l, &options, now).is_some())
+        .count();
     let decoded = lines
         .iter()
         .filter_map(|l| syslog::parse(l, &options, now))
         .filter(|p| p.event.get("event.action").is_some())
         .count();
-    eprintln!("{} lines: {parsed} read as syslog, {decoded} recognised by a program decoder", lines.len());
+    eprintln!(
+        "{} lines: {parsed} read as syslog, {decoded} recognised by a program decoder",
+        lines.len()
+    );
 
     let mut group = c.benchmark_group("parse_syslog");
     group.throughput(Throughput::Elements(lines.len() as u64));

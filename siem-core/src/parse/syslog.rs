@@ -775,7 +775,7 @@ mod tests {
             .unwrap_or_else(|| panic!("not syslog: {line:?}"))
     }
 
-    fn get<'e>(e: &'e Event, name: &str) -> Option<String> {
+    fn get(e: &Event, name: &str) -> Option<String> {
         e.get(name).map(|v| v.to_text().into_owned())
     }
 
@@ -863,7 +863,15 @@ mod tests {
 
     #[test]
     fn rfc3164_variants() {
-        let cases: &[(&str, Option<&str>, Option<&str>, Option<&str>, &str)] = &[
+        // line, hostname, program, pid, message
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
+        );
+        let cases: &[Case] = &[
             // line, hostname, program, pid, message
             (
                 "<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",

@@ -397,7 +397,9 @@ mod tests {
 
     #[test]
     fn bsd_variants() {
-        let cases: &[(&[u8], usize, u32, u32, Option<i32>)] = &[
+        // input, bytes used, month, day, year
+        type Case<'a> = (&'a [u8], usize, u32, u32, Option<i32>);
+        let cases: &[Case] = &[
             (b"Mar  7 19:06:53 x", 15, 3, 7, None),
             (b"Mar 7 19:06:53 x", 14, 3, 7, None),
             (b"Mar 07 19:06:53", 15, 3, 7, None),

@@ -425,7 +425,8 @@ mod tests {
 
     #[test]
     fn shapes() {
-        let cases: &[(fn(&str, &mut Event) -> bool, &str, &str, Option<&str>)] = &[
+        type Decoder = fn(&str, &mut Event) -> bool;
+        let cases: &[(Decoder, &str, &str, Option<&str>)] = &[
             (
                 decode_mail,
                 "LOGIN FAILED, user=tester, ip=[::ffff:192.0.2.5], port=[255]",

@@ -48,7 +48,8 @@
 //! - timestamps `Mmm dd hh:mm:ss` with any month case, `Mmm  d` / `Mmm d` / `Mmm dd`, a year
 //!   before the time (`Mar  7 2008 19:06:53`), fractional seconds of any precision, a colon
 //!   after the time; RFC 3339 timestamps (with `Z`, `±hh:mm`, `±hhmm` or no offset) inside
-//!   RFC 3164 framing (rsyslog's `RSYSLOG_FileFormat`, journald `short-iso`);
+//!   RFC 3164 framing (rsyslog's `RSYSLOG_FileFormat`, journald `short-iso`); journald's
+//!   `short-full` (`Thu 2015-04-16 18:02:50 UTC`);
 //! - no hostname (the first word after the timestamp is a tag when it ends with `:` or holds a
 //!   `[`); BSD syslogd `-v` / `-vv` markers after the timestamp (`<4.3>`, `<auth.info>`), which
 //!   set the facility and severity;
@@ -557,6 +558,11 @@ fn parse_3164_header<'a>(
         header.timestamp = stamp.resolve(options.timezone, now);
         have_time = true;
         pos += used;
+    } else if let Some((stamp, used)) = time::parse_journal_full_prefix(rest) {
+        // journalctl -o short-full: `Thu 2015-04-16 18:02:50 UTC host prog[pid]: msg`
+        header.timestamp = stamp.resolve(options.timezone);
+        have_time = true;
+        pos += used;
     }
     if !have_time && pri.is_none() {
         // Neither PRI nor timestamp: only the exported-journal shape `host prog[pid]: msg` counts.
@@ -965,6 +971,13 @@ mod tests {
                 Some("sshd"),
                 Some("55624"),
                 "error",
+            ),
+            (
+                "Thu 2015-04-16 18:02:50 UTC host sshd[2716]: x",
+                Some("host"),
+                Some("sshd"),
+                Some("2716"),
+                "x",
             ),
         ];
         for (line, host, program, pid, message) in cases {

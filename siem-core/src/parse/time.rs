@@ -331,6 +331,66 @@ pub fn parse_iso8601_prefix(b: &[u8]) -> Option<(IsoStamp, usize)> {
     ))
 }
 
+/// Reads journald's `short-full` timestamp at the start of `b`: `Thu 2015-04-16 18:02:50 UTC`
+/// (weekday, date, time with optional fraction, zone). The zone is `UTC` / `GMT` / `Z` or a
+/// numeric offset (`+0200`); any other abbreviation (`CEST`, `EST`, which are ambiguous) gives
+/// no offset, so the caller's zone applies. Returns the stamp and the bytes used.
+pub fn parse_journal_full_prefix(b: &[u8]) -> Option<(IsoStamp, usize)> {
+    const WEEKDAYS: [&[u8]; 7] = [b"mon", b"tue", b"wed", b"thu", b"fri", b"sat", b"sun"];
+    let day = b.get(..3)?;
+    if !WEEKDAYS.iter().any(|w| day.eq_ignore_ascii_case(w)) || b.get(3) != Some(&b' ') {
+        return None;
+    }
+    let (year, _) = digits(b.get(4..8)?, 4, 4)?;
+    if b.get(8) != Some(&b'-') || b.get(11) != Some(&b'-') || b.get(14) != Some(&b' ') {
+        return None;
+    }
+    let (month, _) = digits(b.get(9..11)?, 2, 2)?;
+    let (mday, _) = digits(b.get(12..14)?, 2, 2)?;
+    let date = NaiveDate::from_ymd_opt(year as i32, month, mday)?;
+    let (time, used) = parse_hms(b.get(15..)?)?;
+    let mut pos = 15 + used;
+    if b.get(pos) != Some(&b' ') {
+        return None;
+    }
+    pos += 1;
+    let zone_len = b
+        .get(pos..)?
+        .iter()
+        .position(|&c| c == b' ')
+        .unwrap_or(b.len() - pos);
+    let zone = b.get(pos..pos + zone_len)?;
+    if zone.is_empty() || zone.len() > 6 {
+        return None;
+    }
+    let offset =
+        if zone.eq_ignore_ascii_case(b"UTC") || zone.eq_ignore_ascii_case(b"GMT") || zone == b"Z" {
+            Some(FixedOffset::east_opt(0)?)
+        } else if let [sign @ (b'+' | b'-'), rest @ ..] = zone {
+            let (hhmm, n) = digits(rest, 4, 4)?;
+            if n != 4 || rest.len() != 4 || hhmm / 100 > 23 || hhmm % 100 > 59 {
+                return None;
+            }
+            let seconds = ((hhmm / 100) * 3600 + (hhmm % 100) * 60) as i32;
+            Some(FixedOffset::east_opt(if *sign == b'-' {
+                -seconds
+            } else {
+                seconds
+            })?)
+        } else if zone.iter().all(u8::is_ascii_alphabetic) {
+            None
+        } else {
+            return None;
+        };
+    Some((
+        IsoStamp {
+            naive: date.and_time(time),
+            offset,
+        },
+        pos + zone_len,
+    ))
+}
+
 /// `hh:mm:ss` with optional `.fraction` (any number of digits; nanosecond precision kept).
 /// Also accepts a one-digit hour (`8:24:09`), which some BSD-style senders write.
 fn parse_hms(b: &[u8]) -> Option<(NaiveTime, usize)> {
@@ -485,6 +545,40 @@ mod tests {
         ] {
             assert!(
                 parse_iso8601_prefix(bad).is_none(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn journal_short_full() {
+        let (stamp, used) =
+            parse_journal_full_prefix(b"Thu 2015-04-16 18:02:50 UTC host sshd[1]: x").unwrap();
+        assert_eq!(used, 27);
+        assert_eq!(
+            stamp.resolve(chrono_tz::Europe::Paris),
+            Some(utc(2015, 4, 16, 18, 2, 50))
+        );
+        let (stamp, _) = parse_journal_full_prefix(b"Thu 2015-04-16 18:02:50.5 CEST host").unwrap();
+        assert_eq!(stamp.offset, None);
+        assert_eq!(
+            stamp.resolve(chrono_tz::Europe::Paris),
+            Some(utc(2015, 4, 16, 16, 2, 50) + TimeDelta::milliseconds(500))
+        );
+        let (stamp, _) = parse_journal_full_prefix(b"thu 2015-04-16 18:02:50 -0130 host").unwrap();
+        assert_eq!(
+            stamp.resolve(chrono_tz::UTC),
+            Some(utc(2015, 4, 16, 19, 32, 50))
+        );
+        for bad in [
+            &b"Thx 2015-04-16 18:02:50 UTC"[..],
+            b"Thu 2015-04-16T18:02:50 UTC",
+            b"Thu 2015-04-16 18:02:50 +99",
+            b"Thu 2015-04-16 18:02:50",
+        ] {
+            assert!(
+                parse_journal_full_prefix(bad).is_none(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );

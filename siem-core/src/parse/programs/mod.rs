@@ -72,6 +72,15 @@
 //! | `login` | login `ROOT LOGIN ON`, `LOGIN ON ... BY`, `FAILED LOGIN`; vsftpd `OK LOGIN` / `FAIL LOGIN` |
 //! | `user-created`, `user-deleted`, `user-modified`, `group-created`, `group-deleted`, `user-added-to-group`, `user-removed-from-group` | useradd, userdel, usermod, groupadd, groupdel, gpasswd, chage |
 //! | `cron-command`, `crontab-replaced`, `crontab-edited`, `crontab-listed`, `crontab-deleted`, `crontab-reloaded` | cron `(user) CMD (command)`, `(user) REPLACE (user)`, `BEGIN EDIT`, `LIST`, `DELETE`, `RELOAD` |
+//! | `login` (failure) | mail and FTP servers: Courier `LOGIN FAILED`, Cyrus / sieve `badlogin:`, UW IMAP `Login failed`, solid-pop3d, Dovecot `auth failed` / `pam(u,addr): ... failed` / `unknown user`, Postfix `SASL ... authentication failed`, wu-ftpd, gssftpd, ProFTPD, Pure-FTPd; Webmin; Proxmox `pvedaemon` |
+//! | `smtp-reject`, `smtp-connection`, `smtp-reverse-mapping-failed` | Postfix `reject: RCPT from ...`, `lost connection after ...`, `improper command pipelining`, postscreen `PREGREET` / `HANGUP`, `hostname x does not resolve to address y` |
+//! | `dns-query-denied`, `dns-zone-transfer-denied` | BIND `client a#p: query ... denied`, `zone transfer ... denied`, `bad zone transfer request` |
+//! | `connection-refused` | xinetd `FAIL: service reason from=addr` |
+//!
+//! The mail, FTP, DNS, xinetd, Webmin and Proxmox decoders (programs `imapd`, `pop3d`,
+//! `cyrus/*`, `sieve`, `dovecot`, `*-login`, `auth-worker`, `postfix/*`, `named`, `xinetd`,
+//! `webmin`, `wu-ftpd`, `ftpd`, `proftpd`, `pure-ftpd`, `pvedaemon`) keep `service: syslog`:
+//! Sigma names no service for them.
 //!
 //! # Cost and safety
 //!

@@ -388,6 +388,15 @@ impl Event {
         Self::default()
     }
 
+    /// An empty event with room for `fields` fields before the map has to grow. Parsers that
+    /// know roughly how many fields they set use it to skip the rehashing a growing map costs.
+    pub fn with_capacity(fields: usize) -> Self {
+        Event {
+            fields: FieldMap::with_capacity_and_hasher(fields, FieldHasher::default()),
+            ..Self::default()
+        }
+    }
+
     /// An empty event whose `event.original` is `original`.
     pub fn with_original(original: &str) -> Self {
         let mut event = Event::new();
@@ -489,7 +498,8 @@ impl Event {
                 *other = Value::List(vec![previous, Value::from(tag)]);
             }
             None => {
-                self.fields.insert("tags".into(), Value::List(vec![Value::from(tag)]));
+                self.fields
+                    .insert("tags".into(), Value::List(vec![Value::from(tag)]));
             }
         }
     }
@@ -550,22 +560,24 @@ impl Event {
     /// Reads the text in one pass straight into the flat field map, keeping the input's key order.
     pub fn from_json(text: &str) -> Result<Event, EventJsonError> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let (mut event, raw_timestamp) = match serde::Deserializer::deserialize_any(&mut de, EventVisitor) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                // A JSON value of another kind is reported as such, not as a syntax error.
-                if let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
-                    && !value.is_object()
-                {
-                    return Err(EventJsonError::NotAnObject(json_kind(&value)));
+        let (mut event, raw_timestamp) =
+            match serde::Deserializer::deserialize_any(&mut de, EventVisitor) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    // A JSON value of another kind is reported as such, not as a syntax error.
+                    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
+                        && !value.is_object()
+                    {
+                        return Err(EventJsonError::NotAnObject(json_kind(&value)));
+                    }
+                    return Err(EventJsonError::Syntax(e));
                 }
-                return Err(EventJsonError::Syntax(e));
-            }
-        };
+            };
         de.end()?;
         if let Some(ts) = raw_timestamp {
             event.timestamp = Some(
-                parse_json_timestamp(&ts).ok_or_else(|| EventJsonError::Timestamp(ts.to_string()))?,
+                parse_json_timestamp(&ts)
+                    .ok_or_else(|| EventJsonError::Timestamp(ts.to_string()))?,
             );
         }
         Ok(event)
@@ -579,7 +591,8 @@ impl Event {
         let mut event = Event::new();
         if let Some(ts) = map.remove("@timestamp") {
             event.timestamp = Some(
-                parse_json_timestamp(&ts).ok_or_else(|| EventJsonError::Timestamp(ts.to_string()))?,
+                parse_json_timestamp(&ts)
+                    .ok_or_else(|| EventJsonError::Timestamp(ts.to_string()))?,
             );
         }
         if let Some(ls) = map.remove("logsource") {
@@ -688,7 +701,11 @@ impl<'de> serde::de::Visitor<'de> for EventVisitor {
                         Err(_) => flat.json(key, value, 0),
                     }
                 }
-                _ => map.next_value_seed(FieldSeed { flat: &mut flat, name: key, depth: 0 })?,
+                _ => map.next_value_seed(FieldSeed {
+                    flat: &mut flat,
+                    name: key,
+                    depth: 0,
+                })?,
             }
         }
         event.fields = flat.fields;
@@ -765,11 +782,16 @@ impl<'de> serde::de::Visitor<'de> for FieldSeed<'_> {
             name.push('.');
             name.push_str(&key);
             let depth = self.depth.saturating_add(1);
-            map.next_value_seed(FieldSeed { flat: &mut *self.flat, name, depth })?;
+            map.next_value_seed(FieldSeed {
+                flat: &mut *self.flat,
+                name,
+                depth,
+            })?;
         }
         if empty {
             // An empty object carries no fields; keep the key so it is not lost.
-            self.flat.put(self.name, Value::Object(Box::default()), self.depth);
+            self.flat
+                .put(self.name, Value::Object(Box::default()), self.depth);
         }
         Ok(())
     }
@@ -833,7 +855,12 @@ struct Flattener {
 }
 
 impl Flattener {
-    fn object(&mut self, prefix: &str, map: serde_json::Map<String, serde_json::Value>, depth: u16) {
+    fn object(
+        &mut self,
+        prefix: &str,
+        map: serde_json::Map<String, serde_json::Value>,
+        depth: u16,
+    ) {
         for (key, value) in map {
             let name = if prefix.is_empty() {
                 CompactString::from(key)
@@ -1033,8 +1060,10 @@ mod tests {
         )
         .unwrap();
         let mut seen = Vec::new();
-        assert!(event.for_each_value("threat.enrichments.indicator.ip", &mut |v| seen
-            .push(v.to_text().into_owned())));
+        assert!(
+            event.for_each_value("threat.enrichments.indicator.ip", &mut |v| seen
+                .push(v.to_text().into_owned()))
+        );
         assert_eq!(seen, ["1.2.3.4", "5.6.7.8"]);
         assert!(event.contains("threat.enrichments.indicator.ip"));
         assert!(!event.contains("threat.enrichments.indicator.port"));
@@ -1043,12 +1072,18 @@ mod tests {
     #[test]
     fn timestamps_accept_epoch_millis_and_reject_garbage() {
         let event = Event::from_json(r#"{"@timestamp":1714557600000}"#).unwrap();
-        assert_eq!(event.timestamp, Some(Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).unwrap()));
+        assert_eq!(
+            event.timestamp,
+            Some(Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).unwrap())
+        );
         assert!(matches!(
             Event::from_json(r#"{"@timestamp":"yesterday"}"#),
             Err(EventJsonError::Timestamp(_))
         ));
-        assert!(matches!(Event::from_json("[1]"), Err(EventJsonError::NotAnObject("an array"))));
+        assert!(matches!(
+            Event::from_json("[1]"),
+            Err(EventJsonError::NotAnObject("an array"))
+        ));
     }
 
     #[test]
@@ -1066,7 +1101,10 @@ mod tests {
         event.add_tag(PARSE_FAILURE_TAG);
         event.add_tag(PARSE_FAILURE_TAG);
         assert!(event.has_tag(PARSE_FAILURE_TAG));
-        assert_eq!(event.get("tags"), Some(&Value::List(vec![Value::from(PARSE_FAILURE_TAG)])));
+        assert_eq!(
+            event.get("tags"),
+            Some(&Value::List(vec![Value::from(PARSE_FAILURE_TAG)]))
+        );
         assert!(event.any_string(&mut |s| s == "raw line"));
         assert!(!event.any_string(&mut |s| s == "nope"));
     }

@@ -28,6 +28,7 @@ pub mod kv;
 pub mod leef;
 pub mod programs;
 pub mod syslog;
+pub mod time;
 
 /// A log format: what a caller asks for ([`FormatSpec`] in `ParseOptions`) and what a parser
 /// reports having read ([`Parsed::format`]).
@@ -199,7 +200,10 @@ pub struct Parser {
 impl Parser {
     /// Builds a parser.
     pub fn new(options: ParseOptions) -> Result<Parser, ParseConfigError> {
-        Ok(Parser { reference_time: options.reference_time, options })
+        Ok(Parser {
+            reference_time: options.reference_time,
+            options,
+        })
     }
 
     /// The options this parser was built with.
@@ -216,7 +220,10 @@ impl Parser {
         event.insert("error.message", "no parser has been implemented yet");
         event.add_tag(crate::event::PARSE_FAILURE_TAG);
         self.apply_logsource(&mut event);
-        Parsed { event, format: Format::Unparsed }
+        Parsed {
+            event,
+            format: Format::Unparsed,
+        }
     }
 
     fn apply_logsource(&self, event: &mut Event) {

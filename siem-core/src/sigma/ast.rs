@@ -405,47 +405,42 @@ fn parse_meta(map: &Mapping, path: Option<&str>) -> Result<RuleMeta, ErrorKind> 
 /// Parses a `detection` (or a filter's `filter`) mapping.
 pub(crate) fn parse_detection(map: Mapping, section: &'static str) -> Result<Detection, ErrorKind> {
     let mut identifiers = IndexMap::new();
-    let mut conditions = None;
+    let mut texts = None;
+    let mut timeframe = false;
     for (key, value) in map {
         let Some(name) = scalar_text(&key) else {
             return Err(ErrorKind::InvalidKey { key: section.into(), expected: "a mapping with string keys" });
         };
         match name.as_str() {
             "condition" => {
-                let texts = match value {
-                    Yaml::Sequence(items) => items
-                        .iter()
-                        .map(|i| {
-                            scalar_text(i).ok_or(ErrorKind::InvalidKey {
-                                key: format!("{section}.condition"),
-                                expected: "a string or a list of strings",
-                            })
-                        })
-                        .collect::<Result<Vec<_>, _>>()?,
-                    other => vec![scalar_text(&other).ok_or(ErrorKind::InvalidKey {
-                        key: format!("{section}.condition"),
-                        expected: "a string or a list of strings",
-                    })?],
+                let invalid = || ErrorKind::InvalidKey {
+                    key: format!("{section}.condition"),
+                    expected: "a string or a list of strings",
                 };
-                conditions = Some(texts.iter().map(|t| parse_condition(t)).collect::<Result<Vec<_>, _>>()?);
-            }
-            "timeframe" => {
-                return Err(ErrorKind::InvalidKey {
-                    key: format!("{section}.timeframe"),
-                    expected: "absent: it belongs to the Sigma 1 aggregation syntax; Sigma 2 puts time windows in correlation rules",
+                texts = Some(match value {
+                    Yaml::Sequence(items) => {
+                        items.iter().map(|i| scalar_text(i).ok_or_else(invalid)).collect::<Result<Vec<_>, _>>()?
+                    }
+                    other => vec![scalar_text(&other).ok_or_else(invalid)?],
                 });
             }
+            "timeframe" => timeframe = true,
             _ => {
                 let node = parse_node(&name, value)?;
                 identifiers.insert(name, node);
             }
         }
     }
-    let Some(conditions) = conditions else {
+    let Some(texts) = texts else {
         return Err(ErrorKind::Missing(if section == "filter" { "filter.condition" } else { "detection.condition" }));
     };
-    if conditions.is_empty() {
+    if texts.is_empty() {
         return Err(ErrorKind::InvalidKey { key: format!("{section}.condition"), expected: "at least one condition" });
+    }
+    // The condition's own error (often the aggregation it uses) says more than `timeframe`.
+    let conditions = texts.iter().map(|t| parse_condition(t)).collect::<Result<Vec<_>, _>>()?;
+    if timeframe {
+        return Err(ErrorKind::Timeframe);
     }
     Ok(Detection { identifiers, conditions })
 }

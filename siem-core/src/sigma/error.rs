@@ -92,6 +92,12 @@ pub enum ErrorKind {
          replaced by correlation rules"
     )]
     UnsupportedAggregation(String),
+    /// `detection.timeframe`: the window of a Sigma 1 aggregation.
+    #[error(
+        "`timeframe` belongs to the Sigma 1 aggregation syntax; Sigma 2 expresses time windows with \
+         correlation rules"
+    )]
+    Timeframe,
     /// The condition names a search identifier the detection does not define.
     #[error("condition references unknown search identifier `{0}`")]
     UnknownIdentifier(String),

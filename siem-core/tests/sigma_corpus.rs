@@ -11,7 +11,10 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         entries.sort();
         for p in entries {
             if p.is_dir() {
@@ -41,7 +44,11 @@ fn load(folder: &str) -> (usize, usize, Vec<RuleError>) {
 
 fn report(folder: &str, files: usize, rules: usize, errors: &[RuleError]) -> f64 {
     let rate = rules as f64 / (rules + errors.len()) as f64;
-    println!("{folder}: {files} files, {rules} rules compiled, {} failed ({:.2}% compiled)", errors.len(), rate * 100.0);
+    println!(
+        "{folder}: {files} files, {rules} rules compiled, {} failed ({:.2}% compiled)",
+        errors.len(),
+        rate * 100.0
+    );
     for e in errors {
         println!("  {e}");
     }
@@ -50,13 +57,22 @@ fn report(folder: &str, files: usize, rules: usize, errors: &[RuleError]) -> f64
 
 #[test]
 fn main_rule_folders_compile_at_least_99_percent() {
-    for folder in ["rules", "rules-threat-hunting", "rules-emerging-threats", "rules-compliance", "rules-placeholder"] {
+    for folder in [
+        "rules",
+        "rules-threat-hunting",
+        "rules-emerging-threats",
+        "rules-compliance",
+        "rules-placeholder",
+    ] {
         let (files, rules, errors) = load(folder);
         let rate = report(folder, files, rules, &errors);
         if folder == "rules-placeholder" {
             // Without placeholder values every rule that needs one must say which.
             for e in &errors {
-                assert!(matches!(e.kind, ErrorKind::UnfilledPlaceholder { .. }), "{e}");
+                assert!(
+                    matches!(e.kind, ErrorKind::UnfilledPlaceholder { .. }),
+                    "{e}"
+                );
             }
             continue;
         }
@@ -80,7 +96,11 @@ fn placeholder_rules_compile_once_placeholders_have_values() {
     for file in yaml_files(&root.join("rules-placeholder")) {
         let text = std::fs::read_to_string(&file).unwrap();
         for (i, part) in text.split('%').enumerate() {
-            if i % 2 == 1 && !part.is_empty() && part.len() < 64 && !part.contains(char::is_whitespace) {
+            if i % 2 == 1
+                && !part.is_empty()
+                && part.len() < 64
+                && !part.contains(char::is_whitespace)
+            {
                 names.insert(part.to_string());
             }
         }
@@ -90,7 +110,12 @@ fn placeholder_rules_compile_once_placeholders_have_values() {
         builder.placeholder(name, [format!("{name}-value"), "x*".to_string()]);
     }
     let (rules, errors) = builder.build();
-    report("rules-placeholder (filled)", rules.len(), rules.len(), &errors);
+    report(
+        "rules-placeholder (filled)",
+        rules.len(),
+        rules.len(),
+        &errors,
+    );
     assert!(errors.is_empty(), "{errors:#?}");
 }
 

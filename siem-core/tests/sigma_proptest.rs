@@ -16,7 +16,8 @@ const FIELDS: &[&str] = &["a", "b", "c", "d.e", "tags"];
 fn text() -> impl Strategy<Value = String> {
     prop::collection::vec(
         prop::sample::select(vec![
-            "a", "b", "A", "B", "é", "É", "ß", "Σ", "σ", "-", "/", "–", "—", "―", " ", "x", "1", "_", "ab", " -b", "a-b", "AB",
+            "a", "b", "A", "B", "é", "É", "ß", "Σ", "σ", "-", "/", "–", "—", "―", " ", "x", "1",
+            "_", "ab", " -b", "a-b", "AB",
         ]),
         0..4,
     )
@@ -41,7 +42,9 @@ fn pattern() -> impl Strategy<Value = String> {
 
 fn regex() -> impl Strategy<Value = String> {
     prop::collection::vec(
-        prop::sample::select(vec!["a", "b", "A", "é", ".", "^", "$", "a+", "b*", "[ab]", "(a|b)", "-", "\\d", "x?", "σ"]),
+        prop::sample::select(vec![
+            "a", "b", "A", "é", ".", "^", "$", "a+", "b*", "[ab]", "(a|b)", "-", "\\d", "x?", "σ",
+        ]),
         1..5,
     )
     .prop_map(|p| p.concat())
@@ -52,14 +55,20 @@ fn s(v: &str) -> Yaml {
 }
 
 fn list(values: Vec<Yaml>) -> Yaml {
-    if values.len() == 1 { values.into_iter().next().unwrap() } else { Yaml::Sequence(values) }
+    if values.len() == 1 {
+        values.into_iter().next().unwrap()
+    } else {
+        Yaml::Sequence(values)
+    }
 }
 
 /// A field item: key (`field|modifiers`) and value(s).
 fn field_item() -> impl Strategy<Value = (String, Yaml)> {
     let field = prop::sample::select(FIELDS.to_vec());
-    let strings = |n: std::ops::Range<usize>| prop::collection::vec(pattern().prop_map(|p| s(&p)), n);
-    let plain_text = |n: std::ops::Range<usize>| prop::collection::vec(text().prop_map(|p| s(&p)), n);
+    let strings =
+        |n: std::ops::Range<usize>| prop::collection::vec(pattern().prop_map(|p| s(&p)), n);
+    let plain_text =
+        |n: std::ops::Range<usize>| prop::collection::vec(text().prop_map(|p| s(&p)), n);
     let modifier_and_values = prop_oneof![
         strings(1..4).prop_map(|v| ("", list(v))),
         strings(1..4).prop_map(|v| ("|contains", list(v))),
@@ -72,7 +81,14 @@ fn field_item() -> impl Strategy<Value = (String, Yaml)> {
         strings(1..3).prop_map(|v| ("|contains|windash", list(v))),
         strings(1..3).prop_map(|v| ("|neq", list(v))),
         strings(1..3).prop_map(|v| ("|contains|neq", list(v))),
-        strings(1..3).prop_map(|v| ("|expand", list(v.into_iter().map(|x| s(&format!("{}%ph%", x.as_str().unwrap()))).collect()))),
+        strings(1..3).prop_map(|v| (
+            "|expand",
+            list(
+                v.into_iter()
+                    .map(|x| s(&format!("{}%ph%", x.as_str().unwrap())))
+                    .collect()
+            )
+        )),
         plain_text(1..3).prop_map(|v| ("|base64", list(v))),
         plain_text(1..3).prop_map(|v| ("|base64offset|contains", list(v))),
         plain_text(1..3).prop_map(|v| ("|wide|base64offset|contains", list(v))),
@@ -90,8 +106,15 @@ fn field_item() -> impl Strategy<Value = (String, Yaml)> {
         any::<bool>().prop_map(|b| ("", Yaml::Bool(b))),
         any::<bool>().prop_map(|b| ("|exists", Yaml::Bool(b))),
         Just(("", Yaml::Null)),
-        prop::sample::select(vec!["10.0.0.0/8", "10.1.0.0/16", "192.168.0.0/24", "::/0", "fe80::/10", "0.0.0.0/0"])
-            .prop_map(|n| ("|cidr", s(n))),
+        prop::sample::select(vec![
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "192.168.0.0/24",
+            "::/0",
+            "fe80::/10",
+            "0.0.0.0/0"
+        ])
+        .prop_map(|n| ("|cidr", s(n))),
         prop::sample::select(FIELDS.to_vec()).prop_map(|f| ("|fieldref", s(f))),
         prop::sample::select(FIELDS.to_vec()).prop_map(|f| ("|fieldref|contains", s(f))),
         prop::sample::select(FIELDS.to_vec()).prop_map(|f| ("|fieldref|endswith|cased", s(f))),
@@ -146,10 +169,22 @@ fn condition(identifiers: usize) -> impl Strategy<Value = String> {
 }
 
 fn rule_yaml() -> impl Strategy<Value = String> {
-    (1usize..4, identifier(), identifier(), identifier(), identifier())
+    (
+        1usize..4,
+        identifier(),
+        identifier(),
+        identifier(),
+        identifier(),
+    )
         .prop_flat_map(|(n, a, b, c, hidden)| {
             let ids = vec![a, b, c];
-            (Just(n), Just(ids), Just(hidden), condition(n), prop::option::of(condition(n)))
+            (
+                Just(n),
+                Just(ids),
+                Just(hidden),
+                condition(n),
+                prop::option::of(condition(n)),
+            )
         })
         .prop_map(|(n, ids, hidden, cond, second)| {
             let mut detection = Mapping::new();
@@ -194,19 +229,24 @@ fn event_with(pool: Vec<(String, String)>) -> impl Strategy<Value = Event> {
     let texts: Vec<String> = pool.iter().map(|(_, t)| t.clone()).collect();
     let from_pool = prop::sample::select(texts).prop_map(Value::from);
     let any_value = prop_oneof![2 => value(), 3 => from_pool.clone(), 1 => prop::collection::vec(from_pool, 1..3).prop_map(Value::List)];
-    let random = (prop::sample::select(FIELDS.to_vec()).prop_map(str::to_string), any_value);
+    let random = (
+        prop::sample::select(FIELDS.to_vec()).prop_map(str::to_string),
+        any_value,
+    );
     // Mostly the rule's own values in the rule's own fields, so that matches are frequent.
     let aimed = prop::sample::select(pool).prop_map(|(f, t)| (f, Value::from(t)));
-    (prop::collection::vec(prop_oneof![2 => random, 3 => aimed], 0..8), prop::option::of(0i64..100_000)).prop_map(
-        |(fields, ts)| {
+    (
+        prop::collection::vec(prop_oneof![2 => random, 3 => aimed], 0..8),
+        prop::option::of(0i64..100_000),
+    )
+        .prop_map(|(fields, ts)| {
             let mut e = Event::new();
             for (k, v) in fields {
                 e.insert(k, v);
             }
             e.timestamp = ts.and_then(|s| chrono::DateTime::from_timestamp(s * 3600, 0));
             e
-        },
-    )
+        })
 }
 
 /// (field, text) pairs likely to match the rule's items: each string value with its wildcards
@@ -215,13 +255,22 @@ fn pool(yaml: &str) -> Vec<(String, String)> {
     use siem_core::sigma::{DetectionNode, Modifier};
     fn walk(node: &DetectionNode, out: &mut Vec<(String, String)>) {
         match node {
-            DetectionNode::AllOf(c) | DetectionNode::AnyOf(c) => c.iter().for_each(|n| walk(n, out)),
+            DetectionNode::AllOf(c) | DetectionNode::AnyOf(c) => {
+                c.iter().for_each(|n| walk(n, out))
+            }
             DetectionNode::Item(item) => {
-                let field = item.fields.first().map(|f| f.to_string()).unwrap_or_else(|| "message".into());
+                let field = item
+                    .fields
+                    .first()
+                    .map(|f| f.to_string())
+                    .unwrap_or_else(|| "message".into());
                 let mut push = |t: String| out.push((field.clone(), t));
                 for v in &item.values {
                     let raw = v.text();
-                    let plain: String = raw.chars().filter(|c| !matches!(c, '*' | '?' | '\\' | '%')).collect();
+                    let plain: String = raw
+                        .chars()
+                        .filter(|c| !matches!(c, '*' | '?' | '\\' | '%'))
+                        .collect();
                     push(plain.clone());
                     push(format!("x{plain}"));
                     push(format!("{plain}b"));
@@ -240,7 +289,10 @@ fn pool(yaml: &str) -> Vec<(String, String)> {
     if let (docs, _) = parse_documents(yaml, None)
         && let Some(SigmaDocument::Rule(rule)) = docs.first()
     {
-        rule.detection.identifiers.values().for_each(|n| walk(n, &mut out));
+        rule.detection
+            .identifiers
+            .values()
+            .for_each(|n| walk(n, &mut out));
     }
     out
 }
@@ -259,10 +311,12 @@ fn single_item_rule() -> impl Strategy<Value = String> {
 }
 
 fn rules_and_events() -> impl Strategy<Value = (Vec<String>, Vec<Event>)> {
-    prop::collection::vec(prop_oneof![rule_yaml(), single_item_rule()], 1..12).prop_flat_map(|yamls| {
-        let p: Vec<(String, String)> = yamls.iter().flat_map(|y| pool(y)).collect();
-        (Just(yamls), prop::collection::vec(event_with(p), 1..8))
-    })
+    prop::collection::vec(prop_oneof![rule_yaml(), single_item_rule()], 1..12).prop_flat_map(
+        |yamls| {
+            let p: Vec<(String, String)> = yamls.iter().flat_map(|y| pool(y)).collect();
+            (Just(yamls), prop::collection::vec(event_with(p), 1..8))
+        },
+    )
 }
 
 fn rule_and_events() -> impl Strategy<Value = (String, Vec<Event>)> {
@@ -273,7 +327,10 @@ fn rule_and_events() -> impl Strategy<Value = (String, Vec<Event>)> {
 }
 
 fn placeholders() -> HashMap<String, Vec<String>> {
-    HashMap::from([("ph".to_string(), vec!["a*".to_string(), "É".to_string(), "x\\*".to_string()])])
+    HashMap::from([(
+        "ph".to_string(),
+        vec!["a*".to_string(), "É".to_string(), "x\\*".to_string()],
+    )])
 }
 
 proptest! {

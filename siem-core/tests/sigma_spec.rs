@@ -29,8 +29,11 @@ fn matches(rule_detection: &str, json: &str) -> bool {
     let fast = !rules.matches(&event).is_empty();
     // Every check also goes through the reference interpreter.
     let (docs, _) = parse_documents(&detection(rule_detection), None);
-    let SigmaDocument::Rule(rule) = &docs[0] else { panic!() };
-    let reference = siem_core::sigma::reference::evaluate(rule, &event, &Default::default()).unwrap();
+    let SigmaDocument::Rule(rule) = &docs[0] else {
+        panic!()
+    };
+    let reference =
+        siem_core::sigma::reference::evaluate(rule, &event, &Default::default()).unwrap();
     assert_eq!(fast, reference, "compiled and reference disagree on {json}");
     fast
 }
@@ -77,11 +80,17 @@ level: high
 fn lists_of_strings_are_keywords_or_linked() {
     let d = "  keywords:\n    - 'EVILSERVICE'\n    - 'svchost.exe -n evil'\n  condition: keywords";
     assert!(matches(d, r#"{"message":"service EvilService installed"}"#));
-    assert!(matches(d, r#"{"a":{"b":["x","run svchost.exe -n evil now"]}}"#));
+    assert!(matches(
+        d,
+        r#"{"a":{"b":["x","run svchost.exe -n evil now"]}}"#
+    ));
     assert!(matches(d, r#"{"event":{"original":"evilservice"}}"#));
     assert!(!matches(d, r#"{"message":"svchost.exe -n good"}"#));
     // Keywords search strings only, not numbers.
-    assert!(!matches("  k:\n    - '4625'\n  condition: k", r#"{"EventID":4625}"#));
+    assert!(!matches(
+        "  k:\n    - '4625'\n  condition: k",
+        r#"{"EventID":4625}"#
+    ));
 }
 
 #[test]
@@ -96,8 +105,14 @@ fn lists_of_maps_are_or_linked_and_maps_and_linked() {
     assert!(!matches(d, r#"{"EventLog":"Security","EventID":4624}"#));
     assert!(!matches(d, r#"{"EventID":517}"#));
     let d = "  selection:\n    EventLog: Security\n    EventID: 4769\n    TicketOptions: '0x40810000'\n    TicketEncryption: '0x17'\n  condition: selection";
-    assert!(matches(d, r#"{"EventLog":"Security","EventID":4769,"TicketOptions":"0x40810000","TicketEncryption":"0x17"}"#));
-    assert!(!matches(d, r#"{"EventLog":"Security","EventID":4769,"TicketOptions":"0x40810000","TicketEncryption":"0x12"}"#));
+    assert!(matches(
+        d,
+        r#"{"EventLog":"Security","EventID":4769,"TicketOptions":"0x40810000","TicketEncryption":"0x17"}"#
+    ));
+    assert!(!matches(
+        d,
+        r#"{"EventLog":"Security","EventID":4769,"TicketOptions":"0x40810000","TicketEncryption":"0x12"}"#
+    ));
 }
 
 #[test]
@@ -125,11 +140,26 @@ fn wildcards_and_escapes_follow_the_specification() {
 
 #[test]
 fn matching_is_case_insensitive_with_unicode_folding_unless_cased() {
-    assert!(matches("  s:\n    f: 'ÄRGER'\n  condition: s", r#"{"f":"ärger"}"#));
-    assert!(matches("  s:\n    f|contains: 'ΣΟΦΙΑ'\n  condition: s", r#"{"f":"η σοφια"}"#));
-    assert!(!matches("  s:\n    f|cased: 'Abc'\n  condition: s", r#"{"f":"abc"}"#));
-    assert!(matches("  s:\n    f|cased: 'Abc'\n  condition: s", r#"{"f":"Abc"}"#));
-    assert!(matches("  s:\n    f|contains|cased: 'Bc'\n  condition: s", r#"{"f":"aBcd"}"#));
+    assert!(matches(
+        "  s:\n    f: 'ÄRGER'\n  condition: s",
+        r#"{"f":"ärger"}"#
+    ));
+    assert!(matches(
+        "  s:\n    f|contains: 'ΣΟΦΙΑ'\n  condition: s",
+        r#"{"f":"η σοφια"}"#
+    ));
+    assert!(!matches(
+        "  s:\n    f|cased: 'Abc'\n  condition: s",
+        r#"{"f":"abc"}"#
+    ));
+    assert!(matches(
+        "  s:\n    f|cased: 'Abc'\n  condition: s",
+        r#"{"f":"Abc"}"#
+    ));
+    assert!(matches(
+        "  s:\n    f|contains|cased: 'Bc'\n  condition: s",
+        r#"{"f":"aBcd"}"#
+    ));
 }
 
 #[test]
@@ -139,11 +169,26 @@ fn numbers_are_strings_unless_a_modifier_asks() {
     assert!(matches(d, r#"{"EventID":"4625"}"#));
     assert!(matches(d, r#"{"EventID":4625.0}"#));
     assert!(!matches(d, r#"{"EventID":"04625"}"#));
-    assert!(matches("  s:\n    EventID: '4625'\n  condition: s", r#"{"EventID":4625}"#));
-    assert!(matches("  s:\n    f|endswith: 25\n  condition: s", r#"{"f":4625}"#));
-    assert!(matches("  s:\n    f: true\n  condition: s", r#"{"f":true}"#));
-    assert!(matches("  s:\n    f: true\n  condition: s", r#"{"f":"True"}"#));
-    assert!(!matches("  s:\n    f: true\n  condition: s", r#"{"f":false}"#));
+    assert!(matches(
+        "  s:\n    EventID: '4625'\n  condition: s",
+        r#"{"EventID":4625}"#
+    ));
+    assert!(matches(
+        "  s:\n    f|endswith: 25\n  condition: s",
+        r#"{"f":4625}"#
+    ));
+    assert!(matches(
+        "  s:\n    f: true\n  condition: s",
+        r#"{"f":true}"#
+    ));
+    assert!(matches(
+        "  s:\n    f: true\n  condition: s",
+        r#"{"f":"True"}"#
+    ));
+    assert!(!matches(
+        "  s:\n    f: true\n  condition: s",
+        r#"{"f":false}"#
+    ));
 }
 
 #[test]
@@ -156,50 +201,90 @@ fn null_and_empty_values() {
     assert!(!matches(d, r#"{"FieldA":"something","FieldB":"x"}"#));
     // The `not null` construct.
     let d = "  selection:\n    EventID: 4738\n  filter:\n    PasswordLastSet: null\n  condition: selection and not filter";
-    assert!(matches(d, r#"{"EventID":4738,"PasswordLastSet":"2024-01-01"}"#));
+    assert!(matches(
+        d,
+        r#"{"EventID":4738,"PasswordLastSet":"2024-01-01"}"#
+    ));
     assert!(!matches(d, r#"{"EventID":4738}"#));
     assert!(!matches(d, r#"{"EventID":4738,"PasswordLastSet":null}"#));
     // `''` is not absent.
     assert!(!matches("  s:\n    f: ''\n  condition: s", "{}"));
     // The specification's invalid example.
-    let kind = error(&detection("  selection_main:\n    FieldA: 'something'\n    FieldB:\n      - ''\n      - null\n  condition: selection_main"));
-    assert!(kind.to_string().contains("null cannot be part of a list"), "{kind}");
+    let kind = error(&detection(
+        "  selection_main:\n    FieldA: 'something'\n    FieldB:\n      - ''\n      - null\n  condition: selection_main",
+    ));
+    assert!(
+        kind.to_string().contains("null cannot be part of a list"),
+        "{kind}"
+    );
 }
 
 #[test]
 fn exists() {
-    let d = "  selection:\n    EventID: 4738\n    PasswordLastSet|exists: true\n  condition: selection";
-    assert!(matches(d, r#"{"EventID":4738,"PasswordLastSet":null}"#), "presence, not value");
+    let d =
+        "  selection:\n    EventID: 4738\n    PasswordLastSet|exists: true\n  condition: selection";
+    assert!(
+        matches(d, r#"{"EventID":4738,"PasswordLastSet":null}"#),
+        "presence, not value"
+    );
     assert!(matches(d, r#"{"EventID":4738,"PasswordLastSet":""}"#));
     assert!(!matches(d, r#"{"EventID":4738}"#));
     assert!(matches("  s:\n    f|exists: false\n  condition: s", "{}"));
-    assert!(!matches("  s:\n    f|exists: false\n  condition: s", r#"{"f":1}"#));
-    assert!(matches!(error(&detection("  s:\n    f|exists|contains: true\n  condition: s")), ErrorKind::IllegalModifiers { .. }));
-    assert!(matches!(error(&detection("  s:\n    f|exists: maybe\n  condition: s")), ErrorKind::InvalidValue { .. }));
+    assert!(!matches(
+        "  s:\n    f|exists: false\n  condition: s",
+        r#"{"f":1}"#
+    ));
+    assert!(matches!(
+        error(&detection(
+            "  s:\n    f|exists|contains: true\n  condition: s"
+        )),
+        ErrorKind::IllegalModifiers { .. }
+    ));
+    assert!(matches!(
+        error(&detection("  s:\n    f|exists: maybe\n  condition: s")),
+        ErrorKind::InvalidValue { .. }
+    ));
 }
 
 #[test]
 fn keyword_all() {
     let d = "  keywords_cmdlet:\n    '|all':\n      - 'OabVirtualDirectory'\n      - ' -ExternalUrl '\n  condition: keywords_cmdlet";
-    assert!(matches(d, r#"{"message":"Set-OabVirtualDirectory -ExternalUrl http://x"}"#));
-    assert!(matches(d, r#"{"a":"oabvirtualdirectory","b":"x -externalurl y"}"#), "in different fields");
+    assert!(matches(
+        d,
+        r#"{"message":"Set-OabVirtualDirectory -ExternalUrl http://x"}"#
+    ));
+    assert!(
+        matches(d, r#"{"a":"oabvirtualdirectory","b":"x -externalurl y"}"#),
+        "in different fields"
+    );
     assert!(!matches(d, r#"{"message":"Set-OabVirtualDirectory"}"#));
 }
 
 #[test]
 fn placeholders_need_expand_and_values() {
     let yaml = detection("  s:\n    User|expand: '%Administrators%'\n  condition: s");
-    assert!(matches!(error(&yaml), ErrorKind::UnfilledPlaceholder { ref name, .. } if name == "Administrators"));
-    let (rules, errors) = RuleSet::builder().placeholder("Administrators", ["root", "adm_*"]).add_yaml(&yaml, None).build();
+    assert!(
+        matches!(error(&yaml), ErrorKind::UnfilledPlaceholder { ref name, .. } if name == "Administrators")
+    );
+    let (rules, errors) = RuleSet::builder()
+        .placeholder("Administrators", ["root", "adm_*"])
+        .add_yaml(&yaml, None)
+        .build();
     assert!(errors.is_empty());
     assert_eq!(rules.matches(&event(r#"{"User":"ROOT"}"#)).len(), 1);
     assert_eq!(rules.matches(&event(r#"{"User":"adm_bob"}"#)).len(), 1);
     assert!(rules.matches(&event(r#"{"User":"bob"}"#)).is_empty());
     // Without `expand`, `%name%` is literal.
-    assert!(matches("  s:\n    f: '%name%'\n  condition: s", r#"{"f":"%NAME%"}"#));
+    assert!(matches(
+        "  s:\n    f: '%name%'\n  condition: s",
+        r#"{"f":"%NAME%"}"#
+    ));
     // `\%` escapes a percent sign under `expand`.
     let yaml = detection("  s:\n    f|expand: '\\%plain%name%'\n  condition: s");
-    let (rules, errors) = RuleSet::builder().placeholder("name", ["x"]).add_yaml(&yaml, None).build();
+    let (rules, errors) = RuleSet::builder()
+        .placeholder("name", ["x"])
+        .add_yaml(&yaml, None)
+        .build();
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(rules.matches(&event(r#"{"f":"%plainx"}"#)).len(), 1);
 }
@@ -209,36 +294,88 @@ fn conditions() {
     let d = "  selection1:\n    a: 1\n  selection2:\n    b: 1\n  _hidden:\n    c: 1\n  filter_x:\n    d: 1\n";
     let c = |cond: &str, json: &str| matches(&format!("{d}  condition: {cond}"), json);
     assert!(c("1 of them", r#"{"b":1}"#));
-    assert!(!c("1 of them", r#"{"c":1}"#), "them skips names starting with _");
+    assert!(
+        !c("1 of them", r#"{"c":1}"#),
+        "them skips names starting with _"
+    );
     assert!(!c("all of them", r#"{"a":1,"b":1}"#));
-    assert!(c("all of them", r#"{"a":1,"b":1,"d":1}"#), "_hidden is not required by all of them");
+    assert!(
+        c("all of them", r#"{"a":1,"b":1,"d":1}"#),
+        "_hidden is not required by all of them"
+    );
     assert!(c("all of selection*", r#"{"a":1,"b":1}"#));
     assert!(c("any of selection*", r#"{"b":1}"#));
     assert!(c("1 of selection* and not 1 of filter*", r#"{"a":1}"#));
-    assert!(!c("1 of selection* and not 1 of filter*", r#"{"a":1,"d":1}"#));
-    assert!(c("selection1 or selection2 and filter_x", r#"{"a":1}"#), "and binds tighter than or");
+    assert!(!c(
+        "1 of selection* and not 1 of filter*",
+        r#"{"a":1,"d":1}"#
+    ));
+    assert!(
+        c("selection1 or selection2 and filter_x", r#"{"a":1}"#),
+        "and binds tighter than or"
+    );
     assert!(!c("(selection1 or selection2) and filter_x", r#"{"a":1}"#));
-    assert!(c("not selection1 and selection2", r#"{"b":1}"#), "not binds tighter than and");
-    assert!(c("1 of _hid*", r#"{"c":1}"#), "patterns may select _ names explicitly");
+    assert!(
+        c("not selection1 and selection2", r#"{"b":1}"#),
+        "not binds tighter than and"
+    );
+    assert!(
+        c("1 of _hid*", r#"{"c":1}"#),
+        "patterns may select _ names explicitly"
+    );
     // A list of conditions is OR-linked.
-    assert!(matches(&format!("{d}  condition:\n    - selection1\n    - selection2"), r#"{"b":1}"#));
+    assert!(matches(
+        &format!("{d}  condition:\n    - selection1\n    - selection2"),
+        r#"{"b":1}"#
+    ));
     // Errors.
-    assert_eq!(error(&detection(&format!("{d}  condition: selection3"))), ErrorKind::UnknownIdentifier("selection3".into()));
-    assert!(matches!(error(&detection(&format!("{d}  condition: 1 of nothing*"))), ErrorKind::EmptyPattern(_)));
-    assert!(matches!(error(&detection(&format!("{d}  condition: selection1 and"))), ErrorKind::Condition { .. }));
+    assert_eq!(
+        error(&detection(&format!("{d}  condition: selection3"))),
+        ErrorKind::UnknownIdentifier("selection3".into())
+    );
     assert!(matches!(
-        error(&detection(&format!("{d}  condition: selection1 | count() by a > 5"))),
+        error(&detection(&format!("{d}  condition: 1 of nothing*"))),
+        ErrorKind::EmptyPattern(_)
+    ));
+    assert!(matches!(
+        error(&detection(&format!("{d}  condition: selection1 and"))),
+        ErrorKind::Condition { .. }
+    ));
+    assert!(matches!(
+        error(&detection(&format!(
+            "{d}  condition: selection1 | count() by a > 5"
+        ))),
         ErrorKind::UnsupportedAggregation(_)
     ));
-    assert!(matches!(error(&detection(&format!("{d}  condition: selection1 | near selection2"))), ErrorKind::UnsupportedAggregation(_)));
+    assert!(matches!(
+        error(&detection(&format!(
+            "{d}  condition: selection1 | near selection2"
+        ))),
+        ErrorKind::UnsupportedAggregation(_)
+    ));
 }
 
 #[test]
 fn dotted_field_names_and_lists() {
-    assert!(matches("  s:\n    source.ip: 10.0.0.1\n  condition: s", r#"{"source":{"ip":"10.0.0.1"}}"#));
-    assert!(matches("  s:\n    a.b: x\n  condition: s", r#"{"a.b":"x","a":{"b":"y"}}"#), "the flat key wins");
-    assert!(!matches("  s:\n    a.b: y\n  condition: s", r#"{"a.b":"x","a":{"b":"y"}}"#));
-    assert!(matches("  s:\n    tags: b\n  condition: s", r#"{"tags":["a","b"]}"#), "any element");
+    assert!(matches(
+        "  s:\n    source.ip: 10.0.0.1\n  condition: s",
+        r#"{"source":{"ip":"10.0.0.1"}}"#
+    ));
+    assert!(
+        matches(
+            "  s:\n    a.b: x\n  condition: s",
+            r#"{"a.b":"x","a":{"b":"y"}}"#
+        ),
+        "the flat key wins"
+    );
+    assert!(!matches(
+        "  s:\n    a.b: y\n  condition: s",
+        r#"{"a.b":"x","a":{"b":"y"}}"#
+    ));
+    assert!(
+        matches("  s:\n    tags: b\n  condition: s", r#"{"tags":["a","b"]}"#),
+        "any element"
+    );
     assert!(matches(
         "  s:\n    threat.enrichments.indicator.ip: 5.6.7.8\n  condition: s",
         r#"{"threat":{"enrichments":[{"indicator":{"ip":"1.2.3.4"}},{"indicator":{"ip":"5.6.7.8"}}]}}"#
@@ -252,10 +389,25 @@ fn generic_modifiers() {
     let d = "  s:\n    CommandLine|contains|all:\n      - ' -a '\n      - ' -b '\n  condition: s";
     assert!(matches(d, r#"{"CommandLine":"x -b  -a y"}"#));
     assert!(!matches(d, r#"{"CommandLine":"x -a y"}"#));
-    assert!(matches!(error(&detection("  s:\n    f|all: x\n  condition: s")), ErrorKind::IllegalModifiers { .. }), "single value with all");
-    assert!(matches("  s:\n    f|startswith: 'adm'\n  condition: s", r#"{"f":"ADMIN"}"#));
-    assert!(!matches("  s:\n    f|startswith: 'adm'\n  condition: s", r#"{"f":"xadm"}"#));
-    assert!(matches("  s:\n    f|endswith: '\\cmd.exe'\n  condition: s", r#"{"f":"C:\\CMD.EXE"}"#));
+    assert!(
+        matches!(
+            error(&detection("  s:\n    f|all: x\n  condition: s")),
+            ErrorKind::IllegalModifiers { .. }
+        ),
+        "single value with all"
+    );
+    assert!(matches(
+        "  s:\n    f|startswith: 'adm'\n  condition: s",
+        r#"{"f":"ADMIN"}"#
+    ));
+    assert!(!matches(
+        "  s:\n    f|startswith: 'adm'\n  condition: s",
+        r#"{"f":"xadm"}"#
+    ));
+    assert!(matches(
+        "  s:\n    f|endswith: '\\cmd.exe'\n  condition: s",
+        r#"{"f":"C:\\CMD.EXE"}"#
+    ));
     // neq: present and different from every value.
     let d = "  s:\n    f|neq:\n      - a\n      - b\n  condition: s";
     assert!(matches(d, r#"{"f":"c"}"#));
@@ -269,9 +421,19 @@ fn generic_modifiers() {
 fn windash() {
     let d = "  s:\n    CommandLine|contains|windash: ' -encodedcommand '\n  condition: s";
     for dash in ["-", "/", "\u{2013}", "\u{2014}", "\u{2015}"] {
-        assert!(matches(d, &serde_json::json!({"CommandLine": format!("powershell {dash}EncodedCommand abc")}).to_string()), "{dash}");
+        assert!(
+            matches(
+                d,
+                &serde_json::json!({"CommandLine": format!("powershell {dash}EncodedCommand abc")})
+                    .to_string()
+            ),
+            "{dash}"
+        );
     }
-    assert!(!matches(d, r#"{"CommandLine":"powershell +encodedcommand abc"}"#));
+    assert!(!matches(
+        d,
+        r#"{"CommandLine":"powershell +encodedcommand abc"}"#
+    ));
     // Only dashes that start a word are interchangeable.
     let d = "  s:\n    f|windash: 'a-b -c'\n  condition: s";
     assert!(matches(d, r#"{"f":"a-b /c"}"#));
@@ -280,69 +442,155 @@ fn windash() {
 
 #[test]
 fn regular_expressions() {
-    assert!(matches("  s:\n    f|re: 'ab+c'\n  condition: s", r#"{"f":"xxabbbcxx"}"#), "searched, not anchored");
-    assert!(!matches("  s:\n    f|re: 'ab+c'\n  condition: s", r#"{"f":"ABBC"}"#), "case-sensitive by default");
-    assert!(matches("  s:\n    f|re|i: 'ab+c'\n  condition: s", r#"{"f":"ABBC"}"#));
-    assert!(matches("  s:\n    f|re|m: '^b$'\n  condition: s", r#"{"f":"a\nb\nc"}"#));
-    assert!(!matches("  s:\n    f|re: '^b$'\n  condition: s", r#"{"f":"a\nb\nc"}"#));
-    assert!(matches("  s:\n    f|re|s: 'a.b'\n  condition: s", r#"{"f":"a\nb"}"#));
-    assert!(!matches("  s:\n    f|re: 'a.b'\n  condition: s", r#"{"f":"a\nb"}"#));
-    assert!(matches("  s:\n    CommandLine|re: '(.){20,}'\n  condition: s", r#"{"CommandLine":"0123456789012345678901"}"#));
-    assert!(matches!(error(&detection("  s:\n    f|re: '(a'\n  condition: s")), ErrorKind::Regex { .. }));
-    assert!(matches!(error(&detection("  s:\n    f|re: '(?<=a)b'\n  condition: s")), ErrorKind::Regex { .. }), "no look-around");
-    assert!(matches!(error(&detection("  s:\n    f|i: 'a'\n  condition: s")), ErrorKind::IllegalModifiers { .. }));
-    assert!(matches!(error(&detection("  s:\n    f|contains|re: 'a'\n  condition: s")), ErrorKind::IllegalModifiers { .. }));
+    assert!(
+        matches(
+            "  s:\n    f|re: 'ab+c'\n  condition: s",
+            r#"{"f":"xxabbbcxx"}"#
+        ),
+        "searched, not anchored"
+    );
+    assert!(
+        !matches("  s:\n    f|re: 'ab+c'\n  condition: s", r#"{"f":"ABBC"}"#),
+        "case-sensitive by default"
+    );
+    assert!(matches(
+        "  s:\n    f|re|i: 'ab+c'\n  condition: s",
+        r#"{"f":"ABBC"}"#
+    ));
+    assert!(matches(
+        "  s:\n    f|re|m: '^b$'\n  condition: s",
+        r#"{"f":"a\nb\nc"}"#
+    ));
+    assert!(!matches(
+        "  s:\n    f|re: '^b$'\n  condition: s",
+        r#"{"f":"a\nb\nc"}"#
+    ));
+    assert!(matches(
+        "  s:\n    f|re|s: 'a.b'\n  condition: s",
+        r#"{"f":"a\nb"}"#
+    ));
+    assert!(!matches(
+        "  s:\n    f|re: 'a.b'\n  condition: s",
+        r#"{"f":"a\nb"}"#
+    ));
+    assert!(matches(
+        "  s:\n    CommandLine|re: '(.){20,}'\n  condition: s",
+        r#"{"CommandLine":"0123456789012345678901"}"#
+    ));
+    assert!(matches!(
+        error(&detection("  s:\n    f|re: '(a'\n  condition: s")),
+        ErrorKind::Regex { .. }
+    ));
+    assert!(
+        matches!(
+            error(&detection("  s:\n    f|re: '(?<=a)b'\n  condition: s")),
+            ErrorKind::Regex { .. }
+        ),
+        "no look-around"
+    );
+    assert!(matches!(
+        error(&detection("  s:\n    f|i: 'a'\n  condition: s")),
+        ErrorKind::IllegalModifiers { .. }
+    ));
+    assert!(matches!(
+        error(&detection("  s:\n    f|contains|re: 'a'\n  condition: s")),
+        ErrorKind::IllegalModifiers { .. }
+    ));
 }
 
 #[test]
 fn encodings() {
     // `base64`: the value encoded.
-    assert!(matches("  s:\n    f|base64: 'Test'\n  condition: s", r#"{"f":"VGVzdA=="}"#));
-    assert!(matches("  s:\n    f|base64|contains: 'Test'\n  condition: s", r#"{"f":"xxVGVzdA==xx"}"#));
+    assert!(matches(
+        "  s:\n    f|base64: 'Test'\n  condition: s",
+        r#"{"f":"VGVzdA=="}"#
+    ));
+    assert!(matches(
+        "  s:\n    f|base64|contains: 'Test'\n  condition: s",
+        r#"{"f":"xxVGVzdA==xx"}"#
+    ));
     // `base64offset`: the three shifted encodings (pySigma's values for `foobar`).
     let d = "  s:\n    f|base64offset|contains: 'foobar'\n  condition: s";
     for encoded in ["Zm9vYmFy", "Zvb2Jhc", "mb29iYX"] {
-        assert!(matches(d, &format!(r#"{{"f":"..{encoded}.."}}"#)), "{encoded}");
+        assert!(
+            matches(d, &format!(r#"{{"f":"..{encoded}.."}}"#)),
+            "{encoded}"
+        );
     }
     // The value at any offset inside an encoded text is found.
     use base64::Engine as _;
     for prefix in ["", "a", "ab", "abc"] {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{prefix}foobar and more"));
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{prefix}foobar and more"));
         assert!(matches(d, &format!(r#"{{"f":"{encoded}"}}"#)), "{prefix}");
     }
     // `wide`/`utf16le`: cmd > 63 00 6d 00 64 00.
-    assert!(matches("  s:\n    f|wide: 'cmd'\n  condition: s", r#"{"f":"c\u0000m\u0000d\u0000"}"#));
-    assert!(matches("  s:\n    f|utf16le: 'cmd'\n  condition: s", r#"{"f":"c\u0000m\u0000d\u0000"}"#));
+    assert!(matches(
+        "  s:\n    f|wide: 'cmd'\n  condition: s",
+        r#"{"f":"c\u0000m\u0000d\u0000"}"#
+    ));
+    assert!(matches(
+        "  s:\n    f|utf16le: 'cmd'\n  condition: s",
+        r#"{"f":"c\u0000m\u0000d\u0000"}"#
+    ));
     // `utf16be`: 00 63 00 6d 00 64.
-    assert!(matches("  s:\n    f|utf16be: 'cmd'\n  condition: s", r#"{"f":"\u0000c\u0000m\u0000d"}"#));
+    assert!(matches(
+        "  s:\n    f|utf16be: 'cmd'\n  condition: s",
+        r#"{"f":"\u0000c\u0000m\u0000d"}"#
+    ));
     // `utf16`: FF FE 63 00 6d 00 64 00, here seen through base64.
-    assert!(matches("  s:\n    f|utf16|base64: 'cmd'\n  condition: s", r#"{"f":"//5jAG0AZAA="}"#));
+    assert!(matches(
+        "  s:\n    f|utf16|base64: 'cmd'\n  condition: s",
+        r#"{"f":"//5jAG0AZAA="}"#
+    ));
     // The classic: a UTF-16LE, base64-encoded PowerShell command.
     let d = "  s:\n    CommandLine|wide|base64offset|contains: 'ping'\n  condition: s";
     let encoded = "cABvAHcAZQByAHMAaABlAGwAbAAgAC0AbgBvAHAAIAAtAHcAIABoAGkAZABkAGUAbgAgAC0AYwAgAHAAaQBuAGcAIAAxADAALgAwAC4AMAAuADEA";
-    assert!(matches(d, &format!(r#"{{"CommandLine":"powershell -enc {encoded}"}}"#)));
-    assert!(!matches(d, r#"{"CommandLine":"powershell -enc cABvAHcAZQByAHMAaABlAGwAbAA="}"#));
-    assert!(matches!(error(&detection("  s:\n    f|base64: 'a*'\n  condition: s")), ErrorKind::IllegalModifiers { .. }));
+    assert!(matches(
+        d,
+        &format!(r#"{{"CommandLine":"powershell -enc {encoded}"}}"#)
+    ));
+    assert!(!matches(
+        d,
+        r#"{"CommandLine":"powershell -enc cABvAHcAZQByAHMAaABlAGwAbAA="}"#
+    ));
+    assert!(matches!(
+        error(&detection("  s:\n    f|base64: 'a*'\n  condition: s")),
+        ErrorKind::IllegalModifiers { .. }
+    ));
 }
 
 #[test]
 fn numeric_modifiers() {
-    let c = |m: &str, v: &str, json: &str| matches(&format!("  s:\n    f|{m}: {v}\n  condition: s"), json);
+    let c = |m: &str, v: &str, json: &str| {
+        matches(&format!("  s:\n    f|{m}: {v}\n  condition: s"), json)
+    };
     assert!(c("lt", "10", r#"{"f":9}"#));
     assert!(!c("lt", "10", r#"{"f":10}"#));
     assert!(c("lte", "10", r#"{"f":10}"#));
-    assert!(c("gt", "10", r#"{"f":"11"}"#), "numeric text compares as a number");
+    assert!(
+        c("gt", "10", r#"{"f":"11"}"#),
+        "numeric text compares as a number"
+    );
     assert!(!c("gt", "10", r#"{"f":"9"}"#), "not as text");
     assert!(c("gte", "1.5", r#"{"f":1.5}"#));
     assert!(!c("gt", "10", r#"{"f":"abc"}"#));
     assert!(!c("gt", "10", "{}"));
-    assert!(matches!(error(&detection("  s:\n    f|gt: abc\n  condition: s")), ErrorKind::InvalidValue { .. }));
-    assert!(matches!(error(&detection("  s:\n    f|contains|gt: 1\n  condition: s")), ErrorKind::IllegalModifiers { .. }));
+    assert!(matches!(
+        error(&detection("  s:\n    f|gt: abc\n  condition: s")),
+        ErrorKind::InvalidValue { .. }
+    ));
+    assert!(matches!(
+        error(&detection("  s:\n    f|contains|gt: 1\n  condition: s")),
+        ErrorKind::IllegalModifiers { .. }
+    ));
 }
 
 #[test]
 fn time_modifiers() {
-    let c = |m: &str, v: &str, json: &str| matches(&format!("  s:\n    t|{m}: {v}\n  condition: s"), json);
+    let c = |m: &str, v: &str, json: &str| {
+        matches(&format!("  s:\n    t|{m}: {v}\n  condition: s"), json)
+    };
     let t = r#"{"t":"2024-05-06T07:08:09+02:00"}"#;
     assert!(c("minute", "8", t));
     assert!(c("hour", "7", t), "as written, no time zone conversion");
@@ -351,57 +599,141 @@ fn time_modifiers() {
     assert!(c("month", "5", t));
     assert!(c("year", "2024", t));
     assert!(!c("hour", "5", t));
-    assert!(c("hour", "23", r#"{"t":"2019-03-02 23:51:00.008"}"#), "Sysmon UtcTime format");
+    assert!(
+        c("hour", "23", r#"{"t":"2019-03-02 23:51:00.008"}"#),
+        "Sysmon UtcTime format"
+    );
     assert!(c("hour|gte", "7", t));
     assert!(!c("hour|gt", "7", t));
     assert!(!c("hour", "7", r#"{"t":"not a time"}"#));
     let mut e = Event::new();
-    e.timestamp = Some(chrono::DateTime::parse_from_rfc3339("2024-05-06T22:00:00Z").unwrap().into());
-    let rules = rules(&detection("  s:\n    '@timestamp|hour': 22\n  condition: s"));
-    assert_eq!(rules.matches(&e).len(), 1, "@timestamp reads the event's timestamp");
+    e.timestamp = Some(
+        chrono::DateTime::parse_from_rfc3339("2024-05-06T22:00:00Z")
+            .unwrap()
+            .into(),
+    );
+    let rules = rules(&detection(
+        "  s:\n    '@timestamp|hour': 22\n  condition: s",
+    ));
+    assert_eq!(
+        rules.matches(&e).len(),
+        1,
+        "@timestamp reads the event's timestamp"
+    );
 }
 
 #[test]
 fn cidr() {
-    let d = "  s:\n    DestinationIp|cidr:\n      - 10.0.0.0/8\n      - 'fe80::/10'\n  condition: s";
+    let d =
+        "  s:\n    DestinationIp|cidr:\n      - 10.0.0.0/8\n      - 'fe80::/10'\n  condition: s";
     assert!(matches(d, r#"{"DestinationIp":"10.1.2.3"}"#));
     assert!(!matches(d, r#"{"DestinationIp":"11.1.2.3"}"#));
     assert!(matches(d, r#"{"DestinationIp":"FE80::1"}"#));
-    assert!(matches(d, r#"{"DestinationIp":"::ffff:10.9.9.9"}"#), "IPv4-mapped IPv6");
+    assert!(
+        matches(d, r#"{"DestinationIp":"::ffff:10.9.9.9"}"#),
+        "IPv4-mapped IPv6"
+    );
     assert!(!matches(d, r#"{"DestinationIp":"not an ip"}"#));
     let mut e = Event::new();
     e.insert("source.ip", std::net::IpAddr::from([10, 0, 0, 7]));
-    assert_eq!(rules(&detection("  s:\n    source.ip|cidr: 10.0.0.0/24\n  condition: s")).matches(&e).len(), 1);
-    assert!(matches!(error(&detection("  s:\n    f|cidr: 10.0.0.1/8\n  condition: s")), ErrorKind::InvalidValue { .. }), "host bits");
-    assert!(matches!(error(&detection("  s:\n    f|cidr: 10.0.0.0/33\n  condition: s")), ErrorKind::InvalidValue { .. }));
+    assert_eq!(
+        rules(&detection(
+            "  s:\n    source.ip|cidr: 10.0.0.0/24\n  condition: s"
+        ))
+        .matches(&e)
+        .len(),
+        1
+    );
+    assert!(
+        matches!(
+            error(&detection("  s:\n    f|cidr: 10.0.0.1/8\n  condition: s")),
+            ErrorKind::InvalidValue { .. }
+        ),
+        "host bits"
+    );
+    assert!(matches!(
+        error(&detection("  s:\n    f|cidr: 10.0.0.0/33\n  condition: s")),
+        ErrorKind::InvalidValue { .. }
+    ));
 }
 
 #[test]
 fn fieldref() {
     let d = "  s:\n    TargetFilename|fieldref: Image\n  condition: s";
-    assert!(matches(d, r#"{"TargetFilename":"C:\\a.exe","Image":"c:\\A.exe"}"#));
-    assert!(!matches(d, r#"{"TargetFilename":"C:\\a.exe","Image":"C:\\b.exe"}"#));
+    assert!(matches(
+        d,
+        r#"{"TargetFilename":"C:\\a.exe","Image":"c:\\A.exe"}"#
+    ));
+    assert!(!matches(
+        d,
+        r#"{"TargetFilename":"C:\\a.exe","Image":"C:\\b.exe"}"#
+    ));
     assert!(!matches(d, r#"{"TargetFilename":"C:\\a.exe"}"#));
-    assert!(matches("  s:\n    a|fieldref|contains: b\n  condition: s", r#"{"a":"xxYYxx","b":"yy"}"#));
-    assert!(matches("  s:\n    a|fieldref|startswith: b\n  condition: s", r#"{"a":"yyxx","b":"yy"}"#));
-    assert!(!matches("  s:\n    a|fieldref|endswith: b\n  condition: s", r#"{"a":"yyxx","b":"yy"}"#));
-    assert!(matches("  s:\n    a|fieldref|neq: b\n  condition: s", r#"{"a":"1","b":"2"}"#));
-    assert!(!matches("  s:\n    a|fieldref|cased: b\n  condition: s", r#"{"a":"X","b":"x"}"#));
-    assert!(matches!(error(&detection("  s:\n    a|fieldref: 'b*'\n  condition: s")), ErrorKind::InvalidValue { .. }));
+    assert!(matches(
+        "  s:\n    a|fieldref|contains: b\n  condition: s",
+        r#"{"a":"xxYYxx","b":"yy"}"#
+    ));
+    assert!(matches(
+        "  s:\n    a|fieldref|startswith: b\n  condition: s",
+        r#"{"a":"yyxx","b":"yy"}"#
+    ));
+    assert!(!matches(
+        "  s:\n    a|fieldref|endswith: b\n  condition: s",
+        r#"{"a":"yyxx","b":"yy"}"#
+    ));
+    assert!(matches(
+        "  s:\n    a|fieldref|neq: b\n  condition: s",
+        r#"{"a":"1","b":"2"}"#
+    ));
+    assert!(!matches(
+        "  s:\n    a|fieldref|cased: b\n  condition: s",
+        r#"{"a":"X","b":"x"}"#
+    ));
+    assert!(matches!(
+        error(&detection("  s:\n    a|fieldref: 'b*'\n  condition: s")),
+        ErrorKind::InvalidValue { .. }
+    ));
 }
 
 #[test]
 fn illegal_combinations_are_precise() {
     let e = |d: &str| error(&detection(d)).to_string();
-    assert_eq!(e("  s:\n    f|contains|bogus: x\n  condition: s"), "field `f`: unknown modifier `bogus`");
-    assert_eq!(e("  s:\n    f|cidr|contains: 10.0.0.0/8\n  condition: s"), "field `f`: `contains` does not apply to a CIDR network");
-    assert_eq!(e("  s:\n    f|contains|cidr: 10.0.0.0/8\n  condition: s"), "field `f`: `cidr` must come before any modifier that changes the value");
-    assert_eq!(e("  s:\n    f|re|cased: a\n  condition: s"), "field `f`: `cased` applies to strings and field references, not to regular expressions (they are case-sensitive unless `i` is given)");
-    assert_eq!(e("  s:\n    - '|gt': 5\n  condition: s"), "field ``: `gt` needs a field; keyword searches only match text");
-    assert_eq!(e("  s:\n    f|contains: null\n  condition: s"), "field `f`: `null` cannot be combined with modifiers");
-    assert_eq!(e("  s:\n    f|wide|contains: 'a?b'\n  condition: s"), "field `f`: `utf16le` cannot encode `?` wildcards or windash positions (only `*` survives an encoding)");
-    assert_eq!(e("  s:\n    f: {a: b}\n  condition: s"), "field `f`: values must be strings, numbers, booleans or null, got a mapping");
-    assert_eq!(e("  s: []\n  condition: s"), "search identifier `s` is empty");
+    assert_eq!(
+        e("  s:\n    f|contains|bogus: x\n  condition: s"),
+        "field `f`: unknown modifier `bogus`"
+    );
+    assert_eq!(
+        e("  s:\n    f|cidr|contains: 10.0.0.0/8\n  condition: s"),
+        "field `f`: `contains` does not apply to a CIDR network"
+    );
+    assert_eq!(
+        e("  s:\n    f|contains|cidr: 10.0.0.0/8\n  condition: s"),
+        "field `f`: `cidr` must come before any modifier that changes the value"
+    );
+    assert_eq!(
+        e("  s:\n    f|re|cased: a\n  condition: s"),
+        "field `f`: `cased` applies to strings and field references, not to regular expressions (they are case-sensitive unless `i` is given)"
+    );
+    assert_eq!(
+        e("  s:\n    - '|gt': 5\n  condition: s"),
+        "field ``: `gt` needs a field; keyword searches only match text"
+    );
+    assert_eq!(
+        e("  s:\n    f|contains: null\n  condition: s"),
+        "field `f`: `null` cannot be combined with modifiers"
+    );
+    assert_eq!(
+        e("  s:\n    f|wide|contains: 'a?b'\n  condition: s"),
+        "field `f`: `utf16le` cannot encode `?` wildcards or windash positions (only `*` survives an encoding)"
+    );
+    assert_eq!(
+        e("  s:\n    f: {a: b}\n  condition: s"),
+        "field `f`: values must be strings, numbers, booleans or null, got a mapping"
+    );
+    assert_eq!(
+        e("  s: []\n  condition: s"),
+        "search identifier `s` is empty"
+    );
 }
 
 // ---- Filters -------------------------------------------------------------------------------
@@ -444,8 +776,16 @@ filter:
     let rules = rules(text);
     let mut e = event(r#"{"Image":"C:\\rar.exe","User":"adm_bob"}"#);
     e.logsource = LogSource::new(Some("windows"), Some("process_creation"), None);
-    let hits: Vec<&str> = rules.matches(&e).iter().map(|id| rules.rule(*id).id.as_str()).collect();
-    assert_eq!(hits, ["11111111-1111-1111-1111-111111111111"], "filtered out of the named rule only");
+    let hits: Vec<&str> = rules
+        .matches(&e)
+        .iter()
+        .map(|id| rules.rule(*id).id.as_str())
+        .collect();
+    assert_eq!(
+        hits,
+        ["11111111-1111-1111-1111-111111111111"],
+        "filtered out of the named rule only"
+    );
     let mut e = event(r#"{"Image":"C:\\rar.exe","User":"bob"}"#);
     e.logsource = LogSource::new(Some("windows"), Some("process_creation"), None);
     assert_eq!(rules.matches(&e).len(), 2);
@@ -459,10 +799,17 @@ fn filters_need_a_covering_logsource_and_may_name_rules_by_name() {
     let rules = rules(text);
     let mut e = event(r#"{"a":1,"b":1}"#);
     e.logsource = LogSource::new(Some("linux"), None, None);
-    assert_eq!(rules.matches(&e).len(), 1, "the windows filter does not cover a linux rule");
+    assert_eq!(
+        rules.matches(&e).len(),
+        1,
+        "the windows filter does not cover a linux rule"
+    );
     let mut e = event(r#"{"a":1,"c":1}"#);
     e.logsource = LogSource::new(Some("linux"), None, None);
-    assert!(rules.matches(&e).is_empty(), "`rules: any` covers every rule of its logsource");
+    assert!(
+        rules.matches(&e).is_empty(),
+        "`rules: any` covers every rule of its logsource"
+    );
 }
 
 #[test]
@@ -474,48 +821,74 @@ fn specification_test_files_load() {
         ("tests/schema/filter/filter_1.yml", "filter"),
         ("tests/schema/filter/filter_ecs.yml", "filter"),
     ] {
-        let (docs, errors) = parse_documents(&std::fs::read_to_string(root.join(file)).unwrap(), Some(file));
+        let (docs, errors) = parse_documents(
+            &std::fs::read_to_string(root.join(file)).unwrap(),
+            Some(file),
+        );
         assert!(errors.is_empty(), "{errors:?}");
         match (&docs[0], kind) {
             (SigmaDocument::Rule(_), "rule") => {}
             (SigmaDocument::Filter(f), "filter") => {
-                assert_eq!(f.targets, FilterTargets::Rules(vec![
-                    "6f3e2987-db24-4c78-a860-b4f4095a7095".into(),
-                    "df0841c0-9846-4e9f-ad8a-7df91571771b".into()
-                ]));
+                assert_eq!(
+                    f.targets,
+                    FilterTargets::Rules(vec![
+                        "6f3e2987-db24-4c78-a860-b4f4095a7095".into(),
+                        "df0841c0-9846-4e9f-ad8a-7df91571771b".into()
+                    ])
+                );
             }
             other => panic!("{file}: {other:?}"),
         }
     }
-    let (docs, _) = parse_documents(&std::fs::read_to_string(root.join("tests/schema/rules/rule_1.yml")).unwrap(), None);
-    let SigmaDocument::Rule(rule) = &docs[0] else { panic!() };
+    let (docs, _) = parse_documents(
+        &std::fs::read_to_string(root.join("tests/schema/rules/rule_1.yml")).unwrap(),
+        None,
+    );
+    let SigmaDocument::Rule(rule) = &docs[0] else {
+        panic!()
+    };
     assert_eq!(rule.meta.related[0].kind, "similar");
     assert_eq!(rule.meta.tags.len(), 3);
     assert_eq!(rule.meta.logsource.service.as_deref(), Some("application"));
-    let rules = rules(&std::fs::read_to_string(root.join("tests/schema/rules/rule_ecs.yml")).unwrap());
+    let rules =
+        rules(&std::fs::read_to_string(root.join("tests/schema/rules/rule_ecs.yml")).unwrap());
     let mut e = event(r#"{"dns":{"question":{"name":"SigmaHQ"}}}"#);
     e.logsource = LogSource::new(None, Some("network"), Some("dns"));
     assert_eq!(rules.matches(&e).len(), 1);
     for entry in std::fs::read_dir(root.join("tests/schema/correlation")).unwrap() {
         let path = entry.unwrap().path();
         let (docs, errors) = parse_documents(&std::fs::read_to_string(&path).unwrap(), None);
-        assert!(errors.is_empty() && matches!(docs[0], SigmaDocument::Correlation(_)), "{}", path.display());
+        assert!(
+            errors.is_empty() && matches!(docs[0], SigmaDocument::Correlation(_)),
+            "{}",
+            path.display()
+        );
     }
 }
 
 #[test]
 fn correlation_examples_keep_correlations_raw_and_load_their_rules() {
     let root = siem_testkit::corpus("sigma-specification");
-    let path = root.join("extracted-examples/correlation/16_failed_logins_followed_by_successful_login.yml");
+    let path = root
+        .join("extracted-examples/correlation/16_failed_logins_followed_by_successful_login.yml");
     let text = std::fs::read_to_string(path).unwrap();
     let rules = rules(&text);
     assert_eq!(rules.len(), 2);
     assert_eq!(rules.correlations().len(), 2);
-    assert_eq!(rules.correlations()[1].meta.name.as_deref(), Some("multiple_failed_login"));
+    assert_eq!(
+        rules.correlations()[1].meta.name.as_deref(),
+        Some("multiple_failed_login")
+    );
     assert!(rules.correlations()[0].yaml.get("correlation").is_some());
     let failed = rules.lookup("failed_login").unwrap();
-    assert_eq!(rules.rule(failed).id, "53ba33fd-3a50-4468-a5ef-c583635cfa92");
-    assert_eq!(rules.lookup("4d0a2c83-c62c-4ed4-b475-c7e23a9269b8"), rules.lookup("successful_login"));
+    assert_eq!(
+        rules.rule(failed).id,
+        "53ba33fd-3a50-4468-a5ef-c583635cfa92"
+    );
+    assert_eq!(
+        rules.lookup("4d0a2c83-c62c-4ed4-b475-c7e23a9269b8"),
+        rules.lookup("successful_login")
+    );
     let mut e = event(r#"{"EventID":4625}"#);
     e.logsource = LogSource::new(Some("windows"), None, Some("security"));
     assert_eq!(rules.matches(&e), [failed]);
@@ -525,10 +898,16 @@ fn correlation_examples_keep_correlations_raw_and_load_their_rules() {
         if path.extension().is_some_and(|e| e == "yml") {
             let (docs, errors) = parse_documents(&std::fs::read_to_string(&path).unwrap(), None);
             for doc in &docs {
-                assert!(!matches!(doc, SigmaDocument::Filter(_)), "{}", path.display());
+                assert!(
+                    !matches!(doc, SigmaDocument::Filter(_)),
+                    "{}",
+                    path.display()
+                );
             }
             let name = path.file_name().unwrap().to_string_lossy().to_string();
-            if name.starts_with("0") && name.as_str() >= "06" || name.starts_with("1") && name.as_str() <= "12" {
+            if name.starts_with("0") && name.as_str() >= "06"
+                || name.starts_with("1") && name.as_str() <= "12"
+            {
                 assert!(errors.is_empty(), "{name}: {errors:?}");
             }
         }
@@ -539,42 +918,91 @@ fn correlation_examples_keep_correlations_raw_and_load_their_rules() {
 
 #[test]
 fn chainsaw_collection_expands_into_two_rules() {
-    let text = std::fs::read_to_string(siem_testkit::corpus_file("chainsaw-tests", "tests/convert/sigma_collection.yml")).unwrap();
+    let text = std::fs::read_to_string(siem_testkit::corpus_file(
+        "chainsaw-tests",
+        "tests/convert/sigma_collection.yml",
+    ))
+    .unwrap();
     let (docs, errors) = parse_documents(&text, None);
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(docs.len(), 2);
     for (doc, expected) in docs.iter().zip([" -Nop ", " -encodedcommand "]) {
-        let SigmaDocument::Rule(rule) = doc else { panic!() };
+        let SigmaDocument::Rule(rule) = doc else {
+            panic!()
+        };
         // What the expected output says: title, id, status, description and author carried over.
         assert_eq!(rule.meta.title, "collection");
         assert_eq!(rule.meta.id, "collection");
-        assert_eq!(rule.meta.status, Some(siem_core::sigma::Status::Experimental));
-        assert_eq!(rule.meta.description.as_deref(), Some("A collection rule for testing"));
+        assert_eq!(
+            rule.meta.status,
+            Some(siem_core::sigma::Status::Experimental)
+        );
+        assert_eq!(
+            rule.meta.description.as_deref(),
+            Some("A collection rule for testing")
+        );
         assert_eq!(rule.meta.author.as_deref(), Some("Alex Kornitzer"));
         // detection: base (from the global document) + search, condition `search and base`.
-        let names: Vec<&str> = rule.detection.identifiers.keys().map(String::as_str).collect();
+        let names: Vec<&str> = rule
+            .detection
+            .identifiers
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(names, ["base", "search"]);
         assert_eq!(
             rule.detection.conditions,
-            [Condition::And(vec![Condition::Identifier("search".into()), Condition::Identifier("base".into())])]
+            [Condition::And(vec![
+                Condition::Identifier("search".into()),
+                Condition::Identifier("base".into())
+            ])]
         );
-        let DetectionNode::AllOf(items) = &rule.detection.identifiers["search"] else { panic!() };
-        let DetectionNode::Item(item) = &items[0] else { panic!() };
-        assert_eq!(item.values[0], siem_core::sigma::SigmaValue::String(expected.into()));
+        let DetectionNode::AllOf(items) = &rule.detection.identifiers["search"] else {
+            panic!()
+        };
+        let DetectionNode::Item(item) = &items[0] else {
+            panic!()
+        };
+        assert_eq!(
+            item.values[0],
+            siem_core::sigma::SigmaValue::String(expected.into())
+        );
     }
     let (rules, errors) = RuleSet::builder().add_yaml(&text, None).build();
     assert!(errors.is_empty());
-    let hits = rules.matches(&event(r#"{"Image":"C:\\WINDOWS\\PowerShell.exe","CommandLine":"powershell -NOP -x"}"#));
+    let hits = rules.matches(&event(
+        r#"{"Image":"C:\\WINDOWS\\PowerShell.exe","CommandLine":"powershell -NOP -x"}"#,
+    ));
     assert_eq!(hits.len(), 1, "contains is case-insensitive (`i* -Nop *`)");
-    assert!(rules.matches(&event(r#"{"Image":"C:\\cmd.exe","CommandLine":"x -nop y"}"#)).is_empty());
+    assert!(
+        rules
+            .matches(&event(
+                r#"{"Image":"C:\\cmd.exe","CommandLine":"x -nop y"}"#
+            ))
+            .is_empty()
+    );
 }
 
 #[test]
 fn chainsaw_simple_contains_is_a_case_insensitive_glob() {
-    let text = std::fs::read_to_string(siem_testkit::corpus_file("chainsaw-tests", "tests/convert/sigma_simple.yml")).unwrap();
+    let text = std::fs::read_to_string(siem_testkit::corpus_file(
+        "chainsaw-tests",
+        "tests/convert/sigma_simple.yml",
+    ))
+    .unwrap();
     let rules = rules(&text);
-    assert_eq!(rules.matches(&event(r#"{"CommandLine":"powershell.exe -nOp -w hidden"}"#)).len(), 1);
-    assert!(rules.matches(&event(r#"{"CommandLine":"powershell.exe -Nop"}"#)).is_empty(), "` -Nop ` needs the trailing space");
+    assert_eq!(
+        rules
+            .matches(&event(r#"{"CommandLine":"powershell.exe -nOp -w hidden"}"#))
+            .len(),
+        1
+    );
+    assert!(
+        rules
+            .matches(&event(r#"{"CommandLine":"powershell.exe -Nop"}"#))
+            .is_empty(),
+        "` -Nop ` needs the trailing space"
+    );
 }
 
 // ---- Routing -------------------------------------------------------------------------------
@@ -585,17 +1013,38 @@ fn logsource_routing() {
                 title: any\ndetection:\n  s: {a: 1}\n  condition: s\n---\n\
                 title: svc\nlogsource: {product: Windows, service: Sysmon}\ndetection:\n  s: {a: 1}\n  condition: s\n";
     let rules = rules(text);
-    let titles = |e: &Event| rules.matches(e).iter().map(|id| rules.rule(*id).title.clone()).collect::<Vec<_>>();
+    let titles = |e: &Event| {
+        rules
+            .matches(e)
+            .iter()
+            .map(|id| rules.rule(*id).title.clone())
+            .collect::<Vec<_>>()
+    };
     let mut e = event(r#"{"a":1}"#);
-    assert_eq!(titles(&e), ["any"], "an unset event part does not satisfy a set rule part");
+    assert_eq!(
+        titles(&e),
+        ["any"],
+        "an unset event part does not satisfy a set rule part"
+    );
     e.logsource = LogSource::new(Some("windows"), Some("registry_set"), Some("sysmon"));
-    assert_eq!(titles(&e), ["reg", "any", "svc"], "registry_set implies registry_event; case-insensitive");
+    assert_eq!(
+        titles(&e),
+        ["reg", "any", "svc"],
+        "registry_set implies registry_event; case-insensitive"
+    );
     e.logsource = LogSource::new(Some("windows"), Some("registry_delete"), None);
     assert_eq!(titles(&e), ["reg", "any"]);
     e.logsource = LogSource::new(Some("windows"), Some("file_event"), None);
     assert_eq!(titles(&e), ["any"]);
-    let (unrouted, _) = RuleSet::builder().routing(false).add_yaml(text, None).build();
-    assert_eq!(unrouted.matches(&event(r#"{"a":1}"#)).len(), 3, "routing off: every rule sees every event");
+    let (unrouted, _) = RuleSet::builder()
+        .routing(false)
+        .add_yaml(text, None)
+        .build();
+    assert_eq!(
+        unrouted.matches(&event(r#"{"a":1}"#)).len(),
+        3,
+        "routing off: every rule sees every event"
+    );
     let (custom, _) = RuleSet::builder().category_implication("file_change", "file_event").add_yaml(
         "title: fe\nlogsource: {category: file_event}\ndetection:\n  s: {a: 1}\n  condition: s\n", None).build();
     let mut e = event(r#"{"a":1}"#);
@@ -614,13 +1063,24 @@ fn errors_name_file_rule_and_reason_and_the_rest_loads() {
     let (rules, errors) = RuleSet::builder().add_yaml(text, Some("mixed.yml")).build();
     assert_eq!(rules.len(), 1);
     let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    assert_eq!(messages, [
-        "mixed.yml: document 4: a Sigma document must be a mapping, got a list",
-        "mixed.yml: rule b: condition references unknown search identifier `t`",
-        "mixed.yml: rule no id: condition references unknown search identifier `s`",
-    ]);
-    let (_, errors) = RuleSet::builder().add_yaml("title: x\ndetection: [", Some("broken.yml")).build();
-    assert!(errors[0].to_string().starts_with("broken.yml: document 1: invalid YAML: "), "{}", errors[0]);
+    assert_eq!(
+        messages,
+        [
+            "mixed.yml: document 4: a Sigma document must be a mapping, got a list",
+            "mixed.yml: rule b: condition references unknown search identifier `t`",
+            "mixed.yml: rule no id: condition references unknown search identifier `s`",
+        ]
+    );
+    let (_, errors) = RuleSet::builder()
+        .add_yaml("title: x\ndetection: [", Some("broken.yml"))
+        .build();
+    assert!(
+        errors[0]
+            .to_string()
+            .starts_with("broken.yml: document 1: invalid YAML: "),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
@@ -638,10 +1098,16 @@ fn metadata_is_kept() {
     assert_eq!(meta.fields, ["f1", "f2"]);
     assert_eq!(meta.falsepositives, ["fp"]);
     assert_eq!(meta.logsource_definition.as_deref(), Some("def"));
-    assert_eq!(meta.logsource_custom, [("custom_key".into(), "v".to_string())]);
+    assert_eq!(
+        meta.logsource_custom,
+        [("custom_key".into(), "v".to_string())]
+    );
     assert_eq!(meta.path.as_deref(), Some("test.yml"));
     assert_eq!(meta.license.as_deref(), Some("DRL-1.1"));
-    assert!(matches!(error("title: x\nlevel: urgent\ndetection:\n  s: {a: 1}\n  condition: s\n"), ErrorKind::InvalidKey { .. }));
+    assert!(matches!(
+        error("title: x\nlevel: urgent\ndetection:\n  s: {a: 1}\n  condition: s\n"),
+        ErrorKind::InvalidKey { .. }
+    ));
 }
 
 #[test]
@@ -668,7 +1134,22 @@ fn transformations_rewrite_the_tree_before_compilation() {
     let (rules, errors) = builder.build();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].kind, ErrorKind::Transform("no".into()));
-    assert_eq!(rules.matches(&event(r#"{"process":{"args":["cmd","whoami"]}}"#)).len(), 1, "one-to-many mapping is OR");
-    assert_eq!(rules.matches(&event(r#"{"process":{"command_line":"whoami /all"}}"#)).len(), 1);
-    assert!(rules.matches(&event(r#"{"CommandLine":"whoami"}"#)).is_empty());
+    assert_eq!(
+        rules
+            .matches(&event(r#"{"process":{"args":["cmd","whoami"]}}"#))
+            .len(),
+        1,
+        "one-to-many mapping is OR"
+    );
+    assert_eq!(
+        rules
+            .matches(&event(r#"{"process":{"command_line":"whoami /all"}}"#))
+            .len(),
+        1
+    );
+    assert!(
+        rules
+            .matches(&event(r#"{"CommandLine":"whoami"}"#))
+            .is_empty()
+    );
 }

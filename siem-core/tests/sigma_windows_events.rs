@@ -134,10 +134,11 @@ pub fn windows_event(json: &serde_json::Value) -> Option<Event> {
         "Microsoft-Windows-DNS-Client/Operational" => (Some("dns-client"), None),
         "Microsoft-Windows-NTLM/Operational" => (Some("ntlm"), None),
         "Microsoft-Windows-CodeIntegrity/Operational" => (Some("codeintegrity-operational"), None),
-        "Microsoft-Windows-Windows Firewall With Advanced Security/Firewall" => (Some("firewall-as"), None),
-        "Microsoft-Windows-AppLocker/EXE and DLL" | "Microsoft-Windows-AppLocker/MSI and Script" => {
-            (Some("applocker"), None)
+        "Microsoft-Windows-Windows Firewall With Advanced Security/Firewall" => {
+            (Some("firewall-as"), None)
         }
+        "Microsoft-Windows-AppLocker/EXE and DLL"
+        | "Microsoft-Windows-AppLocker/MSI and Script" => (Some("applocker"), None),
         "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational" => {
             (Some("terminalservices-localsessionmanager"), None)
         }
@@ -150,13 +151,20 @@ pub fn windows_event(json: &serde_json::Value) -> Option<Event> {
 /// Every JSON document of a file (JSON Lines, or several concatenated documents).
 pub fn json_documents(path: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(path).unwrap();
-    serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>().map(|v| v.unwrap()).collect()
+    serde_json::Deserializer::from_str(&text)
+        .into_iter::<serde_json::Value>()
+        .map(|v| v.unwrap())
+        .collect()
 }
 
 fn windows_rules() -> RuleSet {
     let root = siem_testkit::corpus("sigma");
     let mut builder = RuleSet::builder();
-    let mut stack = vec![root.join("rules/windows"), root.join("rules-emerging-threats"), root.join("rules-threat-hunting/windows")];
+    let mut stack = vec![
+        root.join("rules/windows"),
+        root.join("rules-emerging-threats"),
+        root.join("rules-threat-hunting/windows"),
+    ];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -183,21 +191,41 @@ fn regression_events_fire_their_rules() {
     for line in index.lines().skip(1) {
         let cols: Vec<&str> = line.split('\t').collect();
         let (rule_id, json_path) = (cols[1], cols[4]);
-        let Some(id) = rules.lookup(rule_id) else { continue };
-        let events: Vec<Event> = json_documents(&root.join(json_path)).iter().filter_map(windows_event).collect();
-        if events.iter().any(|e| e.get_str("Channel") != Some("Microsoft-Windows-Sysmon/Operational")) {
+        let Some(id) = rules.lookup(rule_id) else {
+            continue;
+        };
+        let events: Vec<Event> = json_documents(&root.join(json_path))
+            .iter()
+            .filter_map(windows_event)
+            .collect();
+        if events
+            .iter()
+            .any(|e| e.get_str("Channel") != Some("Microsoft-Windows-Sysmon/Operational"))
+        {
             continue;
         }
         checked += 1;
-        let fired = events.iter().filter(|e| rules.matches(e).contains(&id)).count();
+        let fired = events
+            .iter()
+            .filter(|e| rules.matches(e).contains(&id))
+            .count();
         let min: usize = cols[5].parse().unwrap_or(1);
         if fired < min {
-            failed.push(format!("{} ({rule_id}): fired on {fired} of {} events, expected {min}", cols[0], events.len()));
+            failed.push(format!(
+                "{} ({rule_id}): fired on {fired} of {} events, expected {min}",
+                cols[0],
+                events.len()
+            ));
         }
     }
     println!("{checked} regression cases checked");
     assert!(checked >= 190, "only {checked} regression cases found");
-    assert!(failed.is_empty(), "{} failures:\n{}", failed.len(), failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "{} failures:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
 }
 
 /// Chainsaw's sample: `EventID: 4624` selects exactly records 31794 and 31799.
@@ -242,14 +270,25 @@ fn prefilter_agrees_with_exhaustive_evaluation_on_real_events() {
     let mut fired: std::collections::BTreeSet<RuleId> = Default::default();
     for file in files.iter().step_by(3) {
         for doc in json_documents(file).iter().step_by(7) {
-            let Some(event) = windows_event(doc) else { continue };
+            let Some(event) = windows_event(doc) else {
+                continue;
+            };
             let fast = rules.matches(&event);
-            assert_eq!(fast, rules.matches_exhaustive(&event), "{}: {}", file.display(), event.to_json());
+            assert_eq!(
+                fast,
+                rules.matches_exhaustive(&event),
+                "{}: {}",
+                file.display(),
+                event.to_json()
+            );
             events += 1;
             hits += fast.len();
             fired.extend(fast);
         }
     }
-    println!("{events} events, {hits} detections, {} distinct rules fired", fired.len());
+    println!(
+        "{events} events, {hits} detections, {} distinct rules fired",
+        fired.len()
+    );
     assert!(events > 1000 && hits > 0);
 }

@@ -108,7 +108,10 @@ impl DetectionItem {
 
     /// The field as messages name it: the first alternative, or empty for keywords.
     pub fn field_label(&self) -> String {
-        self.fields.first().map(|f| f.to_string()).unwrap_or_default()
+        self.fields
+            .first()
+            .map(|f| f.to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -264,7 +267,10 @@ fn parse_document(mut map: Mapping, path: Option<&str>) -> Result<SigmaDocument,
             });
         }
         let Yaml::Mapping(mut filter) = filter else {
-            return Err(ErrorKind::InvalidKey { key: "filter".into(), expected: "a mapping" });
+            return Err(ErrorKind::InvalidKey {
+                key: "filter".into(),
+                expected: "a mapping",
+            });
         };
         let targets = match filter.shift_remove("rules") {
             None => return Err(ErrorKind::Missing("filter.rules")),
@@ -273,15 +279,19 @@ fn parse_document(mut map: Mapping, path: Option<&str>) -> Result<SigmaDocument,
                 items
                     .iter()
                     .map(|i| {
-                        scalar_text(i).map(CompactString::from).ok_or(ErrorKind::InvalidKey {
-                            key: "filter.rules".into(),
-                            expected: "a list of rule ids or names",
-                        })
+                        scalar_text(i)
+                            .map(CompactString::from)
+                            .ok_or(ErrorKind::InvalidKey {
+                                key: "filter.rules".into(),
+                                expected: "a list of rule ids or names",
+                            })
                     })
                     .collect::<Result<_, _>>()?,
             ),
             Some(other) => match scalar_text(&other) {
-                Some(s) if s.eq_ignore_ascii_case("any") || s.eq_ignore_ascii_case("all") => FilterTargets::Any,
+                Some(s) if s.eq_ignore_ascii_case("any") || s.eq_ignore_ascii_case("all") => {
+                    FilterTargets::Any
+                }
                 Some(s) => FilterTargets::Rules(vec![s.into()]),
                 None => {
                     return Err(ErrorKind::InvalidKey {
@@ -292,11 +302,19 @@ fn parse_document(mut map: Mapping, path: Option<&str>) -> Result<SigmaDocument,
             },
         };
         let detection = parse_detection(filter, "filter")?;
-        return Ok(SigmaDocument::Filter(SigmaFilter { rule: SigmaRule { meta, detection }, targets }));
+        return Ok(SigmaDocument::Filter(SigmaFilter {
+            rule: SigmaRule { meta, detection },
+            targets,
+        }));
     }
     let detection = match map.shift_remove("detection") {
         Some(Yaml::Mapping(detection)) => parse_detection(detection, "detection")?,
-        Some(_) => return Err(ErrorKind::InvalidKey { key: "detection".into(), expected: "a mapping" }),
+        Some(_) => {
+            return Err(ErrorKind::InvalidKey {
+                key: "detection".into(),
+                expected: "a mapping",
+            });
+        }
         None => return Err(ErrorKind::Missing("detection")),
     };
     Ok(SigmaDocument::Rule(SigmaRule { meta, detection }))
@@ -308,20 +326,29 @@ fn string_list(map: &Mapping, key: &'static str) -> Result<Vec<String>, ErrorKin
         Some(Yaml::Sequence(items)) => items
             .iter()
             .filter(|i| !i.is_null())
-            .map(|i| scalar_text(i).ok_or(ErrorKind::InvalidKey { key: key.into(), expected: "a list of strings" }))
+            .map(|i| {
+                scalar_text(i).ok_or(ErrorKind::InvalidKey {
+                    key: key.into(),
+                    expected: "a list of strings",
+                })
+            })
             .collect(),
         Some(other) => scalar_text(other)
             .map(|s| vec![s])
-            .ok_or(ErrorKind::InvalidKey { key: key.into(), expected: "a list of strings" }),
+            .ok_or(ErrorKind::InvalidKey {
+                key: key.into(),
+                expected: "a list of strings",
+            }),
     }
 }
 
 fn text(map: &Mapping, key: &'static str) -> Result<Option<String>, ErrorKind> {
     match map.get(key) {
         None | Some(Yaml::Null) => Ok(None),
-        Some(value) => scalar_text(value)
-            .map(Some)
-            .ok_or(ErrorKind::InvalidKey { key: key.into(), expected: "a string" }),
+        Some(value) => scalar_text(value).map(Some).ok_or(ErrorKind::InvalidKey {
+            key: key.into(),
+            expected: "a string",
+        }),
     }
 }
 
@@ -331,13 +358,19 @@ fn parse_meta(map: &Mapping, path: Option<&str>) -> Result<RuleMeta, ErrorKind> 
         name: text(map, "name")?.map(CompactString::from),
         title: text(map, "title")?.unwrap_or_default(),
         description: text(map, "description")?,
-        tags: string_list(map, "tags")?.into_iter().map(CompactString::from).collect(),
+        tags: string_list(map, "tags")?
+            .into_iter()
+            .map(CompactString::from)
+            .collect(),
         references: string_list(map, "references")?,
         falsepositives: string_list(map, "falsepositives")?,
         author: text(map, "author")?,
         date: text(map, "date")?.map(CompactString::from),
         modified: text(map, "modified")?.map(CompactString::from),
-        fields: string_list(map, "fields")?.into_iter().map(CompactString::from).collect(),
+        fields: string_list(map, "fields")?
+            .into_iter()
+            .map(CompactString::from)
+            .collect(),
         taxonomy: text(map, "taxonomy")?.map(CompactString::from),
         license: text(map, "license")?.map(CompactString::from),
         path: path.map(str::to_string),
@@ -362,7 +395,10 @@ fn parse_meta(map: &Mapping, path: Option<&str>) -> Result<RuleMeta, ErrorKind> 
                 let id = item.get("id").and_then(scalar_text);
                 let kind = item.get("type").and_then(scalar_text);
                 match (id, kind) {
-                    (Some(id), Some(kind)) => meta.related.push(RelatedRule { id: id.into(), kind: kind.into() }),
+                    (Some(id), Some(kind)) => meta.related.push(RelatedRule {
+                        id: id.into(),
+                        kind: kind.into(),
+                    }),
                     _ => {
                         return Err(ErrorKind::InvalidKey {
                             key: "related".into(),
@@ -373,7 +409,10 @@ fn parse_meta(map: &Mapping, path: Option<&str>) -> Result<RuleMeta, ErrorKind> 
             }
         }
         Some(_) => {
-            return Err(ErrorKind::InvalidKey { key: "related".into(), expected: "a list of mappings with `id` and `type`" });
+            return Err(ErrorKind::InvalidKey {
+                key: "related".into(),
+                expected: "a list of mappings with `id` and `type`",
+            });
         }
     }
     match map.get("logsource") {
@@ -385,7 +424,10 @@ fn parse_meta(map: &Mapping, path: Option<&str>) -> Result<RuleMeta, ErrorKind> 
                     if value.is_null() {
                         continue;
                     }
-                    return Err(ErrorKind::InvalidKey { key: "logsource".into(), expected: "a mapping of strings" });
+                    return Err(ErrorKind::InvalidKey {
+                        key: "logsource".into(),
+                        expected: "a mapping of strings",
+                    });
                 };
                 match key.as_str() {
                     "product" => logsource.product = Some(value.into()),
@@ -397,7 +439,12 @@ fn parse_meta(map: &Mapping, path: Option<&str>) -> Result<RuleMeta, ErrorKind> 
             }
             meta.logsource = logsource;
         }
-        Some(_) => return Err(ErrorKind::InvalidKey { key: "logsource".into(), expected: "a mapping" }),
+        Some(_) => {
+            return Err(ErrorKind::InvalidKey {
+                key: "logsource".into(),
+                expected: "a mapping",
+            });
+        }
     }
     Ok(meta)
 }
@@ -409,7 +456,10 @@ pub(crate) fn parse_detection(map: Mapping, section: &'static str) -> Result<Det
     let mut timeframe = false;
     for (key, value) in map {
         let Some(name) = scalar_text(&key) else {
-            return Err(ErrorKind::InvalidKey { key: section.into(), expected: "a mapping with string keys" });
+            return Err(ErrorKind::InvalidKey {
+                key: section.into(),
+                expected: "a mapping with string keys",
+            });
         };
         match name.as_str() {
             "condition" => {
@@ -418,9 +468,10 @@ pub(crate) fn parse_detection(map: Mapping, section: &'static str) -> Result<Det
                     expected: "a string or a list of strings",
                 };
                 texts = Some(match value {
-                    Yaml::Sequence(items) => {
-                        items.iter().map(|i| scalar_text(i).ok_or_else(invalid)).collect::<Result<Vec<_>, _>>()?
-                    }
+                    Yaml::Sequence(items) => items
+                        .iter()
+                        .map(|i| scalar_text(i).ok_or_else(invalid))
+                        .collect::<Result<Vec<_>, _>>()?,
                     other => vec![scalar_text(&other).ok_or_else(invalid)?],
                 });
             }
@@ -432,22 +483,37 @@ pub(crate) fn parse_detection(map: Mapping, section: &'static str) -> Result<Det
         }
     }
     let Some(texts) = texts else {
-        return Err(ErrorKind::Missing(if section == "filter" { "filter.condition" } else { "detection.condition" }));
+        return Err(ErrorKind::Missing(if section == "filter" {
+            "filter.condition"
+        } else {
+            "detection.condition"
+        }));
     };
     if texts.is_empty() {
-        return Err(ErrorKind::InvalidKey { key: format!("{section}.condition"), expected: "at least one condition" });
+        return Err(ErrorKind::InvalidKey {
+            key: format!("{section}.condition"),
+            expected: "at least one condition",
+        });
     }
     // The condition's own error (often the aggregation it uses) says more than `timeframe`.
-    let conditions = texts.iter().map(|t| parse_condition(t)).collect::<Result<Vec<_>, _>>()?;
+    let conditions = texts
+        .iter()
+        .map(|t| parse_condition(t))
+        .collect::<Result<Vec<_>, _>>()?;
     if timeframe {
         return Err(ErrorKind::Timeframe);
     }
-    Ok(Detection { identifiers, conditions })
+    Ok(Detection {
+        identifiers,
+        conditions,
+    })
 }
 
 fn is_scalar(value: &Yaml) -> bool {
-    matches!(value, Yaml::Null | Yaml::Bool(_) | Yaml::Number(_) | Yaml::String(_))
-        || matches!(value, Yaml::Tagged(t) if is_scalar(&t.value))
+    matches!(
+        value,
+        Yaml::Null | Yaml::Bool(_) | Yaml::Number(_) | Yaml::String(_)
+    ) || matches!(value, Yaml::Tagged(t) if is_scalar(&t.value))
 }
 
 fn parse_node(identifier: &str, value: Yaml) -> Result<DetectionNode, ErrorKind> {
@@ -460,7 +526,9 @@ fn parse_node(identifier: &str, value: Yaml) -> Result<DetectionNode, ErrorKind>
             for (key, value) in map {
                 let key = scalar_text(&key).ok_or_else(|| ErrorKind::InvalidValue {
                     field: String::new(),
-                    reason: format!("search identifier `{identifier}` has a key that is not a string"),
+                    reason: format!(
+                        "search identifier `{identifier}` has a key that is not a string"
+                    ),
                 })?;
                 items.push(DetectionNode::Item(parse_item(&key, value)?));
             }
@@ -480,7 +548,11 @@ fn parse_node(identifier: &str, value: Yaml) -> Result<DetectionNode, ErrorKind>
             Ok(DetectionNode::AnyOf(children))
         }
         Yaml::Tagged(tagged) => parse_node(identifier, tagged.value),
-        scalar => Ok(DetectionNode::Item(item_from_values("", Vec::new(), vec![scalar])?)),
+        scalar => Ok(DetectionNode::Item(item_from_values(
+            "",
+            Vec::new(),
+            vec![scalar],
+        )?)),
     }
 }
 
@@ -489,10 +561,12 @@ fn parse_item(key: &str, value: Yaml) -> Result<DetectionItem, ErrorKind> {
     let field = parts.next().unwrap_or_default();
     let mut modifiers = Vec::new();
     for name in parts {
-        modifiers.push(Modifier::parse(name).ok_or_else(|| ErrorKind::UnknownModifier {
-            field: field.to_string(),
-            modifier: name.to_string(),
-        })?);
+        modifiers.push(
+            Modifier::parse(name).ok_or_else(|| ErrorKind::UnknownModifier {
+                field: field.to_string(),
+                modifier: name.to_string(),
+            })?,
+        );
     }
     let values = match value {
         Yaml::Sequence(list) => list,
@@ -501,9 +575,16 @@ fn parse_item(key: &str, value: Yaml) -> Result<DetectionItem, ErrorKind> {
     item_from_values(field, modifiers, values)
 }
 
-fn item_from_values(field: &str, modifiers: Vec<Modifier>, list: Vec<Yaml>) -> Result<DetectionItem, ErrorKind> {
+fn item_from_values(
+    field: &str,
+    modifiers: Vec<Modifier>,
+    list: Vec<Yaml>,
+) -> Result<DetectionItem, ErrorKind> {
     if list.is_empty() {
-        return Err(ErrorKind::InvalidValue { field: field.into(), reason: "empty list of values".into() });
+        return Err(ErrorKind::InvalidValue {
+            field: field.into(),
+            reason: "empty list of values".into(),
+        });
     }
     let many = list.len() > 1;
     let mut values = Vec::with_capacity(list.len());
@@ -516,7 +597,8 @@ fn item_from_values(field: &str, modifiers: Vec<Modifier>, list: Vec<Yaml>) -> R
             Yaml::Null if many => {
                 return Err(ErrorKind::InvalidValue {
                     field: field.into(),
-                    reason: "null cannot be part of a list of values (give it its own selection)".into(),
+                    reason: "null cannot be part of a list of values (give it its own selection)"
+                        .into(),
                 });
             }
             Yaml::Null => SigmaValue::Null,
@@ -530,13 +612,20 @@ fn item_from_values(field: &str, modifiers: Vec<Modifier>, list: Vec<Yaml>) -> R
             other => {
                 return Err(ErrorKind::InvalidValue {
                     field: field.into(),
-                    reason: format!("values must be strings, numbers, booleans or null, got {}", kind_of(&other)),
+                    reason: format!(
+                        "values must be strings, numbers, booleans or null, got {}",
+                        kind_of(&other)
+                    ),
                 });
             }
         });
     }
     Ok(DetectionItem {
-        fields: if field.is_empty() { Vec::new() } else { vec![field.into()] },
+        fields: if field.is_empty() {
+            Vec::new()
+        } else {
+            vec![field.into()]
+        },
         modifiers,
         values,
     })

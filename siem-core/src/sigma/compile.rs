@@ -86,7 +86,10 @@ pub(crate) enum Mode {
 pub(crate) enum Test {
     Exists(bool),
     Null,
-    Match { mode: Mode, values: Box<[Box<[Matcher]>]> },
+    Match {
+        mode: Mode,
+        values: Box<[Box<[Matcher]>]>,
+    },
 }
 
 /// A compiled detection item.
@@ -125,7 +128,8 @@ impl Num {
             return Some(Num::Int(i));
         }
         let looks_numeric = !t.is_empty()
-            && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+            && t.bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
         match t.parse::<f64>() {
             Ok(f) if looks_numeric && f.is_finite() => Some(Num::Float(f)),
             _ => None,
@@ -182,7 +186,9 @@ impl Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (text.trim(), None),
         };
-        let addr: IpAddr = addr.parse().map_err(|_| format!("`{text}` is not an IP network"))?;
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("`{text}` is not an IP network"))?;
         let (v4, bits, value) = match addr {
             IpAddr::V4(a) => (true, 32u32, u128::from(u32::from(a))),
             IpAddr::V6(a) => (false, 128u32, u128::from(a)),
@@ -195,11 +201,19 @@ impl Cidr {
                 .filter(|p| *p <= bits)
                 .ok_or_else(|| format!("`{text}` has an invalid prefix length"))?,
         };
-        let mask = if prefix == 0 { 0 } else { (u128::MAX << (bits - prefix)) & (u128::MAX >> (128 - bits)) };
+        let mask = if prefix == 0 {
+            0
+        } else {
+            (u128::MAX << (bits - prefix)) & (u128::MAX >> (128 - bits))
+        };
         if value & !mask != 0 {
             return Err(format!("`{text}` has host bits set"));
         }
-        Ok(Cidr { v4, network: value, mask })
+        Ok(Cidr {
+            v4,
+            network: value,
+            mask,
+        })
     }
 
     /// Whether `ip` lies inside (IPv4-mapped IPv6 addresses count as IPv4).
@@ -243,7 +257,11 @@ pub(crate) enum Matcher {
     /// Part of a timestamp compared with a number.
     Time(TimePart, CmpOp, i64),
     /// Another field of the same event.
-    FieldRef { field: FieldId, mode: RefMode, cased: bool },
+    FieldRef {
+        field: FieldId,
+        mode: RefMode,
+        cased: bool,
+    },
 }
 
 /// A value on its way through the modifier chain.
@@ -254,11 +272,20 @@ enum Typed {
     Num(Num, String),
     Bool(bool),
     Null,
-    Regex { pattern: String, i: bool, m: bool, s: bool },
+    Regex {
+        pattern: String,
+        i: bool,
+        m: bool,
+        s: bool,
+    },
     Cidr(Cidr),
     Cmp(CmpOp, Num),
     Time(TimePart, CmpOp, i64),
-    FieldRef { name: String, starts: bool, ends: bool },
+    FieldRef {
+        name: String,
+        starts: bool,
+        ends: bool,
+    },
 }
 
 impl Typed {
@@ -289,7 +316,11 @@ impl Typed {
 }
 
 fn from_strings(mut alts: Vec<Vec<Token>>) -> Typed {
-    if alts.len() == 1 { Typed::Str(alts.remove(0)) } else { Typed::Alt(alts) }
+    if alts.len() == 1 {
+        Typed::Str(alts.remove(0))
+    } else {
+        Typed::Alt(alts)
+    }
 }
 
 /// Expands windash positions into concrete dashes (needed before an encoding).
@@ -298,7 +329,10 @@ fn expand_dashes(tokens: Vec<Token>, field: &str) -> Result<Vec<Vec<Token>>, Err
     for token in tokens {
         if token == Token::Dash {
             if out.len() * WINDASH_LEN > MAX_EXPANSION {
-                return Err(ErrorKind::TooManyValues { field: field.into(), limit: MAX_EXPANSION });
+                return Err(ErrorKind::TooManyValues {
+                    field: field.into(),
+                    limit: MAX_EXPANSION,
+                });
             }
             out = out
                 .into_iter()
@@ -330,7 +364,10 @@ fn plain_bytes(tokens: &[Token], modifier: Modifier, field: &str) -> Result<Vec<
             _ => {
                 return Err(ErrorKind::IllegalModifiers {
                     field: field.into(),
-                    reason: format!("`{}` cannot encode a value with wildcards or placeholders", modifier.as_str()),
+                    reason: format!(
+                        "`{}` cannot encode a value with wildcards or placeholders",
+                        modifier.as_str()
+                    ),
                 });
             }
         }
@@ -367,11 +404,18 @@ fn utf16(tokens: Vec<Token>, modifier: Modifier, field: &str) -> Result<Vec<Toke
             Token::Lit(bytes) => {
                 let text = String::from_utf8(bytes).map_err(|_| ErrorKind::IllegalModifiers {
                     field: field.into(),
-                    reason: format!("`{}` applies to text, not to already encoded bytes", modifier.as_str()),
+                    reason: format!(
+                        "`{}` applies to text, not to already encoded bytes",
+                        modifier.as_str()
+                    ),
                 })?;
                 let mut encoded = Vec::with_capacity(text.len() * 2);
                 for unit in text.encode_utf16() {
-                    let pair = if modifier == Modifier::Utf16be { unit.to_be_bytes() } else { unit.to_le_bytes() };
+                    let pair = if modifier == Modifier::Utf16be {
+                        unit.to_be_bytes()
+                    } else {
+                        unit.to_le_bytes()
+                    };
                     encoded.extend_from_slice(&pair);
                 }
                 out.push(Token::Lit(encoded));
@@ -399,17 +443,29 @@ pub(crate) struct Compiler<'a> {
 
 impl Compiler<'_> {
     /// Compiles a rule's detection: its conditions, OR-linked.
-    pub fn compile_rule(&mut self, rule: &SigmaRule, program: &mut Program) -> Result<Expr, ErrorKind> {
+    pub fn compile_rule(
+        &mut self,
+        rule: &SigmaRule,
+        program: &mut Program,
+    ) -> Result<Expr, ErrorKind> {
         self.compile_detection(&rule.detection, program)
     }
 
-    pub fn compile_detection(&mut self, detection: &Detection, program: &mut Program) -> Result<Expr, ErrorKind> {
+    pub fn compile_detection(
+        &mut self,
+        detection: &Detection,
+        program: &mut Program,
+    ) -> Result<Expr, ErrorKind> {
         let mut memo: HashMap<&str, Expr> = HashMap::new();
         let mut parts = Vec::with_capacity(detection.conditions.len());
         for condition in &detection.conditions {
             parts.push(self.condition(condition, detection, program, &mut memo)?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::Or(parts.into_boxed_slice()) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Expr::Or(parts.into_boxed_slice())
+        })
     }
 
     fn identifier<'d>(
@@ -451,7 +507,9 @@ impl Compiler<'_> {
                     .map(|c| self.condition(c, detection, program, memo))
                     .collect::<Result<_, _>>()?,
             ),
-            Condition::Not(inner) => Expr::Not(Box::new(self.condition(inner, detection, program, memo)?)),
+            Condition::Not(inner) => {
+                Expr::Not(Box::new(self.condition(inner, detection, program, memo)?))
+            }
             Condition::Identifier(name) => self.identifier(name, detection, program, memo)?,
             Condition::OneOf(selector) | Condition::AllOf(selector) => {
                 let names = selector.select(detection.identifiers.keys().map(String::as_str));
@@ -462,7 +520,11 @@ impl Compiler<'_> {
                     .into_iter()
                     .map(|n| self.identifier(n, detection, program, memo))
                     .collect::<Result<Box<[_]>, _>>()?;
-                if matches!(condition, Condition::OneOf(_)) { Expr::Or(exprs) } else { Expr::And(exprs) }
+                if matches!(condition, Condition::OneOf(_)) {
+                    Expr::Or(exprs)
+                } else {
+                    Expr::And(exprs)
+                }
             }
         })
     }
@@ -470,12 +532,26 @@ impl Compiler<'_> {
     fn node(&mut self, node: &DetectionNode, program: &mut Program) -> Result<Expr, ErrorKind> {
         Ok(match node {
             DetectionNode::AllOf(children) => {
-                let mut exprs: Vec<Expr> = children.iter().map(|c| self.node(c, program)).collect::<Result<_, _>>()?;
-                if exprs.len() == 1 { exprs.remove(0) } else { Expr::And(exprs.into_boxed_slice()) }
+                let mut exprs: Vec<Expr> = children
+                    .iter()
+                    .map(|c| self.node(c, program))
+                    .collect::<Result<_, _>>()?;
+                if exprs.len() == 1 {
+                    exprs.remove(0)
+                } else {
+                    Expr::And(exprs.into_boxed_slice())
+                }
             }
             DetectionNode::AnyOf(children) => {
-                let mut exprs: Vec<Expr> = children.iter().map(|c| self.node(c, program)).collect::<Result<_, _>>()?;
-                if exprs.len() == 1 { exprs.remove(0) } else { Expr::Or(exprs.into_boxed_slice()) }
+                let mut exprs: Vec<Expr> = children
+                    .iter()
+                    .map(|c| self.node(c, program))
+                    .collect::<Result<_, _>>()?;
+                if exprs.len() == 1 {
+                    exprs.remove(0)
+                } else {
+                    Expr::Or(exprs.into_boxed_slice())
+                }
             }
             DetectionNode::Item(item) => {
                 let compiled = self.item(item)?;
@@ -488,7 +564,10 @@ impl Compiler<'_> {
     /// Compiles one detection item, checking its modifiers against its values.
     pub fn item(&mut self, item: &DetectionItem) -> Result<Item, ErrorKind> {
         let field = item.field_label();
-        let illegal = |reason: String| ErrorKind::IllegalModifiers { field: field.clone(), reason };
+        let illegal = |reason: String| ErrorKind::IllegalModifiers {
+            field: field.clone(),
+            reason,
+        };
         let mods = &item.modifiers;
         let keyword = item.is_keyword();
         let target = if keyword {
@@ -497,7 +576,10 @@ impl Compiler<'_> {
             Target::Fields(item.fields.iter().map(|f| self.fields.intern(f)).collect())
         };
         if item.values.is_empty() {
-            return Err(ErrorKind::InvalidValue { field, reason: "no values".into() });
+            return Err(ErrorKind::InvalidValue {
+                field,
+                reason: "no values".into(),
+            });
         }
 
         if mods.contains(&Modifier::Exists) {
@@ -505,14 +587,27 @@ impl Compiler<'_> {
                 return Err(illegal("`exists` needs a field".into()));
             }
             if mods.len() > 1 {
-                return Err(illegal("`exists` cannot be combined with other modifiers".into()));
+                return Err(illegal(
+                    "`exists` cannot be combined with other modifiers".into(),
+                ));
             }
             return match item.values.as_slice() {
-                [SigmaValue::Bool(b)] => Ok(Item { target, test: Test::Exists(*b) }),
-                [SigmaValue::String(s)] if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") => {
-                    Ok(Item { target, test: Test::Exists(s.eq_ignore_ascii_case("true")) })
+                [SigmaValue::Bool(b)] => Ok(Item {
+                    target,
+                    test: Test::Exists(*b),
+                }),
+                [SigmaValue::String(s)]
+                    if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+                {
+                    Ok(Item {
+                        target,
+                        test: Test::Exists(s.eq_ignore_ascii_case("true")),
+                    })
                 }
-                _ => Err(ErrorKind::InvalidValue { field, reason: "`exists` takes one boolean value".into() }),
+                _ => Err(ErrorKind::InvalidValue {
+                    field,
+                    reason: "`exists` takes one boolean value".into(),
+                }),
             };
         }
         if keyword {
@@ -533,7 +628,10 @@ impl Compiler<'_> {
                         | Modifier::Month
                         | Modifier::Year
                 ) {
-                    return Err(illegal(format!("`{}` needs a field; keyword searches only match text", m.as_str())));
+                    return Err(illegal(format!(
+                        "`{}` needs a field; keyword searches only match text",
+                        m.as_str()
+                    )));
                 }
             }
         }
@@ -548,21 +646,31 @@ impl Compiler<'_> {
                 return Err(illegal("`null` cannot be combined with modifiers".into()));
             }
             if keyword {
-                return Err(ErrorKind::InvalidValue { field, reason: "a keyword cannot be null".into() });
+                return Err(ErrorKind::InvalidValue {
+                    field,
+                    reason: "a keyword cannot be null".into(),
+                });
             }
             if item.values.len() > 1 {
                 return Err(ErrorKind::InvalidValue {
                     field,
-                    reason: "null cannot be part of a list of values (give it its own selection)".into(),
+                    reason: "null cannot be part of a list of values (give it its own selection)"
+                        .into(),
                 });
             }
-            return Ok(Item { target, test: Test::Null });
+            return Ok(Item {
+                target,
+                test: Test::Null,
+            });
         }
         let expand = mods.contains(&Modifier::Expand);
         // Keywords without an explicit anchoring modifier are searched anywhere in the text.
         let implicit_contains = keyword
             && !mods.iter().any(|m| {
-                matches!(m, Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith | Modifier::Re)
+                matches!(
+                    m,
+                    Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith | Modifier::Re
+                )
             });
 
         let mut values = Vec::with_capacity(item.values.len());
@@ -593,7 +701,13 @@ impl Compiler<'_> {
         } else {
             Mode::Any
         };
-        Ok(Item { target, test: Test::Match { mode, values: values.into_boxed_slice() } })
+        Ok(Item {
+            target,
+            test: Test::Match {
+                mode,
+                values: values.into_boxed_slice(),
+            },
+        })
     }
 
     fn apply(
@@ -604,9 +718,18 @@ impl Compiler<'_> {
         shaped: bool,
         field: &str,
     ) -> Result<Typed, ErrorKind> {
-        let illegal = |reason: String| ErrorKind::IllegalModifiers { field: field.into(), reason };
+        let illegal = |reason: String| ErrorKind::IllegalModifiers {
+            field: field.into(),
+            reason,
+        };
         let kind = typed.kind();
-        let not_for = |typed: &Typed| illegal(format!("`{}` does not apply to {}", m.as_str(), typed.kind()));
+        let not_for = |typed: &Typed| {
+            illegal(format!(
+                "`{}` does not apply to {}",
+                m.as_str(),
+                typed.kind()
+            ))
+        };
         Ok(match m {
             Modifier::All | Modifier::Neq | Modifier::Cased | Modifier::Exists => typed,
             Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith => match typed {
@@ -621,10 +744,14 @@ impl Compiler<'_> {
                     from_strings(
                         alts.into_iter()
                             .map(|mut t| {
-                                if matches!(m, Modifier::Contains | Modifier::EndsWith) && t.first() != Some(&Token::Star) {
+                                if matches!(m, Modifier::Contains | Modifier::EndsWith)
+                                    && t.first() != Some(&Token::Star)
+                                {
                                     t.insert(0, Token::Star);
                                 }
-                                if matches!(m, Modifier::Contains | Modifier::StartsWith) && t.last() != Some(&Token::Star) {
+                                if matches!(m, Modifier::Contains | Modifier::StartsWith)
+                                    && t.last() != Some(&Token::Star)
+                                {
                                     t.push(Token::Star);
                                 }
                                 string::normalize(t)
@@ -635,9 +762,17 @@ impl Compiler<'_> {
             },
             Modifier::Windash => {
                 let alts = typed.clone().strings().ok_or_else(|| not_for(&typed))?;
-                from_strings(alts.into_iter().map(|t| string::normalize(string::windash(t))).collect())
+                from_strings(
+                    alts.into_iter()
+                        .map(|t| string::normalize(string::windash(t)))
+                        .collect(),
+                )
             }
-            Modifier::Base64 | Modifier::Base64Offset | Modifier::Utf16le | Modifier::Utf16be | Modifier::Utf16 => {
+            Modifier::Base64
+            | Modifier::Base64Offset
+            | Modifier::Utf16le
+            | Modifier::Utf16be
+            | Modifier::Utf16 => {
                 let alts = typed.clone().strings().ok_or_else(|| not_for(&typed))?;
                 let mut out = Vec::new();
                 for alt in alts {
@@ -645,7 +780,8 @@ impl Compiler<'_> {
                         match m {
                             Modifier::Base64 => {
                                 let bytes = plain_bytes(&concrete, m, field)?;
-                                let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+                                let encoded =
+                                    base64::engine::general_purpose::STANDARD.encode(bytes);
                                 out.push(vec![Token::Lit(encoded.into_bytes())]);
                             }
                             Modifier::Base64Offset => {
@@ -655,7 +791,10 @@ impl Compiler<'_> {
                             _ => out.push(utf16(concrete, m, field)?),
                         }
                         if out.len() > MAX_EXPANSION {
-                            return Err(ErrorKind::TooManyValues { field: field.into(), limit: MAX_EXPANSION });
+                            return Err(ErrorKind::TooManyValues {
+                                field: field.into(),
+                                limit: MAX_EXPANSION,
+                            });
                         }
                     }
                 }
@@ -669,13 +808,22 @@ impl Compiler<'_> {
                     for token in alt {
                         match token {
                             Token::Placeholder(name) => {
-                                let values = self.placeholders.get(&name).filter(|v| !v.is_empty()).ok_or_else(|| {
-                                    ErrorKind::UnfilledPlaceholder { field: field.into(), name: name.clone() }
-                                })?;
+                                let values = self
+                                    .placeholders
+                                    .get(&name)
+                                    .filter(|v| !v.is_empty())
+                                    .ok_or_else(|| ErrorKind::UnfilledPlaceholder {
+                                        field: field.into(),
+                                        name: name.clone(),
+                                    })?;
                                 if partial.len() * values.len() > MAX_EXPANSION {
-                                    return Err(ErrorKind::TooManyValues { field: field.into(), limit: MAX_EXPANSION });
+                                    return Err(ErrorKind::TooManyValues {
+                                        field: field.into(),
+                                        limit: MAX_EXPANSION,
+                                    });
                                 }
-                                let parsed: Vec<Vec<Token>> = values.iter().map(|v| string::parse(v, false)).collect();
+                                let parsed: Vec<Vec<Token>> =
+                                    values.iter().map(|v| string::parse(v, false)).collect();
                                 partial = partial
                                     .into_iter()
                                     .flat_map(|prefix| {
@@ -696,38 +844,68 @@ impl Compiler<'_> {
                     }
                     out.extend(partial.into_iter().map(string::normalize));
                     if out.len() > MAX_EXPANSION {
-                        return Err(ErrorKind::TooManyValues { field: field.into(), limit: MAX_EXPANSION });
+                        return Err(ErrorKind::TooManyValues {
+                            field: field.into(),
+                            limit: MAX_EXPANSION,
+                        });
                     }
                 }
                 from_strings(out)
             }
             Modifier::Re => {
                 if shaped {
-                    return Err(illegal("`re` must come before any modifier that changes the value".into()));
+                    return Err(illegal(
+                        "`re` must come before any modifier that changes the value".into(),
+                    ));
                 }
                 match original {
-                    SigmaValue::String(s) => Typed::Regex { pattern: s.clone(), i: false, m: false, s: false },
+                    SigmaValue::String(s) => Typed::Regex {
+                        pattern: s.clone(),
+                        i: false,
+                        m: false,
+                        s: false,
+                    },
                     _ => return Err(illegal(format!("`re` needs a string value, got {kind}"))),
                 }
             }
             Modifier::ReIgnoreCase | Modifier::ReMultiline | Modifier::ReDotAll => match typed {
-                Typed::Regex { pattern, i, m: ml, s } => Typed::Regex {
+                Typed::Regex {
+                    pattern,
+                    i,
+                    m: ml,
+                    s,
+                } => Typed::Regex {
                     pattern,
                     i: i || m == Modifier::ReIgnoreCase,
                     m: ml || m == Modifier::ReMultiline,
                     s: s || m == Modifier::ReDotAll,
                 },
-                other => return Err(illegal(format!("`{}` is a flag of `re` and must follow it, not {}", m.as_str(), other.kind()))),
+                other => {
+                    return Err(illegal(format!(
+                        "`{}` is a flag of `re` and must follow it, not {}",
+                        m.as_str(),
+                        other.kind()
+                    )));
+                }
             },
             Modifier::Cidr => {
                 if shaped {
-                    return Err(illegal("`cidr` must come before any modifier that changes the value".into()));
+                    return Err(illegal(
+                        "`cidr` must come before any modifier that changes the value".into(),
+                    ));
                 }
                 match original {
                     SigmaValue::String(s) => {
-                        Typed::Cidr(Cidr::parse(s).map_err(|reason| ErrorKind::InvalidValue { field: field.into(), reason })?)
+                        Typed::Cidr(Cidr::parse(s).map_err(|reason| ErrorKind::InvalidValue {
+                            field: field.into(),
+                            reason,
+                        })?)
                     }
-                    _ => return Err(illegal(format!("`cidr` needs a network as a string, got {kind}"))),
+                    _ => {
+                        return Err(illegal(format!(
+                            "`cidr` needs a network as a string, got {kind}"
+                        )));
+                    }
                 }
             }
             Modifier::Lt | Modifier::Lte | Modifier::Gt | Modifier::Gte => {
@@ -742,17 +920,35 @@ impl Compiler<'_> {
                     Typed::Str(ref t) if !shaped => match t.as_slice() {
                         [Token::Lit(l)] => match std::str::from_utf8(l).ok().and_then(Num::parse) {
                             Some(n) => Typed::Cmp(op, n),
-                            None => return Err(ErrorKind::InvalidValue { field: field.into(), reason: format!("`{}` needs a number", m.as_str()) }),
+                            None => {
+                                return Err(ErrorKind::InvalidValue {
+                                    field: field.into(),
+                                    reason: format!("`{}` needs a number", m.as_str()),
+                                });
+                            }
                         },
-                        _ => return Err(ErrorKind::InvalidValue { field: field.into(), reason: format!("`{}` needs a number", m.as_str()) }),
+                        _ => {
+                            return Err(ErrorKind::InvalidValue {
+                                field: field.into(),
+                                reason: format!("`{}` needs a number", m.as_str()),
+                            });
+                        }
                     },
                     Typed::Time(part, CmpOp::Eq, n) => Typed::Time(part, op, n),
                     other => return Err(not_for(&other)),
                 }
             }
-            Modifier::Minute | Modifier::Hour | Modifier::Day | Modifier::Week | Modifier::Month | Modifier::Year => {
+            Modifier::Minute
+            | Modifier::Hour
+            | Modifier::Day
+            | Modifier::Week
+            | Modifier::Month
+            | Modifier::Year => {
                 if shaped {
-                    return Err(illegal(format!("`{}` must come before other value modifiers", m.as_str())));
+                    return Err(illegal(format!(
+                        "`{}` must come before other value modifiers",
+                        m.as_str()
+                    )));
                 }
                 let part = match m {
                     Modifier::Minute => TimePart::Minute,
@@ -764,17 +960,28 @@ impl Compiler<'_> {
                 };
                 let n = match original {
                     SigmaValue::Int(i) => *i,
-                    SigmaValue::String(s) => s.trim().parse::<i64>().map_err(|_| ErrorKind::InvalidValue {
-                        field: field.into(),
-                        reason: format!("`{}` needs an integer", m.as_str()),
-                    })?,
-                    _ => return Err(ErrorKind::InvalidValue { field: field.into(), reason: format!("`{}` needs an integer", m.as_str()) }),
+                    SigmaValue::String(s) => {
+                        s.trim()
+                            .parse::<i64>()
+                            .map_err(|_| ErrorKind::InvalidValue {
+                                field: field.into(),
+                                reason: format!("`{}` needs an integer", m.as_str()),
+                            })?
+                    }
+                    _ => {
+                        return Err(ErrorKind::InvalidValue {
+                            field: field.into(),
+                            reason: format!("`{}` needs an integer", m.as_str()),
+                        });
+                    }
                 };
                 Typed::Time(part, CmpOp::Eq, n)
             }
             Modifier::FieldRef => {
                 if shaped {
-                    return Err(illegal("`fieldref` must come before `contains`, `startswith` or `endswith`".into()));
+                    return Err(illegal(
+                        "`fieldref` must come before `contains`, `startswith` or `endswith`".into(),
+                    ));
                 }
                 match typed {
                     Typed::Str(t) => match t.as_slice() {
@@ -786,7 +993,8 @@ impl Compiler<'_> {
                         _ => {
                             return Err(ErrorKind::InvalidValue {
                                 field: field.into(),
-                                reason: "a field reference must be a field name without wildcards".into(),
+                                reason: "a field reference must be a field name without wildcards"
+                                    .into(),
                             });
                         }
                     },
@@ -796,9 +1004,16 @@ impl Compiler<'_> {
         })
     }
 
-    fn finish(&mut self, typed: Typed, cased: bool, field: &str) -> Result<Box<[Matcher]>, ErrorKind> {
+    fn finish(
+        &mut self,
+        typed: Typed,
+        cased: bool,
+        field: &str,
+    ) -> Result<Box<[Matcher]>, ErrorKind> {
         let text = |tokens: Vec<Token>| -> Result<Matcher, ErrorKind> {
-            let has_bytes = tokens.iter().any(|t| matches!(t, Token::Lit(l) if std::str::from_utf8(l).is_err()));
+            let has_bytes = tokens
+                .iter()
+                .any(|t| matches!(t, Token::Lit(l) if std::str::from_utf8(l).is_err()));
             if has_bytes && tokens.iter().any(|t| matches!(t, Token::One | Token::Dash)) {
                 return Err(ErrorKind::IllegalModifiers {
                     field: field.into(),
@@ -816,13 +1031,18 @@ impl Compiler<'_> {
                     })
                     .collect()
             };
-            Ok(Matcher::Text { cased, pattern: Pattern::compile(&tokens) })
+            Ok(Matcher::Text {
+                cased,
+                pattern: Pattern::compile(&tokens),
+            })
         };
         let cased_check = |what: &str| -> Result<(), ErrorKind> {
             if cased {
                 return Err(ErrorKind::IllegalModifiers {
                     field: field.into(),
-                    reason: format!("`cased` applies to strings and field references, not to {what}"),
+                    reason: format!(
+                        "`cased` applies to strings and field references, not to {what}"
+                    ),
                 });
             }
             Ok(())
@@ -831,9 +1051,15 @@ impl Compiler<'_> {
             Typed::Str(tokens) => vec![text(tokens)?],
             Typed::Alt(alts) => alts.into_iter().map(text).collect::<Result<_, _>>()?,
             Typed::Num(n, s) => vec![text(vec![Token::Lit(s.into_bytes())])?, Matcher::NumEq(n)],
-            Typed::Bool(b) => vec![text(vec![Token::Lit(b.to_string().into_bytes())])?, Matcher::BoolEq(b)],
+            Typed::Bool(b) => vec![
+                text(vec![Token::Lit(b.to_string().into_bytes())])?,
+                Matcher::BoolEq(b),
+            ],
             Typed::Null => {
-                return Err(ErrorKind::InvalidValue { field: field.into(), reason: "null cannot be part of a list of values".into() });
+                return Err(ErrorKind::InvalidValue {
+                    field: field.into(),
+                    reason: "null cannot be part of a list of values".into(),
+                });
             }
             Typed::Regex { pattern, i, m, s } => {
                 cased_check("regular expressions (they are case-sensitive unless `i` is given)")?;
@@ -848,7 +1074,11 @@ impl Compiler<'_> {
                     .map_err(|e| ErrorKind::Regex {
                         field: field.into(),
                         pattern: pattern.clone(),
-                        message: e.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+                        message: e
+                            .to_string()
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" "),
                     })?;
                 vec![Matcher::Regex(regex)]
             }
@@ -871,7 +1101,11 @@ impl Compiler<'_> {
                     (false, true) => RefMode::EndsWith,
                     (false, false) => RefMode::Equal,
                 };
-                vec![Matcher::FieldRef { field: self.fields.intern(&name), mode, cased }]
+                vec![Matcher::FieldRef {
+                    field: self.fields.intern(&name),
+                    mode,
+                    cased,
+                }]
             }
         }
         .into_boxed_slice())

@@ -150,7 +150,9 @@ fn lex(text: &str) -> Result<Vec<(usize, Tok<'_>)>, ErrorKind> {
             b'|' => return Err(ErrorKind::UnsupportedAggregation(text.to_string())),
             _ => {
                 let start = i;
-                while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n' | b'(' | b')' | b'|') {
+                while i < bytes.len()
+                    && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n' | b'(' | b')' | b'|')
+                {
                     i += 1;
                 }
                 // Boundaries are ASCII bytes, so the slice is on character boundaries.
@@ -182,7 +184,11 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn error(&self, offset: usize, message: String) -> ErrorKind {
-        ErrorKind::Condition { condition: self.text.to_string(), offset, message }
+        ErrorKind::Condition {
+            condition: self.text.to_string(),
+            offset,
+            message,
+        }
     }
 
     fn peek(&self) -> Option<&Tok<'a>> {
@@ -199,7 +205,11 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             items.push(self.and()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Condition::Or(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Condition::Or(items)
+        })
     }
 
     fn and(&mut self) -> Result<Condition, ErrorKind> {
@@ -208,7 +218,11 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             items.push(self.not()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Condition::And(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Condition::And(items)
+        })
     }
 
     fn enter(&mut self) -> Result<(), ErrorKind> {
@@ -268,9 +282,14 @@ impl<'a> Parser<'a> {
                     Some(Tok::Of) => self.pos += 1,
                     Some(other) => {
                         let d = other.describe();
-                        return Err(self.error(self.offset(), format!("expected `of` after `{q}`, found {d}")));
+                        return Err(self.error(
+                            self.offset(),
+                            format!("expected `of` after `{q}`, found {d}"),
+                        ));
                     }
-                    None => return Err(self.error(self.offset(), format!("expected `of` after `{q}`"))),
+                    None => {
+                        return Err(self.error(self.offset(), format!("expected `of` after `{q}`")));
+                    }
                 }
                 let target_offset = self.offset();
                 let selector = match self.peek().cloned() {
@@ -279,15 +298,25 @@ impl<'a> Parser<'a> {
                     Some(other) => {
                         return Err(self.error(
                             target_offset,
-                            format!("expected `them` or an identifier pattern after `of`, found {}", other.describe()),
+                            format!(
+                                "expected `them` or an identifier pattern after `of`, found {}",
+                                other.describe()
+                            ),
                         ));
                     }
                     None => {
-                        return Err(self.error(target_offset, "expected `them` or an identifier pattern after `of`".into()));
+                        return Err(self.error(
+                            target_offset,
+                            "expected `them` or an identifier pattern after `of`".into(),
+                        ));
                     }
                 };
                 self.pos += 1;
-                Ok(if all { Condition::AllOf(selector) } else { Condition::OneOf(selector) })
+                Ok(if all {
+                    Condition::AllOf(selector)
+                } else {
+                    Condition::OneOf(selector)
+                })
             }
             Tok::Word(w) => {
                 if w.contains('*') {
@@ -316,10 +345,18 @@ impl<'a> Parser<'a> {
 /// ```
 pub fn parse_condition(text: &str) -> Result<Condition, ErrorKind> {
     let toks = lex(text)?;
-    let mut parser = Parser { text, toks, pos: 0, depth: 0 };
+    let mut parser = Parser {
+        text,
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     let condition = parser.expr()?;
     if let Some((offset, tok)) = parser.toks.get(parser.pos) {
-        return Err(parser.error(*offset, format!("unexpected {} after a complete expression", tok.describe())));
+        return Err(parser.error(
+            *offset,
+            format!("unexpected {} after a complete expression", tok.describe()),
+        ));
     }
     Ok(condition)
 }
@@ -336,7 +373,10 @@ mod tests {
     fn precedence_is_not_then_and_then_or() {
         assert_eq!(
             parse_condition("a or b and not c").unwrap(),
-            Condition::Or(vec![id("a"), Condition::And(vec![id("b"), Condition::Not(Box::new(id("c")))])])
+            Condition::Or(vec![
+                id("a"),
+                Condition::And(vec![id("b"), Condition::Not(Box::new(id("c")))])
+            ])
         );
         assert_eq!(
             parse_condition("not a and b").unwrap(),
@@ -350,22 +390,43 @@ mod tests {
 
     #[test]
     fn quantifiers() {
-        assert_eq!(parse_condition("1 of them").unwrap(), Condition::OneOf(Selector::Them));
-        assert_eq!(parse_condition("any of sel*").unwrap(), Condition::OneOf(Selector::Pattern("sel*".into())));
-        assert_eq!(parse_condition("ALL OF them").unwrap(), Condition::AllOf(Selector::Them));
+        assert_eq!(
+            parse_condition("1 of them").unwrap(),
+            Condition::OneOf(Selector::Them)
+        );
+        assert_eq!(
+            parse_condition("any of sel*").unwrap(),
+            Condition::OneOf(Selector::Pattern("sel*".into()))
+        );
+        assert_eq!(
+            parse_condition("ALL OF them").unwrap(),
+            Condition::AllOf(Selector::Them)
+        );
         assert!(parse_condition("2 of them").is_err());
     }
 
     #[test]
     fn errors_name_the_token() {
         let e = parse_condition("a and )").unwrap_err();
-        assert_eq!(e.to_string(), "condition `a and )`: unexpected `)` at offset 6");
+        assert_eq!(
+            e.to_string(),
+            "condition `a and )`: unexpected `)` at offset 6"
+        );
         let e = parse_condition("(a or b").unwrap_err();
         assert!(e.to_string().contains("missing `)`"));
         let e = parse_condition("a b").unwrap_err();
-        assert!(e.to_string().contains("unexpected `b` after a complete expression"));
-        assert!(matches!(parse_condition("a | near b"), Err(ErrorKind::UnsupportedAggregation(_))));
-        assert!(matches!(parse_condition("a near b"), Err(ErrorKind::UnsupportedAggregation(_))));
+        assert!(
+            e.to_string()
+                .contains("unexpected `b` after a complete expression")
+        );
+        assert!(matches!(
+            parse_condition("a | near b"),
+            Err(ErrorKind::UnsupportedAggregation(_))
+        ));
+        assert!(matches!(
+            parse_condition("a near b"),
+            Err(ErrorKind::UnsupportedAggregation(_))
+        ));
         let deep = format!("{}a{}", "(".repeat(100), ")".repeat(100));
         assert!(parse_condition(&deep).is_err());
         let nots = format!("{}a", "not ".repeat(100));

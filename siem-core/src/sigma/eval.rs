@@ -9,7 +9,9 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 
-use super::compile::{Cidr, Expr, FieldTable, Item, Matcher, Mode, Num, RefMode, Target, Test, TimePart};
+use super::compile::{
+    Cidr, Expr, FieldTable, Item, Matcher, Mode, Num, RefMode, Target, Test, TimePart,
+};
 use super::string::fold_into;
 use crate::event::{Event, Value};
 
@@ -60,7 +62,9 @@ pub(crate) struct EvalBuffers {
 /// allocation (an in-place `collect`, which the standard library performs for equal layouts).
 fn recycle<'a, 'b>(mut v: Vec<Elem<'a>>) -> Vec<Elem<'b>> {
     v.clear();
-    v.into_iter().map(|_| unreachable!("the vector is empty")).collect()
+    v.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
 }
 
 /// The evaluation of one event.
@@ -135,11 +139,21 @@ impl<'e, 'b> Eval<'e, 'b> {
                     && let Some(ts) = self.event.timestamp
                 {
                     present = true;
-                    self.elems.push(Elem { value: ElemValue::Timestamp(ts), text: Text::Unset, folded: Text::Unset });
+                    self.elems.push(Elem {
+                        value: ElemValue::Timestamp(ts),
+                        text: Text::Unset,
+                        folded: Text::Unset,
+                    });
                 }
             }
         }
-        let slot = Slot { generation: self.generation, start, end: self.elems.len() as u32, present, null };
+        let slot = Slot {
+            generation: self.generation,
+            start,
+            end: self.elems.len() as u32,
+            present,
+            null,
+        };
         self.slots[id as usize] = slot;
         slot
     }
@@ -272,9 +286,16 @@ impl<'e, 'b> Eval<'e, 'b> {
     fn range(&mut self, start: u32, end: u32, mode: Mode, values: &[Box<[Matcher]>]) -> bool {
         let (start, end) = (start as usize, end as usize);
         match mode {
-            Mode::Any => values.iter().any(|alts| (start..end).any(|e| self.alternatives(e, alts))),
-            Mode::All => values.iter().all(|alts| (start..end).any(|e| self.alternatives(e, alts))),
-            Mode::None => start < end && (start..end).any(|e| values.iter().all(|alts| !self.alternatives(e, alts))),
+            Mode::Any => values
+                .iter()
+                .any(|alts| (start..end).any(|e| self.alternatives(e, alts))),
+            Mode::All => values
+                .iter()
+                .all(|alts| (start..end).any(|e| self.alternatives(e, alts))),
+            Mode::None => {
+                start < end
+                    && (start..end).any(|e| values.iter().all(|alts| !self.alternatives(e, alts)))
+            }
         }
     }
 
@@ -284,12 +305,21 @@ impl<'e, 'b> Eval<'e, 'b> {
 
     fn matcher(&mut self, e: usize, matcher: &Matcher) -> bool {
         match matcher {
-            Matcher::Text { cased, pattern } => self.text(e, *cased).is_some_and(|t| pattern.is_match(t.as_bytes())),
+            Matcher::Text { cased, pattern } => self
+                .text(e, *cased)
+                .is_some_and(|t| pattern.is_match(t.as_bytes())),
             Matcher::Regex(regex) => self.text(e, true).is_some_and(|t| regex.is_match(t)),
-            Matcher::NumEq(n) => number(&self.elems[e], false).is_some_and(|v| v.cmp(*n) == Some(std::cmp::Ordering::Equal)),
-            Matcher::BoolEq(b) => matches!(self.elems[e].value, ElemValue::Value(Value::Bool(v)) if v == b),
-            Matcher::Cmp(op, n) => number(&self.elems[e], true).and_then(|v| v.cmp(*n)).is_some_and(|o| op.holds(o)),
-            Matcher::Cidr(cidr) => address(&self.elems[e]).is_some_and(|ip| cidr_contains(cidr, ip)),
+            Matcher::NumEq(n) => number(&self.elems[e], false)
+                .is_some_and(|v| v.cmp(*n) == Some(std::cmp::Ordering::Equal)),
+            Matcher::BoolEq(b) => {
+                matches!(self.elems[e].value, ElemValue::Value(Value::Bool(v)) if v == b)
+            }
+            Matcher::Cmp(op, n) => number(&self.elems[e], true)
+                .and_then(|v| v.cmp(*n))
+                .is_some_and(|o| op.holds(o)),
+            Matcher::Cidr(cidr) => {
+                address(&self.elems[e]).is_some_and(|ip| cidr_contains(cidr, ip))
+            }
             Matcher::Time(part, op, n) => {
                 time(&self.elems[e]).is_some_and(|t| op.holds(time_part(&t, *part).cmp(n)))
             }
@@ -299,7 +329,9 @@ impl<'e, 'b> Eval<'e, 'b> {
                     self.ensure_cased_or_folded(r, *cased);
                 }
                 self.ensure_cased_or_folded(e, *cased);
-                let Some(a) = self.get(self.pick(e, *cased)) else { return false };
+                let Some(a) = self.get(self.pick(e, *cased)) else {
+                    return false;
+                };
                 (slot.start as usize..slot.end as usize).any(|r| {
                     self.get(self.pick(r, *cased)).is_some_and(|b| match mode {
                         RefMode::Equal => a == b,
@@ -313,11 +345,19 @@ impl<'e, 'b> Eval<'e, 'b> {
     }
 
     fn ensure_cased_or_folded(&mut self, i: usize, cased: bool) {
-        if cased { self.ensure_text(i) } else { self.ensure_folded(i) }
+        if cased {
+            self.ensure_text(i)
+        } else {
+            self.ensure_folded(i)
+        }
     }
 
     fn pick(&self, i: usize, cased: bool) -> Text<'e> {
-        if cased { self.elems[i].text } else { self.elems[i].folded }
+        if cased {
+            self.elems[i].text
+        } else {
+            self.elems[i].folded
+        }
     }
 
     /// Element texts of a field, folded: what the prefilter scans.
@@ -362,7 +402,11 @@ fn needs_folding(s: &str) -> bool {
 fn push_flat<'e>(out: &mut Vec<Elem<'e>>, value: &'e Value) {
     match value {
         Value::List(items) => items.iter().for_each(|v| push_flat(out, v)),
-        other => out.push(Elem { value: ElemValue::Value(other), text: Text::Unset, folded: Text::Unset }),
+        other => out.push(Elem {
+            value: ElemValue::Value(other),
+            text: Text::Unset,
+            folded: Text::Unset,
+        }),
     }
 }
 

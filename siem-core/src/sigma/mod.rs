@@ -55,14 +55,16 @@ mod string;
 mod yaml;
 
 pub use ast::{
-    Detection, DetectionItem, DetectionNode, FilterTargets, Modifier, RawCorrelation, SigmaDocument, SigmaFilter,
-    SigmaRule, SigmaValue, parse_documents,
+    Detection, DetectionItem, DetectionNode, FilterTargets, Modifier, RawCorrelation,
+    SigmaDocument, SigmaFilter, SigmaRule, SigmaValue, parse_documents,
 };
 pub use compile::{MAX_EXPANSION, REGEX_SIZE_LIMIT};
 pub use condition::{Condition, MAX_CONDITION_DEPTH, Selector, parse_condition};
 pub use error::{ErrorKind, RuleError};
 pub use eval::TIMESTAMP_FIELD;
 pub use meta::{Level, RelatedRule, RuleMeta, Status};
-pub use ruleset::{DEFAULT_CATEGORY_IMPLICATIONS, MatchScratch, RuleId, RuleSet, RuleSetBuilder, Transform};
+pub use ruleset::{
+    DEFAULT_CATEGORY_IMPLICATIONS, MatchScratch, RuleId, RuleSet, RuleSetBuilder, Transform,
+};
 pub use string::{WINDASH_CHARS, escape_value, fold_case};
 pub use yaml::{MAX_DEPTH, MAX_NODES, MAX_STRING_BYTES, MAX_TEXT_BYTES};

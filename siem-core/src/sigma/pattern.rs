@@ -25,7 +25,7 @@ pub(crate) enum SegTok {
 pub(crate) struct Segment {
     toks: Box<[SegTok]>,
     /// Finder for the first token when it is a literal (the usual case).
-    first: Option<Finder<'static>>,
+    first: Option<Box<Finder<'static>>>,
     /// Upper bound of the bytes the segment can span.
     max_len: usize,
     /// Whether the segment is one literal.
@@ -44,7 +44,7 @@ pub(crate) enum Pattern {
     /// `*lit`.
     Suffix(Box<[u8]>),
     /// `*lit*`.
-    Contains(Finder<'static>),
+    Contains(Box<Finder<'static>>),
     /// Anything else.
     Glob {
         segments: Box<[Segment]>,
@@ -73,14 +73,17 @@ fn is_boundary(text: &[u8], at: usize) -> bool {
 #[inline]
 fn dash_at(text: &[u8], at: usize) -> Option<usize> {
     let len = char_len(*text.get(at)?);
-    let c = std::str::from_utf8(text.get(at..at + len)?).ok()?.chars().next()?;
+    let c = std::str::from_utf8(text.get(at..at + len)?)
+        .ok()?
+        .chars()
+        .next()?;
     WINDASH_CHARS.contains(&c).then_some(len)
 }
 
 impl Segment {
     fn new(toks: Vec<SegTok>) -> Segment {
         let first = match toks.first() {
-            Some(SegTok::Lit(lit)) => Some(Finder::new(&lit[..]).into_owned()),
+            Some(SegTok::Lit(lit)) => Some(Box::new(Finder::new(&lit[..]).into_owned())),
             _ => None,
         };
         let max_len = toks
@@ -92,7 +95,12 @@ impl Segment {
             })
             .sum();
         let plain = toks.len() == 1 && matches!(toks[0], SegTok::Lit(_));
-        Segment { toks: toks.into_boxed_slice(), first, max_len, plain }
+        Segment {
+            toks: toks.into_boxed_slice(),
+            first,
+            max_len,
+            plain,
+        }
     }
 
     /// Where the segment ends when it matches at `at`.
@@ -151,7 +159,9 @@ impl Segment {
     /// A match that ends exactly at the end of `text` and starts at or after `from`.
     fn match_suffix(&self, text: &[u8], from: usize) -> bool {
         if self.plain {
-            let SegTok::Lit(lit) = &self.toks[0] else { return false };
+            let SegTok::Lit(lit) = &self.toks[0] else {
+                return false;
+            };
             return text.len() >= from + lit.len() && text.ends_with(lit);
         }
         let lowest = text.len().saturating_sub(self.max_len).max(from);
@@ -178,10 +188,16 @@ impl Pattern {
             [] => return Pattern::Exact(Box::default()),
             [Token::Star] => return Pattern::Any,
             [t] if lit(t).is_some() => return Pattern::Exact(lit(t).unwrap_or_default()),
-            [t, Token::Star] if lit(t).is_some() => return Pattern::Prefix(lit(t).unwrap_or_default()),
-            [Token::Star, t] if lit(t).is_some() => return Pattern::Suffix(lit(t).unwrap_or_default()),
+            [t, Token::Star] if lit(t).is_some() => {
+                return Pattern::Prefix(lit(t).unwrap_or_default());
+            }
+            [Token::Star, t] if lit(t).is_some() => {
+                return Pattern::Suffix(lit(t).unwrap_or_default());
+            }
             [Token::Star, t, Token::Star] if lit(t).is_some() => {
-                return Pattern::Contains(Finder::new(&lit(t).unwrap_or_default()[..]).into_owned());
+                return Pattern::Contains(Box::new(
+                    Finder::new(&lit(t).unwrap_or_default()[..]).into_owned(),
+                ));
             }
             _ => {}
         }
@@ -206,7 +222,11 @@ impl Pattern {
         if !current.is_empty() {
             segments.push(Segment::new(current));
         }
-        Pattern::Glob { segments: segments.into_boxed_slice(), anchored_start, anchored_end }
+        Pattern::Glob {
+            segments: segments.into_boxed_slice(),
+            anchored_start,
+            anchored_end,
+        }
     }
 
     /// Whether `text` matches.
@@ -218,9 +238,11 @@ impl Pattern {
             Pattern::Prefix(lit) => text.starts_with(lit),
             Pattern::Suffix(lit) => text.ends_with(lit),
             Pattern::Contains(finder) => finder.find(text).is_some(),
-            Pattern::Glob { segments, anchored_start, anchored_end } => {
-                glob_match(segments, *anchored_start, *anchored_end, text)
-            }
+            Pattern::Glob {
+                segments,
+                anchored_start,
+                anchored_end,
+            } => glob_match(segments, *anchored_start, *anchored_end, text),
         }
     }
 
@@ -309,7 +331,10 @@ mod tests {
     fn windash_positions_match_every_dash() {
         let p = Pattern::compile(&normalize(windash(normalize(parse("* -Nop *", false)))));
         for dash in WINDASH_CHARS {
-            assert!(p.is_match(format!("powershell {dash}Nop x").as_bytes()), "{dash}");
+            assert!(
+                p.is_match(format!("powershell {dash}Nop x").as_bytes()),
+                "{dash}"
+            );
         }
         assert!(!p.is_match(b"powershell +Nop x"));
     }

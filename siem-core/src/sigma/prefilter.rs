@@ -34,7 +34,11 @@ fn union(mut a: Need, b: Need) -> Need {
 
 /// Larger is better: the shortest needle's length, then fewer needles.
 fn score(need: &Need) -> (usize, std::cmp::Reverse<usize>) {
-    let shortest = need.iter().map(|(_, n)| n.len()).min().unwrap_or(usize::MAX);
+    let shortest = need
+        .iter()
+        .map(|(_, n)| n.len())
+        .min()
+        .unwrap_or(usize::MAX);
     (shortest, std::cmp::Reverse(need.len()))
 }
 
@@ -56,14 +60,18 @@ fn matcher_needle(matcher: &Matcher) -> Option<Vec<u8>> {
         }
         // A numeric element's text is its decimal form, which holds the integer's digits as long
         // as the float comparison cannot round (|n| < 2^53).
-        Matcher::NumEq(Num::Int(n)) if n.unsigned_abs() < (1u64 << 53) => Some(n.to_string().into_bytes()),
+        Matcher::NumEq(Num::Int(n)) if n.unsigned_abs() < (1u64 << 53) => {
+            Some(n.to_string().into_bytes())
+        }
         Matcher::BoolEq(b) => Some(b.to_string().into_bytes()),
         _ => None,
     }
 }
 
 fn item_need(item: &Item) -> Option<Need> {
-    let Test::Match { mode, values } = &item.test else { return None };
+    let Test::Match { mode, values } = &item.test else {
+        return None;
+    };
     let targets: Vec<NeedTarget> = match &item.target {
         Target::Fields(ids) => ids.iter().map(|&id| NeedTarget::Field(id)).collect(),
         Target::Keywords => vec![NeedTarget::Keywords],
@@ -80,8 +88,13 @@ fn item_need(item: &Item) -> Option<Need> {
     };
     match mode {
         Mode::None => None,
-        Mode::Any => values.iter().try_fold(Vec::new(), |acc, v| Some(union(acc, value_need(v)?))),
-        Mode::All => values.iter().filter_map(|v| value_need(v)).max_by_key(score),
+        Mode::Any => values
+            .iter()
+            .try_fold(Vec::new(), |acc, v| Some(union(acc, value_need(v)?))),
+        Mode::All => values
+            .iter()
+            .filter_map(|v| value_need(v))
+            .max_by_key(score),
     }
 }
 
@@ -89,12 +102,20 @@ fn item_need(item: &Item) -> Option<Need> {
 pub(crate) fn need(expr: &Expr, items: &[Item]) -> Option<Need> {
     match expr {
         Expr::Item(i) => item_need(&items[*i as usize]),
-        Expr::And(parts) => parts.iter().filter_map(|p| need(p, items)).max_by_key(score),
-        Expr::Or(parts) => parts.iter().try_fold(Vec::new(), |acc, p| Some(union(acc, need(p, items)?))),
+        Expr::And(parts) => parts
+            .iter()
+            .filter_map(|p| need(p, items))
+            .max_by_key(score),
+        Expr::Or(parts) => parts
+            .iter()
+            .try_fold(Vec::new(), |acc, p| Some(union(acc, need(p, items)?))),
         Expr::Not(_) | Expr::Const(true) => None,
         Expr::Const(false) => Some(Vec::new()),
     }
 }
+
+/// A rule's needles: (target index, needle index) pairs.
+pub(crate) type Needles = Box<[(u32, u32)]>;
 
 /// The automata and each rule's needles.
 #[derive(Debug, Default)]
@@ -102,7 +123,7 @@ pub(crate) struct Prefilter {
     pub targets: Vec<NeedTarget>,
     pub automata: Vec<Option<AhoCorasick>>,
     /// Per rule: `None` to always evaluate, else (target index, needle index) pairs.
-    pub needs: Vec<Option<Box<[(u32, u32)]>>>,
+    pub needs: Vec<Option<Needles>>,
 }
 
 impl Prefilter {
@@ -137,7 +158,12 @@ impl Prefilter {
         }
         let automata: Vec<Option<AhoCorasick>> = needles
             .iter()
-            .map(|list| AhoCorasick::builder().match_kind(MatchKind::Standard).build(list).ok())
+            .map(|list| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(list)
+                    .ok()
+            })
             .collect();
         // Should an automaton fail to build (it would take patterns far beyond any rule set's),
         // the rules needing it are evaluated unconditionally, which keeps results exact.
@@ -148,6 +174,10 @@ impl Prefilter {
                 *need = None;
             }
         }
-        Prefilter { targets, automata, needs: out_needs }
+        Prefilter {
+            targets,
+            automata,
+            needs: out_needs,
+        }
     }
 }

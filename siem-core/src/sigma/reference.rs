@@ -29,8 +29,16 @@ use crate::event::{Event, Value};
 
 /// Evaluates `rule` on `event`. `placeholders` fills `expand` placeholders. `Err` when the rule
 /// uses something the interpreter cannot give a meaning to (which the compiler rejects too).
-pub fn evaluate(rule: &SigmaRule, event: &Event, placeholders: &HashMap<String, Vec<String>>) -> Result<bool, String> {
-    let interpreter = Interpreter { rule, event, placeholders };
+pub fn evaluate(
+    rule: &SigmaRule,
+    event: &Event,
+    placeholders: &HashMap<String, Vec<String>>,
+) -> Result<bool, String> {
+    let interpreter = Interpreter {
+        rule,
+        event,
+        placeholders,
+    };
     for condition in &rule.detection.conditions {
         if interpreter.condition(condition)? {
             return Ok(true);
@@ -283,10 +291,18 @@ impl Interpreter<'_> {
             Condition::Not(inner) => Ok(!self.condition(inner)?),
             Condition::Identifier(name) => self.identifier(name),
             Condition::OneOf(selector) | Condition::AllOf(selector) => {
-                let names: Vec<&str> = self.rule.detection.identifiers.keys().map(String::as_str).collect();
+                let names: Vec<&str> = self
+                    .rule
+                    .detection
+                    .identifiers
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
                 let chosen: Vec<&str> = match selector {
                     Selector::Them => names.into_iter().filter(|n| !n.starts_with('_')).collect(),
-                    Selector::Pattern(p) => names.into_iter().filter(|n| name_matches(p, n)).collect(),
+                    Selector::Pattern(p) => {
+                        names.into_iter().filter(|n| name_matches(p, n)).collect()
+                    }
                 };
                 if chosen.is_empty() {
                     return Err("selector matches nothing".into());
@@ -305,7 +321,12 @@ impl Interpreter<'_> {
     }
 
     fn identifier(&self, name: &str) -> Result<bool, String> {
-        let node = self.rule.detection.identifiers.get(name).ok_or_else(|| format!("unknown identifier {name}"))?;
+        let node = self
+            .rule
+            .detection
+            .identifiers
+            .get(name)
+            .ok_or_else(|| format!("unknown identifier {name}"))?;
         self.node(node)
     }
 
@@ -333,7 +354,9 @@ impl Interpreter<'_> {
     /// timestamp for `@timestamp` when no such field exists.
     fn elements(&self, field: &str) -> (bool, bool, Vec<Element>) {
         let mut found = Vec::new();
-        let present = self.event.for_each_value(field, &mut |v| found.push(v.clone()));
+        let present = self
+            .event
+            .for_each_value(field, &mut |v| found.push(v.clone()));
         let null = found.iter().any(Value::is_null);
         let mut out = Vec::new();
         fn flatten(v: Value, out: &mut Vec<Element>) {
@@ -345,10 +368,11 @@ impl Interpreter<'_> {
         for v in found {
             flatten(v, &mut out);
         }
-        if !present && field == super::eval::TIMESTAMP_FIELD {
-            if let Some(ts) = self.event.timestamp {
-                return (true, false, vec![Element::Timestamp(ts)]);
-            }
+        if !present
+            && field == super::eval::TIMESTAMP_FIELD
+            && let Some(ts) = self.event.timestamp
+        {
+            return (true, false, vec![Element::Timestamp(ts)]);
         }
         (present, null, out)
     }
@@ -397,7 +421,12 @@ impl Interpreter<'_> {
         Ok(false)
     }
 
-    fn test(&self, item: &DetectionItem, elements: &[Element], keyword: bool) -> Result<bool, String> {
+    fn test(
+        &self,
+        item: &DetectionItem,
+        elements: &[Element],
+        keyword: bool,
+    ) -> Result<bool, String> {
         let mut per_value = Vec::new();
         for v in &item.values {
             let mut any = false;
@@ -413,7 +442,12 @@ impl Interpreter<'_> {
         })
     }
 
-    fn shape(&self, item: &DetectionItem, value: &SigmaValue, keyword: bool) -> Result<Shape, String> {
+    fn shape(
+        &self,
+        item: &DetectionItem,
+        value: &SigmaValue,
+        keyword: bool,
+    ) -> Result<Shape, String> {
         let expand = item.modifiers.contains(&Modifier::Expand);
         let cased = item.modifiers.contains(&Modifier::Cased);
         let mut shape = match value {
@@ -460,7 +494,9 @@ impl Interpreter<'_> {
                         ),
                     }
                 }
-                Modifier::Windash => Shape::Strings(as_strings(&shape)?.into_iter().flat_map(windash).collect()),
+                Modifier::Windash => {
+                    Shape::Strings(as_strings(&shape)?.into_iter().flat_map(windash).collect())
+                }
                 Modifier::Base64 | Modifier::Base64Offset => {
                     let mut out = Vec::new();
                     for p in as_strings(&shape)? {
@@ -478,7 +514,9 @@ impl Interpreter<'_> {
                                 let start = [0usize, 2, 3][shift];
                                 let cut = [0usize, 3, 2][(bytes.len() + shift) % 3];
                                 let end = encoded.len().saturating_sub(cut).max(start);
-                                out.push(vec![Piece::Lit(encoded.as_bytes()[start.min(end)..end].to_vec())]);
+                                out.push(vec![Piece::Lit(
+                                    encoded.as_bytes()[start.min(end)..end].to_vec(),
+                                )]);
                             }
                         }
                     }
@@ -494,7 +532,8 @@ impl Interpreter<'_> {
                         for piece in p {
                             match piece {
                                 Piece::Lit(l) => {
-                                    let text = String::from_utf8(l).map_err(|_| "double encoding".to_string())?;
+                                    let text = String::from_utf8(l)
+                                        .map_err(|_| "double encoding".to_string())?;
                                     let mut bytes = Vec::new();
                                     for unit in text.encode_utf16() {
                                         if m == Modifier::Utf16be {
@@ -519,7 +558,11 @@ impl Interpreter<'_> {
                         let mut partial: Vec<Vec<Piece>> = vec![Vec::new()];
                         for piece in p {
                             if let Piece::Hole(name) = &piece {
-                                let values = self.placeholders.get(name).filter(|v| !v.is_empty()).ok_or("unfilled placeholder")?;
+                                let values = self
+                                    .placeholders
+                                    .get(name)
+                                    .filter(|v| !v.is_empty())
+                                    .ok_or("unfilled placeholder")?;
                                 partial = partial
                                     .iter()
                                     .flat_map(|pre| {
@@ -539,45 +582,68 @@ impl Interpreter<'_> {
                     Shape::Strings(out)
                 }
                 Modifier::Re => match value {
-                    SigmaValue::String(s) => Shape::Regex(regex::Regex::new(s).map_err(|e| e.to_string())?),
+                    SigmaValue::String(s) => {
+                        Shape::Regex(regex::Regex::new(s).map_err(|e| e.to_string())?)
+                    }
                     _ => return Err("re needs a string".into()),
                 },
-                Modifier::ReIgnoreCase | Modifier::ReMultiline | Modifier::ReDotAll => match value {
-                    SigmaValue::String(s) => {
-                        let has = |m: Modifier| item.modifiers.contains(&m);
-                        Shape::Regex(
-                            regex::RegexBuilder::new(s)
-                                .case_insensitive(has(Modifier::ReIgnoreCase))
-                                .multi_line(has(Modifier::ReMultiline))
-                                .dot_matches_new_line(has(Modifier::ReDotAll))
-                                .build()
-                                .map_err(|e| e.to_string())?,
-                        )
+                Modifier::ReIgnoreCase | Modifier::ReMultiline | Modifier::ReDotAll => {
+                    match value {
+                        SigmaValue::String(s) => {
+                            let has = |m: Modifier| item.modifiers.contains(&m);
+                            Shape::Regex(
+                                regex::RegexBuilder::new(s)
+                                    .case_insensitive(has(Modifier::ReIgnoreCase))
+                                    .multi_line(has(Modifier::ReMultiline))
+                                    .dot_matches_new_line(has(Modifier::ReDotAll))
+                                    .build()
+                                    .map_err(|e| e.to_string())?,
+                            )
+                        }
+                        _ => return Err("regex flag without re".into()),
                     }
-                    _ => return Err("regex flag without re".into()),
-                },
+                }
                 Modifier::Cidr => {
-                    let SigmaValue::String(s) = value else { return Err("cidr needs a string".into()) };
+                    let SigmaValue::String(s) = value else {
+                        return Err("cidr needs a string".into());
+                    };
                     let (addr, bits) = s.split_once('/').unwrap_or((s, ""));
-                    let addr: IpAddr = addr.trim().parse().map_err(|_| "bad network".to_string())?;
+                    let addr: IpAddr =
+                        addr.trim().parse().map_err(|_| "bad network".to_string())?;
                     let max = if addr.is_ipv4() { 32 } else { 128 };
-                    let bits = if bits.is_empty() { max } else { bits.parse().map_err(|_| "bad prefix".to_string())? };
+                    let bits = if bits.is_empty() {
+                        max
+                    } else {
+                        bits.parse().map_err(|_| "bad prefix".to_string())?
+                    };
                     Shape::Network(addr, bits)
                 }
                 Modifier::Lt | Modifier::Lte | Modifier::Gt | Modifier::Gte => match shape {
                     Shape::Number(exact, n, _) => Shape::Compare(m, exact, n),
                     Shape::Time(part, None, n) => Shape::Time(part, Some(m), n),
                     Shape::Strings(ref p) => {
-                        let text = String::from_utf8(concat_literal(&p[0])?).map_err(|e| e.to_string())?;
-                        let n: f64 = text.trim().parse().map_err(|_| "not a number".to_string())?;
+                        let text =
+                            String::from_utf8(concat_literal(&p[0])?).map_err(|e| e.to_string())?;
+                        let n: f64 = text
+                            .trim()
+                            .parse()
+                            .map_err(|_| "not a number".to_string())?;
                         Shape::Compare(m, text.trim().parse::<i64>().ok(), n)
                     }
                     _ => return Err("comparison of a non-number".into()),
                 },
-                Modifier::Minute | Modifier::Hour | Modifier::Day | Modifier::Week | Modifier::Month | Modifier::Year => {
+                Modifier::Minute
+                | Modifier::Hour
+                | Modifier::Day
+                | Modifier::Week
+                | Modifier::Month
+                | Modifier::Year => {
                     let n = match value {
                         SigmaValue::Int(i) => *i,
-                        SigmaValue::String(s) => s.trim().parse().map_err(|_| "time part needs an integer".to_string())?,
+                        SigmaValue::String(s) => s
+                            .trim()
+                            .parse()
+                            .map_err(|_| "time part needs an integer".to_string())?,
                         _ => return Err("time part needs an integer".into()),
                     };
                     Shape::Time(m, None, n)
@@ -600,16 +666,30 @@ impl Interpreter<'_> {
                         .collect(),
                 );
             } else if let Shape::Number(_, _, t) = &shape {
-                shape = Shape::Strings(vec![vec![Piece::Star, Piece::Lit(t.clone().into_bytes()), Piece::Star]]);
+                shape = Shape::Strings(vec![vec![
+                    Piece::Star,
+                    Piece::Lit(t.clone().into_bytes()),
+                    Piece::Star,
+                ]]);
             } else if let Shape::Boolean(b) = &shape {
-                shape = Shape::Strings(vec![vec![Piece::Star, Piece::Lit(b.to_string().into_bytes()), Piece::Star]]);
+                shape = Shape::Strings(vec![vec![
+                    Piece::Star,
+                    Piece::Lit(b.to_string().into_bytes()),
+                    Piece::Star,
+                ]]);
             }
         }
         let _ = cased;
         Ok(shape)
     }
 
-    fn value_matches(&self, item: &DetectionItem, value: &SigmaValue, element: &Element, keyword: bool) -> Result<bool, String> {
+    fn value_matches(
+        &self,
+        item: &DetectionItem,
+        value: &SigmaValue,
+        element: &Element,
+        keyword: bool,
+    ) -> Result<bool, String> {
         let cased = item.modifiers.contains(&Modifier::Cased);
         let shape = self.shape(item, value, keyword)?;
         let text = element.text();
@@ -632,7 +712,9 @@ impl Interpreter<'_> {
             match element {
                 Element::Value(Value::Int(i)) => Some(*i as f64),
                 Element::Value(Value::Float(f)) => Some(*f),
-                Element::Value(Value::Str(s)) if parse => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+                Element::Value(Value::Str(s)) if parse => {
+                    s.trim().parse::<f64>().ok().filter(|f| f.is_finite())
+                }
                 _ => None,
             }
         };
@@ -663,7 +745,9 @@ impl Interpreter<'_> {
             Shape::Compare(op, exact, n) => {
                 let exact = match (element, exact) {
                     (Element::Value(Value::Int(i)), Some(e)) => Some(i.cmp(&e)),
-                    (Element::Value(Value::Str(s)), Some(e)) => s.trim().parse::<i64>().ok().map(|i| i.cmp(&e)),
+                    (Element::Value(Value::Str(s)), Some(e)) => {
+                        s.trim().parse::<i64>().ok().map(|i| i.cmp(&e))
+                    }
                     _ => None,
                 };
                 let ord = exact.or_else(|| number(true).and_then(|v| v.partial_cmp(&n)));
@@ -699,14 +783,19 @@ impl Interpreter<'_> {
                 })
             }
             Shape::Reference(other, starts, ends) => {
-                let Some(a) = text.map(|t| fold(&t)) else { return Ok(false) };
+                let Some(a) = text.map(|t| fold(&t)) else {
+                    return Ok(false);
+                };
                 let (_, _, refs) = self.elements(&other);
-                refs.iter().filter_map(Element::text).map(|b| fold(&b)).any(|b| match (starts, ends) {
-                    (true, true) => a.contains(&b),
-                    (true, false) => a.starts_with(&b),
-                    (false, true) => a.ends_with(&b),
-                    (false, false) => a == b,
-                })
+                refs.iter()
+                    .filter_map(Element::text)
+                    .map(|b| fold(&b))
+                    .any(|b| match (starts, ends) {
+                        (true, true) => a.contains(&b),
+                        (true, false) => a.starts_with(&b),
+                        (false, true) => a.ends_with(&b),
+                        (false, false) => a == b,
+                    })
             }
         })
     }

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use compact_str::CompactString;
 
-use super::ast::{FilterTargets, RawCorrelation, SigmaDocument, SigmaFilter, SigmaRule, parse_documents};
+use super::ast::{
+    FilterTargets, RawCorrelation, SigmaDocument, SigmaFilter, SigmaRule, parse_documents,
+};
 use super::compile::{Compiler, Expr, FieldTable, Placeholders, Program};
 use super::error::{ErrorKind, RuleError};
 use super::eval::{Eval, EvalBuffers};
@@ -87,7 +89,10 @@ impl Default for RuleSetBuilder {
             errors: Vec::new(),
             placeholders: Placeholders::new(),
             routing: true,
-            implications: DEFAULT_CATEGORY_IMPLICATIONS.iter().map(|(a, b)| ((*a).into(), (*b).into())).collect(),
+            implications: DEFAULT_CATEGORY_IMPLICATIONS
+                .iter()
+                .map(|(a, b)| ((*a).into(), (*b).into()))
+                .collect(),
             transforms: Vec::new(),
         }
     }
@@ -131,7 +136,10 @@ impl RuleSetBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.placeholders.insert(name.to_string(), values.into_iter().map(Into::into).collect());
+        self.placeholders.insert(
+            name.to_string(),
+            values.into_iter().map(Into::into).collect(),
+        );
         self
     }
 
@@ -144,7 +152,10 @@ impl RuleSetBuilder {
     /// Lets events of category `event_category` also reach rules of category `rule_category`
     /// (in addition to [`DEFAULT_CATEGORY_IMPLICATIONS`]).
     pub fn category_implication(&mut self, event_category: &str, rule_category: &str) -> &mut Self {
-        self.implications.push((event_category.to_ascii_lowercase().into(), rule_category.to_ascii_lowercase().into()));
+        self.implications.push((
+            event_category.to_ascii_lowercase().into(),
+            rule_category.to_ascii_lowercase().into(),
+        ));
         self
     }
 
@@ -191,7 +202,10 @@ impl RuleSetBuilder {
                         continue;
                     }
                     let mut program = Program::default();
-                    let mut compiler = Compiler { fields: &mut fields, placeholders: &self.placeholders };
+                    let mut compiler = Compiler {
+                        fields: &mut fields,
+                        placeholders: &self.placeholders,
+                    };
                     match compiler.compile_rule(&rule, &mut program) {
                         Ok(expr) => {
                             program.expr = Some(expr);
@@ -207,8 +221,13 @@ impl RuleSetBuilder {
                     }
                     // Compile once on the side to report a broken filter as such.
                     let mut scratch_fields = FieldTable::default();
-                    let mut compiler = Compiler { fields: &mut scratch_fields, placeholders: &self.placeholders };
-                    match compiler.compile_detection(&filter.rule.detection, &mut Program::default()) {
+                    let mut compiler = Compiler {
+                        fields: &mut scratch_fields,
+                        placeholders: &self.placeholders,
+                    };
+                    match compiler
+                        .compile_detection(&filter.rule.detection, &mut Program::default())
+                    {
                         Ok(_) => filters.push(filter),
                         Err(kind) => errors.push(located(&filter.rule.meta, kind)),
                     }
@@ -222,20 +241,34 @@ impl RuleSetBuilder {
             for (rule, program) in &mut rules {
                 let named = match &filter.targets {
                     FilterTargets::Any => true,
-                    FilterTargets::Rules(refs) => refs
-                        .iter()
-                        .any(|r| r.as_str() == rule.meta.id.as_str() || rule.meta.name.as_deref() == Some(r.as_str())),
+                    FilterTargets::Rules(refs) => refs.iter().any(|r| {
+                        r.as_str() == rule.meta.id.as_str()
+                            || rule.meta.name.as_deref() == Some(r.as_str())
+                    }),
                 };
-                if !named || !covers(&key(&filter.rule.meta.logsource), &key(&rule.meta.logsource), &implications) {
+                if !named
+                    || !covers(
+                        &key(&filter.rule.meta.logsource),
+                        &key(&rule.meta.logsource),
+                        &implications,
+                    )
+                {
                     continue;
                 }
-                let mut compiler = Compiler { fields: &mut fields, placeholders: &self.placeholders };
+                let mut compiler = Compiler {
+                    fields: &mut fields,
+                    placeholders: &self.placeholders,
+                };
                 // The detection compiled above, so this cannot fail; a failure would only skip
                 // the filter for this rule.
-                if let (Ok(filter_expr), Some(expr)) =
-                    (compiler.compile_detection(&filter.rule.detection, program), program.expr.take())
-                {
-                    program.expr = Some(Expr::And(Box::new([expr, Expr::Not(Box::new(filter_expr))])));
+                if let (Ok(filter_expr), Some(expr)) = (
+                    compiler.compile_detection(&filter.rule.detection, program),
+                    program.expr.take(),
+                ) {
+                    program.expr = Some(Expr::And(Box::new([
+                        expr,
+                        Expr::Not(Box::new(filter_expr)),
+                    ])));
                 }
             }
         }
@@ -262,7 +295,10 @@ impl RuleSetBuilder {
             let expr = program.expr.clone().unwrap_or(Expr::Const(false));
             needs.push(prefilter::need(&expr, &program.items));
             metas.push(Arc::new(rule.meta.clone()));
-            programs.push(CompiledRule { expr, items: program.items });
+            programs.push(CompiledRule {
+                expr,
+                items: program.items,
+            });
             sources.push(rule);
         }
         let prefilter = Prefilter::build(needs);
@@ -279,7 +315,12 @@ impl RuleSetBuilder {
             implications,
             prefilter,
         };
-        (RuleSet { inner: Arc::new(inner) }, errors)
+        (
+            RuleSet {
+                inner: Arc::new(inner),
+            },
+            errors,
+        )
     }
 }
 
@@ -294,11 +335,15 @@ struct LsKey {
 }
 
 fn lower(part: &Option<CompactString>) -> Option<CompactString> {
-    part.as_ref().map(|p| CompactString::from(p.to_lowercase()))
+    part.as_ref().map(|p| p.to_lowercase())
 }
 
 fn key(ls: &LogSource) -> LsKey {
-    LsKey { product: lower(&ls.product), category: lower(&ls.category), service: lower(&ls.service) }
+    LsKey {
+        product: lower(&ls.product),
+        category: lower(&ls.category),
+        service: lower(&ls.service),
+    }
 }
 
 /// Whether a rule (or filter) with logsource `rule` sees events (or rules) of logsource `event`:
@@ -312,7 +357,12 @@ fn covers(rule: &LsKey, event: &LsKey, implications: &[(CompactString, CompactSt
     let category = match (&rule.category, &event.category) {
         (None, _) => true,
         (Some(_), None) => false,
-        (Some(r), Some(e)) => r == e || implications.iter().any(|(child, parent)| child == e && parent == r),
+        (Some(r), Some(e)) => {
+            r == e
+                || implications
+                    .iter()
+                    .any(|(child, parent)| child == e && parent == r)
+        }
     };
     category && part(&rule.product, &event.product) && part(&rule.service, &event.service)
 }
@@ -414,7 +464,11 @@ impl RuleSet {
 
     /// Every rule with its id.
     pub fn rules(&self) -> impl ExactSizeIterator<Item = (RuleId, &Arc<RuleMeta>)> {
-        self.inner.metas.iter().enumerate().map(|(i, m)| (RuleId(i as u32), m))
+        self.inner
+            .metas
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (RuleId(i as u32), m))
     }
 
     /// The rule whose `id` or `name` is `reference` (the first loaded, when several are).
@@ -492,7 +546,13 @@ impl RuleSet {
         route
     }
 
-    fn run(&self, event: &Event, scratch: &mut MatchScratch, out: &mut Vec<RuleId>, prefilter: bool) {
+    fn run(
+        &self,
+        event: &Event,
+        scratch: &mut MatchScratch,
+        out: &mut Vec<RuleId>,
+        prefilter: bool,
+    ) {
         out.clear();
         let inner = &*self.inner;
         if scratch.uid != inner.uid {
@@ -501,7 +561,11 @@ impl RuleSet {
             scratch.scanned.clear();
             scratch.hits.clear();
         }
-        let route: Option<Arc<[u32]>> = if inner.routing { Some(self.route(event, scratch)) } else { None };
+        let route: Option<Arc<[u32]>> = if inner.routing {
+            Some(self.route(event, scratch))
+        } else {
+            None
+        };
         let pf = &inner.prefilter;
         if scratch.scanned.len() < pf.targets.len() {
             scratch.scanned.resize(pf.targets.len(), 0);
@@ -513,7 +577,12 @@ impl RuleSet {
             scratch.generation = 1;
         }
         let generation = scratch.generation;
-        let MatchScratch { eval: buffers, scanned, hits, .. } = scratch;
+        let MatchScratch {
+            eval: buffers,
+            scanned,
+            hits,
+            ..
+        } = scratch;
         let mut eval = Eval::new(event, &inner.fields, buffers);
         let count = inner.programs.len() as u32;
         let mut visit = |i: u32, eval: &mut Eval<'_, '_>| {
@@ -525,7 +594,10 @@ impl RuleSet {
                         scan(pf, t, eval, &mut hits[t]);
                         scanned[t] = generation;
                     }
-                    if hits[t].get(n as usize / 64).is_some_and(|w| w & (1 << (n % 64)) != 0) {
+                    if hits[t]
+                        .get(n as usize / 64)
+                        .is_some_and(|w| w & (1 << (n % 64)) != 0)
+                    {
                         hit = true;
                         break;
                     }
@@ -550,7 +622,9 @@ impl RuleSet {
 /// Runs target `t`'s automaton over its folded texts, setting the bit of every needle found.
 fn scan(pf: &Prefilter, t: usize, eval: &mut Eval<'_, '_>, bits: &mut Vec<u64>) {
     bits.clear();
-    let Some(automaton) = &pf.automata[t] else { return };
+    let Some(automaton) = &pf.automata[t] else {
+        return;
+    };
     bits.resize(automaton.patterns_len().div_ceil(64), 0);
     let mut mark = |text: &str| {
         for m in automaton.find_overlapping_iter(text) {
@@ -576,14 +650,36 @@ mod tests {
 
     #[test]
     fn covers_follows_the_routing_rules() {
-        let imp: Vec<(CompactString, CompactString)> =
-            DEFAULT_CATEGORY_IMPLICATIONS.iter().map(|(a, b)| ((*a).into(), (*b).into())).collect();
+        let imp: Vec<(CompactString, CompactString)> = DEFAULT_CATEGORY_IMPLICATIONS
+            .iter()
+            .map(|(a, b)| ((*a).into(), (*b).into()))
+            .collect();
         let k = |p: Option<&str>, c: Option<&str>, s: Option<&str>| key(&LogSource::new(p, c, s));
         assert!(covers(&k(None, None, None), &k(None, None, None), &imp));
-        assert!(covers(&k(Some("windows"), None, None), &k(Some("Windows"), Some("x"), None), &imp));
-        assert!(!covers(&k(Some("windows"), None, None), &k(None, None, None), &imp));
-        assert!(covers(&k(None, Some("registry_event"), None), &k(None, Some("registry_set"), None), &imp));
-        assert!(!covers(&k(None, Some("registry_set"), None), &k(None, Some("registry_event"), None), &imp));
-        assert!(!covers(&k(None, Some("file_event"), None), &k(None, Some("file_delete"), None), &imp));
+        assert!(covers(
+            &k(Some("windows"), None, None),
+            &k(Some("Windows"), Some("x"), None),
+            &imp
+        ));
+        assert!(!covers(
+            &k(Some("windows"), None, None),
+            &k(None, None, None),
+            &imp
+        ));
+        assert!(covers(
+            &k(None, Some("registry_event"), None),
+            &k(None, Some("registry_set"), None),
+            &imp
+        ));
+        assert!(!covers(
+            &k(None, Some("registry_set"), None),
+            &k(None, Some("registry_event"), None),
+            &imp
+        ));
+        assert!(!covers(
+            &k(None, Some("file_event"), None),
+            &k(None, Some("file_delete"), None),
+            &imp
+        ));
     }
 }

@@ -261,13 +261,19 @@ mod tests {
         assert_eq!(parse(r"\\\\", false), vec![lit(r"\\")]);
         assert_eq!(parse(r"\\\a", false), vec![lit(r"\\a")]);
         assert_eq!(parse(r"C:\Windows\", false), vec![lit(r"C:\Windows\")]);
-        assert_eq!(parse("a?b*", false), vec![lit("a"), Token::One, lit("b"), Token::Star]);
+        assert_eq!(
+            parse("a?b*", false),
+            vec![lit("a"), Token::One, lit("b"), Token::Star]
+        );
     }
 
     #[test]
     fn placeholders_only_under_expand() {
         assert_eq!(parse("%name%", false), vec![lit("%name%")]);
-        assert_eq!(parse("%name%", true), vec![Token::Placeholder("name".into())]);
+        assert_eq!(
+            parse("%name%", true),
+            vec![Token::Placeholder("name".into())]
+        );
         assert_eq!(
             parse(r"\%plain%name%", true),
             vec![lit("%plain"), Token::Placeholder("name".into())]
@@ -280,7 +286,15 @@ mod tests {
         let t = windash(vec![Token::Star, lit(" -Nop a-b /c"), Token::Star]);
         assert_eq!(
             t,
-            vec![Token::Star, lit(" "), Token::Dash, lit("Nop a-b "), Token::Dash, lit("c"), Token::Star]
+            vec![
+                Token::Star,
+                lit(" "),
+                Token::Dash,
+                lit("Nop a-b "),
+                Token::Dash,
+                lit("c"),
+                Token::Star
+            ]
         );
         assert_eq!(windash(vec![lit("-x")]), vec![Token::Dash, lit("x")]);
         assert_eq!(windash(vec![lit("x -")]), vec![lit("x -")]);

@@ -52,7 +52,10 @@ impl Bounded<'_> {
     }
 
     fn child(&mut self) -> Bounded<'_> {
-        Bounded { budget: self.budget, depth: self.depth + 1 }
+        Bounded {
+            budget: self.budget,
+            depth: self.depth + 1,
+        }
     }
 }
 
@@ -117,7 +120,9 @@ impl<'de> Visitor<'de> for Bounded<'_> {
     fn visit_seq<A: de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<Value, A::Error> {
         self.charge(0)?;
         if self.depth >= MAX_DEPTH {
-            return Err(de::Error::custom(format_args!("nesting deeper than {MAX_DEPTH} levels")));
+            return Err(de::Error::custom(format_args!(
+                "nesting deeper than {MAX_DEPTH} levels"
+            )));
         }
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(self.child())? {
@@ -129,7 +134,9 @@ impl<'de> Visitor<'de> for Bounded<'_> {
     fn visit_map<A: de::MapAccess<'de>>(mut self, mut map: A) -> Result<Value, A::Error> {
         self.charge(0)?;
         if self.depth >= MAX_DEPTH {
-            return Err(de::Error::custom(format_args!("nesting deeper than {MAX_DEPTH} levels")));
+            return Err(de::Error::custom(format_args!(
+                "nesting deeper than {MAX_DEPTH} levels"
+            )));
         }
         let mut out = Mapping::new();
         while let Some(key) = map.next_key_seed(self.child())? {
@@ -186,12 +193,23 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
 /// why it could not be read.
 pub(crate) fn load_documents(text: &str) -> Vec<Result<Value, ErrorKind>> {
     if text.len() > MAX_TEXT_BYTES {
-        return vec![Err(ErrorKind::TooLarge { size: text.len(), limit: MAX_TEXT_BYTES })];
+        return vec![Err(ErrorKind::TooLarge {
+            size: text.len(),
+            limit: MAX_TEXT_BYTES,
+        })];
     }
-    let mut budget = Budget { nodes: MAX_NODES, bytes: MAX_STRING_BYTES };
+    let mut budget = Budget {
+        nodes: MAX_NODES,
+        bytes: MAX_STRING_BYTES,
+    };
     let mut out = Vec::new();
     for document in yaml_serde::Deserializer::from_str(text) {
-        match (Bounded { budget: &mut budget, depth: 0 }).deserialize(document) {
+        match (Bounded {
+            budget: &mut budget,
+            depth: 0,
+        })
+        .deserialize(document)
+        {
             Ok(value) => out.push(Ok(value)),
             Err(e) => {
                 out.push(Err(ErrorKind::Yaml(e.to_string())));
@@ -238,11 +256,17 @@ pub(crate) fn expand_collection(documents: Vec<Result<Value, ErrorKind>>) -> Vec
             Ok(Value::Mapping(map)) => map,
             Ok(Value::Null) => continue,
             Ok(other) => {
-                out.push(Document { index, value: Err(ErrorKind::NotAMapping(kind_of(&other))) });
+                out.push(Document {
+                    index,
+                    value: Err(ErrorKind::NotAMapping(kind_of(&other))),
+                });
                 continue;
             }
             Err(e) => {
-                out.push(Document { index, value: Err(e) });
+                out.push(Document {
+                    index,
+                    value: Err(e),
+                });
                 continue;
             }
         };
@@ -252,7 +276,10 @@ pub(crate) fn expand_collection(documents: Vec<Result<Value, ErrorKind>>) -> Vec
                 let mut merged = global.clone();
                 deep_merge(&mut merged, &map);
                 previous = Some(merged.clone());
-                out.push(Document { index, value: Ok(merged) });
+                out.push(Document {
+                    index,
+                    value: Ok(merged),
+                });
             }
             Some(action) => match action.as_str() {
                 "global" => deep_merge(&mut global, &map),
@@ -262,11 +289,20 @@ pub(crate) fn expand_collection(documents: Vec<Result<Value, ErrorKind>>) -> Vec
                         let mut merged = prev.clone();
                         deep_merge(&mut merged, &map);
                         previous = Some(merged.clone());
-                        out.push(Document { index, value: Ok(merged) });
+                        out.push(Document {
+                            index,
+                            value: Ok(merged),
+                        });
                     }
-                    None => out.push(Document { index, value: Err(ErrorKind::RepeatWithoutRule) }),
+                    None => out.push(Document {
+                        index,
+                        value: Err(ErrorKind::RepeatWithoutRule),
+                    }),
                 },
-                _ => out.push(Document { index, value: Err(ErrorKind::UnknownAction(action)) }),
+                _ => out.push(Document {
+                    index,
+                    value: Err(ErrorKind::UnknownAction(action)),
+                }),
             },
         }
     }
@@ -287,7 +323,10 @@ mod tests {
             ));
         }
         let docs = load_documents(&text);
-        assert!(matches!(&docs[0], Err(ErrorKind::Yaml(m)) if m.contains("limit") || m.contains("nodes")), "{docs:?}");
+        assert!(
+            matches!(&docs[0], Err(ErrorKind::Yaml(m)) if m.contains("limit") || m.contains("nodes")),
+            "{docs:?}"
+        );
     }
 
     #[test]
@@ -310,8 +349,14 @@ mod tests {
         let out = expand_collection(docs);
         let maps: Vec<_> = out.into_iter().map(|d| d.value.unwrap()).collect();
         assert_eq!(maps.len(), 3);
-        assert_eq!(yaml_serde::to_string(&maps[0]).unwrap(), "t: g\nd:\n  a: 1\n  b: 2\n");
-        assert_eq!(yaml_serde::to_string(&maps[1]).unwrap(), "t: g\nd:\n  a: 1\n  b: 2\n  c: 3\n");
+        assert_eq!(
+            yaml_serde::to_string(&maps[0]).unwrap(),
+            "t: g\nd:\n  a: 1\n  b: 2\n"
+        );
+        assert_eq!(
+            yaml_serde::to_string(&maps[1]).unwrap(),
+            "t: g\nd:\n  a: 1\n  b: 2\n  c: 3\n"
+        );
         assert_eq!(yaml_serde::to_string(&maps[2]).unwrap(), "d:\n  e: 5\n");
     }
 }

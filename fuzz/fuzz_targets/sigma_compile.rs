@@ -21,7 +21,19 @@ fuzz_target!(|data: &[u8]| {
     // Exercise the compiled form on a few events built from the input itself.
     let mut event = Event::new();
     for (i, line) in text.lines().take(8).enumerate() {
-        event.insert(["a", "b", "CommandLine", "Image", "EventID", "message", "c.d", "tags"][i], line);
+        event.insert(
+            [
+                "a",
+                "b",
+                "CommandLine",
+                "Image",
+                "EventID",
+                "message",
+                "c.d",
+                "tags",
+            ][i],
+            line,
+        );
     }
     let _ = rules.matches(&event);
     let _ = rules.matches_exhaustive(&Event::new());

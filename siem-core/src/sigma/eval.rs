@@ -32,7 +32,8 @@ enum Text<'e> {
     Unset,
     None,
     Borrowed(&'e str),
-    Arena(u32, u32),
+    /// Byte range in the arena (`usize`: an event's texts may exceed 4 GiB in principle).
+    Arena(usize, usize),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -192,14 +193,14 @@ impl<'e, 'b> Eval<'e, 'b> {
             ElemValue::Value(Value::Str(s)) => Text::Borrowed(s.as_str()),
             ElemValue::Value(Value::Null | Value::Object(_) | Value::List(_)) => Text::None,
             ElemValue::Value(other) => {
-                let start = self.arena.len() as u32;
+                let start = self.arena.len();
                 self.arena.push_str(&other.to_text());
-                Text::Arena(start, self.arena.len() as u32)
+                Text::Arena(start, self.arena.len())
             }
             ElemValue::Timestamp(ts) => {
-                let start = self.arena.len() as u32;
+                let start = self.arena.len();
                 self.arena.push_str(&crate::event::format_timestamp(ts));
-                Text::Arena(start, self.arena.len() as u32)
+                Text::Arena(start, self.arena.len())
             }
         };
         self.elems[i].text = text;
@@ -214,17 +215,17 @@ impl<'e, 'b> Eval<'e, 'b> {
             Text::None | Text::Unset => Text::None,
             Text::Borrowed(s) if !needs_folding(s) => Text::Borrowed(s),
             Text::Borrowed(s) => {
-                let start = self.arena.len() as u32;
+                let start = self.arena.len();
                 fold_into(s, self.arena);
-                Text::Arena(start, self.arena.len() as u32)
+                Text::Arena(start, self.arena.len())
             }
             Text::Arena(a, b) => {
-                let source = &self.arena[a as usize..b as usize];
+                let source = self.arena.get(a..b).unwrap_or_default();
                 if needs_folding(source) {
                     let owned = source.to_string();
-                    let start = self.arena.len() as u32;
+                    let start = self.arena.len();
                     fold_into(&owned, self.arena);
-                    Text::Arena(start, self.arena.len() as u32)
+                    Text::Arena(start, self.arena.len())
                 } else {
                     Text::Arena(a, b)
                 }
@@ -236,7 +237,7 @@ impl<'e, 'b> Eval<'e, 'b> {
     fn get(&self, text: Text<'e>) -> Option<&str> {
         match text {
             Text::Borrowed(s) => Some(s),
-            Text::Arena(a, b) => Some(&self.arena[a as usize..b as usize]),
+            Text::Arena(a, b) => self.arena.get(a..b),
             Text::None | Text::Unset => None,
         }
     }

@@ -302,7 +302,9 @@ impl RuleSetBuilder {
             sources.push(rule);
         }
         let prefilter = Prefilter::build(needs);
+        let everything = Arc::new(Route::new((0..programs.len() as u32).collect(), &prefilter));
         let inner = Inner {
+            everything,
             uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
             fields,
             programs,
@@ -385,6 +387,8 @@ struct Inner {
     groups: Vec<(LsKey, Vec<u32>)>,
     implications: Vec<(CompactString, CompactString)>,
     prefilter: Prefilter,
+    /// The route when routing is off: every rule.
+    everything: Arc<Route>,
 }
 
 /// Compiled Sigma rules, ready to match events.
@@ -409,6 +413,19 @@ impl std::fmt::Debug for RuleSet {
     }
 }
 
+/// See [`RuleSet::prefilter_stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefilterStats {
+    /// Rules with no literal the event must contain: evaluated for every event they see.
+    pub always_evaluated: usize,
+    /// Aho-Corasick automata (one per field holding literals, plus one for keywords).
+    pub automata: usize,
+    /// Distinct literals over all automata.
+    pub literals: usize,
+    /// Heap memory of the automata.
+    pub memory_bytes: usize,
+}
+
 /// Reusable buffers for [`RuleSet::matches_into`]: keep one per thread (or per worker) to make
 /// matching allocation-free in the common case. Works with any rule set; switching rule sets
 /// only clears its caches.
@@ -416,10 +433,9 @@ impl std::fmt::Debug for RuleSet {
 pub struct MatchScratch {
     uid: u64,
     eval: EvalBuffers,
-    routes: HashMap<LsKey, Arc<[u32]>>,
-    generation: u32,
-    scanned: Vec<u32>,
-    hits: Vec<Vec<u64>>,
+    routes: HashMap<LsKey, Arc<Route>>,
+    candidates: Vec<u64>,
+    seen: Vec<u64>,
 }
 
 impl MatchScratch {
@@ -491,6 +507,18 @@ impl RuleSet {
         self.inner.fields.names.iter().map(|n| n.as_str())
     }
 
+    /// What the literal prefilter holds: how many rules it cannot skip, its automata and their
+    /// memory.
+    pub fn prefilter_stats(&self) -> PrefilterStats {
+        let pf = &self.inner.prefilter;
+        PrefilterStats {
+            always_evaluated: pf.always.iter().filter(|a| **a).count(),
+            automata: pf.automata.len(),
+            literals: pf.automata.iter().flatten().map(|a| a.patterns_len()).sum(),
+            memory_bytes: pf.automata.iter().flatten().map(|a| a.memory_usage()).sum(),
+        }
+    }
+
     /// The rules that match `event`, in rule order. Uses a per-thread [`MatchScratch`].
     pub fn matches(&self, event: &Event) -> Vec<RuleId> {
         let mut out = Vec::new();
@@ -525,20 +553,20 @@ impl RuleSet {
         result
     }
 
-    fn route(&self, event: &Event, scratch: &mut MatchScratch) -> Arc<[u32]> {
+    fn route(&self, event: &Event, scratch: &mut MatchScratch) -> Arc<Route> {
         let k = key(&event.logsource);
         if let Some(route) = scratch.routes.get(&k) {
             return route.clone();
         }
-        let mut route: Vec<u32> = self
+        let mut rules: Vec<u32> = self
             .inner
             .groups
             .iter()
             .filter(|(g, _)| covers(g, &k, &self.inner.implications))
             .flat_map(|(_, members)| members.iter().copied())
             .collect();
-        route.sort_unstable();
-        let route: Arc<[u32]> = route.into();
+        rules.sort_unstable();
+        let route = Arc::new(Route::new(rules, &self.inner.prefilter));
         if scratch.routes.len() >= ROUTE_CACHE {
             scratch.routes.clear();
         }
@@ -558,78 +586,83 @@ impl RuleSet {
         if scratch.uid != inner.uid {
             scratch.uid = inner.uid;
             scratch.routes.clear();
-            scratch.scanned.clear();
-            scratch.hits.clear();
         }
-        let route: Option<Arc<[u32]>> = if inner.routing {
-            Some(self.route(event, scratch))
+        let route = if inner.routing {
+            self.route(event, scratch)
         } else {
-            None
+            inner.everything.clone()
         };
         let pf = &inner.prefilter;
-        if scratch.scanned.len() < pf.targets.len() {
-            scratch.scanned.resize(pf.targets.len(), 0);
-            scratch.hits.resize(pf.targets.len(), Vec::new());
-        }
-        scratch.generation = scratch.generation.wrapping_add(1);
-        if scratch.generation == 0 {
-            scratch.scanned.iter_mut().for_each(|g| *g = 0);
-            scratch.generation = 1;
-        }
-        let generation = scratch.generation;
         let MatchScratch {
             eval: buffers,
-            scanned,
-            hits,
+            candidates,
+            seen,
             ..
         } = scratch;
         let mut eval = Eval::new(event, &inner.fields, buffers);
-        let count = inner.programs.len() as u32;
-        let mut visit = |i: u32, eval: &mut Eval<'_, '_>| {
-            if prefilter && let Some(pairs) = &pf.needs[i as usize] {
-                let mut hit = false;
-                for &(t, n) in pairs.iter() {
-                    let t = t as usize;
-                    if scanned[t] != generation {
-                        scan(pf, t, eval, &mut hits[t]);
-                        scanned[t] = generation;
-                    }
-                    if hits[t]
-                        .get(n as usize / 64)
-                        .is_some_and(|w| w & (1 << (n % 64)) != 0)
-                    {
-                        hit = true;
-                        break;
-                    }
-                }
-                if !hit {
-                    return;
-                }
+        if prefilter {
+            candidates.clear();
+            candidates.resize(inner.programs.len().div_ceil(64), 0);
+            for &t in route.targets.iter() {
+                scan(pf, t as usize, &mut eval, seen, candidates);
             }
-            let program = &inner.programs[i as usize];
+        }
+        for &r in route.rules.iter() {
+            let i = r as usize;
+            if prefilter && !pf.always[i] && candidates[i / 64] & (1 << (i % 64)) == 0 {
+                continue;
+            }
+            let program = &inner.programs[i];
             if eval.expr(&program.expr, &program.items) {
-                out.push(RuleId(i));
+                out.push(RuleId(r));
             }
-        };
-        match &route {
-            Some(route) => route.iter().for_each(|&i| visit(i, &mut eval)),
-            None => (0..count).for_each(|i| visit(i, &mut eval)),
         }
         eval.finish();
     }
 }
 
-/// Runs target `t`'s automaton over its folded texts, setting the bit of every needle found.
-fn scan(pf: &Prefilter, t: usize, eval: &mut Eval<'_, '_>, bits: &mut Vec<u64>) {
-    bits.clear();
+/// The rules an event logsource reaches, and the prefilter targets they need scanned.
+#[derive(Debug)]
+struct Route {
+    rules: Box<[u32]>,
+    targets: Box<[u32]>,
+}
+
+impl Route {
+    fn new(rules: Vec<u32>, prefilter: &Prefilter) -> Route {
+        let targets = prefilter.targets_of(&rules);
+        Route {
+            rules: rules.into_boxed_slice(),
+            targets,
+        }
+    }
+}
+
+/// Runs target `t`'s automaton over its folded texts and marks the rules of every literal
+/// found as candidates.
+fn scan(
+    pf: &Prefilter,
+    t: usize,
+    eval: &mut Eval<'_, '_>,
+    seen: &mut Vec<u64>,
+    candidates: &mut [u64],
+) {
+    // Rules whose automaton could not be built are marked `always`.
     let Some(automaton) = &pf.automata[t] else {
         return;
     };
-    bits.resize(automaton.patterns_len().div_ceil(64), 0);
+    seen.clear();
+    seen.resize(automaton.patterns_len().div_ceil(64), 0);
+    let owners = &pf.needle_rules[t];
     let mut mark = |text: &str| {
         for m in automaton.find_overlapping_iter(text) {
             let p = m.pattern().as_usize();
-            bits[p / 64] |= 1 << (p % 64);
+            if seen[p / 64] & (1 << (p % 64)) == 0 {
+                seen[p / 64] |= 1 << (p % 64);
+                for &r in owners[p].iter() {
+                    candidates[r as usize / 64] |= 1 << (r % 64);
+                }
+            }
         }
     };
     match pf.targets[t] {

@@ -350,12 +350,21 @@ proptest! {
         prop_assume!(errors.is_empty());
         for event in &events {
             let expected = reference::evaluate(rule, event, &placeholders());
+            // The reference spells windash variants out and gives up on too many of them.
+            if matches!(&expected, Err(e) if e.starts_with("too many windash variants")) {
+                continue;
+            }
             prop_assert!(expected.is_ok(), "reference failed: {:?}\n{}", expected, yaml);
             let compiled = !rules.matches(event).is_empty();
             prop_assert_eq!(compiled, expected.unwrap(), "rule:\n{}\nevent: {}", yaml, event.to_json());
             prop_assert_eq!(rules.matches(event), rules.matches_exhaustive(event));
         }
     }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
     fn prefilter_equals_evaluating_every_rule((yamls, events) in rules_and_events()) {

@@ -19,7 +19,7 @@
 //! 4. **Matching** ([`RuleSet::matches`]): route the event by logsource, skip rules whose
 //!    required literals are absent (Aho-Corasick per field), evaluate the rest.
 //!
-//! [`reference`] holds a plain interpreter of the rule tree, written straight from the
+//! [`reference`](mod@reference) holds a plain interpreter of the rule tree, written straight from the
 //! specification, that the tests compare the compiled matcher against.
 //!
 //! # Semantics in brief

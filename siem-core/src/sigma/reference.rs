@@ -202,12 +202,16 @@ fn wildcard_match(pattern: &[Piece], text: &[u8]) -> bool {
     reach[n]
 }
 
+/// Most windash variants the interpreter spells out for one value; beyond, [`evaluate`] gives
+/// up with an error rather than exhaust memory.
+pub const MAX_WINDASH_VARIANTS: usize = 15_625;
+
 const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 
 /// pySigma's windash: each `-` or `/` preceded by a non-word character (or the start of the
 /// literal) and followed by a word character becomes each of the five dashes, in every
 /// combination.
-fn windash(pattern: Vec<Piece>) -> Vec<Vec<Piece>> {
+fn windash(pattern: Vec<Piece>) -> Result<Vec<Vec<Piece>>, String> {
     let word = |c: char| c.is_alphanumeric() || c == '_';
     // Adjacent literals (from a placeholder's value) form one text.
     let mut merged: Vec<Piece> = Vec::new();
@@ -236,6 +240,11 @@ fn windash(pattern: Vec<Piece>) -> Vec<Vec<Piece>> {
                 && i + 1 < chars.len()
                 && word(chars[i + 1]);
             if flag {
+                if variants.len() * alternatives.len() * DASHES.len() > MAX_WINDASH_VARIANTS {
+                    return Err(format!(
+                        "too many windash variants (more than {MAX_WINDASH_VARIANTS})"
+                    ));
+                }
                 alternatives = alternatives
                     .iter()
                     .flat_map(|a| DASHES.iter().map(move |d| format!("{a}{d}")))
@@ -255,7 +264,7 @@ fn windash(pattern: Vec<Piece>) -> Vec<Vec<Piece>> {
             })
             .collect();
     }
-    variants
+    Ok(variants)
 }
 
 fn concat_literal(pattern: &[Piece]) -> Result<Vec<u8>, String> {
@@ -495,7 +504,11 @@ impl Interpreter<'_> {
                     }
                 }
                 Modifier::Windash => {
-                    Shape::Strings(as_strings(&shape)?.into_iter().flat_map(windash).collect())
+                    let mut out = Vec::new();
+                    for p in as_strings(&shape)? {
+                        out.extend(windash(p)?);
+                    }
+                    Shape::Strings(out)
                 }
                 Modifier::Base64 | Modifier::Base64Offset => {
                     let mut out = Vec::new();
@@ -616,6 +629,9 @@ impl Interpreter<'_> {
                     } else {
                         bits.parse().map_err(|_| "bad prefix".to_string())?
                     };
+                    if bits > max {
+                        return Err("prefix longer than the address".into());
+                    }
                     Shape::Network(addr, bits)
                 }
                 Modifier::Lt | Modifier::Lte | Modifier::Gt | Modifier::Gte => match shape {

@@ -192,6 +192,7 @@ fn bench(c: &mut Criterion) {
         events.len(),
         detections
     );
+    eprintln!("prefilter: {:?}", rules.prefilter_stats());
 
     let mut group = c.benchmark_group("sigma_match");
     group.throughput(Throughput::Elements(events.len() as u64));

@@ -122,8 +122,43 @@ pub struct RuleMeta {
     pub date: Option<CompactString>,
     /// `modified`, as written.
     pub modified: Option<CompactString>,
-    /// `logsource` of the rule.
+    /// `logsource` of the rule (`product`, `category`, `service`, lowercased as Sigma asks).
     pub logsource: LogSource,
+    /// `logsource.definition`: how the source must be configured; never evaluated.
+    pub logsource_definition: Option<String>,
+    /// Any other `logsource` keys, in rule order, with their values as text.
+    pub logsource_custom: Vec<(CompactString, String)>,
+    /// `fields`: event fields worth showing to an analyst.
+    pub fields: Vec<CompactString>,
+    /// `related`: other rules this one derives from, obsoletes, and so on.
+    pub related: Vec<RelatedRule>,
+    /// `taxonomy` (`sigma` when absent).
+    pub taxonomy: Option<CompactString>,
+    /// `license` (an SPDX id).
+    pub license: Option<CompactString>,
     /// The file the rule came from, when it came from a file.
     pub path: Option<String>,
+}
+
+impl RuleMeta {
+    /// The handle alerts and messages use for the rule: its `id`, else its `name`, else its
+    /// `title`.
+    pub fn handle(&self) -> &str {
+        if !self.id.is_empty() {
+            &self.id
+        } else if let Some(name) = &self.name {
+            name
+        } else {
+            &self.title
+        }
+    }
+}
+
+/// One entry of a rule's `related` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelatedRule {
+    /// The related rule's id.
+    pub id: CompactString,
+    /// The relation as written: `derived`, `obsolete`, `merged`, `renamed` or `similar`.
+    pub kind: CompactString,
 }

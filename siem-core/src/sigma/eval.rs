@@ -1,0 +1,463 @@
+//! Evaluating compiled programs against one event.
+//!
+//! Per event, each field id a rule asks for is resolved once (one hash probe, or a walk through
+//! a list of objects), its values flattened into elements, and each element's text and folded
+//! text computed at most once, on first use. All of it lives in buffers that are reused from
+//! event to event, so the common case allocates nothing.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
+
+use super::compile::{
+    Cidr, Expr, FieldTable, Item, Matcher, Mode, Num, RefMode, Target, Test, TimePart,
+};
+use super::string::fold_into;
+use crate::event::{Event, Value};
+
+/// The special field name that reads [`Event::timestamp`] when the event has no such field.
+pub const TIMESTAMP_FIELD: &str = "@timestamp";
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    generation: u32,
+    start: u32,
+    end: u32,
+    present: bool,
+    null: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Text<'e> {
+    Unset,
+    None,
+    Borrowed(&'e str),
+    /// Byte range in the arena (`usize`: an event's texts may exceed 4 GiB in principle).
+    Arena(usize, usize),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ElemValue<'e> {
+    Value(&'e Value),
+    Timestamp(DateTime<Utc>),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Elem<'e> {
+    value: ElemValue<'e>,
+    text: Text<'e>,
+    folded: Text<'e>,
+}
+
+/// Reusable per-thread evaluation buffers. Owned, so it outlives any one event; see the module
+/// docs for what it caches.
+#[derive(Debug, Default)]
+pub(crate) struct EvalBuffers {
+    generation: u32,
+    slots: Vec<Slot>,
+    elems: Vec<Elem<'static>>,
+    arena: String,
+}
+
+/// Turns an empty vector of one lifetime into an empty vector of another, keeping its
+/// allocation (an in-place `collect`, which the standard library performs for equal layouts).
+fn recycle<'a, 'b>(mut v: Vec<Elem<'a>>) -> Vec<Elem<'b>> {
+    v.clear();
+    v.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
+}
+
+/// The evaluation of one event.
+pub(crate) struct Eval<'e, 'b> {
+    event: &'e Event,
+    fields: &'b FieldTable,
+    generation: u32,
+    slots: &'b mut Vec<Slot>,
+    elems: Vec<Elem<'e>>,
+    arena: &'b mut String,
+    keywords: Option<(u32, u32)>,
+    buffers_elems: &'b mut Vec<Elem<'static>>,
+}
+
+impl<'e, 'b> Eval<'e, 'b> {
+    pub fn new(event: &'e Event, fields: &'b FieldTable, buffers: &'b mut EvalBuffers) -> Self {
+        buffers.generation = buffers.generation.wrapping_add(1);
+        if buffers.generation == 0 {
+            // Wrapped around: old generations could collide, so forget them.
+            buffers.slots.iter_mut().for_each(|s| s.generation = 0);
+            buffers.generation = 1;
+        }
+        if buffers.slots.len() < fields.names.len() {
+            buffers.slots.resize(fields.names.len(), Slot::default());
+        }
+        buffers.arena.clear();
+        let elems = recycle(std::mem::take(&mut buffers.elems));
+        Eval {
+            event,
+            fields,
+            generation: buffers.generation,
+            slots: &mut buffers.slots,
+            elems,
+            arena: &mut buffers.arena,
+            keywords: None,
+            buffers_elems: &mut buffers.elems,
+        }
+    }
+
+    /// Resolves a field (once per event): its elements' range and whether it is present/null.
+    fn resolve(&mut self, id: u32) -> Slot {
+        let slot = self.slots[id as usize];
+        if slot.generation == self.generation {
+            return slot;
+        }
+        let start = self.elems.len() as u32;
+        let name = self.fields.names[id as usize].as_str();
+        let mut present = false;
+        let mut null = false;
+        match self.event.get(name) {
+            Some(value) => {
+                present = true;
+                null = value.is_null();
+                push_flat(&mut self.elems, value);
+            }
+            None => {
+                for (split, _) in name.match_indices('.') {
+                    if let Some(Value::List(items)) = self.event.get(&name[..split]) {
+                        for item in items {
+                            if let Value::Object(map) = item
+                                && let Some(value) = map.get(&name[split + 1..])
+                            {
+                                present = true;
+                                null |= value.is_null();
+                                push_flat(&mut self.elems, value);
+                            }
+                        }
+                    }
+                }
+                if !present
+                    && name == TIMESTAMP_FIELD
+                    && let Some(ts) = self.event.timestamp
+                {
+                    present = true;
+                    self.elems.push(Elem {
+                        value: ElemValue::Timestamp(ts),
+                        text: Text::Unset,
+                        folded: Text::Unset,
+                    });
+                }
+            }
+        }
+        let slot = Slot {
+            generation: self.generation,
+            start,
+            end: self.elems.len() as u32,
+            present,
+            null,
+        };
+        self.slots[id as usize] = slot;
+        slot
+    }
+
+    /// Every string value of the event (keyword search), resolved once per event.
+    fn keywords(&mut self) -> (u32, u32) {
+        if let Some(range) = self.keywords {
+            return range;
+        }
+        let start = self.elems.len() as u32;
+        fn walk<'e>(value: &'e Value, out: &mut Vec<Elem<'e>>) {
+            match value {
+                Value::Str(s) => out.push(Elem {
+                    value: ElemValue::Value(value),
+                    text: Text::Borrowed(s.as_str()),
+                    folded: Text::Unset,
+                }),
+                Value::List(items) => items.iter().for_each(|v| walk(v, out)),
+                Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        for (_, value) in self.event.fields() {
+            walk(value, &mut self.elems);
+        }
+        let range = (start, self.elems.len() as u32);
+        self.keywords = Some(range);
+        range
+    }
+
+    fn ensure_text(&mut self, i: usize) {
+        if !matches!(self.elems[i].text, Text::Unset) {
+            return;
+        }
+        let text = match self.elems[i].value {
+            ElemValue::Value(Value::Str(s)) => Text::Borrowed(s.as_str()),
+            ElemValue::Value(Value::Null | Value::Object(_) | Value::List(_)) => Text::None,
+            ElemValue::Value(other) => {
+                let start = self.arena.len();
+                self.arena.push_str(&other.to_text());
+                Text::Arena(start, self.arena.len())
+            }
+            ElemValue::Timestamp(ts) => {
+                let start = self.arena.len();
+                self.arena.push_str(&crate::event::format_timestamp(ts));
+                Text::Arena(start, self.arena.len())
+            }
+        };
+        self.elems[i].text = text;
+    }
+
+    fn ensure_folded(&mut self, i: usize) {
+        if !matches!(self.elems[i].folded, Text::Unset) {
+            return;
+        }
+        self.ensure_text(i);
+        let folded = match self.elems[i].text {
+            Text::None | Text::Unset => Text::None,
+            Text::Borrowed(s) if !needs_folding(s) => Text::Borrowed(s),
+            Text::Borrowed(s) => {
+                let start = self.arena.len();
+                fold_into(s, self.arena);
+                Text::Arena(start, self.arena.len())
+            }
+            Text::Arena(a, b) => {
+                let source = self.arena.get(a..b).unwrap_or_default();
+                if needs_folding(source) {
+                    let owned = source.to_string();
+                    let start = self.arena.len();
+                    fold_into(&owned, self.arena);
+                    Text::Arena(start, self.arena.len())
+                } else {
+                    Text::Arena(a, b)
+                }
+            }
+        };
+        self.elems[i].folded = folded;
+    }
+
+    fn get(&self, text: Text<'e>) -> Option<&str> {
+        match text {
+            Text::Borrowed(s) => Some(s),
+            Text::Arena(a, b) => self.arena.get(a..b),
+            Text::None | Text::Unset => None,
+        }
+    }
+
+    fn text(&mut self, i: usize, cased: bool) -> Option<&str> {
+        if cased {
+            self.ensure_text(i);
+            self.get(self.elems[i].text)
+        } else {
+            self.ensure_folded(i);
+            self.get(self.elems[i].folded)
+        }
+    }
+
+    /// Evaluates a compiled expression.
+    pub fn expr(&mut self, expr: &Expr, items: &[Item]) -> bool {
+        match expr {
+            Expr::And(parts) => parts.iter().all(|p| self.expr(p, items)),
+            Expr::Or(parts) => parts.iter().any(|p| self.expr(p, items)),
+            Expr::Not(inner) => !self.expr(inner, items),
+            Expr::Item(i) => self.item(&items[*i as usize]),
+            Expr::Const(b) => *b,
+        }
+    }
+
+    fn item(&mut self, item: &Item) -> bool {
+        match &item.target {
+            Target::Fields(ids) => ids.iter().any(|&id| {
+                let slot = self.resolve(id);
+                match &item.test {
+                    Test::Exists(want) => slot.present == *want,
+                    Test::Null => !slot.present || slot.null,
+                    Test::Match { mode, values } => self.range(slot.start, slot.end, *mode, values),
+                }
+            }),
+            Target::Keywords => {
+                let (start, end) = self.keywords();
+                match &item.test {
+                    Test::Match { mode, values } => self.range(start, end, *mode, values),
+                    // The compiler gives keyword items only value tests.
+                    Test::Exists(_) | Test::Null => false,
+                }
+            }
+        }
+    }
+
+    fn range(&mut self, start: u32, end: u32, mode: Mode, values: &[Box<[Matcher]>]) -> bool {
+        let (start, end) = (start as usize, end as usize);
+        match mode {
+            Mode::Any => values
+                .iter()
+                .any(|alts| (start..end).any(|e| self.alternatives(e, alts))),
+            Mode::All => values
+                .iter()
+                .all(|alts| (start..end).any(|e| self.alternatives(e, alts))),
+            Mode::None => {
+                start < end
+                    && (start..end).any(|e| values.iter().all(|alts| !self.alternatives(e, alts)))
+            }
+        }
+    }
+
+    fn alternatives(&mut self, e: usize, alts: &[Matcher]) -> bool {
+        alts.iter().any(|m| self.matcher(e, m))
+    }
+
+    fn matcher(&mut self, e: usize, matcher: &Matcher) -> bool {
+        match matcher {
+            Matcher::Text { cased, pattern } => self
+                .text(e, *cased)
+                .is_some_and(|t| pattern.is_match(t.as_bytes())),
+            Matcher::Regex(regex) => self.text(e, true).is_some_and(|t| regex.is_match(t)),
+            Matcher::NumEq(n) => number(&self.elems[e], false)
+                .is_some_and(|v| v.cmp(*n) == Some(std::cmp::Ordering::Equal)),
+            Matcher::BoolEq(b) => {
+                matches!(self.elems[e].value, ElemValue::Value(Value::Bool(v)) if v == b)
+            }
+            Matcher::Cmp(op, n) => number(&self.elems[e], true)
+                .and_then(|v| v.cmp(*n))
+                .is_some_and(|o| op.holds(o)),
+            Matcher::Cidr(cidr) => {
+                address(&self.elems[e]).is_some_and(|ip| cidr_contains(cidr, ip))
+            }
+            Matcher::Time(part, op, n) => {
+                time(&self.elems[e]).is_some_and(|t| op.holds(time_part(&t, *part).cmp(n)))
+            }
+            Matcher::FieldRef { field, mode, cased } => {
+                let slot = self.resolve(*field);
+                for r in slot.start as usize..slot.end as usize {
+                    self.ensure_cased_or_folded(r, *cased);
+                }
+                self.ensure_cased_or_folded(e, *cased);
+                let Some(a) = self.get(self.pick(e, *cased)) else {
+                    return false;
+                };
+                (slot.start as usize..slot.end as usize).any(|r| {
+                    self.get(self.pick(r, *cased)).is_some_and(|b| match mode {
+                        RefMode::Equal => a == b,
+                        RefMode::Contains => a.contains(b),
+                        RefMode::StartsWith => a.starts_with(b),
+                        RefMode::EndsWith => a.ends_with(b),
+                    })
+                })
+            }
+        }
+    }
+
+    fn ensure_cased_or_folded(&mut self, i: usize, cased: bool) {
+        if cased {
+            self.ensure_text(i)
+        } else {
+            self.ensure_folded(i)
+        }
+    }
+
+    fn pick(&self, i: usize, cased: bool) -> Text<'e> {
+        if cased {
+            self.elems[i].text
+        } else {
+            self.elems[i].folded
+        }
+    }
+
+    /// Element texts of a field, folded: what the prefilter scans.
+    pub fn folded_texts(&mut self, id: u32, out: &mut dyn FnMut(&str)) {
+        let slot = self.resolve(id);
+        for e in slot.start as usize..slot.end as usize {
+            self.ensure_folded(e);
+            if let Some(t) = self.get(self.elems[e].folded) {
+                out(t);
+            }
+        }
+    }
+
+    /// Folded texts of every string value (keyword search).
+    pub fn folded_keywords(&mut self, out: &mut dyn FnMut(&str)) {
+        let (start, end) = self.keywords();
+        for e in start as usize..end as usize {
+            self.ensure_folded(e);
+            if let Some(t) = self.get(self.elems[e].folded) {
+                out(t);
+            }
+        }
+    }
+
+    /// Hands the buffers back for the next event.
+    pub fn finish(self) {
+        *self.buffers_elems = recycle(self.elems);
+    }
+}
+
+fn needs_folding(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes().any(|b| b.is_ascii_uppercase())
+    } else {
+        s.chars().any(|c| {
+            let mut lower = c.to_lowercase();
+            lower.next() != Some(c) || lower.next().is_some()
+        })
+    }
+}
+
+fn push_flat<'e>(out: &mut Vec<Elem<'e>>, value: &'e Value) {
+    match value {
+        Value::List(items) => items.iter().for_each(|v| push_flat(out, v)),
+        other => out.push(Elem {
+            value: ElemValue::Value(other),
+            text: Text::Unset,
+            folded: Text::Unset,
+        }),
+    }
+}
+
+fn number(elem: &Elem<'_>, parse_text: bool) -> Option<Num> {
+    match elem.value {
+        ElemValue::Value(Value::Int(i)) => Some(Num::Int(*i)),
+        ElemValue::Value(Value::Float(f)) => Some(Num::Float(*f)),
+        ElemValue::Value(Value::Str(s)) if parse_text => Num::parse(s),
+        _ => None,
+    }
+}
+
+fn address(elem: &Elem<'_>) -> Option<IpAddr> {
+    match elem.value {
+        ElemValue::Value(Value::Ip(ip)) => Some(*ip),
+        ElemValue::Value(Value::Str(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn cidr_contains(cidr: &Cidr, ip: IpAddr) -> bool {
+    cidr.contains(ip)
+}
+
+/// Reads a timestamp from text as written (no time zone conversion, as the modifiers appendix
+/// says): RFC 3339, or `YYYY-MM-DD[ T]HH:MM:SS[.fff]`.
+pub(crate) fn parse_time(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.naive_local())
+        .ok()
+        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok())
+        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok())
+}
+
+fn time(elem: &Elem<'_>) -> Option<NaiveDateTime> {
+    match elem.value {
+        ElemValue::Timestamp(ts) => Some(ts.naive_utc()),
+        ElemValue::Value(Value::Str(s)) => parse_time(s),
+        _ => None,
+    }
+}
+
+pub(crate) fn time_part(t: &NaiveDateTime, part: TimePart) -> i64 {
+    i64::from(match part {
+        TimePart::Minute => t.minute(),
+        TimePart::Hour => t.hour(),
+        TimePart::Day => t.day(),
+        TimePart::Week => t.iso_week().week(),
+        TimePart::Month => t.month(),
+        TimePart::Year => return i64::from(t.year()),
+    })
+}

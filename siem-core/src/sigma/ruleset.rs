@@ -1,0 +1,718 @@
+//! [`RuleSet`]: compiled rules, routed by logsource and prefiltered by literals; and its
+//! [`RuleSetBuilder`].
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use compact_str::CompactString;
+
+use super::ast::{
+    FilterTargets, RawCorrelation, SigmaDocument, SigmaFilter, SigmaRule, parse_documents,
+};
+use super::compile::{Compiler, Expr, FieldTable, Placeholders, Program};
+use super::error::{ErrorKind, RuleError};
+use super::eval::{Eval, EvalBuffers};
+use super::meta::RuleMeta;
+use super::prefilter::{self, NeedTarget, Prefilter};
+use crate::event::{Event, LogSource};
+
+/// A rule's index in its [`RuleSet`]: dense, from 0 to `len() - 1`, in load order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleId(pub u32);
+
+impl RuleId {
+    /// The index as `usize`.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A transformation run on each parsed rule (and each filter's detection) before compilation.
+pub type Transform = Box<dyn Fn(&mut SigmaRule) -> Result<(), String> + Send + Sync>;
+
+/// The category implications of the Sigma taxonomy: events of the first category are also seen
+/// by rules of the second. `registry_event` is Sysmon events 12, 13 and 14, which the taxonomy
+/// splits into `registry_add` / `registry_delete` (12), `registry_set` (13) and
+/// `registry_rename` (14). The `file_*` categories are *not* implied by `file_event`: the
+/// taxonomy (and SigmaHQ's THOR mapping) defines `file_event` as Sysmon event 11 (file
+/// creation) only, while `file_change` (2), `file_delete` (23), `file_delete_detected` (26) and
+/// `file_rename` (kernel ETW) are distinct events.
+pub const DEFAULT_CATEGORY_IMPLICATIONS: &[(&str, &str)] = &[
+    ("registry_add", "registry_event"),
+    ("registry_delete", "registry_event"),
+    ("registry_set", "registry_event"),
+    ("registry_rename", "registry_event"),
+];
+
+/// Collects Sigma YAML and settings, then compiles them into a [`RuleSet`].
+///
+/// Rules that fail to load or compile are reported as [`RuleError`]s; the others still load.
+///
+/// ```
+/// use siem_core::sigma::RuleSet;
+/// use siem_core::event::{Event, LogSource};
+///
+/// let (rules, errors) = RuleSet::builder()
+///     .add_yaml(r#"
+/// title: Whoami Execution
+/// id: 1a2b
+/// logsource: {category: process_creation, product: windows}
+/// detection:
+///     selection:
+///         Image|endswith: '\whoami.exe'
+///     condition: selection
+/// "#, Some("whoami.yml"))
+///     .build();
+/// assert!(errors.is_empty());
+///
+/// let mut event = Event::new();
+/// event.logsource = LogSource::new(Some("windows"), Some("process_creation"), None);
+/// event.insert("Image", r"C:\Windows\System32\WHOAMI.EXE");
+/// let hits = rules.matches(&event);
+/// assert_eq!(rules.rule(hits[0]).title, "Whoami Execution");
+/// ```
+pub struct RuleSetBuilder {
+    documents: Vec<SigmaDocument>,
+    errors: Vec<RuleError>,
+    placeholders: Placeholders,
+    routing: bool,
+    implications: Vec<(CompactString, CompactString)>,
+    transforms: Vec<Transform>,
+}
+
+impl Default for RuleSetBuilder {
+    fn default() -> Self {
+        RuleSetBuilder {
+            documents: Vec::new(),
+            errors: Vec::new(),
+            placeholders: Placeholders::new(),
+            routing: true,
+            implications: DEFAULT_CATEGORY_IMPLICATIONS
+                .iter()
+                .map(|(a, b)| ((*a).into(), (*b).into()))
+                .collect(),
+            transforms: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RuleSetBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSetBuilder")
+            .field("documents", &self.documents.len())
+            .field("errors", &self.errors.len())
+            .field("placeholders", &self.placeholders)
+            .field("routing", &self.routing)
+            .field("implications", &self.implications)
+            .field("transforms", &self.transforms.len())
+            .finish()
+    }
+}
+
+impl RuleSetBuilder {
+    /// Parses a YAML text (one rule, several documents, or a legacy collection) and keeps its
+    /// documents. `path` only labels errors and [`RuleMeta::path`]. Documents that cannot be
+    /// read become errors returned by [`build`](Self::build).
+    pub fn add_yaml(&mut self, text: &str, path: Option<&str>) -> &mut Self {
+        let (documents, errors) = parse_documents(text, path);
+        self.documents.extend(documents);
+        self.errors.extend(errors);
+        self
+    }
+
+    /// Adds an already parsed document.
+    pub fn add_document(&mut self, document: SigmaDocument) -> &mut Self {
+        self.documents.push(document);
+        self
+    }
+
+    /// Gives the values of an `expand` placeholder (`%name%`, given here without the percent
+    /// signs). Each value is a Sigma string (wildcards allowed); a value with a placeholder
+    /// matches when any of the values matches in its place.
+    pub fn placeholder<I, S>(&mut self, name: &str, values: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.placeholders.insert(
+            name.to_string(),
+            values.into_iter().map(Into::into).collect(),
+        );
+        self
+    }
+
+    /// Switches logsource routing on (the default) or off. Off, every rule sees every event.
+    pub fn routing(&mut self, on: bool) -> &mut Self {
+        self.routing = on;
+        self
+    }
+
+    /// Lets events of category `event_category` also reach rules of category `rule_category`
+    /// (in addition to [`DEFAULT_CATEGORY_IMPLICATIONS`]).
+    pub fn category_implication(&mut self, event_category: &str, rule_category: &str) -> &mut Self {
+        self.implications.push((
+            event_category.to_ascii_lowercase().into(),
+            rule_category.to_ascii_lowercase().into(),
+        ));
+        self
+    }
+
+    /// Forgets all category implications, the default ones included.
+    pub fn clear_category_implications(&mut self) -> &mut Self {
+        self.implications.clear();
+        self
+    }
+
+    /// Adds a transformation run, in the order added, on every rule and on every filter's
+    /// detection ([`SigmaFilter::rule`]) before compilation: the hook processing pipelines use
+    /// for field mappings and the like. An `Err` rejects the rule with
+    /// [`ErrorKind::Transform`].
+    pub fn transform<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn(&mut SigmaRule) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.transforms.push(Box::new(f));
+        self
+    }
+
+    /// Compiles everything added so far (the builder is left empty, keeping its settings).
+    /// Returns the rule set and every error, load errors first.
+    pub fn build(&mut self) -> (RuleSet, Vec<RuleError>) {
+        let mut errors = std::mem::take(&mut self.errors);
+        let documents = std::mem::take(&mut self.documents);
+        let mut fields = FieldTable::default();
+        let mut rules: Vec<(Arc<SigmaRule>, Program)> = Vec::new();
+        let mut filters: Vec<SigmaFilter> = Vec::new();
+        let mut correlations = Vec::new();
+
+        let located = |meta: &RuleMeta, kind: ErrorKind| RuleError {
+            path: meta.path.clone(),
+            rule: Some(CompactString::from(meta.handle())).filter(|h| !h.is_empty()),
+            document: 1,
+            kind,
+        };
+
+        for document in documents {
+            match document {
+                SigmaDocument::Rule(mut rule) => {
+                    if let Err(e) = self.transforms.iter().try_for_each(|t| t(&mut rule)) {
+                        errors.push(located(&rule.meta, ErrorKind::Transform(e)));
+                        continue;
+                    }
+                    let mut program = Program::default();
+                    let mut compiler = Compiler {
+                        fields: &mut fields,
+                        placeholders: &self.placeholders,
+                    };
+                    match compiler.compile_rule(&rule, &mut program) {
+                        Ok(expr) => {
+                            program.expr = Some(expr);
+                            rules.push((Arc::new(rule), program));
+                        }
+                        Err(kind) => errors.push(located(&rule.meta, kind)),
+                    }
+                }
+                SigmaDocument::Filter(mut filter) => {
+                    if let Err(e) = self.transforms.iter().try_for_each(|t| t(&mut filter.rule)) {
+                        errors.push(located(&filter.rule.meta, ErrorKind::Transform(e)));
+                        continue;
+                    }
+                    // Compile once on the side to report a broken filter as such.
+                    let mut scratch_fields = FieldTable::default();
+                    let mut compiler = Compiler {
+                        fields: &mut scratch_fields,
+                        placeholders: &self.placeholders,
+                    };
+                    match compiler
+                        .compile_detection(&filter.rule.detection, &mut Program::default())
+                    {
+                        Ok(_) => filters.push(filter),
+                        Err(kind) => errors.push(located(&filter.rule.meta, kind)),
+                    }
+                }
+                SigmaDocument::Correlation(c) => correlations.push(c),
+            }
+        }
+
+        let implications = self.implications.clone();
+        for filter in &filters {
+            for (rule, program) in &mut rules {
+                let named = match &filter.targets {
+                    FilterTargets::Any => true,
+                    FilterTargets::Rules(refs) => refs.iter().any(|r| {
+                        r.as_str() == rule.meta.id.as_str()
+                            || rule.meta.name.as_deref() == Some(r.as_str())
+                    }),
+                };
+                if !named
+                    || !covers(
+                        &key(&filter.rule.meta.logsource),
+                        &key(&rule.meta.logsource),
+                        &implications,
+                    )
+                {
+                    continue;
+                }
+                let mut compiler = Compiler {
+                    fields: &mut fields,
+                    placeholders: &self.placeholders,
+                };
+                // The detection compiled above, so this cannot fail; a failure would only skip
+                // the filter for this rule.
+                if let (Ok(filter_expr), Some(expr)) = (
+                    compiler.compile_detection(&filter.rule.detection, program),
+                    program.expr.take(),
+                ) {
+                    program.expr = Some(Expr::And(Box::new([
+                        expr,
+                        Expr::Not(Box::new(filter_expr)),
+                    ])));
+                }
+            }
+        }
+
+        let mut by_reference = HashMap::new();
+        let mut metas = Vec::with_capacity(rules.len());
+        let mut groups: Vec<(LsKey, Vec<u32>)> = Vec::new();
+        let mut needs = Vec::with_capacity(rules.len());
+        let mut programs = Vec::with_capacity(rules.len());
+        let mut sources = Vec::with_capacity(rules.len());
+        for (i, (rule, program)) in rules.into_iter().enumerate() {
+            let id = RuleId(i as u32);
+            if !rule.meta.id.is_empty() {
+                by_reference.entry(rule.meta.id.clone()).or_insert(id);
+            }
+            if let Some(name) = &rule.meta.name {
+                by_reference.entry(name.clone()).or_insert(id);
+            }
+            let k = key(&rule.meta.logsource);
+            match groups.iter_mut().find(|(g, _)| *g == k) {
+                Some((_, members)) => members.push(i as u32),
+                None => groups.push((k, vec![i as u32])),
+            }
+            let expr = program.expr.clone().unwrap_or(Expr::Const(false));
+            needs.push(prefilter::need(&expr, &program.items));
+            metas.push(Arc::new(rule.meta.clone()));
+            programs.push(CompiledRule {
+                expr,
+                items: program.items,
+            });
+            sources.push(rule);
+        }
+        let prefilter = Prefilter::build(needs);
+        let everything = Arc::new(Route::new((0..programs.len() as u32).collect(), &prefilter));
+        let inner = Inner {
+            everything,
+            uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
+            fields,
+            programs,
+            metas,
+            sources,
+            by_reference,
+            correlations,
+            routing: self.routing,
+            groups,
+            implications,
+            prefilter,
+        };
+        (
+            RuleSet {
+                inner: Arc::new(inner),
+            },
+            errors,
+        )
+    }
+}
+
+static NEXT_UID: AtomicU64 = AtomicU64::new(1);
+
+/// A logsource with its parts lowercased, for routing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+struct LsKey {
+    product: Option<CompactString>,
+    category: Option<CompactString>,
+    service: Option<CompactString>,
+}
+
+fn lower(part: &Option<CompactString>) -> Option<CompactString> {
+    part.as_ref().map(|p| p.to_lowercase())
+}
+
+fn key(ls: &LogSource) -> LsKey {
+    LsKey {
+        product: lower(&ls.product),
+        category: lower(&ls.category),
+        service: lower(&ls.service),
+    }
+}
+
+/// Whether a rule (or filter) with logsource `rule` sees events (or rules) of logsource `event`:
+/// every part the rule sets must be set on the event and equal, categories up to implications.
+fn covers(rule: &LsKey, event: &LsKey, implications: &[(CompactString, CompactString)]) -> bool {
+    let part = |r: &Option<CompactString>, e: &Option<CompactString>| match (r, e) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(r), Some(e)) => r == e,
+    };
+    let category = match (&rule.category, &event.category) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(r), Some(e)) => {
+            r == e
+                || implications
+                    .iter()
+                    .any(|(child, parent)| child == e && parent == r)
+        }
+    };
+    category && part(&rule.product, &event.product) && part(&rule.service, &event.service)
+}
+
+#[derive(Debug)]
+struct CompiledRule {
+    expr: Expr,
+    items: Vec<super::compile::Item>,
+}
+
+struct Inner {
+    uid: u64,
+    fields: FieldTable,
+    programs: Vec<CompiledRule>,
+    metas: Vec<Arc<RuleMeta>>,
+    sources: Vec<Arc<SigmaRule>>,
+    by_reference: HashMap<CompactString, RuleId>,
+    correlations: Vec<RawCorrelation>,
+    routing: bool,
+    groups: Vec<(LsKey, Vec<u32>)>,
+    implications: Vec<(CompactString, CompactString)>,
+    prefilter: Prefilter,
+    /// The route when routing is off: every rule.
+    everything: Arc<Route>,
+}
+
+/// Compiled Sigma rules, ready to match events.
+///
+/// Immutable, `Send + Sync`, and cheap to clone (an `Arc` inside): build once, share between
+/// threads. Matching an event first routes it by logsource to the rules that may see it, then
+/// skips those whose required literals are absent from the event (an Aho-Corasick scan per
+/// field), and evaluates the rest. See [`RuleSetBuilder`] for an example.
+#[derive(Clone)]
+pub struct RuleSet {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("rules", &self.inner.programs.len())
+            .field("fields", &self.inner.fields.names.len())
+            .field("correlations", &self.inner.correlations.len())
+            .field("routing", &self.inner.routing)
+            .finish()
+    }
+}
+
+/// See [`RuleSet::prefilter_stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefilterStats {
+    /// Rules with no literal the event must contain: evaluated for every event they see.
+    pub always_evaluated: usize,
+    /// Aho-Corasick automata (one per field holding literals, plus one for keywords).
+    pub automata: usize,
+    /// Distinct literals over all automata.
+    pub literals: usize,
+    /// Heap memory of the automata.
+    pub memory_bytes: usize,
+}
+
+/// Reusable buffers for [`RuleSet::matches_into`]: keep one per thread (or per worker) to make
+/// matching allocation-free in the common case. Works with any rule set; switching rule sets
+/// only clears its caches.
+#[derive(Debug, Default)]
+pub struct MatchScratch {
+    uid: u64,
+    eval: EvalBuffers,
+    routes: HashMap<LsKey, Arc<Route>>,
+    candidates: Vec<u64>,
+    seen: Vec<u64>,
+}
+
+impl MatchScratch {
+    /// Empty buffers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<MatchScratch> = RefCell::new(MatchScratch::new());
+}
+
+/// Most distinct event logsources whose routes a scratch remembers.
+const ROUTE_CACHE: usize = 1024;
+
+impl RuleSet {
+    /// A builder.
+    pub fn builder() -> RuleSetBuilder {
+        RuleSetBuilder::default()
+    }
+
+    /// Number of compiled detection rules.
+    pub fn len(&self) -> usize {
+        self.inner.programs.len()
+    }
+
+    /// Whether no rule compiled.
+    pub fn is_empty(&self) -> bool {
+        self.inner.programs.is_empty()
+    }
+
+    /// The metadata of a rule. Panics if `id` is not from this rule set.
+    pub fn rule(&self, id: RuleId) -> &Arc<RuleMeta> {
+        &self.inner.metas[id.index()]
+    }
+
+    /// The rule tree a rule was compiled from (after transformations, before filters).
+    pub fn source(&self, id: RuleId) -> &SigmaRule {
+        &self.inner.sources[id.index()]
+    }
+
+    /// Every rule with its id.
+    pub fn rules(&self) -> impl ExactSizeIterator<Item = (RuleId, &Arc<RuleMeta>)> {
+        self.inner
+            .metas
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (RuleId(i as u32), m))
+    }
+
+    /// The rule whose `id` or `name` is `reference` (the first loaded, when several are).
+    pub fn lookup(&self, reference: &str) -> Option<RuleId> {
+        self.inner.by_reference.get(reference).copied()
+    }
+
+    /// The correlation rules found while loading, uninterpreted.
+    pub fn correlations(&self) -> &[RawCorrelation] {
+        &self.inner.correlations
+    }
+
+    /// Whether logsource routing is on.
+    pub fn routing(&self) -> bool {
+        self.inner.routing
+    }
+
+    /// The field names the rules refer to.
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.inner.fields.names.iter().map(|n| n.as_str())
+    }
+
+    /// What the literal prefilter holds: how many rules it cannot skip, its automata and their
+    /// memory.
+    pub fn prefilter_stats(&self) -> PrefilterStats {
+        let pf = &self.inner.prefilter;
+        PrefilterStats {
+            always_evaluated: pf.always.iter().filter(|a| **a).count(),
+            automata: pf.automata.len(),
+            literals: pf.automata.iter().flatten().map(|a| a.patterns_len()).sum(),
+            memory_bytes: pf.automata.iter().flatten().map(|a| a.memory_usage()).sum(),
+        }
+    }
+
+    /// The rules that match `event`, in rule order. Uses a per-thread [`MatchScratch`].
+    pub fn matches(&self, event: &Event) -> Vec<RuleId> {
+        let mut out = Vec::new();
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => self.matches_into(event, &mut scratch, &mut out),
+            Err(_) => self.matches_into(event, &mut MatchScratch::new(), &mut out),
+        });
+        out
+    }
+
+    /// Like [`matches`](Self::matches), into the caller's buffers: `out` is cleared, then
+    /// filled with the matching rules in rule order.
+    pub fn matches_into(&self, event: &Event, scratch: &mut MatchScratch, out: &mut Vec<RuleId>) {
+        self.run(event, scratch, out, true);
+    }
+
+    /// Evaluates every routed rule without the literal prefilter: slower, and by construction
+    /// equal to [`matches`](Self::matches). Kept public so tests can check that equality.
+    pub fn matches_exhaustive(&self, event: &Event) -> Vec<RuleId> {
+        let mut out = Vec::new();
+        self.run(event, &mut MatchScratch::new(), &mut out, false);
+        out
+    }
+
+    /// Evaluates one rule on `event`, ignoring routing and the prefilter.
+    pub fn evaluate(&self, id: RuleId, event: &Event) -> bool {
+        let mut buffers = EvalBuffers::default();
+        let mut eval = Eval::new(event, &self.inner.fields, &mut buffers);
+        let program = &self.inner.programs[id.index()];
+        let result = eval.expr(&program.expr, &program.items);
+        eval.finish();
+        result
+    }
+
+    fn route(&self, event: &Event, scratch: &mut MatchScratch) -> Arc<Route> {
+        let k = key(&event.logsource);
+        if let Some(route) = scratch.routes.get(&k) {
+            return route.clone();
+        }
+        let mut rules: Vec<u32> = self
+            .inner
+            .groups
+            .iter()
+            .filter(|(g, _)| covers(g, &k, &self.inner.implications))
+            .flat_map(|(_, members)| members.iter().copied())
+            .collect();
+        rules.sort_unstable();
+        let route = Arc::new(Route::new(rules, &self.inner.prefilter));
+        if scratch.routes.len() >= ROUTE_CACHE {
+            scratch.routes.clear();
+        }
+        scratch.routes.insert(k, route.clone());
+        route
+    }
+
+    fn run(
+        &self,
+        event: &Event,
+        scratch: &mut MatchScratch,
+        out: &mut Vec<RuleId>,
+        prefilter: bool,
+    ) {
+        out.clear();
+        let inner = &*self.inner;
+        if scratch.uid != inner.uid {
+            scratch.uid = inner.uid;
+            scratch.routes.clear();
+        }
+        let route = if inner.routing {
+            self.route(event, scratch)
+        } else {
+            inner.everything.clone()
+        };
+        let pf = &inner.prefilter;
+        let MatchScratch {
+            eval: buffers,
+            candidates,
+            seen,
+            ..
+        } = scratch;
+        let mut eval = Eval::new(event, &inner.fields, buffers);
+        if prefilter {
+            candidates.clear();
+            candidates.resize(inner.programs.len().div_ceil(64), 0);
+            for &t in route.targets.iter() {
+                scan(pf, t as usize, &mut eval, seen, candidates);
+            }
+        }
+        for &r in route.rules.iter() {
+            let i = r as usize;
+            if prefilter && !pf.always[i] && candidates[i / 64] & (1 << (i % 64)) == 0 {
+                continue;
+            }
+            let program = &inner.programs[i];
+            if eval.expr(&program.expr, &program.items) {
+                out.push(RuleId(r));
+            }
+        }
+        eval.finish();
+    }
+}
+
+/// The rules an event logsource reaches, and the prefilter targets they need scanned.
+#[derive(Debug)]
+struct Route {
+    rules: Box<[u32]>,
+    targets: Box<[u32]>,
+}
+
+impl Route {
+    fn new(rules: Vec<u32>, prefilter: &Prefilter) -> Route {
+        let targets = prefilter.targets_of(&rules);
+        Route {
+            rules: rules.into_boxed_slice(),
+            targets,
+        }
+    }
+}
+
+/// Runs target `t`'s automaton over its folded texts and marks the rules of every literal
+/// found as candidates.
+fn scan(
+    pf: &Prefilter,
+    t: usize,
+    eval: &mut Eval<'_, '_>,
+    seen: &mut Vec<u64>,
+    candidates: &mut [u64],
+) {
+    // Rules whose automaton could not be built are marked `always`.
+    let Some(automaton) = &pf.automata[t] else {
+        return;
+    };
+    seen.clear();
+    seen.resize(automaton.patterns_len().div_ceil(64), 0);
+    let owners = &pf.needle_rules[t];
+    let mut mark = |text: &str| {
+        for m in automaton.find_overlapping_iter(text) {
+            let p = m.pattern().as_usize();
+            if seen[p / 64] & (1 << (p % 64)) == 0 {
+                seen[p / 64] |= 1 << (p % 64);
+                for &r in owners[p].iter() {
+                    candidates[r as usize / 64] |= 1 << (r % 64);
+                }
+            }
+        }
+    };
+    match pf.targets[t] {
+        NeedTarget::Field(id) => eval.folded_texts(id, &mut mark),
+        NeedTarget::Keywords => eval.folded_keywords(&mut mark),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_set_is_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<RuleSet>();
+    }
+
+    #[test]
+    fn covers_follows_the_routing_rules() {
+        let imp: Vec<(CompactString, CompactString)> = DEFAULT_CATEGORY_IMPLICATIONS
+            .iter()
+            .map(|(a, b)| ((*a).into(), (*b).into()))
+            .collect();
+        let k = |p: Option<&str>, c: Option<&str>, s: Option<&str>| key(&LogSource::new(p, c, s));
+        assert!(covers(&k(None, None, None), &k(None, None, None), &imp));
+        assert!(covers(
+            &k(Some("windows"), None, None),
+            &k(Some("Windows"), Some("x"), None),
+            &imp
+        ));
+        assert!(!covers(
+            &k(Some("windows"), None, None),
+            &k(None, None, None),
+            &imp
+        ));
+        assert!(covers(
+            &k(None, Some("registry_event"), None),
+            &k(None, Some("registry_set"), None),
+            &imp
+        ));
+        assert!(!covers(
+            &k(None, Some("registry_set"), None),
+            &k(None, Some("registry_event"), None),
+            &imp
+        ));
+        assert!(!covers(
+            &k(None, Some("file_event"), None),
+            &k(None, Some("file_delete"), None),
+            &imp
+        ));
+    }
+}

@@ -394,6 +394,19 @@ impl Parser {
         if let Some(parsed) = self.syslog(text, now) {
             return Ok(parsed);
         }
+        // CEF / LEEF after a header no parser above took (an unusual syslog header, a
+        // collector's prefix): the text before the marker is skipped, as Elastic's decode_cef does.
+        let b = text.as_bytes();
+        if memchr::memmem::find(b, b"CEF:").is_some()
+            && let Ok(event) = cef::parse(text, tz, now)
+        {
+            return Ok((event, Format::Cef));
+        }
+        if memchr::memmem::find(b, b"LEEF:").is_some()
+            && let Ok(event) = leef::parse(text, tz, now)
+        {
+            return Ok((event, Format::Leef));
+        }
         let mut event = Event::with_original(text);
         if kv::decode(text, tz, now, 2, &mut event).is_ok() {
             return Ok((event, Format::Kv));

@@ -558,8 +558,8 @@ pub fn channel_service(channel: &str) -> Option<&'static str> {
     TABLE.iter().find(|(c, _)| c.eq_ignore_ascii_case(channel)).map(|(_, s)| *s)
 }
 
-/// The Sigma category of a Sysmon event id. Event 12 is `registry_add` unless its
-/// `EventType` says a key or value was deleted.
+/// The Sigma category of a Sysmon event id. Event 12 is `registry_add` (`EventType:
+/// CreateKey`) or `registry_delete` (`DeleteKey`, `DeleteValue`), else `registry_event`.
 fn sysmon_category(id: i64, event_type: Option<&str>) -> Option<&'static str> {
     Some(match id {
         1 => "process_creation",
@@ -574,8 +574,10 @@ fn sysmon_category(id: i64, event_type: Option<&str>) -> Option<&'static str> {
         10 => "process_access",
         11 => "file_event",
         12 => match event_type {
+            Some(t) if t.eq_ignore_ascii_case("CreateKey") => "registry_add",
             Some(t) if t.eq_ignore_ascii_case("DeleteKey") || t.eq_ignore_ascii_case("DeleteValue") => "registry_delete",
-            _ => "registry_add",
+            // Without the EventType, only the umbrella category is certain.
+            _ => "registry_event",
         },
         13 => "registry_set",
         14 => "registry_rename",

@@ -68,7 +68,7 @@ fn shape(what: &'static str) -> AccessError {
 /// `tz` applies to error-log times, which carry no offset; `now` gives a year to the rare
 /// yearless error-log time.
 pub fn parse(line: &str, server: Server, tz: Tz, now: DateTime<Utc>) -> Result<Event, AccessError> {
-    let mut event = Event::with_original(line);
+    let mut event = super::new_event(line, 24);
     decode(line, server, tz, now, &mut event)?;
     Ok(event)
 }
@@ -335,20 +335,23 @@ pub(crate) fn put_request(event: &mut Event, request: &str) {
     if request.is_empty() || request == "-" {
         return;
     }
-    let (method, rest) = match request.split_once(' ') {
-        Some((m, rest)) if is_method(m) => (m, rest),
+    let b = request.as_bytes();
+    let method_end = match memchr::memchr(b' ', b) {
+        Some(i) if is_method(&request[..i]) => i,
         _ => {
             event.insert(k("url.original"), request);
             return;
         }
     };
-    let (uri, version) = match rest.rsplit_once(" HTTP/") {
-        Some((uri, v)) if !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit() || c == b'.') => (uri, Some(v)),
-        _ => match rest.strip_prefix("HTTP/") {
-            // `GET HTTP/1.1`: no URI at all.
-            Some(v) if v.bytes().all(|c| c.is_ascii_digit() || c == b'.') => ("", Some(v)),
-            _ => (rest, None),
-        },
+    let method = &request[..method_end];
+    let rest = &request[method_end + 1..];
+    let is_version = |v: &str| !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit() || c == b'.');
+    // The version is the last word when it reads `HTTP/<digits>`.
+    let (uri, version) = match memchr::memrchr(b' ', rest.as_bytes()) {
+        Some(sp) if rest[sp + 1..].strip_prefix("HTTP/").is_some_and(is_version) => (&rest[..sp], Some(&rest[sp + 6..])),
+        // `GET HTTP/1.1`: no URI at all.
+        None if rest.strip_prefix("HTTP/").is_some_and(is_version) => ("", Some(&rest[5..])),
+        _ => (rest, None),
     };
     event.insert(k("http.request.method"), method);
     if !uri.is_empty() {
@@ -368,10 +371,14 @@ fn is_method(m: &str) -> bool {
 /// `url.path` / `url.query` (and for absolute URIs `url.scheme` / `url.domain` / `url.port`).
 fn put_url_parts(event: &mut Event, uri: &str) {
     let mut rest = uri;
-    if let Some(i) = uri.find("://").filter(|&i| i > 0 && uri[..i].bytes().all(|c| c.is_ascii_alphabetic())) {
+    if !uri.starts_with('/')
+        && let Some(i) = memchr::memmem::find(uri.as_bytes(), b"://")
+        && i > 0
+        && uri[..i].bytes().all(|c| c.is_ascii_alphabetic())
+    {
         let scheme = &uri[..i];
         let after = &uri[i + 3..];
-        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+        let end = after.bytes().position(|c| matches!(c, b'/' | b'?' | b'#')).unwrap_or(after.len());
         let authority = &after[..end];
         let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         let (host, port) = split_host_port(hostport);
@@ -384,9 +391,12 @@ fn put_url_parts(event: &mut Event, uri: &str) {
         }
         rest = &after[end..];
     }
-    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
-    let (path, query) = match rest.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
+    let rest = match memchr::memchr(b'#', rest.as_bytes()) {
+        Some(i) => &rest[..i],
+        None => rest,
+    };
+    let (path, query) = match memchr::memchr(b'?', rest.as_bytes()) {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
         None => (rest, None),
     };
     if !path.is_empty() {

@@ -206,7 +206,7 @@ pub fn extensions(ext: &str) -> Vec<(&str, Cow<'_, str>)> {
 
 /// Parses a CEF line into an event (with `event.original`).
 pub fn parse(line: &str, tz: Tz, now: DateTime<Utc>) -> Result<Event, CefError> {
-    let mut event = Event::with_original(line);
+    let mut event = super::new_event(line, 32);
     decode(line, tz, now, &mut event)?;
     Ok(event)
 }

@@ -268,7 +268,7 @@ impl Grok {
 
     /// Matches `line` and builds an event (with `event.original`), or `None`.
     pub fn parse(&self, line: &str, tz: Tz, now: DateTime<Utc>) -> Option<Event> {
-        let mut event = Event::with_original(line);
+        let mut event = super::new_event(line, 16);
         self.decode(line, tz, now, &mut event).then_some(event)
     }
 

@@ -230,7 +230,7 @@ pub fn flavor(pairs: &[Pair<'_>]) -> Flavor {
 
 /// Parses a key=value line into an event (with `event.original`). Needs at least one pair.
 pub fn parse(line: &str, tz: Tz, now: DateTime<Utc>) -> Result<Event, KvError> {
-    let mut event = Event::with_original(line);
+    let mut event = super::new_event(line, 32);
     decode(line, tz, now, 1, &mut event)?;
     Ok(event)
 }

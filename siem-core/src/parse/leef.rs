@@ -124,7 +124,7 @@ pub fn attributes(text: &str, delim: char) -> Vec<(&str, Cow<'_, str>)> {
 
 /// Parses a LEEF line into an event (with `event.original`).
 pub fn parse(line: &str, tz: Tz, now: DateTime<Utc>) -> Result<Event, LeefError> {
-    let mut event = Event::with_original(line);
+    let mut event = super::new_event(line, 32);
     decode(line, tz, now, &mut event)?;
     Ok(event)
 }

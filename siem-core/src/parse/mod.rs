@@ -223,9 +223,16 @@ pub struct Parser {
     grok: Option<grok::Grok>,
 }
 
+/// A new event holding `event.original`, with room for `capacity` fields.
+pub(crate) fn new_event(original: &str, capacity: usize) -> Event {
+    let mut event = Event::with_capacity(capacity);
+    event.insert(crate::event::ORIGINAL, original);
+    event
+}
+
 /// Builds the event for a line no format fits.
 fn failure_event(text: &str, reason: String) -> Event {
-    let mut event = Event::with_original(text);
+    let mut event = new_event(text, 4);
     event.insert(MESSAGE, text);
     event.insert("error.message", reason);
     event.add_tag(PARSE_FAILURE_TAG);
@@ -340,7 +347,7 @@ impl Parser {
     }
 
     fn access(&self, text: &str, server: access::Server, now: DateTime<Utc>) -> Result<(Event, Format), String> {
-        let mut event = Event::with_original(text);
+        let mut event = new_event(text, 24);
         access::decode(text, server, self.options.timezone, now, &mut event)
             .map(|format| (event, format))
             .map_err(|e| e.to_string())
@@ -407,7 +414,7 @@ impl Parser {
         {
             return Ok((event, Format::Leef));
         }
-        let mut event = Event::with_original(text);
+        let mut event = new_event(text, 32);
         if kv::decode(text, tz, now, 2, &mut event).is_ok() {
             return Ok((event, Format::Kv));
         }

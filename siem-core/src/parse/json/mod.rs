@@ -75,8 +75,21 @@ pub fn parse(text: &str, tz: Tz, now: DateTime<Utc>) -> Result<Event, JsonError>
 
 /// Like [`parse`], also saying which kind of record it was.
 pub fn parse_kind(text: &str, tz: Tz, now: DateTime<Utc>) -> Result<(Event, Kind), JsonError> {
+    if starts_like_evtx(text) {
+        // Fast path: System and EventData read straight from the text into the event.
+        let mut event = crate::parse::new_event(text, 64);
+        if windows::nested_stream(text, &mut event)? {
+            return Ok((event, Kind::WindowsNested));
+        }
+    }
     let value = reader::parse(text)?;
     convert(text, &value, tz, now)
+}
+
+/// Whether the text opens with `{"Event":`, the evtx_dump shape (whitespace allowed).
+fn starts_like_evtx(text: &str) -> bool {
+    let rest = text.trim_start().strip_prefix('{').map(str::trim_start);
+    rest.is_some_and(|r| r.starts_with("\"Event\""))
 }
 
 fn convert(text: &str, value: &J<'_>, tz: Tz, now: DateTime<Utc>) -> Result<(Event, Kind), JsonError> {
@@ -84,8 +97,8 @@ fn convert(text: &str, value: &J<'_>, tz: Tz, now: DateTime<Utc>) -> Result<(Eve
         return Err(JsonError::NotAnObject(value.kind()));
     }
     if let Some(ev) = value.get("Event").filter(|e| e.get("System").is_some()) {
-        let mut event = Event::with_original(text);
-        if windows::nested(ev, tz, &mut event) {
+        let mut event = crate::parse::new_event(text, 64);
+        if windows::nested(ev, &mut event) {
             return Ok((event, Kind::WindowsNested));
         }
     }
@@ -95,12 +108,12 @@ fn convert(text: &str, value: &J<'_>, tz: Tz, now: DateTime<Utc>) -> Result<(Eve
         return Ok((event, Kind::Winlogbeat));
     }
     if windows::is_flat(value) {
-        let mut event = Event::with_original(text);
+        let mut event = crate::parse::new_event(text, 64 + value.members().len());
         windows::flat(value, tz, &mut event);
         return Ok((event, Kind::WindowsFlat));
     }
     if python::is_record(value) {
-        let mut event = Event::with_original(text);
+        let mut event = crate::parse::new_event(text, 16 + value.members().len());
         python::record(value, tz, now, &mut event);
         return Ok((event, Kind::Python));
     }
@@ -242,6 +255,35 @@ mod tests {
         assert_eq!(e.logsource.category.as_deref(), Some("process_creation"));
         assert_eq!(e.get_str("event.code"), Some("1"));
         assert_eq!(e.get_str("host.name"), Some("pc"));
+    }
+
+    /// The streaming fast path and the tree path must agree, field for field.
+    #[test]
+    fn evtx_fast_path_equals_tree_path() {
+        let dir = siem_testkit::corpus("windows-evtx-json").join("deepbluecli/evtx");
+        let mut compared = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "jsonl") {
+                continue;
+            }
+            for line in std::fs::read_to_string(&path).unwrap().lines().filter(|l| !l.is_empty()) {
+                let mut fast = crate::parse::new_event(line, 64);
+                assert!(windows::nested_stream(line, &mut fast).unwrap(), "{line:.100}");
+                let tree = reader::parse(line).unwrap();
+                let mut slow = crate::parse::new_event(line, 64);
+                assert!(windows::nested(tree.get("Event").unwrap(), &mut slow));
+                let sorted = |e: &Event| {
+                    let mut f: Vec<(String, Value)> = e.fields().map(|(k, v)| (k.to_string(), v.clone())).collect();
+                    f.sort_by(|a, b| a.0.cmp(&b.0));
+                    f
+                };
+                assert_eq!(sorted(&fast), sorted(&slow), "{line:.200}");
+                assert_eq!((fast.timestamp, &fast.logsource), (slow.timestamp, &slow.logsource));
+                compared += 1;
+            }
+        }
+        assert!(compared > 8000, "{compared}");
     }
 
     #[test]

@@ -115,6 +115,56 @@ impl<'a> Reader<'a> {
         self.at >= self.text.len()
     }
 
+    /// The next non-whitespace byte, not consumed.
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.bytes().get(self.at).copied()
+    }
+
+    /// Consumes the `{` that opens an object being streamed member by member with
+    /// [`Reader::member`].
+    pub(crate) fn object_start(&mut self, depth: usize) -> Result<(), SyntaxError> {
+        if depth >= MAX_DEPTH {
+            return self.err("nesting deeper than the limit");
+        }
+        if self.peek() != Some(b'{') {
+            return self.err("expected `{`");
+        }
+        self.at += 1;
+        Ok(())
+    }
+
+    /// The next member key of an object opened with [`Reader::object_start`] (its `:`
+    /// consumed), or `None` after the closing `}`. `first` must start `true` for each object.
+    pub(crate) fn member(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>, SyntaxError> {
+        let b = self.bytes();
+        self.skip_ws();
+        match b.get(self.at) {
+            Some(b'}') => {
+                self.at += 1;
+                return Ok(None);
+            }
+            Some(b',') if !*first => {
+                self.at += 1;
+                self.skip_ws();
+            }
+            _ if *first => {}
+            _ => return self.err("expected `,` or `}`"),
+        }
+        *first = false;
+        if b.get(self.at) != Some(&b'"') {
+            return self.err("expected a string key");
+        }
+        self.at += 1;
+        let key = self.string()?;
+        self.skip_ws();
+        if b.get(self.at) != Some(&b':') {
+            return self.err("expected `:`");
+        }
+        self.at += 1;
+        Ok(Some(key))
+    }
+
     /// One value (leading whitespace skipped).
     pub(crate) fn value(&mut self, depth: usize) -> Result<J<'a>, SyntaxError> {
         self.skip_ws();

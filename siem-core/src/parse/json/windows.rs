@@ -33,7 +33,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use compact_str::CompactString;
 
-use super::reader::J;
+use std::borrow::Cow;
+
+use super::reader::{J, Reader, SyntaxError};
 use crate::event::{Event, LogSource, Value};
 use crate::parse::when;
 
@@ -41,16 +43,17 @@ const fn k(name: &'static str) -> CompactString {
     CompactString::const_new(name)
 }
 
-/// The System part of a Windows event, gathered from either JSON shape.
+/// The System part of a Windows event, gathered from either JSON shape. Strings borrow from
+/// the input text unless they held escapes.
 #[derive(Default)]
-struct System<'j> {
-    channel: Option<&'j str>,
+struct System<'a> {
+    channel: Option<Cow<'a, str>>,
     event_id: Option<i64>,
     qualifiers: Option<i64>,
-    provider_name: Option<&'j str>,
-    provider_guid: Option<&'j str>,
-    event_source_name: Option<&'j str>,
-    computer: Option<&'j str>,
+    provider_name: Option<Cow<'a, str>>,
+    provider_guid: Option<Cow<'a, str>>,
+    event_source_name: Option<Cow<'a, str>>,
+    computer: Option<Cow<'a, str>>,
     record_id: Option<i64>,
     pid: Option<i64>,
     tid: Option<i64>,
@@ -59,25 +62,72 @@ struct System<'j> {
     keywords: Option<u64>,
     version: Option<i64>,
     level: Option<i64>,
-    level_name: Option<String>,
-    user_id: Option<&'j str>,
-    user_name: Option<&'j str>,
-    user_domain: Option<&'j str>,
-    user_type: Option<&'j str>,
-    activity_id: Option<&'j str>,
-    related_activity_id: Option<&'j str>,
+    level_name: Option<CompactString>,
+    user_id: Option<Cow<'a, str>>,
+    user_name: Option<Cow<'a, str>>,
+    user_domain: Option<Cow<'a, str>>,
+    user_type: Option<Cow<'a, str>>,
+    activity_id: Option<Cow<'a, str>>,
+    related_activity_id: Option<Cow<'a, str>>,
     time: Option<DateTime<Utc>>,
-    message: Option<&'j str>,
+    message: Option<Cow<'a, str>>,
     keyword_names: Option<Vec<Value>>,
     audit: Option<&'static str>,
 }
 
-fn attr<'j>(node: Option<&'j J<'j>>, name: &str) -> Option<&'j J<'j>> {
-    node?.get("#attributes")?.get(name)
+impl<'a> System<'a> {
+    /// Sets the System field at `path` (relative to the `System` object, `#attributes`
+    /// included) from a scalar. Unknown paths are ignored.
+    fn set(&mut self, path: &[&str], value: J<'a>) {
+        let text = |v: J<'a>| match v {
+            J::Str(s) if !s.is_empty() => Some(s),
+            _ => None,
+        };
+        match path {
+            ["Provider", "#attributes", "Name"] => self.provider_name = text(value),
+            ["Provider", "#attributes", "Guid"] => self.provider_guid = text(value),
+            ["Provider", "#attributes", "EventSourceName"] => self.event_source_name = text(value),
+            ["EventID"] | ["EventID", "#text"] => self.event_id = value.as_int(),
+            ["EventID", "#attributes", "Qualifiers"] => self.qualifiers = value.as_int(),
+            ["Version"] => self.version = value.as_int(),
+            ["Level"] => self.level = value.as_int(),
+            ["Task"] => self.task = scalar(&value),
+            ["Opcode"] => {
+                self.opcode = value.as_int().map(|op| opcode_name(op).map_or_else(|| Value::from(op.to_string()), Value::from))
+            }
+            ["Keywords"] => self.keywords = keywords_of(Some(&value)),
+            ["TimeCreated", "#attributes", "SystemTime"] => {
+                self.time = value.as_str().and_then(|t| when::parse_iso(t, chrono_tz::UTC))
+            }
+            ["EventRecordID"] => self.record_id = value.as_int(),
+            ["Correlation", "#attributes", "ActivityID"] => self.activity_id = text(value),
+            ["Correlation", "#attributes", "RelatedActivityID"] => self.related_activity_id = text(value),
+            ["Execution", "#attributes", "ProcessID"] => self.pid = value.as_int(),
+            ["Execution", "#attributes", "ThreadID"] => self.tid = value.as_int(),
+            ["Channel"] => self.channel = text(value),
+            ["Computer"] => self.computer = text(value),
+            ["Security", "#attributes", "UserID"] => self.user_id = text(value),
+            _ => {}
+        }
+    }
 }
 
-fn str_of<'j>(node: Option<&'j J<'j>>) -> Option<&'j str> {
-    node?.as_str()
+/// Calls `f` with the path and value of every scalar (or array) under `j`.
+fn walk_dom<'a, 'b>(j: &'b J<'a>, path: &mut Vec<&'b str>, f: &mut dyn FnMut(&[&'b str], &'b J<'a>)) {
+    match j {
+        J::Obj(members) => {
+            for (key, value) in members {
+                path.push(key.as_ref());
+                walk_dom(value, path, f);
+                path.pop();
+            }
+        }
+        leaf => f(path, leaf),
+    }
+}
+
+fn str_of<'j>(node: Option<&'j J<'j>>) -> Option<Cow<'j, str>> {
+    node?.as_str().map(Cow::Borrowed)
 }
 
 /// A scalar's text (numbers in decimal), for fields some exporters write as numbers and others
@@ -145,87 +195,172 @@ fn level_name(level: i64) -> Option<&'static str> {
     })
 }
 
-/// Reads the nested (`evtx_dump`) shape: `ev` is the value of the top-level `Event` member.
-/// Returns `false` when it has no `System` object.
-pub(crate) fn nested(ev: &J<'_>, tz: Tz, event: &mut Event) -> bool {
+/// Reads the nested (`evtx_dump`) shape from a parsed tree: `ev` is the value of the top-level
+/// `Event` member. Returns `false` when it has no `System` object.
+pub(crate) fn nested(ev: &J<'_>, event: &mut Event) -> bool {
     let Some(system) = ev.get("System").filter(|s| matches!(s, J::Obj(_))) else { return false };
     let mut sys = System::default();
-    let provider = system.get("Provider");
-    sys.provider_name = str_of(attr(provider, "Name"));
-    sys.provider_guid = str_of(attr(provider, "Guid"));
-    sys.event_source_name = str_of(attr(provider, "EventSourceName"));
-    match system.get("EventID") {
-        Some(J::Obj(_)) => {
-            let id = system.get("EventID");
-            sys.event_id = int_of(id.and_then(|i| i.get("#text")));
-            sys.qualifiers = int_of(attr(id, "Qualifiers"));
-        }
-        other => sys.event_id = int_of(other),
-    }
-    sys.version = int_of(system.get("Version"));
-    sys.level = int_of(system.get("Level"));
-    sys.task = system.get("Task").and_then(scalar);
-    sys.opcode = int_of(system.get("Opcode")).map(|op| opcode_name(op).map_or_else(|| Value::from(op.to_string()), Value::from));
-    sys.keywords = keywords_of(system.get("Keywords"));
-    sys.time = str_of(attr(system.get("TimeCreated"), "SystemTime")).and_then(|t| when::parse_iso(t, chrono_tz::UTC));
-    sys.record_id = int_of(system.get("EventRecordID"));
-    let correlation = system.get("Correlation");
-    sys.activity_id = str_of(attr(correlation, "ActivityID"));
-    sys.related_activity_id = str_of(attr(correlation, "RelatedActivityID"));
-    let execution = system.get("Execution");
-    sys.pid = int_of(attr(execution, "ProcessID"));
-    sys.tid = int_of(attr(execution, "ThreadID"));
-    sys.channel = str_of(system.get("Channel")).filter(|c| !c.is_empty());
-    sys.computer = str_of(system.get("Computer"));
-    sys.user_id = str_of(attr(system.get("Security"), "UserID"));
-    // Forwarded events carry the rendered strings.
+    walk_dom(system, &mut Vec::new(), &mut |path, leaf| sys.set(path, leaf.clone()));
     if let Some(info) = ev.get("RenderingInfo") {
-        sys.message = str_of(info.get("Message"));
-        if let Some(task) = str_of(info.get("Task")).filter(|t| !t.is_empty()) {
-            sys.task = Some(Value::from(task));
-        }
-        if let Some(op) = str_of(info.get("Opcode")).filter(|t| !t.is_empty()) {
-            sys.opcode = Some(Value::from(op));
-        }
-        if let Some(level) = str_of(info.get("Level")).filter(|t| !t.is_empty()) {
-            sys.level_name = Some(level.to_ascii_lowercase());
-        }
-        if let Some(words) = info.get("Keywords").and_then(|kw| kw.get("Keyword")) {
-            let names: Vec<Value> = match words {
-                J::Arr(items) => items.iter().filter_map(J::as_str).map(Value::from).collect(),
-                J::Str(s) => vec![Value::from(s.as_ref())],
-                _ => Vec::new(),
-            };
-            if !names.is_empty() {
-                sys.keyword_names = Some(names);
-            }
-        }
+        rendering_info(&mut sys, info);
     }
-    let _ = tz;
     emit_system(&sys, event);
     if let Some(data) = ev.get("EventData") {
         event_data(data, event);
     }
-    if let Some(user_data) = ev.get("UserData") {
-        for (element, body) in user_data.members() {
-            if element == "#attributes" {
-                continue;
-            }
-            event.insert(k("winlog.user_data.xml_name"), element.as_ref());
-            flatten(event, CompactString::from("winlog.user_data"), body, true);
-        }
-    }
-    // Anything else under Event (ProcessingErrorData, SubscriptionBookmarkEvent, ...).
     for (key, value) in ev.members() {
-        if matches!(key.as_ref(), "#attributes" | "System" | "EventData" | "UserData" | "RenderingInfo") {
-            continue;
-        }
-        let mut name = CompactString::from("winlog.");
-        name.push_str(key);
-        flatten(event, name, value, true);
+        other_member(key, value, event);
     }
     finish(&sys, event, event_type_of(event));
     true
+}
+
+/// Forwarded events carry the rendered strings: they win over the numbers.
+fn rendering_info<'a>(sys: &mut System<'a>, info: &J<'a>) {
+    sys.message = info.get("Message").and_then(J::as_str).map(|m| Cow::Owned(m.to_string()));
+    if let Some(task) = info.get("Task").and_then(J::as_str).filter(|t| !t.is_empty()) {
+        sys.task = Some(Value::from(task));
+    }
+    if let Some(op) = info.get("Opcode").and_then(J::as_str).filter(|t| !t.is_empty()) {
+        sys.opcode = Some(Value::from(op));
+    }
+    if let Some(level) = info.get("Level").and_then(J::as_str).filter(|t| !t.is_empty()) {
+        sys.level_name = Some(CompactString::from(level.to_ascii_lowercase()));
+    }
+    if let Some(words) = info.get("Keywords").and_then(|kw| kw.get("Keyword")) {
+        let names: Vec<Value> = match words {
+            J::Arr(items) => items.iter().filter_map(J::as_str).map(Value::from).collect(),
+            J::Str(s) => vec![Value::from(s.as_ref())],
+            _ => Vec::new(),
+        };
+        if !names.is_empty() {
+            sys.keyword_names = Some(names);
+        }
+    }
+}
+
+/// A member of `Event` other than `System`, `EventData` and `RenderingInfo`: `UserData`
+/// (flattened under `winlog.user_data`), or anything else (`ProcessingErrorData`, ...) under
+/// `winlog.<name>`.
+fn other_member(key: &str, value: &J<'_>, event: &mut Event) {
+    match key {
+        "#attributes" | "System" | "EventData" | "RenderingInfo" => {}
+        "UserData" => {
+            for (element, body) in value.members() {
+                if element == "#attributes" {
+                    continue;
+                }
+                event.insert(k("winlog.user_data.xml_name"), element.as_ref());
+                flatten(event, CompactString::const_new("winlog.user_data"), body, true);
+            }
+        }
+        _ => {
+            let mut name = CompactString::const_new("winlog.");
+            name.push_str(key);
+            flatten(event, name, value, true);
+        }
+    }
+}
+
+/// Reads the nested shape straight from the text, without building a tree for the parts that
+/// are flat (System and EventData scalars): the fast path for `evtx_dump` lines. Returns
+/// `Ok(false)`, with `event` in an unspecified state, when the text is not that shape.
+pub(crate) fn nested_stream(text: &str, event: &mut Event) -> Result<bool, SyntaxError> {
+    let mut r = Reader::new(text);
+    r.object_start(0)?;
+    let mut first = true;
+    let mut found = false;
+    while let Some(key) = r.member(&mut first)? {
+        if key != "Event" || found || r.peek() != Some(b'{') {
+            // Not the shape this path reads (members besides `Event` are not expected).
+            return Ok(false);
+        }
+        found = true;
+        if !stream_event(&mut r, event)? {
+            return Ok(false);
+        }
+    }
+    if !r.at_end() {
+        return Err(SyntaxError { offset: r.position(), what: "trailing characters after the JSON value" });
+    }
+    Ok(found)
+}
+
+fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, SyntaxError> {
+    r.object_start(1)?;
+    let mut sys: Option<System<'a>> = None;
+    let mut rendering: Option<J<'a>> = None;
+    let mut first = true;
+    let mut param = 0;
+    while let Some(key) = r.member(&mut first)? {
+        match key.as_ref() {
+            "System" if r.peek() == Some(b'{') && sys.is_none() => {
+                let mut system = System::default();
+                let mut path: Vec<Cow<'a, str>> = Vec::with_capacity(4);
+                stream_scalars(r, 2, &mut path, &mut |path, value| {
+                    let mut parts = [""; 4];
+                    if path.len() <= parts.len() {
+                        for (slot, part) in parts.iter_mut().zip(path) {
+                            *slot = part.as_ref();
+                        }
+                        system.set(&parts[..path.len()], value);
+                    }
+                })?;
+                // System comes first in evtx_dump output: the winlog fields lead the event.
+                emit_system(&system, event);
+                sys = Some(system);
+            }
+            "EventData" if r.peek() == Some(b'{') => {
+                r.object_start(2)?;
+                let mut inner_first = true;
+                while let Some(name) = r.member(&mut inner_first)? {
+                    let value = r.value(3)?;
+                    event_data_member(&name, &value, event, &mut param);
+                }
+            }
+            "RenderingInfo" => rendering = Some(r.value(2)?),
+            other => {
+                let value = r.value(2)?;
+                if other == "EventData" {
+                    event_data(&value, event);
+                } else {
+                    other_member(other, &value, event);
+                }
+            }
+        }
+    }
+    let Some(mut sys) = sys else { return Ok(false) };
+    if let Some(info) = &rendering {
+        rendering_info(&mut sys, info);
+        // Replaces the numeric task, opcode and level written from System.
+        emit_system(&sys, event);
+    }
+    finish(&sys, event, event_type_of(event));
+    Ok(true)
+}
+
+/// Streams an object, calling `f` with the path and value of every scalar (arrays are read
+/// whole) without building the object itself.
+fn stream_scalars<'a>(
+    r: &mut Reader<'a>,
+    depth: usize,
+    path: &mut Vec<Cow<'a, str>>,
+    f: &mut dyn FnMut(&[Cow<'a, str>], J<'a>),
+) -> Result<(), SyntaxError> {
+    if r.peek() == Some(b'{') {
+        r.object_start(depth)?;
+        let mut first = true;
+        while let Some(key) = r.member(&mut first)? {
+            path.push(key);
+            stream_scalars(r, depth + 1, path, f)?;
+            path.pop();
+        }
+        Ok(())
+    } else {
+        let value = r.value(depth)?;
+        f(path, value);
+        Ok(())
+    }
 }
 
 fn event_type_of(event: &Event) -> Option<CompactString> {
@@ -312,11 +447,12 @@ fn data_name(key: &str) -> CompactString {
     name
 }
 
-/// `EventData` of the nested shape.
-fn event_data(data: &J<'_>, event: &mut Event) {
-    let mut param = 0;
+/// One member of `EventData`: named data (`"TargetUserName": "bob"`), unnamed `Data`
+/// (`{"#text": ...}` or an array of them, numbered `param1`, `param2`, ... as winlogbeat does),
+/// `#text`, or the element's `#attributes` (dropped).
+fn event_data_member(key: &str, value: &J<'_>, event: &mut Event, param: &mut usize) {
     let mut unnamed = |event: &mut Event, j: &J<'_>| {
-        param += 1;
+        *param += 1;
         let name = data_name(&format!("param{param}"));
         match j {
             J::Obj(_) => match j.get("#text") {
@@ -326,26 +462,32 @@ fn event_data(data: &J<'_>, event: &mut Event) {
             other => event.insert(name, value_of(other)),
         }
     };
+    match key {
+        "#attributes" => {}
+        "#text" => unnamed(event, value),
+        "Data" => match value {
+            J::Arr(items) => items.iter().for_each(|item| unnamed(event, item)),
+            J::Null => {}
+            other => unnamed(event, other),
+        },
+        _ => match value {
+            J::Obj(_) => flatten(event, data_name(key), value, true),
+            other => event.insert(data_name(key), value_of(other)),
+        },
+    }
+}
+
+/// `EventData` of the nested shape, from a tree.
+fn event_data(data: &J<'_>, event: &mut Event) {
+    let mut param = 0;
     match data {
         J::Obj(members) => {
             for (key, value) in members {
-                match key.as_ref() {
-                    "#attributes" => {}
-                    "#text" => unnamed(event, value),
-                    "Data" => match value {
-                        J::Arr(items) => items.iter().for_each(|item| unnamed(event, item)),
-                        J::Null => {}
-                        other => unnamed(event, other),
-                    },
-                    _ => match value {
-                        J::Obj(_) => flatten(event, data_name(key), value, true),
-                        other => event.insert(data_name(key), value_of(other)),
-                    },
-                }
+                event_data_member(key, value, event, &mut param);
             }
         }
         J::Null => {}
-        other => unnamed(event, other),
+        other => event_data_member("#text", other, event, &mut param),
     }
 }
 
@@ -353,31 +495,28 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
     if let Some(ts) = sys.time {
         event.timestamp = Some(ts);
     }
-    if let Some(c) = sys.channel {
-        event.insert(k("winlog.channel"), c);
-    }
+    let put = |event: &mut Event, name: &'static str, value: &Option<Cow<'_, str>>| {
+        if let Some(v) = value {
+            event.insert(k(name), v.as_ref());
+        }
+    };
+    put(event, "winlog.channel", &sys.channel);
     if let Some(id) = sys.event_id {
         event.insert(k("winlog.event_id"), id);
     }
     if let Some(q) = sys.qualifiers {
         event.insert(k("winlog.event_id_qualifiers"), q);
     }
-    if let Some(p) = sys.provider_name {
-        event.insert(k("winlog.provider_name"), p);
-    }
-    if let Some(g) = sys.provider_guid.filter(|g| !g.is_empty()) {
+    put(event, "winlog.provider_name", &sys.provider_name);
+    if let Some(g) = &sys.provider_guid {
         if g.starts_with('{') {
-            event.insert(k("winlog.provider_guid"), g);
+            event.insert(k("winlog.provider_guid"), g.as_ref());
         } else {
-            event.insert(k("winlog.provider_guid"), format!("{{{g}}}"));
+            event.insert(k("winlog.provider_guid"), compact_str::format_compact!("{{{g}}}"));
         }
     }
-    if let Some(s) = sys.event_source_name {
-        event.insert(k("winlog.event_source_name"), s);
-    }
-    if let Some(c) = sys.computer {
-        event.insert(k("winlog.computer_name"), c);
-    }
+    put(event, "winlog.event_source_name", &sys.event_source_name);
+    put(event, "winlog.computer_name", &sys.computer);
     if let Some(r) = sys.record_id {
         event.insert(k("winlog.record_id"), r);
     }
@@ -396,52 +535,48 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
     if let Some(names) = &sys.keyword_names {
         event.insert(k("winlog.keywords"), Value::List(names.clone()));
     } else if let Some(mask) = sys.keywords {
-        let names: Vec<Value> = KEYWORD_NAMES.iter().filter(|(bit, _)| mask & bit != 0).map(|(_, n)| Value::from(*n)).collect();
+        let names: Vec<Value> = KEYWORD_NAMES
+            .iter()
+            .filter(|(bit, _)| mask & bit != 0)
+            .map(|(_, n)| Value::Str(CompactString::const_new(n)))
+            .collect();
         if !names.is_empty() {
             event.insert(k("winlog.keywords"), Value::List(names));
         }
     }
     if let Some(mask) = sys.keywords {
-        event.insert(k("winlog.keywords_raw"), format!("0x{mask:016x}"));
+        event.insert(k("winlog.keywords_raw"), compact_str::format_compact!("0x{mask:016x}"));
     }
     if let Some(v) = sys.version {
         event.insert(k("winlog.version"), v);
     }
-    if let Some(u) = sys.user_id {
-        event.insert(k("winlog.user.identifier"), u);
-    }
-    if let Some(u) = sys.user_name {
-        event.insert(k("winlog.user.name"), u);
-    }
-    if let Some(d) = sys.user_domain {
-        event.insert(k("winlog.user.domain"), d);
-    }
-    if let Some(t) = sys.user_type {
-        event.insert(k("winlog.user.type"), t);
-    }
-    if let Some(a) = sys.activity_id {
-        event.insert(k("winlog.activity_id"), a);
-    }
-    if let Some(a) = sys.related_activity_id {
-        event.insert(k("winlog.related_activity_id"), a);
-    }
+    put(event, "winlog.user.identifier", &sys.user_id);
+    put(event, "winlog.user.name", &sys.user_name);
+    put(event, "winlog.user.domain", &sys.user_domain);
+    put(event, "winlog.user.type", &sys.user_type);
+    put(event, "winlog.activity_id", &sys.activity_id);
+    put(event, "winlog.related_activity_id", &sys.related_activity_id);
 }
 
 /// ECS fields and the logsource, after the winlog fields.
 fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>) {
     if let Some(id) = sys.event_id {
-        event.insert(k("event.code"), id.to_string());
+        event.insert(k("event.code"), compact_str::format_compact!("{id}"));
     }
-    if let Some(p) = sys.provider_name {
-        event.insert(k("event.provider"), p);
+    if let Some(p) = &sys.provider_name {
+        event.insert(k("event.provider"), p.as_ref());
     }
-    event.insert(k("event.kind"), "event");
-    if let Some(c) = sys.computer {
-        event.insert(k("host.name"), c);
+    event.insert(k("event.kind"), Value::Str(CompactString::const_new("event")));
+    if let Some(c) = &sys.computer {
+        event.insert(k("host.name"), c.as_ref());
     }
-    let level = sys.level_name.clone().or_else(|| sys.level.and_then(level_name).map(str::to_string));
-    if let Some(level) = level {
-        event.insert(k("log.level"), level);
+    match &sys.level_name {
+        Some(level) => event.insert(k("log.level"), level.clone()),
+        None => {
+            if let Some(level) = sys.level.and_then(level_name) {
+                event.insert(k("log.level"), Value::Str(CompactString::const_new(level)));
+            }
+        }
     }
     let audit = sys.audit.or_else(|| {
         let mask = sys.keywords?;
@@ -454,18 +589,18 @@ fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>
         }
     });
     if let Some(outcome) = audit {
-        event.insert(k("event.outcome"), outcome);
+        event.insert(k("event.outcome"), Value::Str(CompactString::const_new(outcome)));
     }
-    if let Some(m) = sys.message.filter(|m| !m.is_empty()) {
+    if let Some(m) = sys.message.as_deref().filter(|m| !m.is_empty()) {
         event.insert_if_absent(k("message"), m);
     }
-    if let Some((module, dataset)) = sys.channel.and_then(module_dataset) {
-        event.insert(k("event.module"), module);
+    if let Some((module, dataset)) = sys.channel.as_deref().and_then(module_dataset) {
+        event.insert(k("event.module"), Value::Str(CompactString::const_new(module)));
         if let Some(dataset) = dataset {
-            event.insert(k("event.dataset"), dataset);
+            event.insert(k("event.dataset"), Value::Str(CompactString::const_new(dataset)));
         }
     }
-    event.logsource = logsource(sys.channel, sys.event_id, event_type.as_deref());
+    event.logsource = logsource(sys.channel.as_deref(), sys.event_id, event_type.as_deref());
 }
 
 /// Elastic Agent's `event.module` / `event.dataset` for a channel.
@@ -678,11 +813,11 @@ pub(crate) fn flat(obj: &J<'_>, tz: Tz, event: &mut Event) {
         ..System::default()
     };
     sys.task = match str_of(obj.get("Category")).filter(|c| !c.is_empty()) {
-        Some(name) => Some(Value::from(name)),
+        Some(name) => Some(Value::from(name.as_ref())),
         None => obj.get("Task").and_then(|t| t.as_int().map(Value::Int).or_else(|| scalar(t))),
     };
     sys.opcode = match str_of(obj.get("Opcode")) {
-        Some(name) => Some(Value::from(name)),
+        Some(name) => Some(Value::from(name.as_ref())),
         None => int_of(obj.get("OpcodeValue")).or_else(|| int_of(obj.get("Opcode")))
             .map(|op| opcode_name(op).map_or_else(|| Value::from(op.to_string()), Value::from)),
     };
@@ -690,29 +825,29 @@ pub(crate) fn flat(obj: &J<'_>, tz: Tz, event: &mut Event) {
     if sys.level.is_none()
         && let Some(sev) = str_of(obj.get("Severity"))
     {
-        sys.level_name = Some(match sev {
-            "INFO" => "information".to_string(),
-            "WARNING" => "warning".to_string(),
-            "ERROR" => "error".to_string(),
-            "CRITICAL" => "critical".to_string(),
-            "VERBOSE" | "DEBUG" => "verbose".to_string(),
-            other => other.to_ascii_lowercase(),
+        sys.level_name = Some(match sev.as_ref() {
+            "INFO" => CompactString::const_new("information"),
+            "WARNING" => CompactString::const_new("warning"),
+            "ERROR" => CompactString::const_new("error"),
+            "CRITICAL" => CompactString::const_new("critical"),
+            "VERBOSE" | "DEBUG" => CompactString::const_new("verbose"),
+            other => CompactString::from(other.to_ascii_lowercase()),
         });
     }
     // Time: TimeCreated (the record's), else the shipper's @timestamp, else NXLog's EventTime.
     sys.time = str_of(obj.get("TimeCreated"))
-        .and_then(|t| when::parse_iso(t, tz))
+        .and_then(|t| when::parse_iso(&t, tz))
         .or_else(|| match obj.get("@timestamp") {
             Some(J::Str(t)) => when::parse_iso(t, chrono_tz::UTC),
             Some(J::Int(ms)) => DateTime::from_timestamp_millis(*ms),
             _ => None,
         })
-        .or_else(|| str_of(obj.get("EventTime")).and_then(|t| when::parse_iso(t, tz)));
+        .or_else(|| str_of(obj.get("EventTime")).and_then(|t| when::parse_iso(&t, tz)));
     let mut event_type = None;
     if let Some(t) = str_of(obj.get("EventType")) {
-        match nxlog_event_type(t) {
+        match nxlog_event_type(&t) {
             Some(audit) => sys.audit = audit,
-            None => event_type = Some(CompactString::from(t)),
+            None => event_type = Some(CompactString::from(t.as_ref())),
         }
     }
     emit_system(&sys, event);
@@ -784,7 +919,7 @@ mod tests {
         let text = r##"{"Event":{"#attributes":{"xmlns":"x"},"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing","Guid":"54849625-5478-4994-A5BA-3E3B0328C30D"}},"EventID":{"#attributes":{"Qualifiers":16384},"#text":"4625"},"Version":0,"Level":0,"Task":12544,"Opcode":0,"Keywords":"0x8010000000000000","TimeCreated":{"#attributes":{"SystemTime":"2016-09-19T16:50:06.477878Z"}},"EventRecordID":2455,"Correlation":{"#attributes":{"ActivityID":"B864D168"}},"Execution":{"#attributes":{"ProcessID":752,"ThreadID":4068}},"Channel":"Security","Computer":"DESKTOP-M5SN04R","Security":null},"EventData":{"TargetUserName":"Administrator","LogonType":3,"LogonProcessName":"NtLmSsp ","Data":[{"#text":"a"},"b"]}}}"##;
         let j = parse(text).unwrap();
         let mut e = Event::new();
-        assert!(nested(j.get("Event").unwrap(), chrono_tz::UTC, &mut e));
+        assert!(nested(j.get("Event").unwrap(), &mut e));
         assert_eq!(e.get("winlog.event_id"), Some(&Value::Int(4625)));
         assert_eq!(e.get_str("event.code"), Some("4625"));
         assert_eq!(e.get_str("winlog.provider_guid"), Some("{54849625-5478-4994-A5BA-3E3B0328C30D}"));
@@ -807,7 +942,7 @@ mod tests {
         let text = r##"{"Event":{"System":{"EventID":1102,"Channel":"Security"},"UserData":{"LogFileCleared":{"#attributes":{"xmlns":"http://x"},"SubjectUserName":"Sec504","Flags":{"#attributes":{"value":"1"}}}}}}"##;
         let j = parse(text).unwrap();
         let mut e = Event::new();
-        assert!(nested(j.get("Event").unwrap(), chrono_tz::UTC, &mut e));
+        assert!(nested(j.get("Event").unwrap(), &mut e));
         assert_eq!(e.get_str("winlog.user_data.xml_name"), Some("LogFileCleared"));
         assert_eq!(e.get_str("winlog.user_data.SubjectUserName"), Some("Sec504"));
         assert_eq!(e.get_str("winlog.user_data.Flags.value"), Some("1"));

@@ -102,10 +102,23 @@ pub fn decode(line: &str, server: Server, tz: Tz, now: DateTime<Utc>, event: &mu
 pub(crate) fn looks_like_access(line: &str) -> bool {
     let b = line.as_bytes();
     let limit = b.len().min(512);
-    match memchr::memmem::find(&b[..limit], b" [") {
+    match time_open(&b[..limit]) {
         Some(i) => b.get(i + 2).is_some_and(u8::is_ascii_digit) && b[..i].iter().filter(|&&c| c == b' ').count() <= 4,
         None => false,
     }
+}
+
+/// The position of the first ` [` (the space before the `[time]` field).
+fn time_open(b: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'[', &b[from..]) {
+        let at = from + i;
+        if at > 0 && b[at - 1] == b' ' {
+            return Some(at - 1);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Cheap test used by format detection: an Apache (`[Www Mon ...`) or nginx
@@ -206,7 +219,7 @@ impl<'a> Cursor<'a> {
 fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), AccessError> {
     // The fields before the time: `client ident user`, `vhost[:port] client ident user`, or
     // nginx's `client - ` with the user missing.
-    let open = memchr::memmem::find(line.as_bytes(), b" [").ok_or(shape("no [time] field"))?;
+    let open = time_open(line.as_bytes()).ok_or(shape("no [time] field"))?;
     let head = &line[..open];
     let mut parts = [""; 4];
     let mut n = 0;

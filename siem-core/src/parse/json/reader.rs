@@ -312,6 +312,20 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
         let b = self.bytes();
         let start = self.at;
+        // Short strings (most keys and values) end within a few bytes: a plain loop beats
+        // setting up a vectorised search.
+        let short_end = (start + 16).min(b.len());
+        let mut i = start;
+        while i < short_end {
+            match b[i] {
+                b'"' => {
+                    self.at = i + 1;
+                    return Ok(Cow::Borrowed(&self.text[start..i]));
+                }
+                b'\\' => break,
+                _ => i += 1,
+            }
+        }
         // Fast path: no escapes.
         match memchr::memchr2(b'"', b'\\', &b[start..]) {
             Some(i) if b[start + i] == b'"' => {

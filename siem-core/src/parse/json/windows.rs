@@ -83,30 +83,35 @@ impl<'a> System<'a> {
             J::Str(s) if !s.is_empty() => Some(s),
             _ => None,
         };
-        match path {
-            ["Provider", "#attributes", "Name"] => self.provider_name = text(value),
-            ["Provider", "#attributes", "Guid"] => self.provider_guid = text(value),
-            ["Provider", "#attributes", "EventSourceName"] => self.event_source_name = text(value),
-            ["EventID"] | ["EventID", "#text"] => self.event_id = value.as_int(),
-            ["EventID", "#attributes", "Qualifiers"] => self.qualifiers = value.as_int(),
-            ["Version"] => self.version = value.as_int(),
-            ["Level"] => self.level = value.as_int(),
-            ["Task"] => self.task = scalar(&value),
-            ["Opcode"] => {
+        // Dispatch on the element first: most leaves are settled by one comparison.
+        let Some((&head, rest)) = path.split_first() else { return };
+        match (head, rest) {
+            ("Provider", ["#attributes", attr]) => match *attr {
+                "Name" => self.provider_name = text(value),
+                "Guid" => self.provider_guid = text(value),
+                "EventSourceName" => self.event_source_name = text(value),
+                _ => {}
+            },
+            ("EventID", [] | ["#text"]) => self.event_id = value.as_int(),
+            ("EventID", ["#attributes", "Qualifiers"]) => self.qualifiers = value.as_int(),
+            ("Version", []) => self.version = value.as_int(),
+            ("Level", []) => self.level = value.as_int(),
+            ("Task", []) => self.task = scalar(&value),
+            ("Opcode", []) => {
                 self.opcode = value.as_int().map(|op| opcode_name(op).map_or_else(|| Value::from(op.to_string()), Value::from))
             }
-            ["Keywords"] => self.keywords = keywords_of(Some(&value)),
-            ["TimeCreated", "#attributes", "SystemTime"] => {
+            ("Keywords", []) => self.keywords = keywords_of(Some(&value)),
+            ("TimeCreated", ["#attributes", "SystemTime"]) => {
                 self.time = value.as_str().and_then(|t| when::parse_iso(t, chrono_tz::UTC))
             }
-            ["EventRecordID"] => self.record_id = value.as_int(),
-            ["Correlation", "#attributes", "ActivityID"] => self.activity_id = text(value),
-            ["Correlation", "#attributes", "RelatedActivityID"] => self.related_activity_id = text(value),
-            ["Execution", "#attributes", "ProcessID"] => self.pid = value.as_int(),
-            ["Execution", "#attributes", "ThreadID"] => self.tid = value.as_int(),
-            ["Channel"] => self.channel = text(value),
-            ["Computer"] => self.computer = text(value),
-            ["Security", "#attributes", "UserID"] => self.user_id = text(value),
+            ("EventRecordID", []) => self.record_id = value.as_int(),
+            ("Correlation", ["#attributes", "ActivityID"]) => self.activity_id = text(value),
+            ("Correlation", ["#attributes", "RelatedActivityID"]) => self.related_activity_id = text(value),
+            ("Execution", ["#attributes", "ProcessID"]) => self.pid = value.as_int(),
+            ("Execution", ["#attributes", "ThreadID"]) => self.tid = value.as_int(),
+            ("Channel", []) => self.channel = text(value),
+            ("Computer", []) => self.computer = text(value),
+            ("Security", ["#attributes", "UserID"]) => self.user_id = text(value),
             _ => {}
         }
     }

@@ -747,4 +747,68 @@ mod tests {
             assert!(parse(line, Server::Unknown, chrono_tz::UTC, Utc::now()).is_err(), "{line:?}");
         }
     }
+
+    mod props {
+        use super::super::*;
+        use chrono::TimeZone;
+        use proptest::prelude::*;
+
+        fn token() -> impl Strategy<Value = String> {
+            "[A-Za-z0-9._~%/-]{1,30}"
+        }
+
+        proptest! {
+            /// A combined-format line built from random parts reads back as those parts (the
+            /// line is the reference: a format string filled in).
+            #[test]
+            fn combined_line_round_trips(
+                ip in any::<std::net::Ipv4Addr>(),
+                user in prop_oneof![Just("-".to_string()), "[a-z]{1,12}"],
+                secs in 0i64..4_000_000_000,
+                offset_minutes in -720i32..=840,
+                method in "(GET|POST|PUT|DELETE|HEAD|OPTIONS|PROPFIND)",
+                path in token(),
+                query in proptest::option::of("[a-z0-9=&]{1,20}"),
+                status in 100u16..600,
+                bytes in proptest::option::of(0u32..10_000_000),
+                referrer in prop_oneof![Just("-".to_string()), "https?://[a-z]{1,10}\\.com/[a-z]{0,10}"],
+                agent in "[A-Za-z0-9 ./();,:+-]{1,80}",
+                vhost in proptest::option::of(("[a-z]{1,10}\\.example", 1u16..65535)),
+            ) {
+                let offset = chrono::FixedOffset::east_opt(offset_minutes * 60).unwrap();
+                let time = offset.timestamp_opt(secs, 0).unwrap();
+                let uri = match &query { Some(q) => format!("/{path}?{q}"), None => format!("/{path}") };
+                let size = bytes.map_or("-".to_string(), |b| b.to_string());
+                let prefix = vhost.as_ref().map_or(String::new(), |(h, p)| format!("{h}:{p} "));
+                let line = format!(
+                    "{prefix}{ip} - {user} [{}] \"{method} {uri} HTTP/1.1\" {status} {size} \"{referrer}\" \"{agent}\"",
+                    time.format("%d/%b/%Y:%H:%M:%S %z")
+                );
+                let e = parse(&line, Server::Nginx, chrono_tz::UTC, Utc::now()).unwrap();
+                prop_assert_eq!(e.timestamp, Some(time.with_timezone(&Utc)));
+                prop_assert_eq!(e.get("source.ip"), Some(&Value::Ip(ip.into())));
+                prop_assert_eq!(e.get_str("user.name"), (user != "-").then_some(user.as_str()));
+                prop_assert_eq!(e.get_str("http.request.method"), Some(method.as_str()));
+                prop_assert_eq!(e.get_str("url.original"), Some(uri.as_str()));
+                let want_path = format!("/{path}");
+                prop_assert_eq!(e.get_str("url.path"), Some(want_path.as_str()));
+                prop_assert_eq!(e.get_str("url.query"), query.as_deref());
+                prop_assert_eq!(e.get("http.response.status_code"), Some(&Value::Int(i64::from(status))));
+                prop_assert_eq!(e.get("http.response.body.bytes").and_then(Value::as_i64), bytes.map(i64::from));
+                prop_assert_eq!(e.get_str("http.request.referrer"), (referrer != "-").then_some(referrer.as_str()));
+                prop_assert_eq!(e.get_str("user_agent.original"), (agent != "-").then_some(agent.as_str()));
+                if let Some((host, port)) = &vhost {
+                    prop_assert_eq!(e.get_str("destination.domain"), Some(host.as_str()));
+                    prop_assert_eq!(e.get("destination.port"), Some(&Value::Int(i64::from(*port))));
+                }
+            }
+
+            #[test]
+            fn total_on_any_text(text in ".{0,300}") {
+                let _ = parse(&text, Server::Unknown, chrono_tz::UTC, Utc::now());
+                let _ = parse(&format!("[{text}"), Server::Unknown, chrono_tz::UTC, Utc::now());
+                let _ = parse(&format!("2021/12/01 13:53:33 [error] {text}"), Server::Unknown, chrono_tz::UTC, Utc::now());
+            }
+        }
+    }
 }

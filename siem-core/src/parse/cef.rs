@@ -414,4 +414,43 @@ mod tests {
         // Empty extension is fine.
         assert!(parse("CEF:0|a|b|c|d|e|1|", chrono_tz::UTC, Utc::now()).is_ok());
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Extension values as CEF can carry them: anything but leading or trailing spaces
+        /// (which the format cannot tell from separators).
+        fn value() -> impl Strategy<Value = String> {
+            any::<String>().prop_map(|s| s.trim_matches(' ').to_string())
+        }
+
+        proptest! {
+            #[test]
+            fn header_and_extension_escaping_round_trips(
+                vendor in any::<String>(),
+                name in any::<String>(),
+                values in proptest::collection::vec(value(), 0..6),
+            ) {
+                let ext: Vec<String> = values.iter().enumerate().map(|(i, v)| format!("key{i}={}", escape_value(v))).collect();
+                let line = format!("CEF:0|{}|product|1.0|sig|{}|5|{}", escape_header(&vendor), escape_header(&name), ext.join(" "));
+                let (header, rest) = split(&line).unwrap();
+                prop_assert_eq!(header.vendor.as_ref(), vendor.as_str());
+                prop_assert_eq!(header.name.as_ref(), name.as_str());
+                let pairs = extensions(rest);
+                prop_assert_eq!(pairs.len(), values.len());
+                for (i, ((key, got), want)) in pairs.iter().zip(&values).enumerate() {
+                    let k = format!("key{i}");
+                    prop_assert_eq!(*key, k.as_str());
+                    prop_assert_eq!(got.as_ref(), want.as_str());
+                }
+            }
+
+            #[test]
+            fn total_on_any_text(text in ".{0,300}") {
+                let _ = parse(&text, chrono_tz::UTC, Utc::now());
+                let _ = parse(&format!("CEF:0|{text}"), chrono_tz::UTC, Utc::now());
+            }
+        }
+    }
 }

@@ -574,4 +574,32 @@ mod tests {
         assert_eq!(decode("just one=pair", chrono_tz::UTC, now(), 2, &mut ev), Err(KvError::TooFew(1)));
         assert_eq!(parse("no pairs here", chrono_tz::UTC, now()).unwrap_err(), KvError::NoPairs);
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any values, formatted with `format_pair` and joined by spaces, read back exactly.
+            #[test]
+            fn format_then_read_round_trips(values in proptest::collection::vec(any::<String>(), 1..6)) {
+                let line: Vec<String> = values.iter().enumerate().map(|(i, v)| format_pair(&format!("k{i}"), v)).collect();
+                let line = line.join(" ");
+                let read = pairs(&line);
+                prop_assert_eq!(read.len(), values.len());
+                for (i, (pair, value)) in read.iter().zip(&values).enumerate() {
+                    let key = format!("k{i}");
+                    prop_assert_eq!(pair.key, key.as_str());
+                    prop_assert_eq!(pair.value.as_deref(), Some(value.as_str()));
+                }
+            }
+
+            /// The tokenizer never panics and never reads more than MAX_PAIRS tokens.
+            #[test]
+            fn tokenizer_is_total(text in ".{0,400}") {
+                prop_assert!(pairs(&text).len() <= MAX_PAIRS);
+                let _ = parse(&text, chrono_tz::UTC, Utc::now());
+            }
+        }
+    }
 }

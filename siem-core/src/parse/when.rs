@@ -708,4 +708,34 @@ mod tests {
         assert!(parse_iso("2024-03-31 02:30:00", tz).is_some());
         assert_eq!(parse_iso("2024-10-27 02:30:00", tz), Some(utc(2024, 10, 27, 0, 30, 0)));
     }
+
+    mod props {
+        use super::super::*;
+        use chrono::TimeZone;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// The hand-written CLF and ISO readers agree with chrono's strftime parser.
+            #[test]
+            fn clf_and_iso_match_chrono(secs in -2_000_000_000i64..8_000_000_000, offset_minutes in -720i32..=840, millis in 0u32..1000) {
+                let offset = FixedOffset::east_opt(offset_minutes * 60).unwrap();
+                let t = offset.timestamp_opt(secs, millis * 1_000_000).unwrap();
+                let clf = t.format("%d/%b/%Y:%H:%M:%S %z").to_string();
+                let reference = DateTime::parse_from_str(&clf, "%d/%b/%Y:%H:%M:%S %z").unwrap().with_timezone(&Utc);
+                prop_assert_eq!(parse_clf(&clf), Some(reference));
+                let iso = t.to_rfc3339();
+                prop_assert_eq!(parse_iso(&iso, chrono_tz::UTC), Some(t.with_timezone(&Utc)));
+            }
+
+            #[test]
+            fn total_on_any_text(text in ".{0,64}") {
+                let now = Utc::now();
+                let _ = parse_any(&text, chrono_tz::Europe::Paris, now);
+                let _ = parse_clf(&text);
+                if let Some(f) = JavaFormat::compile(&text) {
+                    let _ = f.parse(&text, chrono_tz::UTC, now);
+                }
+            }
+        }
+    }
 }

@@ -448,4 +448,63 @@ mod tests {
         assert_eq!(parse(r#""\udc00""#).unwrap().as_str(), Some("\u{FFFD}"));
         assert_eq!(parse(r#""\ud800\u0041""#).unwrap().as_str(), Some("\u{FFFD}A"));
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn to_serde(j: &J<'_>) -> serde_json::Value {
+            match j {
+                J::Null => serde_json::Value::Null,
+                J::Bool(b) => serde_json::Value::Bool(*b),
+                J::Int(i) => serde_json::Value::from(*i),
+                J::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+                J::Str(s) => serde_json::Value::String(s.to_string()),
+                J::Arr(items) => serde_json::Value::Array(items.iter().map(to_serde).collect()),
+                J::Obj(members) => {
+                    let mut map = serde_json::Map::new();
+                    for (k, v) in members {
+                        map.insert(k.to_string(), to_serde(v));
+                    }
+                    serde_json::Value::Object(map)
+                }
+            }
+        }
+
+        fn json_value() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::Bool),
+                any::<i64>().prop_map(serde_json::Value::from),
+                (-1e12f64..1e12).prop_map(serde_json::Value::from),
+                any::<String>().prop_map(serde_json::Value::String),
+            ];
+            leaf.prop_recursive(4, 64, 8, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::Array),
+                    proptest::collection::btree_map("[a-zA-Z0-9_\\\\\"é]{0,8}", inner, 0..8)
+                        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            /// The reader agrees with serde_json on whatever serde_json writes (compact or pretty).
+            #[test]
+            fn agrees_with_serde_json(value in json_value(), pretty in any::<bool>()) {
+                let text = if pretty { serde_json::to_string_pretty(&value).unwrap() } else { serde_json::to_string(&value).unwrap() };
+                let ours = parse(&text).unwrap();
+                prop_assert_eq!(to_serde(&ours), value);
+            }
+
+            /// Whatever serde_json refuses, the reader refuses too, apart from its two
+            /// documented leniencies (raw control characters in strings, lone surrogates).
+            #[test]
+            fn refuses_what_serde_json_refuses(text in "[\\[\\]{}:,\" a-z0-9.eE+\\-\\\\]{0,40}") {
+                let serde_ok = serde_json::from_str::<serde_json::Value>(&text).is_ok();
+                let ours_ok = parse(&text).is_ok();
+                prop_assert_eq!(ours_ok, serde_ok, "{:?}", text);
+            }
+        }
+    }
 }

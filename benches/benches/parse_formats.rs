@@ -30,7 +30,10 @@ fn lines(path: &Path) -> Vec<Vec<u8>> {
 
 /// CPU time consumed by this thread so far.
 fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes one timespec through a valid pointer; the clock id is a
     // constant every Linux kernel supports.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
@@ -69,13 +72,23 @@ fn bench_batch(c: &mut Criterion, name: &str, parser: &Parser, batch: &[Vec<u8>]
 fn combined_lines() -> Vec<Vec<u8>> {
     let tests = siem_testkit::corpus("crowdsec-hub").join("tests");
     let mut out = Vec::new();
-    for dir in ["nginx-http-sqli-probing", "nginx-http-xss-probing", "nginx-http-path-traversal", "nginx-http-generic-bf", "nginx-http-sensitive-files", "apache2-http-sensitive-files", "nginx_http-logs"] {
+    for dir in [
+        "nginx-http-sqli-probing",
+        "nginx-http-xss-probing",
+        "nginx-http-path-traversal",
+        "nginx-http-generic-bf",
+        "nginx-http-sensitive-files",
+        "apache2-http-sensitive-files",
+        "nginx_http-logs",
+    ] {
         for entry in std::fs::read_dir(tests.join(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "log") {
                 out.extend(lines(&path).into_iter().filter(|l| {
                     // Access lines only (the nginx error lines also start with a digit).
-                    l.first().is_some_and(u8::is_ascii_digit) && l.get(4) != Some(&b'/') && l.ends_with(b"\"")
+                    l.first().is_some_and(u8::is_ascii_digit)
+                        && l.get(4) != Some(&b'/')
+                        && l.ends_with(b"\"")
                 }));
             }
         }
@@ -113,11 +126,21 @@ fn windows_lines(limit: usize) -> Vec<Vec<u8>> {
 fn formats(c: &mut Criterion) {
     let combined = combined_lines();
     bench_batch(c, "apache_combined", &parser(FormatSpec::Apache), &combined);
-    bench_batch(c, "auto/apache_combined", &parser(FormatSpec::Auto), &combined);
+    bench_batch(
+        c,
+        "auto/apache_combined",
+        &parser(FormatSpec::Auto),
+        &combined,
+    );
 
     let windows = windows_lines(2000);
     bench_batch(c, "windows_evtx_json", &parser(FormatSpec::Json), &windows);
-    bench_batch(c, "auto/windows_evtx_json", &parser(FormatSpec::Auto), &windows);
+    bench_batch(
+        c,
+        "auto/windows_evtx_json",
+        &parser(FormatSpec::Auto),
+        &windows,
+    );
 
     // Yardsticks on the same batch: serde_json into a `serde_json::Value` only (no event), and
     // serde_json into an `Event` through the generic ECS path (`Event::from_json`).
@@ -128,7 +151,9 @@ fn formats(c: &mut Criterion) {
             let start = thread_cpu_time();
             for _ in 0..iterations {
                 for line in &windows {
-                    black_box(serde_json::from_slice::<serde_json::Value>(black_box(line)).unwrap());
+                    black_box(
+                        serde_json::from_slice::<serde_json::Value>(black_box(line)).unwrap(),
+                    );
                 }
             }
             thread_cpu_time().saturating_sub(start)
@@ -148,8 +173,16 @@ fn formats(c: &mut Criterion) {
     });
     group.finish();
 
-    let powershell = lines(&siem_testkit::corpus_file("windows-evtx-json", "deepbluecli/evtx/Powershell-Invoke-Obfuscation-many.jsonl"));
-    bench_batch(c, "windows_evtx_json_powershell_4104", &parser(FormatSpec::Json), &powershell);
+    let powershell = lines(&siem_testkit::corpus_file(
+        "windows-evtx-json",
+        "deepbluecli/evtx/Powershell-Invoke-Obfuscation-many.jsonl",
+    ));
+    bench_batch(
+        c,
+        "windows_evtx_json_powershell_4104",
+        &parser(FormatSpec::Json),
+        &powershell,
+    );
 
     let otrf = lines(&siem_testkit::corpus("otrf-security-datasets").join(
         "datasets/atomic/windows/credential_access/host/covenant_dcsync_dcerpc_drsuapi_DsGetNCChanges_2020-08-05020926.json",
@@ -157,12 +190,23 @@ fn formats(c: &mut Criterion) {
     bench_batch(c, "windows_flat_json", &parser(FormatSpec::Json), &otrf);
 
     let apache_error = lines(&siem_testkit::corpus("loghub").join("Apache/Apache_2k.log"));
-    bench_batch(c, "apache_error", &parser(FormatSpec::Apache), &apache_error);
+    bench_batch(
+        c,
+        "apache_error",
+        &parser(FormatSpec::Apache),
+        &apache_error,
+    );
 
-    let nginx_error = lines(&siem_testkit::corpus_file("crowdsec-hub", "tests/nginx_req_limit_exceeded/nginx_req_limit_exceeded.log"));
+    let nginx_error = lines(&siem_testkit::corpus_file(
+        "crowdsec-hub",
+        "tests/nginx_req_limit_exceeded/nginx_req_limit_exceeded.log",
+    ));
     bench_batch(c, "nginx_error", &parser(FormatSpec::Nginx), &nginx_error);
 
-    let iptables = lines(&siem_testkit::corpus_file("crowdsec-hub", "tests/iptables-scan-multi-port/iptables-scan-multi-port.log"));
+    let iptables = lines(&siem_testkit::corpus_file(
+        "crowdsec-hub",
+        "tests/iptables-scan-multi-port/iptables-scan-multi-port.log",
+    ));
     bench_batch(c, "kv_netfilter", &parser(FormatSpec::Kv), &iptables);
 
     // The corpora hold no CEF/LEEF/logfmt; these are the vendor documentation's examples.

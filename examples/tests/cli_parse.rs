@@ -33,8 +33,18 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn nginx_corpus_file() {
-    let file = siem_testkit::corpus_file("crowdsec-hub", "tests/nginx_http-logs/nginx_http-logs.log");
-    let out = siem(&["parse", "--format", "nginx", "--show-format", file.to_str().unwrap()], None);
+    let file =
+        siem_testkit::corpus_file("crowdsec-hub", "tests/nginx_http-logs/nginx_http-logs.log");
+    let out = siem(
+        &[
+            "parse",
+            "--format",
+            "nginx",
+            "--show-format",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let events = events(&out);
     assert_eq!(events.len(), 9);
@@ -45,19 +55,38 @@ fn nginx_corpus_file() {
     assert_eq!(events[0]["logsource"]["category"], "webserver");
     assert_eq!(events[8]["siem"]["format"], "nginx_error");
     assert_eq!(events[8]["log"]["level"], "error");
-    assert!(stderr(&out).contains("9 lines read, 0 parse failures, 0 lines cut"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("9 lines read, 0 parse failures, 0 lines cut"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn windows_json_lines_in_auto_mode() {
-    let file = siem_testkit::corpus_file("windows-evtx-json", "deepbluecli/evtx/smb-password-guessing-security.jsonl");
+    let file = siem_testkit::corpus_file(
+        "windows-evtx-json",
+        "deepbluecli/evtx/smb-password-guessing-security.jsonl",
+    );
     let out = siem(&["parse", "--show-format", file.to_str().unwrap()], None);
     assert!(out.status.success(), "{}", stderr(&out));
     let events = events(&out);
     assert_eq!(events.len(), 3561);
-    assert!(events.iter().all(|e| e["siem"]["format"] == "json" && e["winlog"]["event_id"] == 4625));
-    assert!(events.iter().all(|e| e["logsource"]["product"] == "windows" && e["logsource"]["service"] == "security"));
-    let administrator = events.iter().filter(|e| e["winlog"]["event_data"]["TargetUserName"] == "Administrator").count();
+    assert!(
+        events
+            .iter()
+            .all(|e| e["siem"]["format"] == "json" && e["winlog"]["event_id"] == 4625)
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e["logsource"]["product"] == "windows"
+                && e["logsource"]["service"] == "security")
+    );
+    let administrator = events
+        .iter()
+        .filter(|e| e["winlog"]["event_data"]["TargetUserName"] == "Administrator")
+        .count();
     assert!(administrator >= 3559, "{administrator}");
     assert!(stderr(&out).contains("3561 lines read, 0 parse failures"));
 }
@@ -70,7 +99,17 @@ fn stdin_with_bad_bytes_long_lines_and_blank_lines() {
     input.extend_from_slice(b"caf\xe9 au lait\n");
     input.extend_from_slice(format!("k=v other={}\n", "x".repeat(200)).as_bytes());
     input.extend_from_slice(b"no newline at the end");
-    let out = siem(&["parse", "--max-line-bytes", "64", "--logsource", "product=test", "-"], Some(&input));
+    let out = siem(
+        &[
+            "parse",
+            "--max-line-bytes",
+            "64",
+            "--logsource",
+            "product=test",
+            "-",
+        ],
+        Some(&input),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let events = events(&out);
     assert_eq!(events.len(), 4);
@@ -81,7 +120,12 @@ fn stdin_with_bad_bytes_long_lines_and_blank_lines() {
     assert!(tags(&events[1]).contains(&"_siem_invalid_utf8".into()));
     assert!(tags(&events[2]).contains(&"_siem_line_truncated".into()));
     assert_eq!(events[2]["event"]["original"].as_str().unwrap().len(), 64);
-    assert!(events[2]["error"]["message"].as_str().unwrap().contains("bytes dropped"));
+    assert!(
+        events[2]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bytes dropped")
+    );
     assert!(tags(&events[3]).contains(&"_siem_parse_failure".into()));
     let err = stderr(&out);
     assert!(err.contains("6 lines read"), "{err}");
@@ -95,8 +139,16 @@ fn stdin_with_bad_bytes_long_lines_and_blank_lines() {
 fn grok_and_timezone_on_the_command_line() {
     let input = b"ERROR 2024-05-01 10:00:00,5 views Internal Server Error: /admin/\n";
     let out = siem(
-        &["parse", "--format", "grok:%{LOGLEVEL:log.level} %{TIMESTAMP_ISO8601:@timestamp} %{WORD:log.logger} %{GREEDYDATA:message}",
-            "--timezone", "Europe/Paris", "--logsource", "product=django,category=application", "-"],
+        &[
+            "parse",
+            "--format",
+            "grok:%{LOGLEVEL:log.level} %{TIMESTAMP_ISO8601:@timestamp} %{WORD:log.logger} %{GREEDYDATA:message}",
+            "--timezone",
+            "Europe/Paris",
+            "--logsource",
+            "product=django,category=application",
+            "-",
+        ],
         Some(input),
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -113,7 +165,11 @@ fn usage_errors() {
     assert!(stderr(&out).contains("unknown format"), "{}", stderr(&out));
     let out = siem(&["parse", "--format", "grok:%{NOPE}", "-"], None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("unknown grok pattern"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown grok pattern"),
+        "{}",
+        stderr(&out)
+    );
     let out = siem(&["parse", "--timezone", "Mars/Olympus", "-"], None);
     assert_eq!(out.status.code(), Some(2));
     let out = siem(&["parse", "/nonexistent/file.log"], None);

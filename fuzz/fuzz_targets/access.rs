@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use siem_core::parse::access::{self, Server};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let now = "2026-01-01T00:00:00Z".parse().unwrap();
     for server in [Server::Apache, Server::Nginx, Server::Unknown] {
         if let Ok(event) = access::parse(text, server, chrono_tz::Europe::Paris, now) {

@@ -7,12 +7,17 @@ use libfuzzer_sys::fuzz_target;
 use siem_core::parse::json;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let now = "2026-01-01T00:00:00Z".parse().unwrap();
     if let Ok((event, kind)) = json::parse_kind(text, chrono_tz::UTC, now) {
         let _ = event.to_json();
         if matches!(kind, json::Kind::WindowsNested | json::Kind::WindowsFlat) {
-            assert!(matches!(event.logsource.product.as_deref(), Some("windows" | "linux")));
+            assert!(matches!(
+                event.logsource.product.as_deref(),
+                Some("windows" | "linux")
+            ));
         }
     }
     for item in json::stream(text, chrono_tz::UTC, now).take(64) {

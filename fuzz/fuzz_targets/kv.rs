@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use siem_core::parse::kv;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let now = "2026-01-01T00:00:00Z".parse().unwrap();
     let _ = kv::parse(text, chrono_tz::UTC, now);
     assert!(kv::pairs(text).len() <= kv::MAX_PAIRS);

@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use siem_collect::lines::LineReader;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&knobs, input)) = data.split_first() else { return };
+    let Some((&knobs, input)) = data.split_first() else {
+        return;
+    };
     let max = usize::from(knobs & 0x0f);
     let buffer = usize::from(knobs >> 4) + 1;
     let mut reader = LineReader::with_buffer(input, max, buffer);

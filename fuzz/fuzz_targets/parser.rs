@@ -9,7 +9,13 @@ use siem_core::parse::{Format, FormatSpec, ParseOptions, Parser};
 fuzz_target!(|data: &[u8]| {
     let reference = Some("2026-01-01T00:00:00Z".parse().unwrap());
     for format in [FormatSpec::Auto, FormatSpec::Json, FormatSpec::Syslog] {
-        let parser = Parser::new(ParseOptions { format, max_line_bytes: 4096, reference_time: reference, ..ParseOptions::default() }).unwrap();
+        let parser = Parser::new(ParseOptions {
+            format,
+            max_line_bytes: 4096,
+            reference_time: reference,
+            ..ParseOptions::default()
+        })
+        .unwrap();
         let parsed = parser.parse(data);
         let failed = parsed.event.has_tag(PARSE_FAILURE_TAG);
         assert_eq!(failed, parsed.format == Format::Unparsed);

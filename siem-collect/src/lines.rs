@@ -170,12 +170,20 @@ impl<R: Read> LineReader<R> {
                         let from = self.start;
                         self.start += i + 1;
                         let number = self.count(keep, cut);
-                        return Ok(Some(Line { bytes: &self.buf[from..from + keep], dropped: cut, number }));
+                        return Ok(Some(Line {
+                            bytes: &self.buf[from..from + keep],
+                            dropped: cut,
+                            number,
+                        }));
                     }
                     Self::push(&mut self.long, self.max, content, &mut dropped);
                     self.start += i + 1;
                     let number = self.count(self.long.len(), dropped);
-                    return Ok(Some(Line { bytes: &self.long, dropped, number }));
+                    return Ok(Some(Line {
+                        bytes: &self.long,
+                        dropped,
+                        number,
+                    }));
                 }
                 // No newline in what is buffered.
                 if !assembling && self.end - self.start < self.buf.len() {
@@ -211,11 +219,19 @@ impl<R: Read> LineReader<R> {
                     let from = self.start;
                     self.start = self.end;
                     let number = self.count(keep, cut);
-                    return Ok(Some(Line { bytes: &self.buf[from..from + keep], dropped: cut, number }));
+                    return Ok(Some(Line {
+                        bytes: &self.buf[from..from + keep],
+                        dropped: cut,
+                        number,
+                    }));
                 }
                 if assembling {
                     let number = self.count(self.long.len(), dropped);
-                    return Ok(Some(Line { bytes: &self.long, dropped, number }));
+                    return Ok(Some(Line {
+                        bytes: &self.long,
+                        dropped,
+                        number,
+                    }));
                 }
                 return Ok(None);
             }
@@ -249,8 +265,21 @@ mod tests {
         }
     }
 
-    fn read_all(data: &[u8], max: usize, buffer: usize, chunk: usize) -> (Vec<(Vec<u8>, u64)>, LineStats) {
-        let mut reader = LineReader::with_buffer(Trickle { data, chunk, interrupt: false }, max, buffer);
+    fn read_all(
+        data: &[u8],
+        max: usize,
+        buffer: usize,
+        chunk: usize,
+    ) -> (Vec<(Vec<u8>, u64)>, LineStats) {
+        let mut reader = LineReader::with_buffer(
+            Trickle {
+                data,
+                chunk,
+                interrupt: false,
+            },
+            max,
+            buffer,
+        );
         let mut out = Vec::new();
         while let Some(line) = reader.next_line().unwrap() {
             out.push((line.bytes.to_vec(), line.dropped));

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use siem_collect::lines::{LineReader, LineStats};
 use siem_core::event::{LogSource, PARSE_FAILURE_TAG};
-use siem_core::parse::{self, FormatSpec, ParseOptions, Parser, INVALID_UTF8_TAG};
+use siem_core::parse::{self, FormatSpec, INVALID_UTF8_TAG, ParseOptions, Parser};
 
 /// Arguments of `siem parse`.
 #[derive(Debug, clap::Args)]
@@ -69,11 +69,15 @@ fn parse_logsource(s: &str) -> Result<LogSource, String> {
 }
 
 fn parse_timezone(s: &str) -> Result<chrono_tz::Tz, String> {
-    s.parse::<chrono_tz::Tz>().map_err(|_| format!("unknown time zone {s:?}: expected an IANA name such as UTC or Europe/Paris"))
+    s.parse::<chrono_tz::Tz>().map_err(|_| {
+        format!("unknown time zone {s:?}: expected an IANA name such as UTC or Europe/Paris")
+    })
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
 }
 
 /// Totals over all files.
@@ -127,7 +131,9 @@ pub fn run(args: Args) -> ExitCode {
         };
         match parse_stream(input, &parser, args.show_format, &mut out, &mut summary) {
             Ok(()) => {}
-            Err(Failure::Output(e)) if e.kind() == ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+            Err(Failure::Output(e)) if e.kind() == ErrorKind::BrokenPipe => {
+                return ExitCode::SUCCESS;
+            }
             Err(Failure::Output(e)) => {
                 eprintln!("siem parse: cannot write the output: {e}");
                 return ExitCode::FAILURE;
@@ -147,9 +153,18 @@ pub fn run(args: Args) -> ExitCode {
     }
     eprintln!(
         "siem parse: {} lines read, {} parse failures, {} lines cut ({} bytes dropped), {} with invalid UTF-8, {} blank lines skipped",
-        summary.read.lines, summary.failures, summary.read.cut_lines, summary.read.dropped_bytes, summary.invalid_utf8, summary.blank
+        summary.read.lines,
+        summary.failures,
+        summary.read.cut_lines,
+        summary.read.dropped_bytes,
+        summary.invalid_utf8,
+        summary.blank
     );
-    if summary.files_failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if summary.files_failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 enum Failure {
@@ -157,7 +172,13 @@ enum Failure {
     Output(io::Error),
 }
 
-fn parse_stream(input: impl Read, parser: &Parser, show_format: bool, out: &mut impl Write, summary: &mut Summary) -> Result<(), Failure> {
+fn parse_stream(
+    input: impl Read,
+    parser: &Parser,
+    show_format: bool,
+    out: &mut impl Write,
+    summary: &mut Summary,
+) -> Result<(), Failure> {
     let mut reader = LineReader::new(input, parser.options().max_line_bytes);
     let mut json = String::with_capacity(4096);
     let result = loop {

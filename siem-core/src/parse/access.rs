@@ -75,7 +75,13 @@ pub fn parse(line: &str, server: Server, tz: Tz, now: DateTime<Utc>) -> Result<E
 
 /// Like [`parse`], into an event the caller prepared (which already holds `event.original`);
 /// returns the [`Format`] read. On error the event may hold some fields: discard it.
-pub fn decode(line: &str, server: Server, tz: Tz, now: DateTime<Utc>, event: &mut Event) -> Result<Format, AccessError> {
+pub fn decode(
+    line: &str,
+    server: Server,
+    tz: Tz,
+    now: DateTime<Utc>,
+    event: &mut Event,
+) -> Result<Format, AccessError> {
     let b = line.as_bytes();
     match b.first() {
         Some(b'[') => {
@@ -90,9 +96,17 @@ pub fn decode(line: &str, server: Server, tz: Tz, now: DateTime<Utc>, event: &mu
         }
         _ => {
             decode_access(line, server, event)?;
-            let server = if server == Server::Unknown { Server::Apache } else { server };
+            let server = if server == Server::Unknown {
+                Server::Apache
+            } else {
+                server
+            };
             set_module(event, server, true);
-            Ok(if server == Server::Nginx { Format::NginxAccess } else { Format::ApacheAccess })
+            Ok(if server == Server::Nginx {
+                Format::NginxAccess
+            } else {
+                Format::ApacheAccess
+            })
         }
     }
 }
@@ -103,7 +117,10 @@ pub(crate) fn looks_like_access(line: &str) -> bool {
     let b = line.as_bytes();
     let limit = b.len().min(512);
     match time_open(&b[..limit]) {
-        Some(i) => b.get(i + 2).is_some_and(u8::is_ascii_digit) && b[..i].iter().filter(|&&c| c == b' ').count() <= 4,
+        Some(i) => {
+            b.get(i + 2).is_some_and(u8::is_ascii_digit)
+                && b[..i].iter().filter(|&&c| c == b' ').count() <= 4
+        }
         None => false,
     }
 }
@@ -144,7 +161,10 @@ fn set_module(event: &mut Event, server: Server, access: bool) {
     };
     event.insert(k("event.kind"), "event");
     event.insert(k("event.category"), Value::List(vec![Value::from("web")]));
-    event.insert(k("event.type"), Value::List(vec![Value::from(if access { "access" } else { "error" })]));
+    event.insert(
+        k("event.type"),
+        Value::List(vec![Value::from(if access { "access" } else { "error" })]),
+    );
     event.insert(k("event.module"), module);
     event.insert(k("event.dataset"), dataset);
     event.logsource = LogSource::new(None, Some("webserver"), service);
@@ -207,7 +227,7 @@ impl<'a> Cursor<'a> {
             let i = from + memchr::memchr(b'"', &b[from..])?;
             let backslashes = b[..i].iter().rev().take_while(|&&c| c == b'\\').count();
             let followed_ok = matches!(b.get(i + 1), None | Some(b' '));
-            if backslashes % 2 == 0 && followed_ok {
+            if backslashes.is_multiple_of(2) && followed_ok {
                 self.at += i + 1;
                 return Some(&rest[..i]);
             }
@@ -239,7 +259,10 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
     if client.is_empty() {
         return Err(shape("empty client address"));
     }
-    let mut c = Cursor { s: line, at: open + 2 };
+    let mut c = Cursor {
+        s: line,
+        at: open + 2,
+    };
     let time = c.until(b']').ok_or(shape("unterminated [time]"))?;
     let ts = when::parse_clf(time).ok_or(shape("unreadable [time]"))?;
     if !c.eat_str(" \"") {
@@ -262,7 +285,11 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
     if c.eat(b' ') {
         let token = c.token();
         if token != "-" {
-            bytes = Some(token.parse::<i64>().map_err(|_| shape("size is not a number"))?);
+            bytes = Some(
+                token
+                    .parse::<i64>()
+                    .map_err(|_| shape("size is not a number"))?,
+            );
         }
     }
     let mut referrer = None;
@@ -297,7 +324,10 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
     put_request(event, request);
     if status >= 0 {
         event.insert(k("http.response.status_code"), status);
-        event.insert(k("event.outcome"), if status >= 400 { "failure" } else { "success" });
+        event.insert(
+            k("event.outcome"),
+            if status >= 400 { "failure" } else { "success" },
+        );
     }
     if let Some(bytes) = bytes {
         event.insert(k("http.response.body.bytes"), bytes);
@@ -309,8 +339,17 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
         event.insert(k("user_agent.original"), a);
     }
     if let Some(f) = forwarded.filter(|f| !f.is_empty() && *f != "-") {
-        let list: Vec<Value> = f.split(',').map(str::trim).filter(|s| !s.is_empty()).map(Value::from).collect();
-        let name = if server == Server::Nginx { "nginx.access.remote_ip_list" } else { "apache.access.remote_ip_list" };
+        let list: Vec<Value> = f
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Value::from)
+            .collect();
+        let name = if server == Server::Nginx {
+            "nginx.access.remote_ip_list"
+        } else {
+            "apache.access.remote_ip_list"
+        };
         event.insert(k(name), Value::List(list));
     }
     Ok(())
@@ -361,7 +400,9 @@ pub(crate) fn put_request(event: &mut Event, request: &str) {
     let is_version = |v: &str| !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit() || c == b'.');
     // The version is the last word when it reads `HTTP/<digits>`.
     let (uri, version) = match memchr::memrchr(b' ', rest.as_bytes()) {
-        Some(sp) if rest[sp + 1..].strip_prefix("HTTP/").is_some_and(is_version) => (&rest[..sp], Some(&rest[sp + 6..])),
+        Some(sp) if rest[sp + 1..].strip_prefix("HTTP/").is_some_and(is_version) => {
+            (&rest[..sp], Some(&rest[sp + 6..]))
+        }
         // `GET HTTP/1.1`: no URI at all.
         None if rest.strip_prefix("HTTP/").is_some_and(is_version) => ("", Some(&rest[5..])),
         _ => (rest, None),
@@ -378,7 +419,10 @@ pub(crate) fn put_request(event: &mut Event, request: &str) {
 
 /// An HTTP method token: upper-case letters (and `-`/`_`, as WebDAV and probes use).
 fn is_method(m: &str) -> bool {
-    !m.is_empty() && m.len() <= 24 && m.bytes().all(|c| c.is_ascii_uppercase() || c == b'-' || c == b'_')
+    !m.is_empty()
+        && m.len() <= 24
+        && m.bytes()
+            .all(|c| c.is_ascii_uppercase() || c == b'-' || c == b'_')
 }
 
 /// `url.path` / `url.query` (and for absolute URIs `url.scheme` / `url.domain` / `url.port`).
@@ -391,7 +435,10 @@ fn put_url_parts(event: &mut Event, uri: &str) {
     {
         let scheme = &uri[..i];
         let after = &uri[i + 3..];
-        let end = after.bytes().position(|c| matches!(c, b'/' | b'?' | b'#')).unwrap_or(after.len());
+        let end = after
+            .bytes()
+            .position(|c| matches!(c, b'/' | b'?' | b'#'))
+            .unwrap_or(after.len());
         let authority = &after[..end];
         let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         let (host, port) = split_host_port(hostport);
@@ -420,7 +467,12 @@ fn put_url_parts(event: &mut Event, uri: &str) {
     }
 }
 
-fn decode_apache_error(line: &str, tz: Tz, now: DateTime<Utc>, event: &mut Event) -> Result<(), AccessError> {
+fn decode_apache_error(
+    line: &str,
+    tz: Tz,
+    now: DateTime<Utc>,
+    event: &mut Event,
+) -> Result<(), AccessError> {
     let mut c = Cursor { s: line, at: 1 };
     let time = c.until(b']').ok_or(shape("unterminated [time]"))?;
     let ts = when::parse_month_first(time, tz, now).ok_or(shape("unreadable [time]"))?;
@@ -520,7 +572,9 @@ fn put_client(event: &mut Event, addr: &str) {
 /// mod_auth_basic failures name the user: `user X not found: /path` (AH01618) and
 /// `user X: authentication failure for "/path": Password Mismatch` (AH01617).
 fn apache_auth_failure(event: &mut Event, message: &str) {
-    let Some(rest) = message.strip_prefix("user ") else { return };
+    let Some(rest) = message.strip_prefix("user ") else {
+        return;
+    };
     let (user, path) = if let Some((user, after)) = rest.split_once(" not found: ") {
         (user, after.trim_matches('"'))
     } else if let Some((user, after)) = rest.split_once(": authentication failure for \"") {
@@ -598,7 +652,10 @@ fn decode_nginx_error(line: &str, tz: Tz, event: &mut Event) -> Result<(), Acces
 fn nginx_context(mut s: &str) -> Vec<(&str, &str)> {
     let mut out = Vec::new();
     while let Some((key, rest)) = s.split_once(": ") {
-        if key.is_empty() || key.len() > 32 || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        if key.is_empty()
+            || key.len() > 32
+            || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        {
             break;
         }
         let (value, rest) = if let Some(q) = rest.strip_prefix('"') {
@@ -636,9 +693,15 @@ fn nginx_context(mut s: &str) -> Vec<(&str, &str)> {
 /// ngx_http_auth_basic failures: `user "X" was not found in "..."` and `user "X": password
 /// mismatch`.
 fn nginx_auth_failure(event: &mut Event, message: &str) {
-    let Some(rest) = message.strip_prefix("user \"") else { return };
-    let Some((user, after)) = rest.split_once('"') else { return };
-    if user.is_empty() || !(after.starts_with(" was not found in ") || after.starts_with(": password mismatch")) {
+    let Some(rest) = message.strip_prefix("user \"") else {
+        return;
+    };
+    let Some((user, after)) = rest.split_once('"') else {
+        return;
+    };
+    if user.is_empty()
+        || !(after.starts_with(" was not found in ") || after.starts_with(": password mismatch"))
+    {
         return;
     }
     event.insert(k("user.name"), user);
@@ -655,10 +718,15 @@ mod tests {
 
     #[test]
     fn combined_and_vhost() {
-        let e = parse_nginx(r#"www.crowdsec11.net:80 192.168.1.1 - - [08/Jun/2020:08:04:43 +0000] "GET /test/a.JPG?x=1&y HTTP/1.1" 301 0 "-" "Mozilla/5.0 (X11)""#);
+        let e = parse_nginx(
+            r#"www.crowdsec11.net:80 192.168.1.1 - - [08/Jun/2020:08:04:43 +0000] "GET /test/a.JPG?x=1&y HTTP/1.1" 301 0 "-" "Mozilla/5.0 (X11)""#,
+        );
         assert_eq!(e.get_str("destination.domain"), Some("www.crowdsec11.net"));
         assert_eq!(e.get("destination.port"), Some(&Value::Int(80)));
-        assert_eq!(e.get("source.ip"), Some(&Value::Ip("192.168.1.1".parse().unwrap())));
+        assert_eq!(
+            e.get("source.ip"),
+            Some(&Value::Ip("192.168.1.1".parse().unwrap()))
+        );
         assert_eq!(e.get_str("url.path"), Some("/test/a.JPG"));
         assert_eq!(e.get_str("url.query"), Some("x=1&y"));
         assert_eq!(e.get_str("http.version"), Some("1.1"));
@@ -671,20 +739,38 @@ mod tests {
 
     #[test]
     fn missing_user_field_and_common_format() {
-        let e = parse_nginx(r#"192.168.1.1 - [08/Jun/2020:08:04:43 +0000] "GET /api/test HTTP/1.1" 200 100 "-" "curl/7.68.0""#);
+        let e = parse_nginx(
+            r#"192.168.1.1 - [08/Jun/2020:08:04:43 +0000] "GET /api/test HTTP/1.1" 200 100 "-" "curl/7.68.0""#,
+        );
         assert_eq!(e.get_str("url.original"), Some("/api/test"));
-        let e = parse_nginx(r#"116.203.1.1 - bob [05/Mar/2021:09:01:38 +0100] "GET /x HTTP/1.0" 200 -"#);
+        let e = parse_nginx(
+            r#"116.203.1.1 - bob [05/Mar/2021:09:01:38 +0100] "GET /x HTTP/1.0" 200 -"#,
+        );
         assert_eq!(e.get_str("user.name"), Some("bob"));
         assert!(e.get("http.response.body.bytes").is_none());
-        assert_eq!(e.timestamp.unwrap().to_rfc3339(), "2021-03-05T08:01:38+00:00");
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2021-03-05T08:01:38+00:00"
+        );
     }
 
     #[test]
     fn malformed_requests_parse() {
-        for request in [r"\x16\x03\x01\x01 \x02", "-", "HELP", r#"a \"quoted\" b"#, "GET"] {
-            let line = format!(r#"1.2.3.4 - - [17/Oct/2023:05:57:49 +1100] "{request}" 400 226 "-" "-""#);
+        for request in [
+            r"\x16\x03\x01\x01 \x02",
+            "-",
+            "HELP",
+            r#"a \"quoted\" b"#,
+            "GET",
+        ] {
+            let line =
+                format!(r#"1.2.3.4 - - [17/Oct/2023:05:57:49 +1100] "{request}" 400 226 "-" "-""#);
             let e = parse_nginx(&line);
-            assert_eq!(e.get("http.response.status_code"), Some(&Value::Int(400)), "{line}");
+            assert_eq!(
+                e.get("http.response.status_code"),
+                Some(&Value::Int(400)),
+                "{line}"
+            );
             if request != "-" {
                 assert_eq!(e.get_str("url.original"), Some(request));
             }
@@ -693,8 +779,13 @@ mod tests {
 
     #[test]
     fn forwarded_for_and_ingress_fields() {
-        let e = parse_nginx(r#"10.0.0.1 - - [08/Jun/2020:08:04:43 +0000] "POST /login HTTP/2.0" 401 5 "https://x/" "ua" "203.0.113.9, 10.0.0.2" 321 0.004 [default-svc-80] [] 10.1.1.1:80 5 0.004 401 abc"#);
-        assert_eq!(e.get("nginx.access.remote_ip_list"), Some(&Value::from(vec!["203.0.113.9", "10.0.0.2"])));
+        let e = parse_nginx(
+            r#"10.0.0.1 - - [08/Jun/2020:08:04:43 +0000] "POST /login HTTP/2.0" 401 5 "https://x/" "ua" "203.0.113.9, 10.0.0.2" 321 0.004 [default-svc-80] [] 10.1.1.1:80 5 0.004 401 abc"#,
+        );
+        assert_eq!(
+            e.get("nginx.access.remote_ip_list"),
+            Some(&Value::from(vec!["203.0.113.9", "10.0.0.2"]))
+        );
         assert_eq!(e.get_str("event.outcome"), Some("failure"));
         assert_eq!(e.get_str("http.request.referrer"), Some("https://x/"));
     }
@@ -709,16 +800,28 @@ mod tests {
         assert_eq!(e.get("process.pid"), Some(&Value::Int(120974)));
         assert_eq!(e.get("source.port"), Some(&Value::Int(17036)));
         assert_eq!(e.get_str("error.code"), Some("AH02006"));
-        assert_eq!(e.get_str("apache.error.os_error.message"), Some("End of file found"));
-        assert_eq!(e.get_str("message"), Some("SSL handshake stopped: connection was closed"));
+        assert_eq!(
+            e.get_str("apache.error.os_error.message"),
+            Some("End of file found")
+        );
+        assert_eq!(
+            e.get_str("message"),
+            Some("SSL handshake stopped: connection was closed")
+        );
         assert_eq!(e.timestamp.unwrap().timestamp_subsec_micros(), 56610);
     }
 
     #[test]
     fn apache_22_error_and_auth_failure() {
         let e = parse("[Sun Dec 04 05:15:09 2005] [error] [client 222.166.160.184] Directory index forbidden by rule: /var/www/html/", Server::Apache, chrono_tz::UTC, Utc::now()).unwrap();
-        assert_eq!(e.get("source.ip"), Some(&Value::Ip("222.166.160.184".parse().unwrap())));
-        assert_eq!(e.get_str("message"), Some("Directory index forbidden by rule: /var/www/html/"));
+        assert_eq!(
+            e.get("source.ip"),
+            Some(&Value::Ip("222.166.160.184".parse().unwrap()))
+        );
+        assert_eq!(
+            e.get_str("message"),
+            Some("Directory index forbidden by rule: /var/www/html/")
+        );
         let e = parse("[Thu Oct 13 12:24:49.880562 2022] [auth_basic:error] [pid 10:tid 140120579262208] [client 31.33.58.75:50229] AH01618: user sss not found: /", Server::Apache, chrono_tz::UTC, Utc::now()).unwrap();
         assert_eq!(e.get_str("user.name"), Some("sss"));
         assert_eq!(e.get_str("url.original"), Some("/"));
@@ -727,24 +830,47 @@ mod tests {
 
     #[test]
     fn nginx_error() {
-        let e = parse_nginx(r#"2022/07/28 16:37:00 [error] 2118161#2118161: *16670560058 limiting requests, excess: 5.459 by zone "nodos_med_tier1", client: 192.168.1.1, server: example.com, request: "POST https://example.com/12&3.html", host: "example.com", referrer: "https://example.com/12&3.html?referrer=/""#);
-        assert_eq!(e.get_str("message"), Some(r#"limiting requests, excess: 5.459 by zone "nodos_med_tier1""#));
+        let e = parse_nginx(
+            r#"2022/07/28 16:37:00 [error] 2118161#2118161: *16670560058 limiting requests, excess: 5.459 by zone "nodos_med_tier1", client: 192.168.1.1, server: example.com, request: "POST https://example.com/12&3.html", host: "example.com", referrer: "https://example.com/12&3.html?referrer=/""#,
+        );
+        assert_eq!(
+            e.get_str("message"),
+            Some(r#"limiting requests, excess: 5.459 by zone "nodos_med_tier1""#)
+        );
         assert_eq!(e.get_str("http.request.method"), Some("POST"));
         assert_eq!(e.get_str("url.path"), Some("/12&3.html"));
         assert_eq!(e.get_str("url.domain"), Some("example.com"));
         assert_eq!(e.get_str("destination.domain"), Some("example.com"));
-        assert_eq!(e.get_str("http.request.referrer"), Some("https://example.com/12&3.html?referrer=/"));
-        assert_eq!(e.get("nginx.error.connection_id"), Some(&Value::Int(16670560058)));
-        let e = parse_nginx(r#"2024/01/01 00:00:00 [error] 1#1: *2 user "admin": password mismatch, client: ::1, server: , request: "GET / HTTP/1.1", host: "h""#);
+        assert_eq!(
+            e.get_str("http.request.referrer"),
+            Some("https://example.com/12&3.html?referrer=/")
+        );
+        assert_eq!(
+            e.get("nginx.error.connection_id"),
+            Some(&Value::Int(16670560058))
+        );
+        let e = parse_nginx(
+            r#"2024/01/01 00:00:00 [error] 1#1: *2 user "admin": password mismatch, client: ::1, server: , request: "GET / HTTP/1.1", host: "h""#,
+        );
         assert_eq!(e.get_str("user.name"), Some("admin"));
         assert!(e.get("destination.domain").is_none());
     }
 
     #[test]
     fn rejects_other_shapes() {
-        for line in ["", "hello world", "[", "1.2.3.4 - - [", "a b c d e [01/Jan/2020:00:00:00 +0000] \"GET / HTTP/1.1\" 200 1",
-            "1.2.3.4 - - [01/Jan/2020:00:00:00 +0000] \"GET / HTTP/1.1\" 2000 1", "2021/12/01 13:53:33 [error] x"] {
-            assert!(parse(line, Server::Unknown, chrono_tz::UTC, Utc::now()).is_err(), "{line:?}");
+        for line in [
+            "",
+            "hello world",
+            "[",
+            "1.2.3.4 - - [",
+            "a b c d e [01/Jan/2020:00:00:00 +0000] \"GET / HTTP/1.1\" 200 1",
+            "1.2.3.4 - - [01/Jan/2020:00:00:00 +0000] \"GET / HTTP/1.1\" 2000 1",
+            "2021/12/01 13:53:33 [error] x",
+        ] {
+            assert!(
+                parse(line, Server::Unknown, chrono_tz::UTC, Utc::now()).is_err(),
+                "{line:?}"
+            );
         }
     }
 

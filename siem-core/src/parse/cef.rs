@@ -90,8 +90,24 @@ pub fn split(text: &str) -> Result<(Header<'_>, &str), CefError> {
     if n < 7 {
         return Err(CefError::ShortHeader(n));
     }
-    let [version, vendor, product, device_version, event_class_id, name, severity] = fields;
-    let header = Header { version, vendor, product, device_version, event_class_id, name, severity };
+    let [
+        version,
+        vendor,
+        product,
+        device_version,
+        event_class_id,
+        name,
+        severity,
+    ] = fields;
+    let header = Header {
+        version,
+        vendor,
+        product,
+        device_version,
+        event_class_id,
+        name,
+        severity,
+    };
     Ok((header, &body[field_start..]))
 }
 
@@ -181,7 +197,7 @@ pub fn extensions(ext: &str) -> Vec<(&str, Cow<'_, str>)> {
     let mut keys: Vec<(usize, usize)> = Vec::new();
     let mut backslashes = 0usize;
     for (i, &c) in b.iter().enumerate() {
-        if c == b'=' && backslashes % 2 == 0 {
+        if c == b'=' && backslashes.is_multiple_of(2) {
             let mut j = i;
             while j > 0 && is_key_byte(b[j - 1]) {
                 j -= 1;
@@ -246,7 +262,8 @@ pub fn decode(text: &str, tz: Tz, now: DateTime<Utc>, event: &mut Event) -> Resu
     let pairs = extensions(ext);
     let label_of = |key: &str| -> Option<&str> {
         pairs.iter().find_map(|(k2, v)| {
-            (k2.len() == key.len() + 5 && k2.starts_with(key) && k2.ends_with("Label")).then_some(v.as_ref())
+            (k2.len() == key.len() + 5 && k2.starts_with(key) && k2.ends_with("Label"))
+                .then_some(v.as_ref())
         })
     };
     let mut message = None;
@@ -307,9 +324,24 @@ fn extension_name(key: &str) -> CompactString {
 /// Custom fields that come with a `...Label` key: `cs1`..`cs6`, `cn1`..`cn3`, `cfp1`..`cfp4`,
 /// `c6a1`..`c6a4`, `deviceCustomString1`..., `flexString1`, `flexNumber1`, `flexDate1`, ...
 fn is_custom(key: &str) -> bool {
-    let prefixes = ["cs", "cn", "cfp", "c6a", "deviceCustomString", "deviceCustomNumber", "deviceCustomFloatingPoint",
-        "deviceCustomIPv6Address", "deviceCustomDate", "flexString", "flexNumber", "flexDate"];
-    prefixes.iter().any(|p| key.strip_prefix(p).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+    let prefixes = [
+        "cs",
+        "cn",
+        "cfp",
+        "c6a",
+        "deviceCustomString",
+        "deviceCustomNumber",
+        "deviceCustomFloatingPoint",
+        "deviceCustomIPv6Address",
+        "deviceCustomDate",
+        "flexString",
+        "flexNumber",
+        "flexDate",
+    ];
+    prefixes.iter().any(|p| {
+        key.strip_prefix(p)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 enum Target {
@@ -392,7 +424,10 @@ mod tests {
         assert_eq!(e.get_str("user.name"), Some("bob"));
         assert_eq!(e.get_str("url.original"), Some("http://x/?a=b"));
         assert_eq!(e.get_str("event.action"), Some("blocked a b"));
-        assert_eq!(e.timestamp.map(|t| t.timestamp_millis()), Some(1557968615000));
+        assert_eq!(
+            e.timestamp.map(|t| t.timestamp_millis()),
+            Some(1557968615000)
+        );
         assert_eq!(e.get_str("message"), Some(r"worm \ stopped"));
     }
 
@@ -401,7 +436,12 @@ mod tests {
         let pairs = extensions(r"msg=line1\nline2 url=http://h/p?x=1&y=2 cs2=a cs2Label=Rule Name");
         assert_eq!(pairs[0], ("msg", Cow::Owned("line1\nline2".to_string())));
         assert_eq!(pairs[1].1, "http://h/p?x=1&y=2");
-        let e = parse(r"CEF:1|V|P|1|sig|n|High|cs2=a cs2Label=Rule Name", chrono_tz::UTC, Utc::now()).unwrap();
+        let e = parse(
+            r"CEF:1|V|P|1|sig|n|High|cs2=a cs2Label=Rule Name",
+            chrono_tz::UTC,
+            Utc::now(),
+        )
+        .unwrap();
         assert_eq!(e.get_str("cef.extensions.Rule Name"), Some("a"));
         assert_eq!(e.get("event.severity"), Some(&Value::Int(8)));
         assert!(e.get("cef.extensions.cs2Label").is_none());
@@ -409,8 +449,14 @@ mod tests {
 
     #[test]
     fn rejects_non_cef() {
-        assert_eq!(parse("CEF:0|a|b", chrono_tz::UTC, Utc::now()).unwrap_err(), CefError::ShortHeader(2));
-        assert_eq!(parse("hello", chrono_tz::UTC, Utc::now()).unwrap_err(), CefError::NoMarker);
+        assert_eq!(
+            parse("CEF:0|a|b", chrono_tz::UTC, Utc::now()).unwrap_err(),
+            CefError::ShortHeader(2)
+        );
+        assert_eq!(
+            parse("hello", chrono_tz::UTC, Utc::now()).unwrap_err(),
+            CefError::NoMarker
+        );
         // Empty extension is fine.
         assert!(parse("CEF:0|a|b|c|d|e|1|", chrono_tz::UTC, Utc::now()).is_ok());
     }

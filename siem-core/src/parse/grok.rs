@@ -125,7 +125,10 @@ struct Compiler<'p> {
 
 impl Compiler<'_> {
     fn lookup(&self, name: &str) -> Option<String> {
-        self.extra.get(name).cloned().or_else(|| library().get(name).map(|s| s.to_string()))
+        self.extra
+            .get(name)
+            .cloned()
+            .or_else(|| library().get(name).map(|s| s.to_string()))
     }
 
     /// Expands `text` into `self.out`, renaming every named group to `gN`.
@@ -147,11 +150,16 @@ impl Compiler<'_> {
                 b']' if in_class => in_class = false,
                 b'%' if !in_class && b.get(i + 1) == Some(&b'{') => {
                     self.out.push_str(&text[literal_start..i]);
-                    let close = text[i..].find('}').map(|c| i + c).ok_or(GrokError::BadReference(i))?;
+                    let close = text[i..]
+                        .find('}')
+                        .map(|c| i + c)
+                        .ok_or(GrokError::BadReference(i))?;
                     let inside = &text[i + 2..close];
                     let mut parts = inside.splitn(3, ':');
                     let name = parts.next().unwrap_or_default();
-                    if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                    if name.is_empty()
+                        || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                    {
                         return Err(GrokError::BadReference(i));
                     }
                     let field = parts.next().filter(|f| !f.is_empty());
@@ -161,11 +169,14 @@ impl Compiler<'_> {
                         Some("float") => Conversion::Float,
                         Some(other) => return Err(GrokError::BadConversion(other.to_string())),
                     };
-                    let definition = self.lookup(name).ok_or_else(|| GrokError::UnknownPattern(name.to_string()))?;
+                    let definition = self
+                        .lookup(name)
+                        .ok_or_else(|| GrokError::UnknownPattern(name.to_string()))?;
                     match field {
                         Some(field) => {
                             let group = format!("g{}", self.captures.len());
-                            self.captures.push((group.clone(), field_name(field), conversion));
+                            self.captures
+                                .push((group.clone(), field_name(field), conversion));
                             self.out.push_str("(?P<");
                             self.out.push_str(&group);
                             self.out.push('>');
@@ -187,7 +198,10 @@ impl Compiler<'_> {
                     let after = &text[i + 2..];
                     let name_start = if after.starts_with("P<") {
                         Some(i + 4)
-                    } else if after.starts_with('<') && !after.starts_with("<=") && !after.starts_with("<!") {
+                    } else if after.starts_with('<')
+                        && !after.starts_with("<=")
+                        && !after.starts_with("<!")
+                    {
                         Some(i + 3)
                     } else {
                         None
@@ -197,7 +211,11 @@ impl Compiler<'_> {
                     {
                         self.out.push_str(&text[literal_start..i]);
                         let group = format!("g{}", self.captures.len());
-                        self.captures.push((group.clone(), field_name(&text[start..end]), Conversion::Text));
+                        self.captures.push((
+                            group.clone(),
+                            field_name(&text[start..end]),
+                            Conversion::Text,
+                        ));
                         self.out.push_str("(?P<");
                         self.out.push_str(&group);
                         self.out.push('>');
@@ -225,8 +243,15 @@ impl Grok {
 
     /// Compiles an expression with extra pattern definitions (which take precedence over the
     /// library's).
-    pub fn compile_with(expression: &str, patterns: &HashMap<String, String>) -> Result<Grok, GrokError> {
-        let mut compiler = Compiler { extra: patterns, out: String::with_capacity(expression.len() * 4), captures: Vec::new() };
+    pub fn compile_with(
+        expression: &str,
+        patterns: &HashMap<String, String>,
+    ) -> Result<Grok, GrokError> {
+        let mut compiler = Compiler {
+            extra: patterns,
+            out: String::with_capacity(expression.len() * 4),
+            captures: Vec::new(),
+        };
         compiler.expand(expression, 0, "expression")?;
         let regex = RegexBuilder::new(&compiler.out)
             .size_limit(MAX_REGEX_SIZE)
@@ -237,11 +262,21 @@ impl Grok {
             .captures
             .into_iter()
             .filter_map(|(group, field, conversion)| {
-                let index = regex.capture_names().position(|n| n == Some(group.as_str()))?;
-                Some(Capture { group: index, field, conversion })
+                let index = regex
+                    .capture_names()
+                    .position(|n| n == Some(group.as_str()))?;
+                Some(Capture {
+                    group: index,
+                    field,
+                    conversion,
+                })
             })
             .collect();
-        Ok(Grok { expression: expression.to_string(), regex, captures })
+        Ok(Grok {
+            expression: expression.to_string(),
+            regex,
+            captures,
+        })
     }
 
     /// The expression as written.
@@ -261,7 +296,11 @@ impl Grok {
         Some(
             self.captures
                 .iter()
-                .filter_map(|c| caps.get(c.group).filter(|m| !m.is_empty()).map(|m| (c.field.as_str(), m.as_str())))
+                .filter_map(|c| {
+                    caps.get(c.group)
+                        .filter(|m| !m.is_empty())
+                        .map(|m| (c.field.as_str(), m.as_str()))
+                })
                 .collect(),
         )
     }
@@ -275,16 +314,22 @@ impl Grok {
     /// Matches `text` and writes the captures into `event`; `false` (event untouched) when it
     /// does not match.
     pub fn decode(&self, text: &str, tz: Tz, now: DateTime<Utc>, event: &mut Event) -> bool {
-        let Some(caps) = self.regex.captures(text) else { return false };
+        let Some(caps) = self.regex.captures(text) else {
+            return false;
+        };
         for capture in &self.captures {
-            let Some(m) = caps.get(capture.group).filter(|m| !m.is_empty()) else { continue };
+            let Some(m) = caps.get(capture.group).filter(|m| !m.is_empty()) else {
+                continue;
+            };
             let value = m.as_str();
             if capture.field == "@timestamp" {
                 match when::parse_any(value, tz, now) {
                     Some(ts) => event.timestamp = Some(ts),
                     None => event.insert(
                         "error.message",
-                        format!("grok captured @timestamp {value:?}, which is not a time siem can read"),
+                        format!(
+                            "grok captured @timestamp {value:?}, which is not a time siem can read"
+                        ),
                     ),
                 }
                 continue;
@@ -347,8 +392,13 @@ mod tests {
     #[test]
     fn fields_conversions_and_named_groups() {
         let g = Grok::compile(r"%{IP:source.ip} %{INT:[http][response][status_code]:int} (?<duration>%{NUMBER:d:float})s (?P<rest>.*)").unwrap();
-        let e = g.parse("203.0.113.7 404 0.25s done", chrono_tz::UTC, Utc::now()).unwrap();
-        assert_eq!(e.get("source.ip"), Some(&Value::Ip("203.0.113.7".parse().unwrap())));
+        let e = g
+            .parse("203.0.113.7 404 0.25s done", chrono_tz::UTC, Utc::now())
+            .unwrap();
+        assert_eq!(
+            e.get("source.ip"),
+            Some(&Value::Ip("203.0.113.7".parse().unwrap()))
+        );
         assert_eq!(e.get("http.response.status_code"), Some(&Value::Int(404)));
         assert_eq!(e.get("d"), Some(&Value::Float(0.25)));
         assert_eq!(e.get_str("duration"), Some("0.25"));
@@ -363,27 +413,53 @@ mod tests {
         assert!(caps.contains(&("clientip", "127.0.0.1")));
         assert!(caps.contains(&("request", "/a.gif")));
         let g = Grok::compile("%{SYSLOGBASE} %{GREEDYDATA:message}").unwrap();
-        let caps = g.captures("Jun  8 14:34:33 sd-126005 sshd[123]: Failed password").unwrap();
+        let caps = g
+            .captures("Jun  8 14:34:33 sd-126005 sshd[123]: Failed password")
+            .unwrap();
         assert!(caps.contains(&("program", "sshd")));
         assert!(caps.contains(&("pid", "123")));
     }
 
     #[test]
     fn compile_errors() {
-        assert_eq!(Grok::compile("%{NOPE}").unwrap_err(), GrokError::UnknownPattern("NOPE".into()));
-        assert!(matches!(Grok::compile("%{WORD"), Err(GrokError::BadReference(0))));
-        assert!(matches!(Grok::compile("%{WORD:x:date}"), Err(GrokError::BadConversion(_))));
-        assert!(matches!(Grok::compile("(unclosed"), Err(GrokError::Regex(_))));
+        assert_eq!(
+            Grok::compile("%{NOPE}").unwrap_err(),
+            GrokError::UnknownPattern("NOPE".into())
+        );
+        assert!(matches!(
+            Grok::compile("%{WORD"),
+            Err(GrokError::BadReference(0))
+        ));
+        assert!(matches!(
+            Grok::compile("%{WORD:x:date}"),
+            Err(GrokError::BadConversion(_))
+        ));
+        assert!(matches!(
+            Grok::compile("(unclosed"),
+            Err(GrokError::Regex(_))
+        ));
         let mut cyclic = HashMap::new();
         cyclic.insert("A".to_string(), "%{B}".to_string());
         cyclic.insert("B".to_string(), "%{A}".to_string());
-        assert!(matches!(Grok::compile_with("%{A}", &cyclic), Err(GrokError::TooDeep(_))));
+        assert!(matches!(
+            Grok::compile_with("%{A}", &cyclic),
+            Err(GrokError::TooDeep(_))
+        ));
     }
 
     #[test]
     fn timestamp_capture() {
         let g = Grok::compile(r"\[%{HTTPDATE:@timestamp}\]").unwrap();
-        let e = g.parse("x [10/Oct/2000:13:55:36 -0700] y", chrono_tz::UTC, Utc::now()).unwrap();
-        assert_eq!(e.timestamp.unwrap().to_rfc3339(), "2000-10-10T20:55:36+00:00");
+        let e = g
+            .parse(
+                "x [10/Oct/2000:13:55:36 -0700] y",
+                chrono_tz::UTC,
+                Utc::now(),
+            )
+            .unwrap();
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2000-10-10T20:55:36+00:00"
+        );
     }
 }

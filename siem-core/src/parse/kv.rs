@@ -95,7 +95,11 @@ pub fn pairs(text: &str) -> Vec<Pair<'_>> {
             match b.get(i) {
                 Some(&q @ (b'"' | b'\'')) => {
                     let (value, end) = quoted(text, i + 1, q);
-                    out.push(Pair { key, value: Some(value), start });
+                    out.push(Pair {
+                        key,
+                        value: Some(value),
+                        start,
+                    });
                     i = end;
                 }
                 _ => {
@@ -103,7 +107,11 @@ pub fn pairs(text: &str) -> Vec<Pair<'_>> {
                     while i < b.len() && !b[i].is_ascii_whitespace() {
                         i += 1;
                     }
-                    out.push(Pair { key, value: Some(Cow::Borrowed(&text[vstart..i])), start });
+                    out.push(Pair {
+                        key,
+                        value: Some(Cow::Borrowed(&text[vstart..i])),
+                        start,
+                    });
                 }
             }
         } else {
@@ -111,7 +119,11 @@ pub fn pairs(text: &str) -> Vec<Pair<'_>> {
             while i < b.len() && !b[i].is_ascii_whitespace() {
                 i += 1;
             }
-            out.push(Pair { key: &text[start..i], value: None, start });
+            out.push(Pair {
+                key: &text[start..i],
+                value: None,
+                start,
+            });
         }
     }
     out
@@ -180,7 +192,9 @@ fn quoted(text: &str, from: usize, q: u8) -> (Cow<'_, str>, usize) {
 /// ```
 pub fn format_pair(key: &str, value: &str) -> String {
     let needs_quotes = value.is_empty()
-        || value.bytes().any(|c| c.is_ascii_whitespace() || matches!(c, b'=' | b'"' | b'\'' | b'\\'));
+        || value
+            .bytes()
+            .any(|c| c.is_ascii_whitespace() || matches!(c, b'=' | b'"' | b'\'' | b'\\'));
     if !needs_quotes {
         return format!("{key}={value}");
     }
@@ -221,7 +235,10 @@ pub fn flavor(pairs: &[Pair<'_>]) -> Flavor {
     let has = |key: &str| pairs.iter().any(|p| p.value.is_some() && p.key == key);
     if has("SRC") && has("DST") && (has("PROTO") || has("IN") || has("OUT")) {
         Flavor::Netfilter
-    } else if has("devname") || (has("logid") && has("type")) || (has("srcip") && has("dstip") && has("action")) {
+    } else if has("devname")
+        || (has("logid") && has("type"))
+        || (has("srcip") && has("dstip") && has("action"))
+    {
         Flavor::FortiGate
     } else {
         Flavor::Logfmt
@@ -237,7 +254,13 @@ pub fn parse(line: &str, tz: Tz, now: DateTime<Utc>) -> Result<Event, KvError> {
 
 /// Decodes `text` into `event`, requiring at least `min_pairs` `key=value` pairs (format
 /// detection asks for two). Returns the flavor found.
-pub fn decode(text: &str, tz: Tz, now: DateTime<Utc>, min_pairs: usize, event: &mut Event) -> Result<Flavor, KvError> {
+pub fn decode(
+    text: &str,
+    tz: Tz,
+    now: DateTime<Utc>,
+    min_pairs: usize,
+    event: &mut Event,
+) -> Result<Flavor, KvError> {
     let tokens = pairs(text);
     let count = tokens.iter().filter(|p| p.value.is_some()).count();
     if count == 0 {
@@ -285,16 +308,25 @@ fn put_int_or_text(event: &mut Event, name: impl Into<CompactString>, value: &st
 
 /// `aa:bb:cc:dd:ee:ff` → ECS `AA-BB-CC-DD-EE-FF`.
 fn ecs_mac(hex: &[&str]) -> String {
-    hex.iter().map(|h| h.to_ascii_uppercase()).collect::<Vec<_>>().join("-")
+    hex.iter()
+        .map(|h| h.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn netfilter(text: &str, tokens: &[Pair<'_>], event: &mut Event) {
     // The log prefix: the text before the first key, after the kernel's `[ 123.456]` uptime.
-    let first = tokens.iter().find(|p| p.value.is_some()).map_or(0, |p| p.start);
+    let first = tokens
+        .iter()
+        .find(|p| p.value.is_some())
+        .map_or(0, |p| p.start);
     let mut prefix = text[..first].trim();
     if prefix.starts_with('[')
         && let Some(close) = prefix.find(']')
-        && prefix[1..close].trim().bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && prefix[1..close]
+            .trim()
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.')
     {
         prefix = prefix[close + 1..].trim();
     }
@@ -302,7 +334,9 @@ fn netfilter(text: &str, tokens: &[Pair<'_>], event: &mut Event) {
     if !prefix.is_empty() {
         event.insert(k("rule.name"), prefix);
         let lower = prefix.to_ascii_lowercase();
-        let action = ["drop", "block", "reject", "deny", "accept", "allow"].into_iter().find(|a| lower.contains(a));
+        let action = ["drop", "block", "reject", "deny", "accept", "allow"]
+            .into_iter()
+            .find(|a| lower.contains(a));
         if let Some(action) = action {
             event.insert(k("event.action"), action);
         }
@@ -314,7 +348,9 @@ fn netfilter(text: &str, tokens: &[Pair<'_>], event: &mut Event) {
     for p in tokens {
         let Some(value) = &p.value else {
             match p.key {
-                "SYN" | "ACK" | "FIN" | "RST" | "PSH" | "URG" | "CWR" | "ECE" => tcp_flags.push(Value::from(p.key)),
+                "SYN" | "ACK" | "FIN" | "RST" | "PSH" | "URG" | "CWR" | "ECE" => {
+                    tcp_flags.push(Value::from(p.key))
+                }
                 "DF" | "MF" | "CE" => fragment_flags.push(Value::from(p.key)),
                 _ => {}
             }
@@ -350,7 +386,15 @@ fn netfilter(text: &str, tokens: &[Pair<'_>], event: &mut Event) {
                 put_int_or_text(event, k("iptables.length"), v);
             }
             // The second LEN is the UDP (or other layer-4) length.
-            "LEN" => put_int_or_text(event, if proto == "udp" { k("iptables.udp.length") } else { k("iptables.l4.length") }, v),
+            "LEN" => put_int_or_text(
+                event,
+                if proto == "udp" {
+                    k("iptables.udp.length")
+                } else {
+                    k("iptables.l4.length")
+                },
+                v,
+            ),
             "TTL" => put_int_or_text(event, k("iptables.ttl"), v),
             "ID" => put_int_or_text(event, k("iptables.id"), v),
             "TOS" => event.insert(k("iptables.tos"), v),
@@ -387,8 +431,14 @@ fn netfilter(text: &str, tokens: &[Pair<'_>], event: &mut Event) {
         event.insert(k("iptables.fragment_flags"), Value::List(fragment_flags));
     }
     event.insert(k("event.kind"), "event");
-    event.insert(k("event.category"), Value::List(vec![Value::from("network")]));
-    event.insert(k("event.type"), Value::List(vec![Value::from("connection")]));
+    event.insert(
+        k("event.category"),
+        Value::List(vec![Value::from("network")]),
+    );
+    event.insert(
+        k("event.type"),
+        Value::List(vec![Value::from("connection")]),
+    );
     event.insert(k("event.module"), "iptables");
     event.insert(k("event.dataset"), "iptables.log");
     // Keep what a surrounding syslog header told (product, service); the payload is firewall data.
@@ -396,7 +446,12 @@ fn netfilter(text: &str, tokens: &[Pair<'_>], event: &mut Event) {
 }
 
 fn fortigate(tokens: &[Pair<'_>], tz: Tz, now: DateTime<Utc>, event: &mut Event) {
-    let get = |key: &str| tokens.iter().find(|p| p.key == key).and_then(|p| p.value.as_deref());
+    let get = |key: &str| {
+        tokens
+            .iter()
+            .find(|p| p.key == key)
+            .and_then(|p| p.value.as_deref())
+    };
     // eventtime (FortiOS 6.2+, epoch s/ms/us/ns) is exact; date+time are local to `tz=`.
     let ts = get("eventtime").and_then(when::parse_epoch).or_else(|| {
         let (date, time) = (get("date")?, get("time")?);
@@ -430,7 +485,8 @@ fn fortigate(tokens: &[Pair<'_>], tz: Tz, now: DateTime<Utc>, event: &mut Event)
                 put_ip_or_text(event, "source.nat.ip", v);
                 continue;
             }
-            "srcport" | "dstport" | "transport" | "sentbyte" | "rcvdbyte" | "sentpkt" | "rcvdpkt" | "proto" => {
+            "srcport" | "dstport" | "transport" | "sentbyte" | "rcvdbyte" | "sentpkt"
+            | "rcvdpkt" | "proto" => {
                 let name = match p.key {
                     "srcport" => "source.port",
                     "dstport" => "destination.port",
@@ -524,7 +580,15 @@ mod tests {
         let keys: Vec<_> = p.iter().map(|p| (p.key, p.value.as_deref())).collect();
         assert_eq!(
             keys,
-            vec![("a", Some("1")), ("b", Some("")), ("c", Some("x y")), ("d", Some("q")), ("=e", None), ("f\"g", None), ("h", Some("unterminated"))]
+            vec![
+                ("a", Some("1")),
+                ("b", Some("")),
+                ("c", Some("x y")),
+                ("d", Some("q")),
+                ("=e", None),
+                ("f\"g", None),
+                ("h", Some("unterminated"))
+            ]
         );
         assert_eq!(pairs("k=\"open")[0].value.as_deref(), Some("open"));
         assert_eq!(pairs(r#"k="a\\"#)[0].value.as_deref(), Some("a\\"));
@@ -543,7 +607,10 @@ mod tests {
         assert_eq!(e.get("destination.port"), Some(&Value::Int(53)));
         assert_eq!(e.get_str("observer.ingress.interface.name"), Some("lo"));
         assert!(e.get("observer.egress.interface.name").is_none());
-        assert_eq!(e.get("iptables.fragment_flags"), Some(&Value::from(vec!["DF"])));
+        assert_eq!(
+            e.get("iptables.fragment_flags"),
+            Some(&Value::from(vec!["DF"]))
+        );
         assert_eq!(e.get_str("source.mac"), Some("00-00-00-00-00-00"));
         assert_eq!(e.logsource.category.as_deref(), Some("firewall"));
     }
@@ -559,7 +626,10 @@ mod tests {
         assert_eq!(e.get_str("fortinet.firewall.vd"), Some("root"));
         assert_eq!(e.timestamp.map(|t| t.timestamp()), Some(1557968615));
         let e = parse("date=2019-05-15 time=18:03:36 tz=\"+0200\" devname=x srcip=1.2.3.4 dstip=5.6.7.8 action=deny", chrono_tz::UTC, now()).unwrap();
-        assert_eq!(e.timestamp.unwrap().to_rfc3339(), "2019-05-15T16:03:36+00:00");
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2019-05-15T16:03:36+00:00"
+        );
     }
 
     #[test]
@@ -571,8 +641,14 @@ mod tests {
         assert_eq!(e.get_str("pct"), Some("97"));
         assert!(e.timestamp.is_some());
         let mut ev = Event::new();
-        assert_eq!(decode("just one=pair", chrono_tz::UTC, now(), 2, &mut ev), Err(KvError::TooFew(1)));
-        assert_eq!(parse("no pairs here", chrono_tz::UTC, now()).unwrap_err(), KvError::NoPairs);
+        assert_eq!(
+            decode("just one=pair", chrono_tz::UTC, now(), 2, &mut ev),
+            Err(KvError::TooFew(1))
+        );
+        assert_eq!(
+            parse("no pairs here", chrono_tz::UTC, now()).unwrap_err(),
+            KvError::NoPairs
+        );
     }
 
     mod props {

@@ -66,7 +66,11 @@ fn header_fields(text: &str, max: usize) -> (Vec<Cow<'_, str>>, &str) {
             b'\\' => escaped = !escaped,
             b'|' if !escaped => {
                 let field = &text[start..i];
-                fields.push(if field.contains("\\|") { Cow::Owned(field.replace("\\|", "|")) } else { Cow::Borrowed(field) });
+                fields.push(if field.contains("\\|") {
+                    Cow::Owned(field.replace("\\|", "|"))
+                } else {
+                    Cow::Borrowed(field)
+                });
                 start = i + 1;
             }
             _ => escaped = false,
@@ -88,7 +92,11 @@ fn delimiter(field: &str) -> Option<char> {
     if let (Some(c), None) = (chars.next(), chars.next()) {
         return Some(c);
     }
-    let hex = f.strip_prefix("0x").or_else(|| f.strip_prefix("0X")).or_else(|| f.strip_prefix('x')).or_else(|| f.strip_prefix('X'))?;
+    let hex = f
+        .strip_prefix("0x")
+        .or_else(|| f.strip_prefix("0X"))
+        .or_else(|| f.strip_prefix('x'))
+        .or_else(|| f.strip_prefix('X'))?;
     let code = u32::from_str_radix(hex, 16).ok()?;
     char::from_u32(code)
 }
@@ -108,7 +116,9 @@ pub fn attributes(text: &str, delim: char) -> Vec<(&str, Cow<'_, str>)> {
             break;
         }
         match piece.split_once('=') {
-            Some((key, value)) if !key.is_empty() && !key.contains(' ') => out.push((key.trim(), Cow::Borrowed(value))),
+            Some((key, value)) if !key.is_empty() && !key.contains(' ') => {
+                out.push((key.trim(), Cow::Borrowed(value)))
+            }
             _ => {
                 if let Some((_, last)) = out.last_mut() {
                     let mut joined = last.to_string();
@@ -149,7 +159,8 @@ pub fn decode(text: &str, tz: Tz, now: DateTime<Utc>, event: &mut Event) -> Resu
         if let Some(bar) = rest.find('|') {
             let candidate = &rest[..bar];
             if candidate.len() <= 6 && !candidate.contains('=') {
-                delim = delimiter(candidate).ok_or_else(|| LeefError::Delimiter(candidate.to_string()))?;
+                delim = delimiter(candidate)
+                    .ok_or_else(|| LeefError::Delimiter(candidate.to_string()))?;
                 rest = &rest[bar + 1..];
             }
         }
@@ -189,7 +200,9 @@ pub fn decode(text: &str, tz: Tz, now: DateTime<Utc>, event: &mut Event) -> Resu
             "srcPostNATPort" => ("source.nat.port", Kind::Int),
             "dstPostNATPort" => ("destination.nat.port", Kind::Int),
             "usrName" => ("user.name", Kind::Text),
-            "accountName" if !attrs.iter().any(|(k2, _)| *k2 == "usrName") => ("user.name", Kind::Text),
+            "accountName" if !attrs.iter().any(|(k2, _)| *k2 == "usrName") => {
+                ("user.name", Kind::Text)
+            }
             "proto" => match v.parse::<i64>() {
                 Ok(n) => {
                     event.insert(k("network.iana_number"), n);
@@ -257,21 +270,38 @@ mod tests {
     #[test]
     fn leef_2_delimiters_and_time_format() {
         for delim in ["^", "x5E", "0x5e"] {
-            let line = format!("LEEF:2.0|V|P|1|E|{delim}|src=10.0.0.1^devTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSZ^devTime=2024-01-05T10:00:00.500+0100^msg=a^b");
+            let line = format!(
+                "LEEF:2.0|V|P|1|E|{delim}|src=10.0.0.1^devTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSZ^devTime=2024-01-05T10:00:00.500+0100^msg=a^b"
+            );
             let e = parse(&line, chrono_tz::UTC, Utc::now()).unwrap();
-            assert_eq!(e.timestamp.map(|t| t.timestamp_millis()), Some(1704445200500), "{delim}");
+            assert_eq!(
+                e.timestamp.map(|t| t.timestamp_millis()),
+                Some(1704445200500),
+                "{delim}"
+            );
             assert_eq!(e.get_str("message"), Some("a^b"));
         }
         // Delimiter field left out.
-        let e = parse("LEEF:2.0|V|P|1|E|src=10.0.0.1\tdst=10.0.0.2", chrono_tz::UTC, Utc::now()).unwrap();
+        let e = parse(
+            "LEEF:2.0|V|P|1|E|src=10.0.0.1\tdst=10.0.0.2",
+            chrono_tz::UTC,
+            Utc::now(),
+        )
+        .unwrap();
         assert!(e.get("destination.ip").is_some());
-        assert!(matches!(parse("LEEF:2.0|V|P|1|E|xZZ|a=b", chrono_tz::UTC, Utc::now()), Err(LeefError::Delimiter(_))));
+        assert!(matches!(
+            parse("LEEF:2.0|V|P|1|E|xZZ|a=b", chrono_tz::UTC, Utc::now()),
+            Err(LeefError::Delimiter(_))
+        ));
     }
 
     #[test]
     fn leef_1_spaces_and_errors() {
         let e = parse("<13>Jan 18 11:07:53 host LEEF:1.0|Vendor|Product|1|ID|src=1.2.3.4 usrName=john smith dst=5.6.7.8", chrono_tz::UTC, Utc::now()).unwrap();
         assert_eq!(e.get_str("user.name"), Some("john smith"));
-        assert_eq!(parse("LEEF:1.0|V|P", chrono_tz::UTC, Utc::now()).unwrap_err(), LeefError::ShortHeader(2));
+        assert_eq!(
+            parse("LEEF:1.0|V|P", chrono_tz::UTC, Utc::now()).unwrap_err(),
+            LeefError::ShortHeader(2)
+        );
     }
 }

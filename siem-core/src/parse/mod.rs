@@ -255,9 +255,10 @@ impl Parser {
     /// Builds a parser; fails only on a grok expression that does not compile.
     pub fn new(options: ParseOptions) -> Result<Parser, ParseConfigError> {
         let grok = match &options.format {
-            FormatSpec::Grok(expression) => {
-                Some(grok::Grok::compile(expression).map_err(|e| ParseConfigError::Grok(e.to_string()))?)
-            }
+            FormatSpec::Grok(expression) => Some(
+                grok::Grok::compile(expression)
+                    .map_err(|e| ParseConfigError::Grok(e.to_string()))?,
+            ),
             _ => None,
         };
         Ok(Parser { options, grok })
@@ -294,9 +295,10 @@ impl Parser {
         let (text, lossy) = match std::str::from_utf8(line) {
             Ok(s) => (Cow::Borrowed(s), false),
             // A cut in the middle of a character is ours, not the input's fault.
-            Err(e) if dropped > 0 && e.error_len().is_none() => {
-                (Cow::Borrowed(std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or_default()), false)
-            }
+            Err(e) if dropped > 0 && e.error_len().is_none() => (
+                Cow::Borrowed(std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or_default()),
+                false,
+            ),
             Err(_) => (String::from_utf8_lossy(line), true),
         };
         let now = self.options.reference_time.unwrap_or_else(Utc::now);
@@ -327,26 +329,44 @@ impl Parser {
         let tz = self.options.timezone;
         match &self.options.format {
             FormatSpec::Auto => self.auto(text, now),
-            FormatSpec::Syslog => {
-                self.syslog(text, now).ok_or_else(|| "not a syslog line (RFC 5424 or RFC 3164)".to_string())
-            }
-            FormatSpec::Json => json::parse(text, tz, now).map(|e| (e, Format::Json)).map_err(|e| e.to_string()),
+            FormatSpec::Syslog => self
+                .syslog(text, now)
+                .ok_or_else(|| "not a syslog line (RFC 5424 or RFC 3164)".to_string()),
+            FormatSpec::Json => json::parse(text, tz, now)
+                .map(|e| (e, Format::Json))
+                .map_err(|e| e.to_string()),
             FormatSpec::Apache => self.access(text, access::Server::Apache, now),
             FormatSpec::Nginx => self.access(text, access::Server::Nginx, now),
-            FormatSpec::Cef => cef::parse(text, tz, now).map(|e| (e, Format::Cef)).map_err(|e| e.to_string()),
-            FormatSpec::Leef => leef::parse(text, tz, now).map(|e| (e, Format::Leef)).map_err(|e| e.to_string()),
-            FormatSpec::Kv => kv::parse(text, tz, now).map(|e| (e, Format::Kv)).map_err(|e| e.to_string()),
+            FormatSpec::Cef => cef::parse(text, tz, now)
+                .map(|e| (e, Format::Cef))
+                .map_err(|e| e.to_string()),
+            FormatSpec::Leef => leef::parse(text, tz, now)
+                .map(|e| (e, Format::Leef))
+                .map_err(|e| e.to_string()),
+            FormatSpec::Kv => kv::parse(text, tz, now)
+                .map(|e| (e, Format::Kv))
+                .map_err(|e| e.to_string()),
             FormatSpec::Grok(_) => match &self.grok {
                 Some(g) => g
                     .parse(text, tz, now)
                     .map(|e| (e, Format::Grok))
-                    .ok_or_else(|| format!("line does not match the grok expression {:?}", g.expression())),
+                    .ok_or_else(|| {
+                        format!(
+                            "line does not match the grok expression {:?}",
+                            g.expression()
+                        )
+                    }),
                 None => Err("grok expression not compiled".to_string()),
             },
         }
     }
 
-    fn access(&self, text: &str, server: access::Server, now: DateTime<Utc>) -> Result<(Event, Format), String> {
+    fn access(
+        &self,
+        text: &str,
+        server: access::Server,
+        now: DateTime<Utc>,
+    ) -> Result<(Event, Format), String> {
         let mut event = new_event(text, 24);
         access::decode(text, server, self.options.timezone, now, &mut event)
             .map(|format| (event, format))
@@ -355,7 +375,10 @@ impl Parser {
 
     /// Syslog, then the payload decoders that apply to a syslog message.
     fn syslog(&self, text: &str, now: DateTime<Utc>) -> Option<(Event, Format)> {
-        let Parsed { mut event, mut format } = syslog_parse(text, &self.options, now)?;
+        let Parsed {
+            mut event,
+            mut format,
+        } = syslog_parse(text, &self.options, now)?;
         programs_decode(&mut event);
         let tz = self.options.timezone;
         if let Some(message) = event.message().map(str::to_string) {
@@ -386,10 +409,14 @@ impl Parser {
                 Err(e) => json_error = Some(e.to_string()),
             },
             Some(b'C') if start.starts_with("CEF:") => {
-                return cef::parse(text, tz, now).map(|e| (e, Format::Cef)).map_err(|e| e.to_string());
+                return cef::parse(text, tz, now)
+                    .map(|e| (e, Format::Cef))
+                    .map_err(|e| e.to_string());
             }
             Some(b'L') if start.starts_with("LEEF:") => {
-                return leef::parse(text, tz, now).map(|e| (e, Format::Leef)).map_err(|e| e.to_string());
+                return leef::parse(text, tz, now)
+                    .map(|e| (e, Format::Leef))
+                    .map_err(|e| e.to_string());
             }
             _ => {}
         }
@@ -420,7 +447,10 @@ impl Parser {
         }
         Err(match json_error {
             Some(e) => format!("starts like JSON but is not: {e}"),
-            None => "no format matched (tried JSON, CEF, LEEF, access/error log, syslog, key=value)".to_string(),
+            None => {
+                "no format matched (tried JSON, CEF, LEEF, access/error log, syslog, key=value)"
+                    .to_string()
+            }
         })
     }
 
@@ -458,15 +488,28 @@ mod tests {
         for (line, format) in cases {
             let parsed = p.parse(line);
             assert_eq!(parsed.format, format, "{}", String::from_utf8_lossy(line));
-            assert_eq!(parsed.event.has_tag(PARSE_FAILURE_TAG), format == Format::Unparsed);
+            assert_eq!(
+                parsed.event.has_tag(PARSE_FAILURE_TAG),
+                format == Format::Unparsed
+            );
         }
         let failed = p.parse(b"{not json");
-        assert!(failed.event.get_str("error.message").unwrap().starts_with("starts like JSON"));
+        assert!(
+            failed
+                .event
+                .get_str("error.message")
+                .unwrap()
+                .starts_with("starts like JSON")
+        );
     }
 
     #[test]
     fn invalid_utf8_and_cut_lines() {
-        let p = Parser::new(ParseOptions { max_line_bytes: 10, ..ParseOptions::default() }).unwrap();
+        let p = Parser::new(ParseOptions {
+            max_line_bytes: 10,
+            ..ParseOptions::default()
+        })
+        .unwrap();
         let parsed = p.parse(b"abc\xffdef\r\n");
         assert!(parsed.event.has_tag(INVALID_UTF8_TAG));
         assert_eq!(parsed.event.original(), Some("abc\u{FFFD}def"));
@@ -477,10 +520,22 @@ mod tests {
         // Cutting inside a character drops the partial character, not a U+FFFD.
         let parsed = p.parse("012345678é".as_bytes());
         assert_eq!(parsed.event.original(), Some("012345678"));
-        assert!(parsed.event.get_str("error.message").unwrap().contains("1 bytes dropped"));
+        assert!(
+            parsed
+                .event
+                .get_str("error.message")
+                .unwrap()
+                .contains("1 bytes dropped")
+        );
         let parsed = auto().parse_cut(b"a=1 b=2", 100);
         assert_eq!(parsed.format, Format::Kv);
-        assert!(parsed.event.get_str("error.message").unwrap().contains("100 bytes dropped"));
+        assert!(
+            parsed
+                .event
+                .get_str("error.message")
+                .unwrap()
+                .contains("100 bytes dropped")
+        );
     }
 
     #[test]
@@ -492,37 +547,58 @@ mod tests {
             (FormatSpec::Apache, "not an access or error log line"),
             (FormatSpec::Kv, "no key=value"),
             (FormatSpec::Syslog, "not a syslog line"),
-            (FormatSpec::Grok("^%{INT:n}$".into()), "does not match the grok"),
+            (
+                FormatSpec::Grok("^%{INT:n}$".into()),
+                "does not match the grok",
+            ),
         ] {
-            let p = Parser::new(ParseOptions { format: spec.clone(), ..ParseOptions::default() }).unwrap();
+            let p = Parser::new(ParseOptions {
+                format: spec.clone(),
+                ..ParseOptions::default()
+            })
+            .unwrap();
             let parsed = p.parse(b"hello");
             assert_eq!(parsed.format, Format::Unparsed);
             let reason = parsed.event.get_str("error.message").unwrap();
             assert!(reason.contains(needle), "{spec:?}: {reason}");
         }
         assert!(matches!(
-            Parser::new(ParseOptions { format: FormatSpec::Grok("%{NOPE}".into()), ..ParseOptions::default() }),
+            Parser::new(ParseOptions {
+                format: FormatSpec::Grok("%{NOPE}".into()),
+                ..ParseOptions::default()
+            }),
             Err(ParseConfigError::Grok(_))
         ));
     }
 
     #[test]
     fn logsource_fill_and_override() {
-        let line: &[u8] = br#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "-""#;
+        let line: &[u8] =
+            br#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "-""#;
         let fill = Parser::new(ParseOptions {
             logsource: LogSource::new(Some("web"), Some("proxy"), None),
             ..ParseOptions::default()
         })
         .unwrap();
-        assert_eq!(fill.parse(line).event.logsource, LogSource::new(Some("web"), Some("webserver"), Some("apache")));
+        assert_eq!(
+            fill.parse(line).event.logsource,
+            LogSource::new(Some("web"), Some("webserver"), Some("apache"))
+        );
         let over = Parser::new(ParseOptions {
             logsource: LogSource::new(None, Some("proxy"), None),
             logsource_override: true,
             ..ParseOptions::default()
         })
         .unwrap();
-        assert_eq!(over.parse(line).event.logsource.category.as_deref(), Some("proxy"));
-        let grok = Parser::new(ParseOptions { format: FormatSpec::Grok("%{INT:n:int}".into()), ..ParseOptions::default() }).unwrap();
+        assert_eq!(
+            over.parse(line).event.logsource.category.as_deref(),
+            Some("proxy")
+        );
+        let grok = Parser::new(ParseOptions {
+            format: FormatSpec::Grok("%{INT:n:int}".into()),
+            ..ParseOptions::default()
+        })
+        .unwrap();
         assert_eq!(grok.parse(b"x 42").event.get("n"), Some(&Value::Int(42)));
     }
 }

@@ -18,7 +18,11 @@ pub(crate) fn month_number(name: &str) -> Option<u32> {
     if b.len() < 3 {
         return None;
     }
-    let lower = [b[0].to_ascii_lowercase(), b[1].to_ascii_lowercase(), b[2].to_ascii_lowercase()];
+    let lower = [
+        b[0].to_ascii_lowercase(),
+        b[1].to_ascii_lowercase(),
+        b[2].to_ascii_lowercase(),
+    ];
     let m = match &lower {
         b"jan" => 1,
         b"feb" => 2,
@@ -38,8 +42,18 @@ pub(crate) fn month_number(name: &str) -> Option<u32> {
         return Some(m);
     }
     const FULL: [&str; 12] = [
-        "january", "february", "march", "april", "may", "june", "july", "august", "september",
-        "october", "november", "december",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
     ];
     let full = FULL[(m - 1) as usize];
     // `Sept` is common enough in the wild to accept.
@@ -48,11 +62,19 @@ pub(crate) fn month_number(name: &str) -> Option<u32> {
 
 /// Whether `name` is an English weekday name or abbreviation.
 pub(crate) fn is_weekday(name: &str) -> bool {
-    const DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    const DAYS: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
     name.len() >= 3
-        && DAYS.iter().any(|d| {
-            name.eq_ignore_ascii_case(&d[..3]) || name.eq_ignore_ascii_case(d)
-        })
+        && DAYS
+            .iter()
+            .any(|d| name.eq_ignore_ascii_case(&d[..3]) || name.eq_ignore_ascii_case(d))
 }
 
 /// Interprets a wall-clock time in `tz`. In the hour a DST change repeats, the earlier instant
@@ -181,8 +203,12 @@ pub(crate) fn parse_clf(s: &str) -> Option<DateTime<Utc>> {
         nanos = n;
         at += 1 + used;
     }
-    let naive = NaiveDate::from_ymd_opt(year as i32, month, day)?
-        .and_hms_nano_opt(hour, minute, second.min(59), nanos)?;
+    let naive = NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_nano_opt(
+        hour,
+        minute,
+        second.min(59),
+        nanos,
+    )?;
     match r.get(at) {
         None => Some(naive.and_utc()),
         Some(b' ') => {
@@ -241,7 +267,12 @@ pub(crate) fn parse_iso(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
         nanos = n;
         at += 1 + used;
     }
-    let naive = date.and_time(NaiveTime::from_hms_nano_opt(hour, minute, second.min(59), nanos)?);
+    let naive = date.and_time(NaiveTime::from_hms_nano_opt(
+        hour,
+        minute,
+        second.min(59),
+        nanos,
+    )?);
     if at == b.len() {
         return Some(local_to_utc(naive, tz));
     }
@@ -296,12 +327,20 @@ pub(crate) fn from_epoch_f64(secs: f64) -> Option<DateTime<Utc>> {
 
 /// Gives a yearless date a year: the reference's, or the previous one when the date would lie
 /// more than a day in the future (a log written on 31 December read on 1 January).
-pub(crate) fn infer_year(month: u32, day: u32, time: NaiveTime, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub(crate) fn infer_year(
+    month: u32,
+    day: u32,
+    time: NaiveTime,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let year = now.with_timezone(&tz).year();
-    let this = NaiveDate::from_ymd_opt(year, month, day).map(|d| local_to_utc(d.and_time(time), tz));
+    let this =
+        NaiveDate::from_ymd_opt(year, month, day).map(|d| local_to_utc(d.and_time(time), tz));
     match this {
         Some(t) if t <= now + chrono::Duration::days(1) => Some(t),
-        _ => NaiveDate::from_ymd_opt(year - 1, month, day).map(|d| local_to_utc(d.and_time(time), tz)),
+        _ => NaiveDate::from_ymd_opt(year - 1, month, day)
+            .map(|d| local_to_utc(d.and_time(time), tz)),
     }
 }
 
@@ -325,7 +364,10 @@ pub(crate) fn clock(s: &[u8]) -> Option<(NaiveTime, usize)> {
             at += 1 + used;
         }
     }
-    Some((NaiveTime::from_hms_nano_opt(hour, minute, second.min(59), nanos)?, at))
+    Some((
+        NaiveTime::from_hms_nano_opt(hour, minute, second.min(59), nanos)?,
+        at,
+    ))
 }
 
 /// Splits on runs of ASCII spaces.
@@ -338,7 +380,10 @@ fn words(s: &str) -> impl Iterator<Item = &str> {
 /// `asctime`). A trailing zone may be a numeric offset, `UTC`/`GMT`/`Z`, or an IANA name.
 pub(crate) fn parse_month_first(s: &str, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let mut parts: Vec<&str> = words(s.trim()).take(7).collect();
-    if parts.first().is_some_and(|w| is_weekday(w.trim_end_matches(','))) {
+    if parts
+        .first()
+        .is_some_and(|w| is_weekday(w.trim_end_matches(',')))
+    {
         parts.remove(0);
     }
     if parts.len() < 3 {
@@ -358,7 +403,9 @@ pub(crate) fn parse_month_first(s: &str, tz: Tz, now: DateTime<Utc>) -> Option<D
     let mut rest = &parts[time_at + 1..];
     let mut year = year;
     if year.is_none()
-        && let Some(y) = rest.first().filter(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit()))
+        && let Some(y) = rest
+            .first()
+            .filter(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit()))
     {
         year = y.parse().ok();
         rest = &rest[1..];
@@ -404,11 +451,18 @@ fn apply_zone(naive: NaiveDateTime, zone: &str) -> Option<DateTime<Utc>> {
 /// nginx error-log time: `2021/12/01 13:53:33`, in `tz`.
 pub(crate) fn parse_slashed(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
     let b = s.as_bytes();
-    if b.len() != 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+    if b.len() != 19
+        || b[4] != b'/'
+        || b[7] != b'/'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let date = NaiveDate::from_ymd_opt(fixed(b, 0, 4)? as i32, fixed(b, 5, 2)?, fixed(b, 8, 2)?)?;
-    let time = NaiveTime::from_hms_opt(fixed(b, 11, 2)?, fixed(b, 14, 2)?, fixed(b, 17, 2)?.min(59))?;
+    let time =
+        NaiveTime::from_hms_opt(fixed(b, 11, 2)?, fixed(b, 14, 2)?, fixed(b, 17, 2)?.min(59))?;
     Some(local_to_utc(date.and_time(time), tz))
 }
 
@@ -535,15 +589,26 @@ impl JavaFormat {
                     at += n;
                 }
                 JavaItem::MonthName => {
-                    let end = b[at..].iter().position(|c| !c.is_ascii_alphabetic()).map_or(b.len(), |p| at + p);
+                    let end = b[at..]
+                        .iter()
+                        .position(|c| !c.is_ascii_alphabetic())
+                        .map_or(b.len(), |p| at + p);
                     month = Some(month_number(std::str::from_utf8(&b[at..end]).ok()?)?);
                     at = end;
                 }
                 JavaItem::Weekday => {
-                    let end = b[at..].iter().position(|c| !c.is_ascii_alphabetic()).map_or(b.len(), |p| at + p);
+                    let end = b[at..]
+                        .iter()
+                        .position(|c| !c.is_ascii_alphabetic())
+                        .map_or(b.len(), |p| at + p);
                     at = end;
                 }
-                JavaItem::MonthNum | JavaItem::Day | JavaItem::Hour24 | JavaItem::Hour12 | JavaItem::Minute | JavaItem::Second => {
+                JavaItem::MonthNum
+                | JavaItem::Day
+                | JavaItem::Hour24
+                | JavaItem::Hour12
+                | JavaItem::Minute
+                | JavaItem::Second => {
                     let (v, n) = digits(b.get(at..)?, 1, 2)?;
                     at += n;
                     match item {
@@ -578,7 +643,10 @@ impl JavaFormat {
                     } else {
                         let end = rest
                             .iter()
-                            .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'/' | b'_' | b'-' | b'+')))
+                            .position(|c| {
+                                !(c.is_ascii_alphanumeric()
+                                    || matches!(c, b'/' | b'_' | b'-' | b'+'))
+                            })
                             .unwrap_or(rest.len());
                         let name = std::str::from_utf8(&rest[..end]).ok()?;
                         zone = Some(match name.parse::<Tz>() {
@@ -602,14 +670,23 @@ impl JavaFormat {
         let time = NaiveTime::from_hms_nano_opt(hour, minute, second.min(59), nanos)?;
         let (month, day) = (month?, day?);
         match (year, zone) {
-            (Some(y), None) => Some(local_to_utc(NaiveDate::from_ymd_opt(y, month, day)?.and_time(time), tz)),
-            (Some(y), Some(Ok(off))) => with_offset(NaiveDate::from_ymd_opt(y, month, day)?.and_time(time), off),
-            (Some(y), Some(Err(zone_tz))) => {
-                Some(local_to_utc(NaiveDate::from_ymd_opt(y, month, day)?.and_time(time), zone_tz))
+            (Some(y), None) => Some(local_to_utc(
+                NaiveDate::from_ymd_opt(y, month, day)?.and_time(time),
+                tz,
+            )),
+            (Some(y), Some(Ok(off))) => {
+                with_offset(NaiveDate::from_ymd_opt(y, month, day)?.and_time(time), off)
             }
+            (Some(y), Some(Err(zone_tz))) => Some(local_to_utc(
+                NaiveDate::from_ymd_opt(y, month, day)?.and_time(time),
+                zone_tz,
+            )),
             (None, None) => infer_year(month, day, time, tz, now),
             (None, Some(Err(zone_tz))) => infer_year(month, day, time, zone_tz, now),
-            (None, Some(Ok(off))) => Some(infer_year(month, day, time, chrono_tz::UTC, now)? - chrono::Duration::seconds(i64::from(off))),
+            (None, Some(Ok(off))) => Some(
+                infer_year(month, day, time, chrono_tz::UTC, now)?
+                    - chrono::Duration::seconds(i64::from(off)),
+            ),
         }
     }
 }
@@ -633,7 +710,11 @@ fn abbreviation_offset(name: &str) -> Option<i32> {
         "IST" => 5, // India; the half hour is added below.
         _ => return None,
     };
-    let extra = if name.eq_ignore_ascii_case("IST") { 1800 } else { 0 };
+    let extra = if name.eq_ignore_ascii_case("IST") {
+        1800
+    } else {
+        0
+    };
     Some(hours * 3600 + extra)
 }
 
@@ -648,10 +729,22 @@ mod tests {
 
     #[test]
     fn clf_times() {
-        assert_eq!(parse_clf("04/Jan/2020:07:25:02 +0000"), Some(utc(2020, 1, 4, 7, 25, 2)));
-        assert_eq!(parse_clf("17/Oct/2023:05:57:49 +1100"), Some(utc(2023, 10, 16, 18, 57, 49)));
-        assert_eq!(parse_clf("29/Jul/2023:10:26:06 -0700"), Some(utc(2023, 7, 29, 17, 26, 6)));
-        assert_eq!(parse_clf("29/Jul/2023:10:26:06"), Some(utc(2023, 7, 29, 10, 26, 6)));
+        assert_eq!(
+            parse_clf("04/Jan/2020:07:25:02 +0000"),
+            Some(utc(2020, 1, 4, 7, 25, 2))
+        );
+        assert_eq!(
+            parse_clf("17/Oct/2023:05:57:49 +1100"),
+            Some(utc(2023, 10, 16, 18, 57, 49))
+        );
+        assert_eq!(
+            parse_clf("29/Jul/2023:10:26:06 -0700"),
+            Some(utc(2023, 7, 29, 17, 26, 6))
+        );
+        assert_eq!(
+            parse_clf("29/Jul/2023:10:26:06"),
+            Some(utc(2023, 7, 29, 10, 26, 6))
+        );
         assert_eq!(parse_clf("32/Jul/2023:10:26:06 +0000"), None);
         assert_eq!(parse_clf("29/Jul/2023:10:26:06 +0000x"), None);
         assert_eq!(parse_clf(""), None);
@@ -661,11 +754,26 @@ mod tests {
     #[test]
     fn iso_times() {
         let tz = chrono_tz::Europe::Paris;
-        assert_eq!(parse_iso("2024-05-01T10:00:00Z", tz), Some(utc(2024, 5, 1, 10, 0, 0)));
-        assert_eq!(parse_iso("2024-05-01 12:00:00,123", tz).map(|t| t.timestamp_subsec_millis()), Some(123));
-        assert_eq!(parse_iso("2024-05-01 12:00:00", tz), Some(utc(2024, 5, 1, 10, 0, 0)));
-        assert_eq!(parse_iso("2024-05-01T12:00:00+0200", chrono_tz::UTC), Some(utc(2024, 5, 1, 10, 0, 0)));
-        assert_eq!(parse_iso("2024-05-01T12:00:00 UTC", tz), Some(utc(2024, 5, 1, 12, 0, 0)));
+        assert_eq!(
+            parse_iso("2024-05-01T10:00:00Z", tz),
+            Some(utc(2024, 5, 1, 10, 0, 0))
+        );
+        assert_eq!(
+            parse_iso("2024-05-01 12:00:00,123", tz).map(|t| t.timestamp_subsec_millis()),
+            Some(123)
+        );
+        assert_eq!(
+            parse_iso("2024-05-01 12:00:00", tz),
+            Some(utc(2024, 5, 1, 10, 0, 0))
+        );
+        assert_eq!(
+            parse_iso("2024-05-01T12:00:00+0200", chrono_tz::UTC),
+            Some(utc(2024, 5, 1, 10, 0, 0))
+        );
+        assert_eq!(
+            parse_iso("2024-05-01T12:00:00 UTC", tz),
+            Some(utc(2024, 5, 1, 12, 0, 0))
+        );
         assert_eq!(parse_iso("2024-13-01T12:00:00", tz), None);
         assert_eq!(parse_iso("2024-05-01T12:00:00 junk", tz), None);
     }
@@ -674,30 +782,58 @@ mod tests {
     fn month_first_and_epoch() {
         let now = utc(2024, 3, 1, 0, 0, 0);
         assert_eq!(
-            parse_month_first("Thu Oct 13 12:24:49.880562 2022", chrono_tz::UTC, now).map(|t| t.timestamp()),
+            parse_month_first("Thu Oct 13 12:24:49.880562 2022", chrono_tz::UTC, now)
+                .map(|t| t.timestamp()),
             Some(utc(2022, 10, 13, 12, 24, 49).timestamp())
         );
-        assert_eq!(parse_month_first("Dec 31 2023 23:59:59", chrono_tz::UTC, now), Some(utc(2023, 12, 31, 23, 59, 59)));
+        assert_eq!(
+            parse_month_first("Dec 31 2023 23:59:59", chrono_tz::UTC, now),
+            Some(utc(2023, 12, 31, 23, 59, 59))
+        );
         // Yearless and in the future: last year.
-        assert_eq!(parse_month_first("Dec 31 23:59:59", chrono_tz::UTC, now), Some(utc(2023, 12, 31, 23, 59, 59)));
-        assert_eq!(parse_month_first("Feb 28 10:00:00 +0100", chrono_tz::UTC, now), Some(utc(2024, 2, 28, 9, 0, 0)));
+        assert_eq!(
+            parse_month_first("Dec 31 23:59:59", chrono_tz::UTC, now),
+            Some(utc(2023, 12, 31, 23, 59, 59))
+        );
+        assert_eq!(
+            parse_month_first("Feb 28 10:00:00 +0100", chrono_tz::UTC, now),
+            Some(utc(2024, 2, 28, 9, 0, 0))
+        );
         assert_eq!(parse_epoch("1714557600"), Some(utc(2024, 5, 1, 10, 0, 0)));
-        assert_eq!(parse_epoch("1714557600000"), Some(utc(2024, 5, 1, 10, 0, 0)));
-        assert_eq!(parse_epoch("1714557600.5").map(|t| t.timestamp_subsec_millis()), Some(500));
+        assert_eq!(
+            parse_epoch("1714557600000"),
+            Some(utc(2024, 5, 1, 10, 0, 0))
+        );
+        assert_eq!(
+            parse_epoch("1714557600.5").map(|t| t.timestamp_subsec_millis()),
+            Some(500)
+        );
         assert_eq!(parse_epoch("99999999999999999999"), None);
-        assert_eq!(parse_slashed("2021/12/01 13:53:33", chrono_tz::UTC), Some(utc(2021, 12, 1, 13, 53, 33)));
+        assert_eq!(
+            parse_slashed("2021/12/01 13:53:33", chrono_tz::UTC),
+            Some(utc(2021, 12, 1, 13, 53, 33))
+        );
     }
 
     #[test]
     fn java_formats() {
         let now = utc(2024, 3, 1, 0, 0, 0);
         let f = JavaFormat::compile("MMM dd yyyy HH:mm:ss.SSS zzz").unwrap();
-        assert_eq!(f.parse("Jan 05 2024 10:00:00.250 UTC", chrono_tz::UTC, now).map(|t| t.timestamp_millis()),
-            Some(utc(2024, 1, 5, 10, 0, 0).timestamp_millis() + 250));
+        assert_eq!(
+            f.parse("Jan 05 2024 10:00:00.250 UTC", chrono_tz::UTC, now)
+                .map(|t| t.timestamp_millis()),
+            Some(utc(2024, 1, 5, 10, 0, 0).timestamp_millis() + 250)
+        );
         let f = JavaFormat::compile("yyyy-MM-dd'T'HH:mm:ssZ").unwrap();
-        assert_eq!(f.parse("2024-01-05T10:00:00+0100", chrono_tz::UTC, now), Some(utc(2024, 1, 5, 9, 0, 0)));
+        assert_eq!(
+            f.parse("2024-01-05T10:00:00+0100", chrono_tz::UTC, now),
+            Some(utc(2024, 1, 5, 9, 0, 0))
+        );
         let f = JavaFormat::compile("dd/MM/yyyy hh:mm:ss a").unwrap();
-        assert_eq!(f.parse("05/01/2024 01:00:00 PM", chrono_tz::UTC, now), Some(utc(2024, 1, 5, 13, 0, 0)));
+        assert_eq!(
+            f.parse("05/01/2024 01:00:00 PM", chrono_tz::UTC, now),
+            Some(utc(2024, 1, 5, 13, 0, 0))
+        );
         assert!(JavaFormat::compile("yyyy-qq").is_none());
     }
 
@@ -706,7 +842,10 @@ mod tests {
         let tz = chrono_tz::Europe::Paris;
         // 2024-03-31 02:30 does not exist in Paris; 2024-10-27 02:30 exists twice.
         assert!(parse_iso("2024-03-31 02:30:00", tz).is_some());
-        assert_eq!(parse_iso("2024-10-27 02:30:00", tz), Some(utc(2024, 10, 27, 0, 30, 0)));
+        assert_eq!(
+            parse_iso("2024-10-27 02:30:00", tz),
+            Some(utc(2024, 10, 27, 0, 30, 0))
+        );
     }
 
     mod props {

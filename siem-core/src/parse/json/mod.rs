@@ -38,8 +38,8 @@ mod python;
 mod reader;
 pub mod windows;
 
-pub use reader::{MAX_DEPTH, SyntaxError};
 use reader::J;
+pub use reader::{MAX_DEPTH, SyntaxError};
 
 /// Why a text is not a JSON event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,7 +92,12 @@ fn starts_like_evtx(text: &str) -> bool {
     rest.is_some_and(|r| r.starts_with("\"Event\""))
 }
 
-fn convert(text: &str, value: &J<'_>, tz: Tz, now: DateTime<Utc>) -> Result<(Event, Kind), JsonError> {
+fn convert(
+    text: &str,
+    value: &J<'_>,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<(Event, Kind), JsonError> {
     if !matches!(value, J::Obj(_)) {
         return Err(JsonError::NotAnObject(value.kind()));
     }
@@ -119,7 +124,11 @@ fn convert(text: &str, value: &J<'_>, tz: Tz, now: DateTime<Utc>) -> Result<(Eve
     }
     let mut event = ecs(text, value);
     // ECS records from a Django application (ecs-logging) are Django's too.
-    if event.logsource.is_empty() && event.get_str("log.logger").is_some_and(python::is_django_logger) {
+    if event.logsource.is_empty()
+        && event
+            .get_str("log.logger")
+            .is_some_and(python::is_django_logger)
+    {
         event.logsource = crate::event::LogSource::new(Some("django"), Some("application"), None);
     }
     Ok((event, Kind::Ecs))
@@ -141,7 +150,9 @@ fn ecs(text: &str, value: &J<'_>) -> Event {
                 put(&mut event, CompactString::from(key.as_ref()), member);
             }
             let reason = match err {
-                EventJsonError::Timestamp(raw) => format!("unreadable @timestamp {raw}: expected RFC 3339 or epoch milliseconds"),
+                EventJsonError::Timestamp(raw) => {
+                    format!("unreadable @timestamp {raw}: expected RFC 3339 or epoch milliseconds")
+                }
                 other => other.to_string(),
             };
             event.insert("error.message", reason);
@@ -169,7 +180,10 @@ fn put(event: &mut Event, name: CompactString, value: &J<'_>) {
         J::Int(i) => event.insert(name, *i),
         J::Float(f) => event.insert(name, *f),
         J::Str(s) => event.insert(name, s.as_ref()),
-        J::Arr(items) => event.insert(name, Value::List(items.iter().map(windows::value_of).collect())),
+        J::Arr(items) => event.insert(
+            name,
+            Value::List(items.iter().map(windows::value_of).collect()),
+        ),
     }
 }
 
@@ -186,7 +200,13 @@ fn put(event: &mut Event, name: CompactString, value: &J<'_>) {
 /// assert!(events.iter().all(|e| e.is_ok()));
 /// ```
 pub fn stream(text: &str, tz: Tz, now: DateTime<Utc>) -> JsonStream<'_> {
-    JsonStream { text, reader: reader::Reader::new(text), tz, now, done: false }
+    JsonStream {
+        text,
+        reader: reader::Reader::new(text),
+        tz,
+        now,
+        done: false,
+    }
 }
 
 /// The iterator of [`stream`].
@@ -200,7 +220,10 @@ pub struct JsonStream<'a> {
 
 impl std::fmt::Debug for JsonStream<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsonStream").field("position", &self.reader.position()).field("done", &self.done).finish()
+        f.debug_struct("JsonStream")
+            .field("position", &self.reader.position())
+            .field("done", &self.done)
+            .finish()
     }
 }
 
@@ -240,12 +263,23 @@ mod tests {
         assert_eq!(kind, Kind::Ecs);
         assert_eq!(e.original(), Some("raw"));
         assert!(e.timestamp.is_some());
-        let e = parse(r#"{"@timestamp":"yesterday","a":{"b":1}}"#, chrono_tz::UTC, now()).unwrap();
+        let e = parse(
+            r#"{"@timestamp":"yesterday","a":{"b":1}}"#,
+            chrono_tz::UTC,
+            now(),
+        )
+        .unwrap();
         assert!(e.timestamp.is_none());
         assert_eq!(e.get("a.b"), Some(&Value::Int(1)));
         assert!(e.get_str("error.message").unwrap().contains("yesterday"));
-        assert_eq!(parse("[1]", chrono_tz::UTC, now()).unwrap_err(), JsonError::NotAnObject("an array"));
-        assert!(matches!(parse("{", chrono_tz::UTC, now()), Err(JsonError::Syntax(_))));
+        assert_eq!(
+            parse("[1]", chrono_tz::UTC, now()).unwrap_err(),
+            JsonError::NotAnObject("an array")
+        );
+        assert!(matches!(
+            parse("{", chrono_tz::UTC, now()),
+            Err(JsonError::Syntax(_))
+        ));
     }
 
     #[test]
@@ -267,19 +301,32 @@ mod tests {
             if path.extension().is_none_or(|e| e != "jsonl") {
                 continue;
             }
-            for line in std::fs::read_to_string(&path).unwrap().lines().filter(|l| !l.is_empty()) {
+            for line in std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.is_empty())
+            {
                 let mut fast = crate::parse::new_event(line, 64);
-                assert!(windows::nested_stream(line, &mut fast).unwrap(), "{line:.100}");
+                assert!(
+                    windows::nested_stream(line, &mut fast).unwrap(),
+                    "{line:.100}"
+                );
                 let tree = reader::parse(line).unwrap();
                 let mut slow = crate::parse::new_event(line, 64);
                 assert!(windows::nested(tree.get("Event").unwrap(), &mut slow));
                 let sorted = |e: &Event| {
-                    let mut f: Vec<(String, Value)> = e.fields().map(|(k, v)| (k.to_string(), v.clone())).collect();
+                    let mut f: Vec<(String, Value)> = e
+                        .fields()
+                        .map(|(k, v)| (k.to_string(), v.clone()))
+                        .collect();
                     f.sort_by(|a, b| a.0.cmp(&b.0));
                     f
                 };
                 assert_eq!(sorted(&fast), sorted(&slow), "{line:.200}");
-                assert_eq!((fast.timestamp, &fast.logsource), (slow.timestamp, &slow.logsource));
+                assert_eq!(
+                    (fast.timestamp, &fast.logsource),
+                    (slow.timestamp, &slow.logsource)
+                );
                 compared += 1;
             }
         }
@@ -288,7 +335,8 @@ mod tests {
 
     #[test]
     fn stream_stops_at_garbage() {
-        let items: Vec<_> = stream(r#"{"a":1}{"b":2} nonsense {"c":3}"#, chrono_tz::UTC, now()).collect();
+        let items: Vec<_> =
+            stream(r#"{"a":1}{"b":2} nonsense {"c":3}"#, chrono_tz::UTC, now()).collect();
         assert_eq!(items.len(), 3);
         assert!(items[2].is_err());
         assert_eq!(stream("  \n ", chrono_tz::UTC, now()).count(), 0);

@@ -42,7 +42,9 @@ pub(crate) fn is_record(obj: &J<'_>) -> bool {
     let has_message = obj.get("message").is_some() || obj.get("msg").is_some();
     named
         && has_message
-        && ["funcName", "lineno", "pathname", "created", "levelno"].iter().any(|key| obj.get(key).is_some())
+        && ["funcName", "lineno", "pathname", "created", "levelno"]
+            .iter()
+            .any(|key| obj.get(key).is_some())
 }
 
 fn text(j: &J<'_>) -> Option<String> {
@@ -66,7 +68,11 @@ pub(crate) fn record(obj: &J<'_>, tz: Tz, now: DateTime<Utc>, event: &mut Event)
     .or_else(|| {
         ["asctime", "timestamp", "@timestamp", "time"]
             .iter()
-            .find_map(|key| get(key).and_then(J::as_str).and_then(|t| when::parse_any(t, tz, now)))
+            .find_map(|key| {
+                get(key)
+                    .and_then(J::as_str)
+                    .and_then(|t| when::parse_any(t, tz, now))
+            })
     });
     if let Some(level) = get("levelname").and_then(J::as_str) {
         event.insert(k("log.level"), level.to_ascii_lowercase());
@@ -78,7 +84,10 @@ pub(crate) fn record(obj: &J<'_>, tz: Tz, now: DateTime<Utc>, event: &mut Event)
     if let Some(m) = get("message").or_else(|| get("msg")).and_then(text) {
         event.insert(k("message"), m);
     }
-    if let Some(file) = get("pathname").or_else(|| get("filename")).and_then(J::as_str) {
+    if let Some(file) = get("pathname")
+        .or_else(|| get("filename"))
+        .and_then(J::as_str)
+    {
         event.insert(k("log.origin.file.name"), file);
     }
     if let Some(line) = get("lineno").and_then(J::as_int) {
@@ -101,7 +110,11 @@ pub(crate) fn record(obj: &J<'_>, tz: Tz, now: DateTime<Utc>, event: &mut Event)
     }
     let trace = ["exc_info", "exc_text", "stack_info"]
         .iter()
-        .find_map(|key| get(key).and_then(J::as_str).filter(|t| !t.is_empty() && *t != "None"));
+        .find_map(|key| {
+            get(key)
+                .and_then(J::as_str)
+                .filter(|t| !t.is_empty() && *t != "None")
+        });
     if let Some(trace) = trace {
         event.insert(k("error.stack_trace"), trace);
         // The last line of a traceback is `Type: message` (or just `Type`).
@@ -131,18 +144,50 @@ pub(crate) fn record(obj: &J<'_>, tz: Tz, now: DateTime<Utc>, event: &mut Event)
         }
     }
     const MAPPED: &[&str] = &[
-        "created", "asctime", "timestamp", "@timestamp", "time", "levelname", "name", "message", "msg", "pathname",
-        "filename", "lineno", "funcName", "process", "processName", "thread", "threadName", "exc_info",
-        "exc_text", "stack_info", "status_code", "request", "module", "msecs", "relativeCreated", "levelno",
-        "args", "taskName",
+        "created",
+        "asctime",
+        "timestamp",
+        "@timestamp",
+        "time",
+        "levelname",
+        "name",
+        "message",
+        "msg",
+        "pathname",
+        "filename",
+        "lineno",
+        "funcName",
+        "process",
+        "processName",
+        "thread",
+        "threadName",
+        "exc_info",
+        "exc_text",
+        "stack_info",
+        "status_code",
+        "request",
+        "module",
+        "msecs",
+        "relativeCreated",
+        "levelno",
+        "args",
+        "taskName",
     ];
     for (key, value) in obj.members() {
-        if MAPPED.contains(&key.as_ref()) || key == "event.original" || key == "tags" || key == "logsource" {
+        if MAPPED.contains(&key.as_ref())
+            || key == "event.original"
+            || key == "tags"
+            || key == "logsource"
+        {
             continue;
         }
         put_extra(event, key, value);
     }
-    let product = if logger.is_some_and(is_django_logger) { "django" } else { "python" };
+    let product = if logger.is_some_and(is_django_logger) {
+        "django"
+    } else {
+        "python"
+    };
     event.insert(k("event.kind"), "event");
     event.logsource = LogSource::new(Some(product), Some("application"), None);
 }
@@ -157,7 +202,10 @@ fn django_request(s: &str) -> Option<(&str, &str)> {
     let inner = s.strip_prefix('<')?.strip_suffix('>')?;
     let (_, rest) = inner.split_once(": ")?;
     let (method, path) = rest.split_once(' ')?;
-    let path = path.strip_prefix('\'').and_then(|p| p.strip_suffix('\'')).unwrap_or(path);
+    let path = path
+        .strip_prefix('\'')
+        .and_then(|p| p.strip_suffix('\''))
+        .unwrap_or(path);
     (!method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase())).then_some((method, path))
 }
 
@@ -180,7 +228,10 @@ fn put_extra(event: &mut Event, key: &str, value: &J<'_>) {
         J::Float(f) => event.insert(CompactString::from(key), *f),
         J::Str(s) => event.insert(CompactString::from(key), s.as_ref()),
         J::Arr(items) => {
-            let list = items.iter().map(|i| text(i).map_or(Value::Null, Value::from)).collect();
+            let list = items
+                .iter()
+                .map(|i| text(i).map_or(Value::Null, Value::from))
+                .collect();
             event.insert(CompactString::from(key), Value::List(list));
         }
     }
@@ -212,7 +263,10 @@ mod tests {
         let j = parse(r#"{"levelname":"WARNING","name":"django.security.DisallowedHost","message":"Invalid HTTP_HOST header","created":1714557600.25,"status_code":400,"request":"<WSGIRequest: GET '/admin/'>"}"#).unwrap();
         let mut e = Event::new();
         record(&j, chrono_tz::UTC, Utc::now(), &mut e);
-        assert_eq!(e.logsource, LogSource::new(Some("django"), Some("application"), None));
+        assert_eq!(
+            e.logsource,
+            LogSource::new(Some("django"), Some("application"), None)
+        );
         assert_eq!(e.get("http.response.status_code"), Some(&Value::Int(400)));
         assert_eq!(e.get_str("http.request.method"), Some("GET"));
         assert_eq!(e.get_str("url.original"), Some("/admin/"));

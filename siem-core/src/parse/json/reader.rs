@@ -96,7 +96,10 @@ impl<'a> Reader<'a> {
     }
 
     fn err<T>(&self, what: &'static str) -> Result<T, SyntaxError> {
-        Err(SyntaxError { offset: self.at, what })
+        Err(SyntaxError {
+            offset: self.at,
+            what,
+        })
     }
 
     fn bytes(&self) -> &'a [u8] {
@@ -169,7 +172,9 @@ impl<'a> Reader<'a> {
     pub(crate) fn value(&mut self, depth: usize) -> Result<J<'a>, SyntaxError> {
         self.skip_ws();
         let b = self.bytes();
-        let Some(&c) = b.get(self.at) else { return self.err("unexpected end of input") };
+        let Some(&c) = b.get(self.at) else {
+            return self.err("unexpected end of input");
+        };
         match c {
             b'{' => {
                 if depth >= MAX_DEPTH {
@@ -348,7 +353,9 @@ impl<'a> Reader<'a> {
                 return Ok(Cow::Owned(out));
             }
             // An escape.
-            let Some(&e) = b.get(pos + 1) else { return self.err("unterminated escape") };
+            let Some(&e) = b.get(pos + 1) else {
+                return self.err("unterminated escape");
+            };
             self.at = pos + 2;
             match e {
                 b'"' => out.push('"'),
@@ -391,8 +398,12 @@ impl<'a> Reader<'a> {
     }
 
     fn hex4(&mut self) -> Result<u32, SyntaxError> {
-        let Some(digits) = self.text.get(self.at..self.at + 4) else { return self.err("short \\u escape") };
-        let Ok(v) = u32::from_str_radix(digits, 16) else { return self.err("bad \\u escape") };
+        let Some(digits) = self.text.get(self.at..self.at + 4) else {
+            return self.err("short \\u escape");
+        };
+        let Ok(v) = u32::from_str_radix(digits, 16) else {
+            return self.err("bad \\u escape");
+        };
         if !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
             return self.err("bad \\u escape");
         }
@@ -428,12 +439,30 @@ mod tests {
             }
             _ => panic!("not an array"),
         }
-        assert_eq!(v.get("b").unwrap().get("c"), Some(&J::Float(18446744073709551615.0)));
+        assert_eq!(
+            v.get("b").unwrap().get("c"),
+            Some(&J::Float(18446744073709551615.0))
+        );
     }
 
     #[test]
     fn rejects_bad_json_without_panicking() {
-        for text in ["", "{", "{\"a\"", "{\"a\":}", "[1,]", "01", "1.", "1e", "\"\\u12\"", "\"\\x\"", "{\"a\":1}x", "tru", "\"", "\"\\"] {
+        for text in [
+            "",
+            "{",
+            "{\"a\"",
+            "{\"a\":}",
+            "[1,]",
+            "01",
+            "1.",
+            "1e",
+            "\"\\u12\"",
+            "\"\\x\"",
+            "{\"a\":1}x",
+            "tru",
+            "\"",
+            "\"\\",
+        ] {
             assert!(parse(text).is_err(), "{text:?}");
         }
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
@@ -446,7 +475,10 @@ mod tests {
     fn lone_surrogates_become_replacement_characters() {
         assert_eq!(parse(r#""\ud800x""#).unwrap().as_str(), Some("\u{FFFD}x"));
         assert_eq!(parse(r#""\udc00""#).unwrap().as_str(), Some("\u{FFFD}"));
-        assert_eq!(parse(r#""\ud800\u0041""#).unwrap().as_str(), Some("\u{FFFD}A"));
+        assert_eq!(
+            parse(r#""\ud800\u0041""#).unwrap().as_str(),
+            Some("\u{FFFD}A")
+        );
     }
 
     mod props {
@@ -458,7 +490,8 @@ mod tests {
                 J::Null => serde_json::Value::Null,
                 J::Bool(b) => serde_json::Value::Bool(*b),
                 J::Int(i) => serde_json::Value::from(*i),
-                J::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+                J::Float(f) => serde_json::Number::from_f64(*f)
+                    .map_or(serde_json::Value::Null, serde_json::Value::Number),
                 J::Str(s) => serde_json::Value::String(s.to_string()),
                 J::Arr(items) => serde_json::Value::Array(items.iter().map(to_serde).collect()),
                 J::Obj(members) => {
@@ -481,7 +514,8 @@ mod tests {
             ];
             leaf.prop_recursive(4, 64, 8, |inner| {
                 prop_oneof![
-                    proptest::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::Array),
+                    proptest::collection::vec(inner.clone(), 0..8)
+                        .prop_map(serde_json::Value::Array),
                     proptest::collection::btree_map("[a-zA-Z0-9_\\\\\"é]{0,8}", inner, 0..8)
                         .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
                 ]

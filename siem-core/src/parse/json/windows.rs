@@ -84,7 +84,9 @@ impl<'a> System<'a> {
             _ => None,
         };
         // Dispatch on the element first: most leaves are settled by one comparison.
-        let Some((&head, rest)) = path.split_first() else { return };
+        let Some((&head, rest)) = path.split_first() else {
+            return;
+        };
         match (head, rest) {
             ("Provider", ["#attributes", attr]) => match *attr {
                 "Name" => self.provider_name = text(value),
@@ -98,15 +100,21 @@ impl<'a> System<'a> {
             ("Level", []) => self.level = value.as_int(),
             ("Task", []) => self.task = scalar(&value),
             ("Opcode", []) => {
-                self.opcode = value.as_int().map(|op| opcode_name(op).map_or_else(|| Value::from(op.to_string()), Value::from))
+                self.opcode = value.as_int().map(|op| {
+                    opcode_name(op).map_or_else(|| Value::from(op.to_string()), Value::from)
+                })
             }
             ("Keywords", []) => self.keywords = keywords_of(Some(&value)),
             ("TimeCreated", ["#attributes", "SystemTime"]) => {
-                self.time = value.as_str().and_then(|t| when::parse_iso(t, chrono_tz::UTC))
+                self.time = value
+                    .as_str()
+                    .and_then(|t| when::parse_iso(t, chrono_tz::UTC))
             }
             ("EventRecordID", []) => self.record_id = value.as_int(),
             ("Correlation", ["#attributes", "ActivityID"]) => self.activity_id = text(value),
-            ("Correlation", ["#attributes", "RelatedActivityID"]) => self.related_activity_id = text(value),
+            ("Correlation", ["#attributes", "RelatedActivityID"]) => {
+                self.related_activity_id = text(value)
+            }
             ("Execution", ["#attributes", "ProcessID"]) => self.pid = value.as_int(),
             ("Execution", ["#attributes", "ThreadID"]) => self.tid = value.as_int(),
             ("Channel", []) => self.channel = text(value),
@@ -118,7 +126,11 @@ impl<'a> System<'a> {
 }
 
 /// Calls `f` with the path and value of every scalar (or array) under `j`.
-fn walk_dom<'a, 'b>(j: &'b J<'a>, path: &mut Vec<&'b str>, f: &mut dyn FnMut(&[&'b str], &'b J<'a>)) {
+fn walk_dom<'a, 'b>(
+    j: &'b J<'a>,
+    path: &mut Vec<&'b str>,
+    f: &mut dyn FnMut(&[&'b str], &'b J<'a>),
+) {
     match j {
         J::Obj(members) => {
             for (key, value) in members {
@@ -150,7 +162,10 @@ fn keywords_of(node: Option<&J<'_>>) -> Option<u64> {
             let s = s.trim();
             match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
                 Some(hex) => u64::from_str_radix(hex, 16).ok(),
-                None => s.parse::<u64>().ok().or_else(|| s.parse::<i64>().ok().map(|i| i as u64)),
+                None => s
+                    .parse::<u64>()
+                    .ok()
+                    .or_else(|| s.parse::<i64>().ok().map(|i| i as u64)),
             }
         }
         _ => None,
@@ -203,9 +218,13 @@ fn level_name(level: i64) -> Option<&'static str> {
 /// Reads the nested (`evtx_dump`) shape from a parsed tree: `ev` is the value of the top-level
 /// `Event` member. Returns `false` when it has no `System` object.
 pub(crate) fn nested(ev: &J<'_>, event: &mut Event) -> bool {
-    let Some(system) = ev.get("System").filter(|s| matches!(s, J::Obj(_))) else { return false };
+    let Some(system) = ev.get("System").filter(|s| matches!(s, J::Obj(_))) else {
+        return false;
+    };
     let mut sys = System::default();
-    walk_dom(system, &mut Vec::new(), &mut |path, leaf| sys.set(path, leaf.clone()));
+    walk_dom(system, &mut Vec::new(), &mut |path, leaf| {
+        sys.set(path, leaf.clone())
+    });
     if let Some(info) = ev.get("RenderingInfo") {
         rendering_info(&mut sys, info);
     }
@@ -222,19 +241,38 @@ pub(crate) fn nested(ev: &J<'_>, event: &mut Event) -> bool {
 
 /// Forwarded events carry the rendered strings: they win over the numbers.
 fn rendering_info<'a>(sys: &mut System<'a>, info: &J<'a>) {
-    sys.message = info.get("Message").and_then(J::as_str).map(|m| Cow::Owned(m.to_string()));
-    if let Some(task) = info.get("Task").and_then(J::as_str).filter(|t| !t.is_empty()) {
+    sys.message = info
+        .get("Message")
+        .and_then(J::as_str)
+        .map(|m| Cow::Owned(m.to_string()));
+    if let Some(task) = info
+        .get("Task")
+        .and_then(J::as_str)
+        .filter(|t| !t.is_empty())
+    {
         sys.task = Some(Value::from(task));
     }
-    if let Some(op) = info.get("Opcode").and_then(J::as_str).filter(|t| !t.is_empty()) {
+    if let Some(op) = info
+        .get("Opcode")
+        .and_then(J::as_str)
+        .filter(|t| !t.is_empty())
+    {
         sys.opcode = Some(Value::from(op));
     }
-    if let Some(level) = info.get("Level").and_then(J::as_str).filter(|t| !t.is_empty()) {
+    if let Some(level) = info
+        .get("Level")
+        .and_then(J::as_str)
+        .filter(|t| !t.is_empty())
+    {
         sys.level_name = Some(CompactString::from(level.to_ascii_lowercase()));
     }
     if let Some(words) = info.get("Keywords").and_then(|kw| kw.get("Keyword")) {
         let names: Vec<Value> = match words {
-            J::Arr(items) => items.iter().filter_map(J::as_str).map(Value::from).collect(),
+            J::Arr(items) => items
+                .iter()
+                .filter_map(J::as_str)
+                .map(Value::from)
+                .collect(),
             J::Str(s) => vec![Value::from(s.as_ref())],
             _ => Vec::new(),
         };
@@ -256,7 +294,12 @@ fn other_member(key: &str, value: &J<'_>, event: &mut Event) {
                     continue;
                 }
                 event.insert(k("winlog.user_data.xml_name"), element.as_ref());
-                flatten(event, CompactString::const_new("winlog.user_data"), body, true);
+                flatten(
+                    event,
+                    CompactString::const_new("winlog.user_data"),
+                    body,
+                    true,
+                );
             }
         }
         _ => {
@@ -286,7 +329,10 @@ pub(crate) fn nested_stream(text: &str, event: &mut Event) -> Result<bool, Synta
         }
     }
     if !r.at_end() {
-        return Err(SyntaxError { offset: r.position(), what: "trailing characters after the JSON value" });
+        return Err(SyntaxError {
+            offset: r.position(),
+            what: "trailing characters after the JSON value",
+        });
     }
     Ok(found)
 }
@@ -369,7 +415,9 @@ fn stream_scalars<'a>(
 }
 
 fn event_type_of(event: &Event) -> Option<CompactString> {
-    event.get_str("winlog.event_data.EventType").map(CompactString::from)
+    event
+        .get_str("winlog.event_data.EventType")
+        .map(CompactString::from)
 }
 
 /// A JSON scalar as a [`Value`] (strings of digits stay strings).
@@ -395,7 +443,10 @@ pub(crate) fn value_of(j: &J<'_>) -> Value {
         J::Obj(_) => {
             let mut inner = Event::new();
             flatten(&mut inner, CompactString::default(), j, false);
-            let map = inner.fields().map(|(k, v)| (CompactString::from(k), v.clone())).collect();
+            let map = inner
+                .fields()
+                .map(|(k, v)| (CompactString::from(k), v.clone()))
+                .collect();
             Value::Object(Box::new(map))
         }
     }
@@ -517,7 +568,10 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
         if g.starts_with('{') {
             event.insert(k("winlog.provider_guid"), g.as_ref());
         } else {
-            event.insert(k("winlog.provider_guid"), compact_str::format_compact!("{{{g}}}"));
+            event.insert(
+                k("winlog.provider_guid"),
+                compact_str::format_compact!("{{{g}}}"),
+            );
         }
     }
     put(event, "winlog.event_source_name", &sys.event_source_name);
@@ -550,7 +604,10 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
         }
     }
     if let Some(mask) = sys.keywords {
-        event.insert(k("winlog.keywords_raw"), compact_str::format_compact!("0x{mask:016x}"));
+        event.insert(
+            k("winlog.keywords_raw"),
+            compact_str::format_compact!("0x{mask:016x}"),
+        );
     }
     if let Some(v) = sys.version {
         event.insert(k("winlog.version"), v);
@@ -560,7 +617,11 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
     put(event, "winlog.user.domain", &sys.user_domain);
     put(event, "winlog.user.type", &sys.user_type);
     put(event, "winlog.activity_id", &sys.activity_id);
-    put(event, "winlog.related_activity_id", &sys.related_activity_id);
+    put(
+        event,
+        "winlog.related_activity_id",
+        &sys.related_activity_id,
+    );
 }
 
 /// ECS fields and the logsource, after the winlog fields.
@@ -571,7 +632,10 @@ fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>
     if let Some(p) = &sys.provider_name {
         event.insert(k("event.provider"), p.as_ref());
     }
-    event.insert(k("event.kind"), Value::Str(CompactString::const_new("event")));
+    event.insert(
+        k("event.kind"),
+        Value::Str(CompactString::const_new("event")),
+    );
     if let Some(c) = &sys.computer {
         event.insert(k("host.name"), c.as_ref());
     }
@@ -594,15 +658,24 @@ fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>
         }
     });
     if let Some(outcome) = audit {
-        event.insert(k("event.outcome"), Value::Str(CompactString::const_new(outcome)));
+        event.insert(
+            k("event.outcome"),
+            Value::Str(CompactString::const_new(outcome)),
+        );
     }
     if let Some(m) = sys.message.as_deref().filter(|m| !m.is_empty()) {
         event.insert_if_absent(k("message"), m);
     }
     if let Some((module, dataset)) = sys.channel.as_deref().and_then(module_dataset) {
-        event.insert(k("event.module"), Value::Str(CompactString::const_new(module)));
+        event.insert(
+            k("event.module"),
+            Value::Str(CompactString::const_new(module)),
+        );
         if let Some(dataset) = dataset {
-            event.insert(k("event.dataset"), Value::Str(CompactString::const_new(dataset)));
+            event.insert(
+                k("event.dataset"),
+                Value::Str(CompactString::const_new(dataset)),
+            );
         }
     }
     event.logsource = logsource(sys.channel.as_deref(), sys.event_id, event_type.as_deref());
@@ -616,9 +689,13 @@ fn module_dataset(channel: &str) -> Option<(&'static str, Option<&'static str>)>
         "Application" => ("system", Some("system.application")),
         "Microsoft-Windows-Sysmon/Operational" => ("windows", Some("windows.sysmon_operational")),
         "Windows PowerShell" => ("windows", Some("windows.powershell")),
-        "Microsoft-Windows-PowerShell/Operational" => ("windows", Some("windows.powershell_operational")),
+        "Microsoft-Windows-PowerShell/Operational" => {
+            ("windows", Some("windows.powershell_operational"))
+        }
         "ForwardedEvents" => ("windows", Some("windows.forwarded")),
-        "Microsoft-Windows-Windows Defender/Operational" => ("windows", Some("windows.windows_defender")),
+        "Microsoft-Windows-Windows Defender/Operational" => {
+            ("windows", Some("windows.windows_defender"))
+        }
         c if c.starts_with("Linux-Sysmon/") => return None,
         _ => ("windows", None),
     })
@@ -642,60 +719,150 @@ pub fn channel_service(channel: &str) -> Option<&'static str> {
         ("Windows PowerShell", "powershell-classic"),
         ("Microsoft-Windows-PowerShell/Operational", "powershell"),
         ("PowerShellCore/Operational", "powershell"),
-        ("Microsoft-Windows-TaskScheduler/Operational", "taskscheduler"),
+        (
+            "Microsoft-Windows-TaskScheduler/Operational",
+            "taskscheduler",
+        ),
         ("Microsoft-Windows-WMI-Activity/Operational", "wmi"),
-        ("Microsoft-Windows-Windows Defender/Operational", "windefend"),
+        (
+            "Microsoft-Windows-Windows Defender/Operational",
+            "windefend",
+        ),
         ("Microsoft-Windows-Bits-Client/Operational", "bits-client"),
         ("DNS Server", "dns-server"),
-        ("Microsoft-Windows-DNS-Server/Analytical", "dns-server-analytic"),
+        (
+            "Microsoft-Windows-DNS-Server/Analytical",
+            "dns-server-analytic",
+        ),
         ("Microsoft-Windows-DNS-Server/Audit", "dns-server-audit"),
         ("Microsoft-Windows-AppLocker/MSI and Script", "applocker"),
         ("Microsoft-Windows-AppLocker/EXE and DLL", "applocker"),
-        ("Microsoft-Windows-AppLocker/Packaged app-Deployment", "applocker"),
-        ("Microsoft-Windows-AppLocker/Packaged app-Execution", "applocker"),
-        ("Microsoft-Windows-CodeIntegrity/Operational", "codeintegrity-operational"),
+        (
+            "Microsoft-Windows-AppLocker/Packaged app-Deployment",
+            "applocker",
+        ),
+        (
+            "Microsoft-Windows-AppLocker/Packaged app-Execution",
+            "applocker",
+        ),
+        (
+            "Microsoft-Windows-CodeIntegrity/Operational",
+            "codeintegrity-operational",
+        ),
         ("Microsoft-Windows-NTLM/Operational", "ntlm"),
         ("Microsoft-Windows-DHCP-Server/Operational", "dhcp"),
         ("Microsoft-Windows-PrintService/Admin", "printservice-admin"),
-        ("Microsoft-Windows-PrintService/Operational", "printservice-operational"),
+        (
+            "Microsoft-Windows-PrintService/Operational",
+            "printservice-operational",
+        ),
         ("Microsoft-Windows-SmbClient/Security", "smbclient-security"),
-        ("Microsoft-Windows-SmbClient/Connectivity", "smbclient-connectivity"),
-        ("Microsoft-Windows-SMBServer/Connectivity", "smbserver-connectivity"),
-        ("Microsoft-Windows-TerminalServices-LocalSessionManager/Operational", "terminalservices-localsessionmanager"),
+        (
+            "Microsoft-Windows-SmbClient/Connectivity",
+            "smbclient-connectivity",
+        ),
+        (
+            "Microsoft-Windows-SMBServer/Connectivity",
+            "smbserver-connectivity",
+        ),
+        (
+            "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
+            "terminalservices-localsessionmanager",
+        ),
         ("MSExchange Management", "msexchange-management"),
-        ("Microsoft-Windows-Windows Firewall With Advanced Security/Firewall", "firewall-as"),
-        ("Microsoft-Windows-Security-Mitigations/Kernel Mode", "security-mitigations"),
-        ("Microsoft-Windows-Security-Mitigations/User Mode", "security-mitigations"),
-        ("Microsoft-Windows-Diagnosis-Scripted/Operational", "diagnosis-scripted"),
+        (
+            "Microsoft-Windows-Windows Firewall With Advanced Security/Firewall",
+            "firewall-as",
+        ),
+        (
+            "Microsoft-Windows-Security-Mitigations/Kernel Mode",
+            "security-mitigations",
+        ),
+        (
+            "Microsoft-Windows-Security-Mitigations/User Mode",
+            "security-mitigations",
+        ),
+        (
+            "Microsoft-Windows-Diagnosis-Scripted/Operational",
+            "diagnosis-scripted",
+        ),
         ("Microsoft-Windows-Shell-Core/Operational", "shell-core"),
         ("OpenSSH/Operational", "openssh"),
         ("Microsoft-Windows-LDAP-Client/Debug", "ldap"),
-        ("Microsoft-Windows-BitLocker/BitLocker Management", "bitlocker"),
+        (
+            "Microsoft-Windows-BitLocker/BitLocker Management",
+            "bitlocker",
+        ),
         ("Microsoft-Windows-VHDMP/Operational", "vhdmp"),
-        ("Microsoft-Windows-AppXDeploymentServer/Operational", "appxdeployment-server"),
+        (
+            "Microsoft-Windows-AppXDeploymentServer/Operational",
+            "appxdeployment-server",
+        ),
         ("Microsoft-Windows-LSA/Operational", "lsa-server"),
-        ("Microsoft-Windows-AppxPackaging/Operational", "appxpackaging-om"),
-        ("Microsoft-Windows-DNS Client Events/Operational", "dns-client"),
-        ("Microsoft-Windows-AppModel-Runtime/Admin", "appmodel-runtime"),
+        (
+            "Microsoft-Windows-AppxPackaging/Operational",
+            "appxpackaging-om",
+        ),
+        (
+            "Microsoft-Windows-DNS Client Events/Operational",
+            "dns-client",
+        ),
+        (
+            "Microsoft-Windows-AppModel-Runtime/Admin",
+            "appmodel-runtime",
+        ),
         ("Microsoft-Windows-CAPI2/Operational", "capi2"),
-        ("Microsoft-Windows-CertificateServicesClient-Lifecycle-System/Operational", "certificateservicesclient-lifecycle-system"),
-        ("Microsoft-Windows-Kernel-ShimEngine/Operational", "kernel-shimengine"),
-        ("Microsoft-Windows-Kernel-ShimEngine/Diagnostic", "kernel-shimengine"),
-        ("Microsoft-Windows-Application-Experience/Program-Telemetry", "application-experience"),
-        ("Microsoft-Windows-Application-Experience/Program-Compatibility-Assistant", "application-experience"),
+        (
+            "Microsoft-Windows-CertificateServicesClient-Lifecycle-System/Operational",
+            "certificateservicesclient-lifecycle-system",
+        ),
+        (
+            "Microsoft-Windows-Kernel-ShimEngine/Operational",
+            "kernel-shimengine",
+        ),
+        (
+            "Microsoft-Windows-Kernel-ShimEngine/Diagnostic",
+            "kernel-shimengine",
+        ),
+        (
+            "Microsoft-Windows-Application-Experience/Program-Telemetry",
+            "application-experience",
+        ),
+        (
+            "Microsoft-Windows-Application-Experience/Program-Compatibility-Assistant",
+            "application-experience",
+        ),
         ("Microsoft-Windows-Ntfs/Operational", "ntfs"),
         ("Microsoft-Windows-Hyper-V-Worker", "hyper-v-worker"),
         ("Microsoft-Windows-Hyper-V-Worker-Admin", "hyper-v-worker"),
-        ("Microsoft-Windows-Kernel-EventTracing", "kernel-event-tracing"),
-        ("Microsoft-Windows-Kernel-EventTracing/Admin", "kernel-event-tracing"),
+        (
+            "Microsoft-Windows-Kernel-EventTracing",
+            "kernel-event-tracing",
+        ),
+        (
+            "Microsoft-Windows-Kernel-EventTracing/Admin",
+            "kernel-event-tracing",
+        ),
         ("Microsoft-Windows-SENSE/Operational", "sense"),
         ("Microsoft-ServiceBus-Client/Admin", "servicebus-client"),
-        ("Microsoft-ServiceBus-Client/Operational", "servicebus-client"),
-        ("Microsoft-IIS-Configuration/Operational", "iis-configuration"),
-        ("Microsoft-Windows-DriverFrameworks-UserMode/Operational", "driver-framework"),
+        (
+            "Microsoft-ServiceBus-Client/Operational",
+            "servicebus-client",
+        ),
+        (
+            "Microsoft-IIS-Configuration/Operational",
+            "iis-configuration",
+        ),
+        (
+            "Microsoft-Windows-DriverFrameworks-UserMode/Operational",
+            "driver-framework",
+        ),
         ("Linux-Sysmon/Operational", "sysmon"),
     ];
-    TABLE.iter().find(|(c, _)| c.eq_ignore_ascii_case(channel)).map(|(_, s)| *s)
+    TABLE
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(channel))
+        .map(|(_, s)| *s)
 }
 
 /// The Sigma category of a Sysmon event id. Event 12 is `registry_add` (`EventType:
@@ -715,7 +882,11 @@ fn sysmon_category(id: i64, event_type: Option<&str>) -> Option<&'static str> {
         11 => "file_event",
         12 => match event_type {
             Some(t) if t.eq_ignore_ascii_case("CreateKey") => "registry_add",
-            Some(t) if t.eq_ignore_ascii_case("DeleteKey") || t.eq_ignore_ascii_case("DeleteValue") => "registry_delete",
+            Some(t)
+                if t.eq_ignore_ascii_case("DeleteKey") || t.eq_ignore_ascii_case("DeleteValue") =>
+            {
+                "registry_delete"
+            }
             // Without the EventType, only the umbrella category is certain.
             _ => "registry_event",
         },
@@ -746,7 +917,11 @@ fn sysmon_category(id: i64, event_type: Option<&str>) -> Option<&'static str> {
 /// let ls = logsource(Some("Microsoft-Windows-Sysmon/Operational"), Some(12), Some("DeleteValue"));
 /// assert_eq!(ls.category.as_deref(), Some("registry_delete"));
 /// ```
-pub fn logsource(channel: Option<&str>, event_id: Option<i64>, event_type: Option<&str>) -> LogSource {
+pub fn logsource(
+    channel: Option<&str>,
+    event_id: Option<i64>,
+    event_type: Option<&str>,
+) -> LogSource {
     let service = channel.and_then(channel_service);
     let linux = channel.is_some_and(|c| c.starts_with("Linux-"));
     let category = match (service, event_id) {
@@ -760,7 +935,11 @@ pub fn logsource(channel: Option<&str>, event_id: Option<i64>, event_type: Optio
         (Some("windefend"), Some(1006..=1012 | 1017..=1019 | 1115 | 1116)) => Some("antivirus"),
         _ => None,
     };
-    LogSource::new(Some(if linux { "linux" } else { "windows" }), category, service)
+    LogSource::new(
+        Some(if linux { "linux" } else { "windows" }),
+        category,
+        service,
+    )
 }
 
 /// NXLog's own `EventType` values (its severity/audit summary); anything else under that key is
@@ -779,20 +958,59 @@ fn nxlog_event_type(s: &str) -> Option<Option<&'static str>> {
 fn is_flat_system_key(key: &str) -> bool {
     matches!(
         key,
-        "EventID" | "Channel" | "Hostname" | "Computer" | "SourceName" | "ProviderName" | "ProviderGuid"
-            | "RecordNumber" | "EventRecordID" | "ExecutionProcessID" | "ExecutionThreadID" | "ThreadID"
-            | "Task" | "Category" | "Opcode" | "OpcodeValue" | "Keywords" | "Version" | "Level" | "Severity"
-            | "SeverityValue" | "UserID" | "AccountName" | "Domain" | "AccountType" | "ActivityID"
-            | "RelatedActivityID" | "Message" | "TimeCreated" | "EventTime" | "EventReceivedTime" | "@timestamp"
-            | "@version" | "host" | "port" | "tags" | "SourceModuleName" | "SourceModuleType" | "EventIdx"
-            | "EventCountTotal" | "EventTypeOrignal" | "ERROR_EVT_UNRESOLVED" | "EventData" | "UserData"
+        "EventID"
+            | "Channel"
+            | "Hostname"
+            | "Computer"
+            | "SourceName"
+            | "ProviderName"
+            | "ProviderGuid"
+            | "RecordNumber"
+            | "EventRecordID"
+            | "ExecutionProcessID"
+            | "ExecutionThreadID"
+            | "ThreadID"
+            | "Task"
+            | "Category"
+            | "Opcode"
+            | "OpcodeValue"
+            | "Keywords"
+            | "Version"
+            | "Level"
+            | "Severity"
+            | "SeverityValue"
+            | "UserID"
+            | "AccountName"
+            | "Domain"
+            | "AccountType"
+            | "ActivityID"
+            | "RelatedActivityID"
+            | "Message"
+            | "TimeCreated"
+            | "EventTime"
+            | "EventReceivedTime"
+            | "@timestamp"
+            | "@version"
+            | "host"
+            | "port"
+            | "tags"
+            | "SourceModuleName"
+            | "SourceModuleType"
+            | "EventIdx"
+            | "EventCountTotal"
+            | "EventTypeOrignal"
+            | "ERROR_EVT_UNRESOLVED"
+            | "EventData"
+            | "UserData"
     )
 }
 
 /// Whether a top-level object looks like the flat shape.
 pub(crate) fn is_flat(obj: &J<'_>) -> bool {
     obj.get("EventID").is_some()
-        && (obj.get("Channel").is_some() || obj.get("SourceName").is_some() || obj.get("ProviderGuid").is_some())
+        && (obj.get("Channel").is_some()
+            || obj.get("SourceName").is_some()
+            || obj.get("ProviderGuid").is_some())
 }
 
 /// Reads the flat shape (`obj` is the top-level object).
@@ -819,11 +1037,14 @@ pub(crate) fn flat(obj: &J<'_>, tz: Tz, event: &mut Event) {
     };
     sys.task = match str_of(obj.get("Category")).filter(|c| !c.is_empty()) {
         Some(name) => Some(Value::from(name.as_ref())),
-        None => obj.get("Task").and_then(|t| t.as_int().map(Value::Int).or_else(|| scalar(t))),
+        None => obj
+            .get("Task")
+            .and_then(|t| t.as_int().map(Value::Int).or_else(|| scalar(t))),
     };
     sys.opcode = match str_of(obj.get("Opcode")) {
         Some(name) => Some(Value::from(name.as_ref())),
-        None => int_of(obj.get("OpcodeValue")).or_else(|| int_of(obj.get("Opcode")))
+        None => int_of(obj.get("OpcodeValue"))
+            .or_else(|| int_of(obj.get("Opcode")))
             .map(|op| opcode_name(op).map_or_else(|| Value::from(op.to_string()), Value::from)),
     };
     sys.level = int_of(obj.get("Level"));
@@ -903,10 +1124,16 @@ pub(crate) fn winlogbeat(event: &mut Event) {
     if let Some(id) = event_id {
         event.insert_if_absent(k("event.code"), id.to_string());
     }
-    if let Some(name) = event.get_str("winlog.computer_name").map(CompactString::from) {
+    if let Some(name) = event
+        .get_str("winlog.computer_name")
+        .map(CompactString::from)
+    {
         event.insert_if_absent(k("host.name"), name);
     }
-    if let Some(p) = event.get_str("winlog.provider_name").map(CompactString::from) {
+    if let Some(p) = event
+        .get_str("winlog.provider_name")
+        .map(CompactString::from)
+    {
         event.insert_if_absent(k("event.provider"), p);
     }
     let mut ls = logsource(channel.as_deref(), event_id, event_type.as_deref());
@@ -927,18 +1154,30 @@ mod tests {
         assert!(nested(j.get("Event").unwrap(), &mut e));
         assert_eq!(e.get("winlog.event_id"), Some(&Value::Int(4625)));
         assert_eq!(e.get_str("event.code"), Some("4625"));
-        assert_eq!(e.get_str("winlog.provider_guid"), Some("{54849625-5478-4994-A5BA-3E3B0328C30D}"));
-        assert_eq!(e.get("winlog.keywords"), Some(&Value::from(vec!["Audit Failure"])));
+        assert_eq!(
+            e.get_str("winlog.provider_guid"),
+            Some("{54849625-5478-4994-A5BA-3E3B0328C30D}")
+        );
+        assert_eq!(
+            e.get("winlog.keywords"),
+            Some(&Value::from(vec!["Audit Failure"]))
+        );
         assert_eq!(e.get_str("winlog.keywords_raw"), Some("0x8010000000000000"));
         assert_eq!(e.get_str("event.outcome"), Some("failure"));
         assert_eq!(e.get_str("log.level"), Some("information"));
         assert_eq!(e.get_str("winlog.opcode"), Some("Info"));
         assert_eq!(e.get("winlog.event_data.LogonType"), Some(&Value::Int(3)));
-        assert_eq!(e.get_str("winlog.event_data.LogonProcessName"), Some("NtLmSsp "));
+        assert_eq!(
+            e.get_str("winlog.event_data.LogonProcessName"),
+            Some("NtLmSsp ")
+        );
         assert_eq!(e.get_str("winlog.event_data.param1"), Some("a"));
         assert_eq!(e.get_str("winlog.event_data.param2"), Some("b"));
         assert_eq!(e.get_str("host.name"), Some("DESKTOP-M5SN04R"));
-        assert_eq!(e.logsource, LogSource::new(Some("windows"), None, Some("security")));
+        assert_eq!(
+            e.logsource,
+            LogSource::new(Some("windows"), None, Some("security"))
+        );
         assert_eq!(e.timestamp.unwrap().timestamp_subsec_micros(), 477878);
     }
 
@@ -948,8 +1187,14 @@ mod tests {
         let j = parse(text).unwrap();
         let mut e = Event::new();
         assert!(nested(j.get("Event").unwrap(), &mut e));
-        assert_eq!(e.get_str("winlog.user_data.xml_name"), Some("LogFileCleared"));
-        assert_eq!(e.get_str("winlog.user_data.SubjectUserName"), Some("Sec504"));
+        assert_eq!(
+            e.get_str("winlog.user_data.xml_name"),
+            Some("LogFileCleared")
+        );
+        assert_eq!(
+            e.get_str("winlog.user_data.SubjectUserName"),
+            Some("Sec504")
+        );
         assert_eq!(e.get_str("winlog.user_data.Flags.value"), Some("1"));
         assert!(e.get("winlog.user_data.xmlns").is_none());
     }
@@ -963,14 +1208,23 @@ mod tests {
         assert_eq!(e.get("winlog.event_id"), Some(&Value::Int(5156)));
         assert_eq!(e.get_str("winlog.keywords_raw"), Some("0x8020000000000000"));
         assert_eq!(e.get_str("event.outcome"), Some("success"));
-        assert_eq!(e.get_str("winlog.task"), Some("Filtering Platform Connection"));
+        assert_eq!(
+            e.get_str("winlog.task"),
+            Some("Filtering Platform Connection")
+        );
         assert_eq!(e.get_str("winlog.event_data.ProcessID"), Some("116"));
-        assert_eq!(e.get_str("winlog.event_data.Application"), Some("svchost.exe"));
+        assert_eq!(
+            e.get_str("winlog.event_data.Application"),
+            Some("svchost.exe")
+        );
         assert!(e.get("winlog.event_data.EventType").is_none());
         assert!(e.get("winlog.event_data.host").is_none());
         assert_eq!(e.get_str("message"), Some("permitted"));
         assert!(e.has_tag("mordorDataset"));
-        assert_eq!(e.timestamp.unwrap().to_rfc3339(), "2020-08-05T06:09:29.626+00:00");
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2020-08-05T06:09:29.626+00:00"
+        );
         // Sysmon's own EventType is EventData and picks the registry category.
         let j = parse(r#"{"EventID":12,"Channel":"Microsoft-Windows-Sysmon/Operational","EventType":"DeleteKey"}"#).unwrap();
         let mut e = Event::new();

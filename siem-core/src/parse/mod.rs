@@ -404,7 +404,7 @@ impl Parser {
         let mut json_error = None;
         match start.as_bytes().first() {
             None => return Err("empty line".to_string()),
-            Some(b'{') => match json::parse(start, tz, now) {
+            Some(b'{') => match json::parse(text, tz, now) {
                 Ok(event) => return Ok((event, Format::Json)),
                 Err(e) => json_error = Some(e.to_string()),
             },

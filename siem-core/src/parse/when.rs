@@ -444,8 +444,10 @@ fn apply_zone(naive: NaiveDateTime, zone: &str) -> Option<DateTime<Utc>> {
     {
         return with_offset(naive, off);
     }
-    let tz: Tz = zone.parse().ok()?;
-    Some(local_to_utc(naive, tz))
+    match zone.parse::<Tz>() {
+        Ok(tz) => Some(local_to_utc(naive, tz)),
+        Err(_) => with_offset(naive, abbreviation_offset(zone)?),
+    }
 }
 
 /// nginx error-log time: `2021/12/01 13:53:33`, in `tz`.

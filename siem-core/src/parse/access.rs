@@ -36,7 +36,7 @@ use compact_str::CompactString;
 
 use super::Format;
 use super::when;
-use crate::event::{Event, LogSource, Value};
+use crate::event::{Event, Value};
 
 /// Which web server wrote a line; decides the logsource service and `event.module`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +167,9 @@ fn set_module(event: &mut Event, server: Server, access: bool) {
     );
     event.insert(k("event.module"), module);
     event.insert(k("event.dataset"), dataset);
-    event.logsource = LogSource::new(None, Some("webserver"), service);
+    // Keep a product a surrounding syslog header gave; the payload is web server data.
+    event.logsource.category = Some(CompactString::const_new("webserver"));
+    event.logsource.service = service.map(CompactString::const_new);
 }
 
 /// A small cursor over the line's bytes. All positions it hands out are at ASCII bytes, so

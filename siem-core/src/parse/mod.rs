@@ -4,7 +4,7 @@
 //! timestamps that carry none, the longest line accepted, logsource tags) and then turns each
 //! line into a [`Parsed`]: always an event, never an error, because a SIEM must not lose input.
 //! A line no format fits still becomes an event holding `event.original`, `message` and the
-//! tag [`PARSE_FAILURE_TAG`](crate::event::PARSE_FAILURE_TAG), with the reason in
+//! tag [`PARSE_FAILURE_TAG`], with the reason in
 //! `error.message`; [`Parsed::format`] says which format was chosen.
 //!
 //! With [`FormatSpec::Auto`] the format is picked per line from its first bytes, cheapest test
@@ -375,10 +375,18 @@ impl Parser {
 
     /// Syslog, then the payload decoders that apply to a syslog message.
     fn syslog(&self, text: &str, now: DateTime<Utc>) -> Option<(Event, Format)> {
+        let parsed = syslog_parse(text, &self.options, now)?;
+        Some(self.decode_payload(parsed, now))
+    }
+
+    /// Decodes what a syslog message carries: the program decoders (sshd, sudo, ...), then
+    /// CEF, LEEF, a netfilter `LOG` line, or a web server's access/error line. The syslog fields
+    /// stay; the payload's fields are added and the payload's format is reported.
+    fn decode_payload(&self, parsed: Parsed, now: DateTime<Utc>) -> (Event, Format) {
         let Parsed {
             mut event,
             mut format,
-        } = syslog_parse(text, &self.options, now)?;
+        } = parsed;
         programs_decode(&mut event);
         let tz = self.options.timezone;
         if let Some(message) = event.message().map(str::to_string) {
@@ -393,9 +401,26 @@ impl Parser {
                 }
             } else if payload.contains("SRC=") {
                 kv::decode_netfilter(payload, &mut event);
+            } else if access::looks_like_access(payload) || access::looks_like_error(payload) {
+                // A web server logging through syslog (nginx `access_log syslog:...`).
+                let program = event
+                    .get_str("process.name")
+                    .or_else(|| event.get_str("log.syslog.appname"));
+                let server = match program {
+                    Some(p) if p.starts_with("nginx") => access::Server::Nginx,
+                    Some(p) if p.starts_with("apache") || p.starts_with("httpd") => {
+                        access::Server::Apache
+                    }
+                    _ => access::Server::Unknown,
+                };
+                let mut decoded = event.clone();
+                if let Ok(web) = access::decode(payload, server, tz, now, &mut decoded) {
+                    event = decoded;
+                    format = web;
+                }
             }
         }
-        Some((event, format))
+        (event, format)
     }
 
     fn auto(&self, text: &str, now: DateTime<Utc>) -> Result<(Event, Format), String> {
@@ -569,6 +594,71 @@ mod tests {
             }),
             Err(ParseConfigError::Grok(_))
         ));
+    }
+
+    /// What the syslog parser hands over (header fields, `message`), decoded further.
+    #[test]
+    fn syslog_payloads_are_decoded() {
+        let p = auto();
+        let now = Utc::now();
+        let syslog = |program: &str, message: &str| {
+            let mut event = new_event("<13>Jan  1 00:00:00 host ...", 8);
+            event.insert("host.hostname", "host");
+            event.insert("process.name", program);
+            event.insert(MESSAGE, message);
+            event.logsource = LogSource::new(Some("linux"), None, Some("syslog"));
+            Parsed {
+                event,
+                format: Format::Rfc3164,
+            }
+        };
+        let (e, f) = p.decode_payload(
+            syslog("fw", "CEF:0|V|P|1|sig|blocked|5|src=1.2.3.4 act=deny"),
+            now,
+        );
+        assert_eq!(
+            (f, e.get_str("event.action"), e.get_str("host.hostname")),
+            (Format::Cef, Some("deny"), Some("host"))
+        );
+        let (e, f) = p.decode_payload(
+            syslog("qradar", "LEEF:1.0|V|P|1|E|src=1.2.3.4\tusrName=bob"),
+            now,
+        );
+        assert_eq!((f, e.get_str("user.name")), (Format::Leef, Some("bob")));
+        let (e, f) = p.decode_payload(
+            syslog(
+                "kernel",
+                "[ 1.5] DROP: IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP SPT=1 DPT=22",
+            ),
+            now,
+        );
+        assert_eq!(
+            (f, e.get_str("rule.name"), e.logsource.category.as_deref()),
+            (Format::Rfc3164, Some("DROP"), Some("firewall"))
+        );
+        assert_eq!(e.logsource.product.as_deref(), Some("linux"));
+        let access_line =
+            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "-""#;
+        let (e, f) = p.decode_payload(syslog("nginx", access_line), now);
+        assert_eq!(
+            (
+                f,
+                e.logsource.service.as_deref(),
+                e.logsource.product.as_deref()
+            ),
+            (Format::NginxAccess, Some("nginx"), Some("linux"))
+        );
+        let (e, f) = p.decode_payload(
+            syslog("sshd", "Failed password for root from 1.2.3.4 port 22 ssh2"),
+            now,
+        );
+        assert_eq!(
+            (f, e.message()),
+            (
+                Format::Rfc3164,
+                Some("Failed password for root from 1.2.3.4 port 22 ssh2")
+            )
+        );
     }
 
     #[test]

@@ -395,11 +395,6 @@ impl Event {
         Event { fields: FieldMap::with_capacity_and_hasher(fields, FieldHasher::default()), ..Event::default() }
     }
 
-    /// Reserves room for at least `additional` more fields.
-    pub fn reserve(&mut self, additional: usize) {
-        self.fields.reserve(additional);
-    }
-
     /// An empty event whose `event.original` is `original`.
     pub fn with_original(original: &str) -> Self {
         let mut event = Event::new();

@@ -332,15 +332,16 @@ impl<'a> Reader<'a> {
             }
         }
         // Fast path: no escapes.
-        match memchr::memchr2(b'"', b'\\', &b[start..]) {
+        let first_escape = match memchr::memchr2(b'"', b'\\', &b[start..]) {
             Some(i) if b[start + i] == b'"' => {
                 self.at = start + i + 1;
                 return Ok(Cow::Borrowed(&self.text[start..start + i]));
             }
-            Some(_) => {}
+            Some(i) => i,
             None => return self.err("unterminated string"),
-        }
-        let mut out = String::new();
+        };
+        // Room for the text up to the first escape and some more; grows if needed.
+        let mut out = String::with_capacity(first_escape + 64);
         let mut run = start;
         loop {
             let Some(i) = memchr::memchr2(b'"', b'\\', &b[self.at..]) else {

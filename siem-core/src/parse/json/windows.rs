@@ -366,7 +366,16 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
                 let mut inner_first = true;
                 while let Some(name) = r.member(&mut inner_first)? {
                     let value = r.value(3)?;
-                    event_data_member(&name, &value, event, &mut param);
+                    match (name.as_ref(), value) {
+                        // Named scalar data, the common case: the value moves into the event
+                        // (an unescaped string keeps its buffer).
+                        (key, value @ (J::Str(_) | J::Int(_) | J::Float(_) | J::Bool(_) | J::Null))
+                            if !key.starts_with('#') && key != "Data" =>
+                        {
+                            event.insert(data_name(key), into_value(value));
+                        }
+                        (key, value) => event_data_member(key, &value, event, &mut param),
+                    }
                 }
             }
             "RenderingInfo" => rendering = Some(r.value(2)?),
@@ -429,6 +438,14 @@ fn scalar(j: &J<'_>) -> Option<Value> {
         J::Bool(b) => Value::Bool(*b),
         _ => return None,
     })
+}
+
+/// Converts a JSON scalar, moving an owned (unescaped) string rather than copying it.
+fn into_value(j: J<'_>) -> Value {
+    match j {
+        J::Str(Cow::Owned(s)) => Value::Str(CompactString::from(s)),
+        other => value_of(&other),
+    }
 }
 
 /// Converts a JSON value for an event: objects inside arrays become [`Value::Object`].

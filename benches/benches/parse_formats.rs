@@ -171,6 +171,41 @@ fn formats(c: &mut Criterion) {
             thread_cpu_time().saturating_sub(start)
         })
     });
+
+    // Floor: building the same events field by field from ready-made keys and values (what any
+    // parser producing these events pays for the Event map, its allocations and its drop).
+    for (name, format, batch) in [
+        ("event_build/apache_combined", FormatSpec::Apache, &combined),
+        ("event_build/windows_evtx_json", FormatSpec::Json, &windows),
+    ] {
+        let p = parser(format);
+        let prepared: Vec<Vec<(compact_str::CompactString, siem_core::Value)>> = batch
+            .iter()
+            .map(|l| {
+                p.parse(l)
+                    .event
+                    .fields()
+                    .map(|(k, v)| (compact_str::CompactString::from(k), v.clone()))
+                    .collect()
+            })
+            .collect();
+        group.throughput(Throughput::Elements(batch.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter_custom(|iterations| {
+                let start = thread_cpu_time();
+                for _ in 0..iterations {
+                    for fields in &prepared {
+                        let mut event = siem_core::Event::with_capacity(fields.len());
+                        for (k, v) in fields {
+                            event.insert(k.clone(), v.clone());
+                        }
+                        black_box(event);
+                    }
+                }
+                thread_cpu_time().saturating_sub(start)
+            })
+        });
+    }
     group.finish();
 
     let powershell = lines(&siem_testkit::corpus_file(

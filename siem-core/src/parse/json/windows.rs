@@ -369,9 +369,10 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
                     match (name.as_ref(), value) {
                         // Named scalar data, the common case: the value moves into the event
                         // (an unescaped string keeps its buffer).
-                        (key, value @ (J::Str(_) | J::Int(_) | J::Float(_) | J::Bool(_) | J::Null))
-                            if !key.starts_with('#') && key != "Data" =>
-                        {
+                        (
+                            key,
+                            value @ (J::Str(_) | J::Int(_) | J::Float(_) | J::Bool(_) | J::Null),
+                        ) if !key.starts_with('#') && key != "Data" => {
                             event.insert(data_name(key), into_value(value));
                         }
                         (key, value) => event_data_member(key, &value, event, &mut param),

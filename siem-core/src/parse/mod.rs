@@ -4,8 +4,18 @@
 //! timestamps that carry none, the longest line accepted, logsource tags) and then turns each
 //! line into a [`Parsed`]: always an event, never an error, because a SIEM must not lose input.
 //! A line no format fits still becomes an event holding `event.original`, `message` and the
-//! tag [`PARSE_FAILURE_TAG`](crate::event::PARSE_FAILURE_TAG), with the reason in
+//! tag [`PARSE_FAILURE_TAG`], with the reason in
 //! `error.message`; [`Parsed::format`] says which format was chosen.
+//!
+//! With [`FormatSpec::Auto`] the format is picked per line from its first bytes, cheapest test
+//! first: `{` is JSON, `CEF:` / `LEEF:` are those formats, a `[Www Mon` or `YYYY/MM/DD HH:MM:SS [`
+//! start is an Apache / nginx error log, a token followed by ` [dd/Mon/yyyy:` an access log,
+//! then syslog (RFC 5424 `<PRI>1 `, RFC 3164), then `key=value`. A syslog message that is
+//! itself CEF, LEEF or a netfilter `IN=... SRC=...` line is decoded further.
+//!
+//! Bad input is data too: invalid UTF-8 is replaced (U+FFFD) and the event tagged
+//! [`INVALID_UTF8_TAG`]; a line longer than [`ParseOptions::max_line_bytes`] is cut there,
+//! tagged [`TRUNCATED_TAG`] and explained in `error.message`, and the cut text is still parsed.
 //!
 //! ```
 //! use siem_core::parse::{Parser, ParseOptions, Format};
@@ -14,11 +24,17 @@
 //! let parsed = parser.parse(b"not a log line anyone knows");
 //! assert_eq!(parsed.format, Format::Unparsed);
 //! assert_eq!(parsed.event.original(), Some("not a log line anyone knows"));
+//!
+//! let parsed = parser.parse(br#"203.0.113.7 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 404 12 "-" "curl""#);
+//! assert_eq!(parsed.format, Format::ApacheAccess);
+//! assert_eq!(parsed.event.get_str("url.path"), Some("/"));
 //! ```
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
-use crate::event::{Event, LogSource};
+use crate::event::{Event, LogSource, MESSAGE, PARSE_FAILURE_TAG, Value};
 
 pub mod access;
 pub mod cef;
@@ -29,6 +45,15 @@ pub mod leef;
 pub mod programs;
 pub mod syslog;
 pub mod time;
+mod when;
+
+/// The tag added to events whose line was longer than [`ParseOptions::max_line_bytes`] and was
+/// cut.
+pub const TRUNCATED_TAG: &str = "_siem_line_truncated";
+
+/// The tag added to events whose line was not valid UTF-8 (invalid sequences are replaced by
+/// U+FFFD).
+pub const INVALID_UTF8_TAG: &str = "_siem_invalid_utf8";
 
 /// A log format: what a caller asks for ([`FormatSpec`] in `ParseOptions`) and what a parser
 /// reports having read ([`Parsed::format`]).
@@ -189,21 +214,43 @@ pub struct Parsed {
     pub format: Format,
 }
 
-/// A reusable, thread-safe parser. Building it compiles what the options need (grok
-/// expressions); parsing a line allocates only the event's own fields.
+/// A reusable, thread-safe parser. Building it compiles what the options need (a grok
+/// expression); parsing a line allocates only the event's own fields.
+///
+/// `Parser` is `Send + Sync` and cheap to clone (the compiled grok program is shared).
 #[derive(Debug, Clone)]
 pub struct Parser {
     options: ParseOptions,
-    reference_time: Option<DateTime<Utc>>,
+    grok: Option<grok::Grok>,
+}
+
+/// A new event holding `event.original`, with room for `capacity` fields.
+pub(crate) fn new_event(original: &str, capacity: usize) -> Event {
+    let mut event = Event::with_capacity(capacity);
+    event.insert(crate::event::ORIGINAL, original);
+    event
+}
+
+/// Builds the event for a line no format fits.
+fn failure_event(text: &str, reason: String) -> Event {
+    let mut event = new_event(text, 4);
+    event.insert(MESSAGE, text);
+    event.insert("error.message", reason);
+    event.add_tag(PARSE_FAILURE_TAG);
+    event
 }
 
 impl Parser {
-    /// Builds a parser.
+    /// Builds a parser; fails only on a grok expression that does not compile.
     pub fn new(options: ParseOptions) -> Result<Parser, ParseConfigError> {
-        Ok(Parser {
-            reference_time: options.reference_time,
-            options,
-        })
+        let grok = match &options.format {
+            FormatSpec::Grok(expression) => Some(
+                grok::Grok::compile(expression)
+                    .map_err(|e| ParseConfigError::Grok(e.to_string()))?,
+            ),
+            _ => None,
+        };
+        Ok(Parser { options, grok })
     }
 
     /// The options this parser was built with.
@@ -211,19 +258,227 @@ impl Parser {
         &self.options
     }
 
-    /// Parses one line (without its line terminator). Never fails: see the [module docs](self).
+    /// Parses one line. A trailing `\n`, `\r\n` or `\r` is removed. Never fails: see the
+    /// [module docs](self).
     pub fn parse(&self, line: &[u8]) -> Parsed {
-        let _ = self.reference_time;
-        let text = String::from_utf8_lossy(line);
-        let mut event = Event::with_original(&text);
-        event.insert(crate::event::MESSAGE, text.as_ref());
-        event.insert("error.message", "no parser has been implemented yet");
-        event.add_tag(crate::event::PARSE_FAILURE_TAG);
-        self.apply_logsource(&mut event);
-        Parsed {
-            event,
-            format: Format::Unparsed,
+        self.parse_cut(line, 0)
+    }
+
+    /// Parses a line of which a reader already dropped `dropped` bytes (because the line was
+    /// longer than its limit, see `siem_collect::lines`). A non-zero `dropped` tags the event
+    /// as [`TRUNCATED_TAG`] just like a line this parser cuts itself.
+    pub fn parse_cut(&self, line: &[u8], dropped: u64) -> Parsed {
+        let mut line = line;
+        if let Some(rest) = line.strip_suffix(b"\n") {
+            line = rest;
         }
+        if let Some(rest) = line.strip_suffix(b"\r") {
+            line = rest;
+        }
+        let mut dropped = dropped;
+        let max = self.options.max_line_bytes.max(1);
+        if line.len() > max {
+            dropped = dropped.saturating_add((line.len() - max) as u64);
+            line = &line[..max];
+        }
+        let (text, lossy) = match std::str::from_utf8(line) {
+            Ok(s) => (Cow::Borrowed(s), false),
+            // A cut in the middle of a character is ours, not the input's fault.
+            Err(e) if dropped > 0 && e.error_len().is_none() => (
+                Cow::Borrowed(std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or_default()),
+                false,
+            ),
+            Err(_) => (String::from_utf8_lossy(line), true),
+        };
+        let now = self.options.reference_time.unwrap_or_else(Utc::now);
+        let (mut event, format) = match self.dispatch(&text, now) {
+            Ok(parsed) => parsed,
+            Err(reason) => (failure_event(&text, reason), Format::Unparsed),
+        };
+        if lossy {
+            event.add_tag(INVALID_UTF8_TAG);
+        }
+        if dropped > 0 {
+            event.add_tag(TRUNCATED_TAG);
+            let note = format!(
+                "line longer than max_line_bytes ({max}): cut after {} bytes, {dropped} bytes dropped",
+                line.len()
+            );
+            let message = match event.get_str("error.message") {
+                Some(previous) => format!("{note}; {previous}"),
+                None => note,
+            };
+            event.insert("error.message", message);
+        }
+        self.apply_logsource(&mut event);
+        Parsed { event, format }
+    }
+
+    fn dispatch(&self, text: &str, now: DateTime<Utc>) -> Result<(Event, Format), String> {
+        let tz = self.options.timezone;
+        match &self.options.format {
+            FormatSpec::Auto => self.auto(text, now),
+            FormatSpec::Syslog => self
+                .syslog(text, now)
+                .ok_or_else(|| "not a syslog line (RFC 5424 or RFC 3164)".to_string()),
+            FormatSpec::Json => json::parse(text, tz, now)
+                .map(|e| (e, Format::Json))
+                .map_err(|e| e.to_string()),
+            FormatSpec::Apache => self.access(text, access::Server::Apache, now),
+            FormatSpec::Nginx => self.access(text, access::Server::Nginx, now),
+            FormatSpec::Cef => cef::parse(text, tz, now)
+                .map(|e| (e, Format::Cef))
+                .map_err(|e| e.to_string()),
+            FormatSpec::Leef => leef::parse(text, tz, now)
+                .map(|e| (e, Format::Leef))
+                .map_err(|e| e.to_string()),
+            FormatSpec::Kv => kv::parse(text, tz, now)
+                .map(|e| (e, Format::Kv))
+                .map_err(|e| e.to_string()),
+            FormatSpec::Grok(_) => match &self.grok {
+                Some(g) => g
+                    .parse(text, tz, now)
+                    .map(|e| (e, Format::Grok))
+                    .ok_or_else(|| {
+                        format!(
+                            "line does not match the grok expression {:?}",
+                            g.expression()
+                        )
+                    }),
+                None => Err("grok expression not compiled".to_string()),
+            },
+        }
+    }
+
+    fn access(
+        &self,
+        text: &str,
+        server: access::Server,
+        now: DateTime<Utc>,
+    ) -> Result<(Event, Format), String> {
+        let mut event = new_event(text, 24);
+        access::decode(text, server, self.options.timezone, now, &mut event)
+            .map(|format| (event, format))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Syslog, then the payload decoders that apply to a syslog message.
+    fn syslog(&self, text: &str, now: DateTime<Utc>) -> Option<(Event, Format)> {
+        let parsed = syslog::parse(text, &self.options, now)?;
+        Some(self.decode_payload(parsed, now))
+    }
+
+    /// Decodes what a syslog message carries: the program decoders (sshd, sudo, ...), then
+    /// CEF, LEEF, a netfilter `LOG` line, or a web server's access/error line. The syslog fields
+    /// stay; the payload's fields are added and the payload's format is reported.
+    fn decode_payload(&self, parsed: Parsed, now: DateTime<Utc>) -> (Event, Format) {
+        let Parsed {
+            mut event,
+            mut format,
+        } = parsed;
+        let tz = self.options.timezone;
+        // `host CEF:0|...` reads as the program `CEF` with the message `0|...`: put the
+        // payload back together, it was never a program.
+        let framing = match event.get_str("process.name") {
+            Some("CEF" | "LEEF") if event.get("process.pid").is_none() => Some(()),
+            _ => None,
+        };
+        let message = match framing {
+            Some(_) => {
+                let name = event.remove("process.name");
+                let name = name.as_ref().and_then(Value::as_str).unwrap_or_default();
+                event.message().map(|m| format!("{name}:{m}"))
+            }
+            None => event.message().map(str::to_string),
+        };
+        if let Some(message) = message {
+            let payload = message.trim_start();
+            if payload.starts_with("CEF:") {
+                if cef::decode(payload, tz, now, &mut event).is_ok() {
+                    format = Format::Cef;
+                }
+            } else if payload.starts_with("LEEF:") {
+                if leef::decode(payload, tz, now, &mut event).is_ok() {
+                    format = Format::Leef;
+                }
+            } else if payload.contains("SRC=") {
+                kv::decode_netfilter(payload, &mut event);
+            } else if access::looks_like_access(payload) || access::looks_like_error(payload) {
+                // A web server logging through syslog (nginx `access_log syslog:...`).
+                let program = event
+                    .get_str("process.name")
+                    .or_else(|| event.get_str("log.syslog.appname"));
+                let server = match program {
+                    Some(p) if p.starts_with("nginx") => access::Server::Nginx,
+                    Some(p) if p.starts_with("apache") || p.starts_with("httpd") => {
+                        access::Server::Apache
+                    }
+                    _ => access::Server::Unknown,
+                };
+                let mut decoded = event.clone();
+                if let Ok(web) = access::decode(payload, server, tz, now, &mut decoded) {
+                    event = decoded;
+                    format = web;
+                }
+            }
+        }
+        (event, format)
+    }
+
+    fn auto(&self, text: &str, now: DateTime<Utc>) -> Result<(Event, Format), String> {
+        let tz = self.options.timezone;
+        let start = text.trim_start();
+        let mut json_error = None;
+        match start.as_bytes().first() {
+            None => return Err("empty line".to_string()),
+            Some(b'{') => match json::parse(text, tz, now) {
+                Ok(event) => return Ok((event, Format::Json)),
+                Err(e) => json_error = Some(e.to_string()),
+            },
+            Some(b'C') if start.starts_with("CEF:") => {
+                return cef::parse(text, tz, now)
+                    .map(|e| (e, Format::Cef))
+                    .map_err(|e| e.to_string());
+            }
+            Some(b'L') if start.starts_with("LEEF:") => {
+                return leef::parse(text, tz, now)
+                    .map(|e| (e, Format::Leef))
+                    .map_err(|e| e.to_string());
+            }
+            _ => {}
+        }
+        if (access::looks_like_error(text) || access::looks_like_access(text))
+            && let Ok(parsed) = self.access(text, access::Server::Unknown, now)
+        {
+            return Ok(parsed);
+        }
+        if let Some(parsed) = self.syslog(text, now) {
+            return Ok(parsed);
+        }
+        // CEF / LEEF after a header no parser above took (an unusual syslog header, a
+        // collector's prefix): the text before the marker is skipped, as Elastic's decode_cef does.
+        let b = text.as_bytes();
+        if memchr::memmem::find(b, b"CEF:").is_some()
+            && let Ok(event) = cef::parse(text, tz, now)
+        {
+            return Ok((event, Format::Cef));
+        }
+        if memchr::memmem::find(b, b"LEEF:").is_some()
+            && let Ok(event) = leef::parse(text, tz, now)
+        {
+            return Ok((event, Format::Leef));
+        }
+        let mut event = new_event(text, 32);
+        if kv::decode(text, tz, now, 2, &mut event).is_ok() {
+            return Ok((event, Format::Kv));
+        }
+        Err(match json_error {
+            Some(e) => format!("starts like JSON but is not: {e}"),
+            None => {
+                "no format matched (tried JSON, CEF, LEEF, access/error log, syslog, key=value)"
+                    .to_string()
+            }
+        })
     }
 
     fn apply_logsource(&self, event: &mut Event) {
@@ -232,5 +487,210 @@ impl Parser {
         } else {
             event.logsource.fill_from(&self.options.logsource);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Value;
+
+    fn auto() -> Parser {
+        Parser::new(ParseOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn auto_detects_formats() {
+        let p = auto();
+        let cases: [(&[u8], Format); 8] = [
+            (br#"{"message":"hi"}"#, Format::Json),
+            (b"CEF:0|V|P|1|sig|name|5|src=1.2.3.4", Format::Cef),
+            (b"LEEF:1.0|V|P|1|E|src=1.2.3.4\tdst=5.6.7.8", Format::Leef),
+            (br#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "-""#, Format::ApacheAccess),
+            (b"[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6", Format::ApacheError),
+            (b"2021/12/01 13:53:33 [error] 31#31: *46 open() failed, client: 172.17.0.1, server: localhost", Format::NginxError),
+            (b"level=info msg=\"started\" port=80", Format::Kv),
+            (b"just words", Format::Unparsed),
+        ];
+        for (line, format) in cases {
+            let parsed = p.parse(line);
+            assert_eq!(parsed.format, format, "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                parsed.event.has_tag(PARSE_FAILURE_TAG),
+                format == Format::Unparsed
+            );
+        }
+        let failed = p.parse(b"{not json");
+        assert!(
+            failed
+                .event
+                .get_str("error.message")
+                .unwrap()
+                .starts_with("starts like JSON")
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_and_cut_lines() {
+        let p = Parser::new(ParseOptions {
+            max_line_bytes: 10,
+            ..ParseOptions::default()
+        })
+        .unwrap();
+        let parsed = p.parse(b"abc\xffdef\r\n");
+        assert!(parsed.event.has_tag(INVALID_UTF8_TAG));
+        assert_eq!(parsed.event.original(), Some("abc\u{FFFD}def"));
+        let parsed = p.parse("0123456789é-tail".as_bytes());
+        assert!(parsed.event.has_tag(TRUNCATED_TAG));
+        assert!(!parsed.event.has_tag(INVALID_UTF8_TAG));
+        assert_eq!(parsed.event.original(), Some("0123456789"));
+        // Cutting inside a character drops the partial character, not a U+FFFD.
+        let parsed = p.parse("012345678é".as_bytes());
+        assert_eq!(parsed.event.original(), Some("012345678"));
+        assert!(
+            parsed
+                .event
+                .get_str("error.message")
+                .unwrap()
+                .contains("1 bytes dropped")
+        );
+        let parsed = auto().parse_cut(b"a=1 b=2", 100);
+        assert_eq!(parsed.format, Format::Kv);
+        assert!(
+            parsed
+                .event
+                .get_str("error.message")
+                .unwrap()
+                .contains("100 bytes dropped")
+        );
+    }
+
+    #[test]
+    fn explicit_formats_report_why_they_failed() {
+        for (spec, needle) in [
+            (FormatSpec::Json, "invalid JSON"),
+            (FormatSpec::Cef, "not CEF"),
+            (FormatSpec::Leef, "not LEEF"),
+            (FormatSpec::Apache, "not an access or error log line"),
+            (FormatSpec::Kv, "no key=value"),
+            (FormatSpec::Syslog, "not a syslog line"),
+            (
+                FormatSpec::Grok("^%{INT:n}$".into()),
+                "does not match the grok",
+            ),
+        ] {
+            let p = Parser::new(ParseOptions {
+                format: spec.clone(),
+                ..ParseOptions::default()
+            })
+            .unwrap();
+            let parsed = p.parse(b"hello");
+            assert_eq!(parsed.format, Format::Unparsed);
+            let reason = parsed.event.get_str("error.message").unwrap();
+            assert!(reason.contains(needle), "{spec:?}: {reason}");
+        }
+        assert!(matches!(
+            Parser::new(ParseOptions {
+                format: FormatSpec::Grok("%{NOPE}".into()),
+                ..ParseOptions::default()
+            }),
+            Err(ParseConfigError::Grok(_))
+        ));
+    }
+
+    /// What the syslog parser hands over (header fields, `message`), decoded further.
+    #[test]
+    fn syslog_payloads_are_decoded() {
+        let p = auto();
+        let now = Utc::now();
+        let syslog = |program: &str, message: &str| {
+            let mut event = new_event("<13>Jan  1 00:00:00 host ...", 8);
+            event.insert("host.hostname", "host");
+            event.insert("process.name", program);
+            event.insert(MESSAGE, message);
+            event.logsource = LogSource::new(Some("linux"), None, Some("syslog"));
+            Parsed {
+                event,
+                format: Format::Rfc3164,
+            }
+        };
+        let (e, f) = p.decode_payload(
+            syslog("fw", "CEF:0|V|P|1|sig|blocked|5|src=1.2.3.4 act=deny"),
+            now,
+        );
+        assert_eq!(
+            (f, e.get_str("event.action"), e.get_str("host.hostname")),
+            (Format::Cef, Some("deny"), Some("host"))
+        );
+        let (e, f) = p.decode_payload(
+            syslog("qradar", "LEEF:1.0|V|P|1|E|src=1.2.3.4\tusrName=bob"),
+            now,
+        );
+        assert_eq!((f, e.get_str("user.name")), (Format::Leef, Some("bob")));
+        let (e, f) = p.decode_payload(
+            syslog(
+                "kernel",
+                "[ 1.5] DROP: IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP SPT=1 DPT=22",
+            ),
+            now,
+        );
+        assert_eq!(
+            (f, e.get_str("rule.name"), e.logsource.category.as_deref()),
+            (Format::Rfc3164, Some("DROP"), Some("firewall"))
+        );
+        assert_eq!(e.logsource.product.as_deref(), Some("linux"));
+        let access_line =
+            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "-""#;
+        let (e, f) = p.decode_payload(syslog("nginx", access_line), now);
+        assert_eq!(
+            (
+                f,
+                e.logsource.service.as_deref(),
+                e.logsource.product.as_deref()
+            ),
+            (Format::NginxAccess, Some("nginx"), Some("linux"))
+        );
+        let (e, f) = p.decode_payload(
+            syslog("sshd", "Failed password for root from 1.2.3.4 port 22 ssh2"),
+            now,
+        );
+        assert_eq!(
+            (f, e.message()),
+            (
+                Format::Rfc3164,
+                Some("Failed password for root from 1.2.3.4 port 22 ssh2")
+            )
+        );
+    }
+
+    #[test]
+    fn logsource_fill_and_override() {
+        let line: &[u8] =
+            br#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "-""#;
+        let fill = Parser::new(ParseOptions {
+            logsource: LogSource::new(Some("web"), Some("proxy"), None),
+            ..ParseOptions::default()
+        })
+        .unwrap();
+        assert_eq!(
+            fill.parse(line).event.logsource,
+            LogSource::new(Some("web"), Some("webserver"), Some("apache"))
+        );
+        let over = Parser::new(ParseOptions {
+            logsource: LogSource::new(None, Some("proxy"), None),
+            logsource_override: true,
+            ..ParseOptions::default()
+        })
+        .unwrap();
+        assert_eq!(
+            over.parse(line).event.logsource.category.as_deref(),
+            Some("proxy")
+        );
+        let grok = Parser::new(ParseOptions {
+            format: FormatSpec::Grok("%{INT:n:int}".into()),
+            ..ParseOptions::default()
+        })
+        .unwrap();
+        assert_eq!(grok.parse(b"x 42").event.get("n"), Some(&Value::Int(42)));
     }
 }

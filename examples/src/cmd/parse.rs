@@ -1,0 +1,220 @@
+//! `siem parse`: log lines in, ECS JSON events out.
+//!
+//! Reads each FILE (`-` is stdin) line by line with a bounded reader, parses every non-blank
+//! line, and prints one JSON event per line on stdout. A summary goes to stderr: lines read,
+//! parse failures, lines cut, invalid UTF-8, blank lines skipped. A file that cannot be opened
+//! or read is reported and skipped; the exit status is then 1.
+
+use std::fs::File;
+use std::io::{self, BufWriter, ErrorKind, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use siem_collect::lines::{LineReader, LineStats};
+use siem_core::event::{LogSource, PARSE_FAILURE_TAG};
+use siem_core::parse::{self, FormatSpec, INVALID_UTF8_TAG, ParseOptions, Parser};
+
+/// Arguments of `siem parse`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Log format: auto, syslog, json, apache, nginx, cef, leef, kv (or logfmt), grok:<expression>.
+    #[arg(long, short, default_value = "auto", value_parser = parse_format)]
+    format: FormatSpec,
+
+    /// Logsource parts for the events, e.g. `product=django,category=application`. They fill
+    /// what the parser could not tell (see --logsource-override).
+    #[arg(long, value_parser = parse_logsource)]
+    logsource: Option<LogSource>,
+
+    /// Let --logsource replace what the parser inferred instead of only filling gaps.
+    #[arg(long, requires = "logsource")]
+    logsource_override: bool,
+
+    /// Time zone of timestamps that carry none (IANA name, e.g. Europe/Paris).
+    #[arg(long, default_value = "UTC", value_parser = parse_timezone)]
+    timezone: chrono_tz::Tz,
+
+    /// "Now" for giving yearless timestamps a year (RFC 3339); default: the clock.
+    #[arg(long, value_parser = parse_time)]
+    reference_time: Option<DateTime<Utc>>,
+
+    /// Longest line accepted; longer lines are cut there and tagged.
+    #[arg(long, default_value_t = parse::DEFAULT_MAX_LINE_BYTES, value_parser = parse_max_line_bytes)]
+    max_line_bytes: usize,
+
+    /// Add `"siem":{"format":"..."}` to each event: the format each line was read as.
+    #[arg(long)]
+    show_format: bool,
+
+    /// Files to read; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+fn parse_format(s: &str) -> Result<FormatSpec, String> {
+    s.parse()
+}
+
+fn parse_max_line_bytes(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{s:?} is not a byte count: {e}")),
+    }
+}
+
+fn parse_logsource(s: &str) -> Result<LogSource, String> {
+    LogSource::parse_spec(s)
+}
+
+fn parse_timezone(s: &str) -> Result<chrono_tz::Tz, String> {
+    s.parse::<chrono_tz::Tz>().map_err(|_| {
+        format!("unknown time zone {s:?}: expected an IANA name such as UTC or Europe/Paris")
+    })
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
+}
+
+/// Totals over all files.
+#[derive(Debug, Default)]
+struct Summary {
+    read: LineStats,
+    blank: u64,
+    failures: u64,
+    invalid_utf8: u64,
+    files_failed: u64,
+}
+
+/// Runs `siem parse`.
+pub fn run(args: Args) -> ExitCode {
+    let options = ParseOptions {
+        format: args.format.clone(),
+        timezone: args.timezone,
+        reference_time: args.reference_time,
+        max_line_bytes: args.max_line_bytes,
+        logsource: args.logsource.clone().unwrap_or_default(),
+        logsource_override: args.logsource_override,
+    };
+    let parser = match Parser::new(options) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("siem parse: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut summary = Summary::default();
+    let mut stdin_used = false;
+    for path in &args.files {
+        let input: Box<dyn Read> = if path.as_os_str() == "-" {
+            if stdin_used {
+                eprintln!("siem parse: `-` given twice; standard input is read once");
+                continue;
+            }
+            stdin_used = true;
+            Box::new(io::stdin().lock())
+        } else {
+            match File::open(path) {
+                Ok(f) => Box::new(f),
+                Err(e) => {
+                    eprintln!("siem parse: cannot open {}: {e}", path.display());
+                    summary.files_failed += 1;
+                    continue;
+                }
+            }
+        };
+        match parse_stream(input, &parser, args.show_format, &mut out, &mut summary) {
+            Ok(()) => {}
+            Err(Failure::Output(e)) if e.kind() == ErrorKind::BrokenPipe => {
+                return ExitCode::SUCCESS;
+            }
+            Err(Failure::Output(e)) => {
+                eprintln!("siem parse: cannot write the output: {e}");
+                return ExitCode::FAILURE;
+            }
+            Err(Failure::Input(e)) => {
+                eprintln!("siem parse: error reading {}: {e}", path.display());
+                summary.files_failed += 1;
+            }
+        }
+    }
+    if let Err(e) = out.flush() {
+        if e.kind() != ErrorKind::BrokenPipe {
+            eprintln!("siem parse: cannot write the output: {e}");
+            return ExitCode::FAILURE;
+        }
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "siem parse: {} lines read, {} parse failures, {} lines cut ({} bytes dropped), {} with invalid UTF-8, {} blank lines skipped",
+        summary.read.lines,
+        summary.failures,
+        summary.read.cut_lines,
+        summary.read.dropped_bytes,
+        summary.invalid_utf8,
+        summary.blank
+    );
+    if summary.files_failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+enum Failure {
+    Input(io::Error),
+    Output(io::Error),
+}
+
+fn parse_stream(
+    input: impl Read,
+    parser: &Parser,
+    show_format: bool,
+    out: &mut impl Write,
+    summary: &mut Summary,
+) -> Result<(), Failure> {
+    let mut reader = LineReader::new(input, parser.options().max_line_bytes);
+    let mut json = String::with_capacity(4096);
+    let result = loop {
+        let line = match reader.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(Failure::Input(e)),
+        };
+        if line.dropped == 0 && line.bytes.iter().all(u8::is_ascii_whitespace) {
+            summary.blank += 1;
+            continue;
+        }
+        let parsed = parser.parse_cut(line.bytes, line.dropped);
+        if parsed.event.has_tag(PARSE_FAILURE_TAG) {
+            summary.failures += 1;
+        }
+        if parsed.event.has_tag(INVALID_UTF8_TAG) {
+            summary.invalid_utf8 += 1;
+        }
+        json.clear();
+        parsed.event.write_json(&mut json);
+        if show_format {
+            // Close the event object with one more member.
+            json.pop();
+            if json.len() > 1 {
+                json.push(',');
+            }
+            json.push_str("\"siem\":{\"format\":\"");
+            json.push_str(parsed.format.name());
+            json.push_str("\"}}");
+        }
+        json.push('\n');
+        if let Err(e) = out.write_all(json.as_bytes()) {
+            break Err(Failure::Output(e));
+        }
+    };
+    summary.read += reader.stats();
+    result
+}

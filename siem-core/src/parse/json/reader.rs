@@ -1,0 +1,545 @@
+//! A small JSON reader that borrows from the input: one pass over the bytes into a tree whose
+//! strings point into the text unless they hold escapes. It exists because building a
+//! `serde_json::Value` and then an [`Event`](crate::event::Event) from it costs twice the
+//! allocations; the Windows event path needs to stay under a few microseconds per event.
+//!
+//! The reader accepts exactly JSON (RFC 8259) except that it tolerates raw control characters
+//! inside strings and replaces lone UTF-16 surrogates in `\u` escapes with U+FFFD, as
+//! event-log exporters produce both. Nesting is bounded by [`MAX_DEPTH`].
+
+use std::borrow::Cow;
+
+/// Deepest nesting of arrays and objects accepted; deeper input is an error, not a stack
+/// overflow.
+pub const MAX_DEPTH: usize = 128;
+
+/// A parsed JSON value borrowing from the text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum J<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Cow<'a, str>),
+    Arr(Vec<J<'a>>),
+    /// Members in input order; duplicates kept (readers take the last).
+    Obj(Vec<(Cow<'a, str>, J<'a>)>),
+}
+
+impl<'a> J<'a> {
+    /// The member `key` of an object (the last one when repeated).
+    pub(crate) fn get(&self, key: &str) -> Option<&J<'a>> {
+        match self {
+            J::Obj(members) => members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            J::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn members(&self) -> &[(Cow<'a, str>, J<'a>)] {
+        match self {
+            J::Obj(members) => members,
+            _ => &[],
+        }
+    }
+
+    /// An integer, from a JSON number or a string of digits.
+    pub(crate) fn as_int(&self) -> Option<i64> {
+        match self {
+            J::Int(i) => Some(*i),
+            J::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+            J::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            J::Null => "null",
+            J::Bool(_) => "a boolean",
+            J::Int(_) | J::Float(_) => "a number",
+            J::Str(_) => "a string",
+            J::Arr(_) => "an array",
+            J::Obj(_) => "an object",
+        }
+    }
+}
+
+/// Where and why the text is not JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid JSON at byte {offset}: {what}")]
+pub struct SyntaxError {
+    /// Byte offset of the problem in the text.
+    pub offset: usize,
+    /// What was expected or found.
+    pub what: &'static str,
+}
+
+pub(crate) struct Reader<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Reader { text, at: 0 }
+    }
+
+    pub(crate) fn position(&self) -> usize {
+        self.at
+    }
+
+    fn err<T>(&self, what: &'static str) -> Result<T, SyntaxError> {
+        Err(SyntaxError {
+            offset: self.at,
+            what,
+        })
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    pub(crate) fn skip_ws(&mut self) {
+        let b = self.bytes();
+        while self.at < b.len() && matches!(b[self.at], b' ' | b'\t' | b'\n' | b'\r') {
+            self.at += 1;
+        }
+    }
+
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.skip_ws();
+        self.at >= self.text.len()
+    }
+
+    /// The next non-whitespace byte, not consumed.
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.bytes().get(self.at).copied()
+    }
+
+    /// Consumes the `{` that opens an object being streamed member by member with
+    /// [`Reader::member`].
+    pub(crate) fn object_start(&mut self, depth: usize) -> Result<(), SyntaxError> {
+        if depth >= MAX_DEPTH {
+            return self.err("nesting deeper than the limit");
+        }
+        if self.peek() != Some(b'{') {
+            return self.err("expected `{`");
+        }
+        self.at += 1;
+        Ok(())
+    }
+
+    /// The next member key of an object opened with [`Reader::object_start`] (its `:`
+    /// consumed), or `None` after the closing `}`. `first` must start `true` for each object.
+    pub(crate) fn member(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>, SyntaxError> {
+        let b = self.bytes();
+        self.skip_ws();
+        match b.get(self.at) {
+            Some(b'}') => {
+                self.at += 1;
+                return Ok(None);
+            }
+            Some(b',') if !*first => {
+                self.at += 1;
+                self.skip_ws();
+            }
+            _ if *first => {}
+            _ => return self.err("expected `,` or `}`"),
+        }
+        *first = false;
+        if b.get(self.at) != Some(&b'"') {
+            return self.err("expected a string key");
+        }
+        self.at += 1;
+        let key = self.string()?;
+        self.skip_ws();
+        if b.get(self.at) != Some(&b':') {
+            return self.err("expected `:`");
+        }
+        self.at += 1;
+        Ok(Some(key))
+    }
+
+    /// One value (leading whitespace skipped).
+    pub(crate) fn value(&mut self, depth: usize) -> Result<J<'a>, SyntaxError> {
+        self.skip_ws();
+        let b = self.bytes();
+        let Some(&c) = b.get(self.at) else {
+            return self.err("unexpected end of input");
+        };
+        match c {
+            b'{' => {
+                if depth >= MAX_DEPTH {
+                    return self.err("nesting deeper than the limit");
+                }
+                self.at += 1;
+                let mut members = Vec::new();
+                self.skip_ws();
+                if b.get(self.at) == Some(&b'}') {
+                    self.at += 1;
+                    return Ok(J::Obj(members));
+                }
+                loop {
+                    self.skip_ws();
+                    if b.get(self.at) != Some(&b'"') {
+                        return self.err("expected a string key");
+                    }
+                    self.at += 1;
+                    let key = self.string()?;
+                    self.skip_ws();
+                    if b.get(self.at) != Some(&b':') {
+                        return self.err("expected `:`");
+                    }
+                    self.at += 1;
+                    let value = self.value(depth + 1)?;
+                    members.push((key, value));
+                    self.skip_ws();
+                    match b.get(self.at) {
+                        Some(b',') => self.at += 1,
+                        Some(b'}') => {
+                            self.at += 1;
+                            return Ok(J::Obj(members));
+                        }
+                        _ => return self.err("expected `,` or `}`"),
+                    }
+                }
+            }
+            b'[' => {
+                if depth >= MAX_DEPTH {
+                    return self.err("nesting deeper than the limit");
+                }
+                self.at += 1;
+                let mut items = Vec::new();
+                self.skip_ws();
+                if b.get(self.at) == Some(&b']') {
+                    self.at += 1;
+                    return Ok(J::Arr(items));
+                }
+                loop {
+                    items.push(self.value(depth + 1)?);
+                    self.skip_ws();
+                    match b.get(self.at) {
+                        Some(b',') => self.at += 1,
+                        Some(b']') => {
+                            self.at += 1;
+                            return Ok(J::Arr(items));
+                        }
+                        _ => return self.err("expected `,` or `]`"),
+                    }
+                }
+            }
+            b'"' => {
+                self.at += 1;
+                Ok(J::Str(self.string()?))
+            }
+            b't' => self.literal("true", J::Bool(true)),
+            b'f' => self.literal("false", J::Bool(false)),
+            b'n' => self.literal("null", J::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => self.err("expected a value"),
+        }
+    }
+
+    fn literal(&mut self, word: &'static str, value: J<'a>) -> Result<J<'a>, SyntaxError> {
+        if self.text[self.at..].starts_with(word) {
+            self.at += word.len();
+            Ok(value)
+        } else {
+            self.err("expected true, false or null")
+        }
+    }
+
+    fn number(&mut self) -> Result<J<'a>, SyntaxError> {
+        let b = self.bytes();
+        let start = self.at;
+        let mut i = self.at;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+            }
+            _ => {
+                self.at = i;
+                return self.err("expected digits");
+            }
+        }
+        let mut float = false;
+        if b.get(i) == Some(&b'.') {
+            float = true;
+            i += 1;
+            if !b.get(i).is_some_and(u8::is_ascii_digit) {
+                self.at = i;
+                return self.err("expected digits after `.`");
+            }
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            float = true;
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if !b.get(i).is_some_and(u8::is_ascii_digit) {
+                self.at = i;
+                return self.err("expected digits in the exponent");
+            }
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        self.at = i;
+        let text = &self.text[start..i];
+        if !float && let Ok(n) = text.parse::<i64>() {
+            return Ok(J::Int(n));
+        }
+        match text.parse::<f64>() {
+            Ok(f) => Ok(J::Float(f)),
+            Err(_) => self.err("unreadable number"),
+        }
+    }
+
+    /// A string body after its opening quote; consumes the closing quote.
+    fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
+        let b = self.bytes();
+        let start = self.at;
+        // Short strings (most keys and values) end within a few bytes: a plain loop beats
+        // setting up a vectorised search.
+        let short_end = (start + 16).min(b.len());
+        let mut i = start;
+        while i < short_end {
+            match b[i] {
+                b'"' => {
+                    self.at = i + 1;
+                    return Ok(Cow::Borrowed(&self.text[start..i]));
+                }
+                b'\\' => break,
+                _ => i += 1,
+            }
+        }
+        // Fast path: no escapes.
+        let first_escape = match memchr::memchr2(b'"', b'\\', &b[start..]) {
+            Some(i) if b[start + i] == b'"' => {
+                self.at = start + i + 1;
+                return Ok(Cow::Borrowed(&self.text[start..start + i]));
+            }
+            Some(i) => i,
+            None => return self.err("unterminated string"),
+        };
+        // Room for the text up to the first escape and some more; grows if needed.
+        let mut out = String::with_capacity(first_escape + 64);
+        let mut run = start;
+        loop {
+            let Some(i) = memchr::memchr2(b'"', b'\\', &b[self.at..]) else {
+                return self.err("unterminated string");
+            };
+            let pos = self.at + i;
+            out.push_str(&self.text[run..pos]);
+            if b[pos] == b'"' {
+                self.at = pos + 1;
+                return Ok(Cow::Owned(out));
+            }
+            // An escape.
+            let Some(&e) = b.get(pos + 1) else {
+                return self.err("unterminated escape");
+            };
+            self.at = pos + 2;
+            match e {
+                b'"' => out.push('"'),
+                b'\\' => out.push('\\'),
+                b'/' => out.push('/'),
+                b'b' => out.push('\u{8}'),
+                b'f' => out.push('\u{c}'),
+                b'n' => out.push('\n'),
+                b'r' => out.push('\r'),
+                b't' => out.push('\t'),
+                b'u' => {
+                    let hi = self.hex4()?;
+                    let ch = if (0xD800..0xDC00).contains(&hi) {
+                        // A high surrogate: a low one should follow.
+                        if self.text[self.at..].starts_with("\\u") {
+                            let save = self.at;
+                            self.at += 2;
+                            let lo = self.hex4()?;
+                            if (0xDC00..0xE000).contains(&lo) {
+                                char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                            } else {
+                                self.at = save;
+                                None
+                            }
+                        } else {
+                            None
+                        }
+                    } else {
+                        char::from_u32(hi)
+                    };
+                    out.push(ch.unwrap_or('\u{FFFD}'));
+                }
+                _ => {
+                    self.at = pos + 1;
+                    return self.err("unknown escape");
+                }
+            }
+            run = self.at;
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, SyntaxError> {
+        let Some(digits) = self.text.get(self.at..self.at + 4) else {
+            return self.err("short \\u escape");
+        };
+        let Ok(v) = u32::from_str_radix(digits, 16) else {
+            return self.err("bad \\u escape");
+        };
+        if !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return self.err("bad \\u escape");
+        }
+        self.at += 4;
+        Ok(v)
+    }
+}
+
+/// Parses a text holding exactly one JSON value (surrounding whitespace allowed).
+pub(crate) fn parse(text: &str) -> Result<J<'_>, SyntaxError> {
+    let mut r = Reader::new(text);
+    let value = r.value(0)?;
+    if !r.at_end() {
+        return r.err("trailing characters after the JSON value");
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_json() {
+        let v = parse(r#" {"a":[1,-2.5e1,"x\"y\u00e9\ud83d\ude00",true,null,{}],"b":{"c":18446744073709551615}} "#).unwrap();
+        let a = v.get("a").unwrap();
+        match a {
+            J::Arr(items) => {
+                assert_eq!(items[0], J::Int(1));
+                assert_eq!(items[1], J::Float(-25.0));
+                assert_eq!(items[2].as_str(), Some("x\"yé😀"));
+                assert_eq!(items[5], J::Obj(vec![]));
+            }
+            _ => panic!("not an array"),
+        }
+        assert_eq!(
+            v.get("b").unwrap().get("c"),
+            Some(&J::Float(18446744073709551615.0))
+        );
+    }
+
+    #[test]
+    fn rejects_bad_json_without_panicking() {
+        for text in [
+            "",
+            "{",
+            "{\"a\"",
+            "{\"a\":}",
+            "[1,]",
+            "01",
+            "1.",
+            "1e",
+            "\"\\u12\"",
+            "\"\\x\"",
+            "{\"a\":1}x",
+            "tru",
+            "\"",
+            "\"\\",
+        ] {
+            assert!(parse(text).is_err(), "{text:?}");
+        }
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert!(parse(&deep).is_err());
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        assert_eq!(parse(r#""\ud800x""#).unwrap().as_str(), Some("\u{FFFD}x"));
+        assert_eq!(parse(r#""\udc00""#).unwrap().as_str(), Some("\u{FFFD}"));
+        assert_eq!(
+            parse(r#""\ud800\u0041""#).unwrap().as_str(),
+            Some("\u{FFFD}A")
+        );
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn to_serde(j: &J<'_>) -> serde_json::Value {
+            match j {
+                J::Null => serde_json::Value::Null,
+                J::Bool(b) => serde_json::Value::Bool(*b),
+                J::Int(i) => serde_json::Value::from(*i),
+                J::Float(f) => serde_json::Number::from_f64(*f)
+                    .map_or(serde_json::Value::Null, serde_json::Value::Number),
+                J::Str(s) => serde_json::Value::String(s.to_string()),
+                J::Arr(items) => serde_json::Value::Array(items.iter().map(to_serde).collect()),
+                J::Obj(members) => {
+                    let mut map = serde_json::Map::new();
+                    for (k, v) in members {
+                        map.insert(k.to_string(), to_serde(v));
+                    }
+                    serde_json::Value::Object(map)
+                }
+            }
+        }
+
+        fn json_value() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::Bool),
+                any::<i64>().prop_map(serde_json::Value::from),
+                (-1e12f64..1e12).prop_map(serde_json::Value::from),
+                any::<String>().prop_map(serde_json::Value::String),
+            ];
+            leaf.prop_recursive(4, 64, 8, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..8)
+                        .prop_map(serde_json::Value::Array),
+                    proptest::collection::btree_map("[a-zA-Z0-9_\\\\\"é]{0,8}", inner, 0..8)
+                        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            /// The reader agrees with serde_json on whatever serde_json writes (compact or pretty).
+            #[test]
+            fn agrees_with_serde_json(value in json_value(), pretty in any::<bool>()) {
+                let text = if pretty { serde_json::to_string_pretty(&value).unwrap() } else { serde_json::to_string(&value).unwrap() };
+                let ours = parse(&text).unwrap();
+                prop_assert_eq!(to_serde(&ours), value);
+            }
+
+            /// Whatever serde_json refuses, the reader refuses too, apart from its two
+            /// documented leniencies (raw control characters in strings, lone surrogates).
+            #[test]
+            fn refuses_what_serde_json_refuses(text in "[\\[\\]{}:,\" a-z0-9.eE+\\-\\\\]{0,40}") {
+                let serde_ok = serde_json::from_str::<serde_json::Value>(&text).is_ok();
+                let ours_ok = parse(&text).is_ok();
+                prop_assert_eq!(ours_ok, serde_ok, "{:?}", text);
+            }
+        }
+    }
+}

@@ -1,0 +1,1253 @@
+//! Windows events as JSON, in any of the three common shapes, normalized to one
+//! winlogbeat-like ECS form so that one Sigma field-mapping pipeline serves them all.
+//!
+//! - **Nested** (`evtx_dump`, the `evtx` crate and its Python bindings, SigmaHQ's regression
+//!   data): `{"Event":{"System":{...},"EventData":{...}}}`; `EventID` may be a number, a string
+//!   or `{"#attributes":{"Qualifiers":N},"#text":ID}`; `Channel` may be null; `EventData` may be
+//!   absent or hold unnamed `Data` (`{"#text":...}` or an array).
+//! - **Flat** (NXLog `im_msvistalog`, Azure Sentinel / OTRF exports): `EventID`, `Channel`,
+//!   `Hostname`, `SourceName`, `TimeCreated` / `EventTime`, ... at the top level with the
+//!   EventData fields beside them.
+//! - **winlogbeat** output, which is ECS already (`winlog.*`): passed through, logsource added.
+//!
+//! Output fields (as winlogbeat writes them): `winlog.channel`, `winlog.event_id` (integer),
+//! `winlog.provider_name`, `winlog.provider_guid` (in braces), `winlog.computer_name`,
+//! `winlog.record_id`, `winlog.process.pid`, `winlog.process.thread.id`, `winlog.task`,
+//! `winlog.opcode` (standard opcode names), `winlog.keywords` (standard keyword names, e.g.
+//! `Audit Failure`), `winlog.version`, `winlog.user.identifier` (the System `UserID`),
+//! `winlog.activity_id`, every EventData field as `winlog.event_data.<Name>` with its value as
+//! given (numbers stay numbers, strings keep their spaces; unnamed data as `param1`, `param2`,
+//! ...), UserData flattened under `winlog.user_data.` with the element name in
+//! `winlog.user_data.xml_name`; and ECS `event.code` (the id as a string), `event.provider`,
+//! `host.name`, `log.level` (`information`, `warning`, ...), `event.outcome` for audit events,
+//! `@timestamp` from `System.TimeCreated.SystemTime`. Not winlogbeat: `winlog.keywords_raw`
+//! keeps the keyword mask as `0x...` text, because Sigma rules test it (`Keywords:
+//! '0x8010000000000000'`).
+//!
+//! Logsource: product `windows`, service from the channel (Sigma's taxonomy), category from
+//! (channel, event id): Sysmon ids, Security 4688, PowerShell 4103/4104, classic PowerShell
+//! 400/600/800, Defender detections. Sysmon for Linux (`Linux-Sysmon/Operational`) gives product
+//! `linux`, service `sysmon`.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use compact_str::CompactString;
+
+use std::borrow::Cow;
+
+use super::reader::{J, Reader, SyntaxError};
+use crate::event::{Event, LogSource, Value};
+use crate::parse::when;
+
+const fn k(name: &'static str) -> CompactString {
+    CompactString::const_new(name)
+}
+
+/// The System part of a Windows event, gathered from either JSON shape. Strings borrow from
+/// the input text unless they held escapes.
+#[derive(Default)]
+struct System<'a> {
+    channel: Option<Cow<'a, str>>,
+    event_id: Option<i64>,
+    qualifiers: Option<i64>,
+    provider_name: Option<Cow<'a, str>>,
+    provider_guid: Option<Cow<'a, str>>,
+    event_source_name: Option<Cow<'a, str>>,
+    computer: Option<Cow<'a, str>>,
+    record_id: Option<i64>,
+    pid: Option<i64>,
+    tid: Option<i64>,
+    task: Option<Value>,
+    opcode: Option<Value>,
+    keywords: Option<u64>,
+    version: Option<i64>,
+    level: Option<i64>,
+    level_name: Option<CompactString>,
+    user_id: Option<Cow<'a, str>>,
+    user_name: Option<Cow<'a, str>>,
+    user_domain: Option<Cow<'a, str>>,
+    user_type: Option<Cow<'a, str>>,
+    activity_id: Option<Cow<'a, str>>,
+    related_activity_id: Option<Cow<'a, str>>,
+    time: Option<DateTime<Utc>>,
+    message: Option<Cow<'a, str>>,
+    keyword_names: Option<Vec<Value>>,
+    audit: Option<&'static str>,
+}
+
+impl<'a> System<'a> {
+    /// Sets the System field at `path` (relative to the `System` object, `#attributes`
+    /// included) from a scalar. Unknown paths are ignored.
+    fn set(&mut self, path: &[&str], value: J<'a>) {
+        let text = |v: J<'a>| match v {
+            J::Str(s) if !s.is_empty() => Some(s),
+            _ => None,
+        };
+        // Dispatch on the element first: most leaves are settled by one comparison.
+        let Some((&head, rest)) = path.split_first() else {
+            return;
+        };
+        match (head, rest) {
+            ("Provider", ["#attributes", attr]) => match *attr {
+                "Name" => self.provider_name = text(value),
+                "Guid" => self.provider_guid = text(value),
+                "EventSourceName" => self.event_source_name = text(value),
+                _ => {}
+            },
+            ("EventID", [] | ["#text"]) => self.event_id = value.as_int(),
+            ("EventID", ["#attributes", "Qualifiers"]) => self.qualifiers = value.as_int(),
+            ("Version", []) => self.version = value.as_int(),
+            ("Level", []) => self.level = value.as_int(),
+            ("Task", []) => self.task = scalar(&value),
+            ("Opcode", []) => {
+                self.opcode = value.as_int().map(|op| {
+                    opcode_name(op).map_or_else(|| Value::from(op.to_string()), Value::from)
+                })
+            }
+            ("Keywords", []) => self.keywords = keywords_of(Some(&value)),
+            ("TimeCreated", ["#attributes", "SystemTime"]) => {
+                self.time = value
+                    .as_str()
+                    .and_then(|t| when::parse_iso(t, chrono_tz::UTC))
+            }
+            ("EventRecordID", []) => self.record_id = value.as_int(),
+            ("Correlation", ["#attributes", "ActivityID"]) => self.activity_id = text(value),
+            ("Correlation", ["#attributes", "RelatedActivityID"]) => {
+                self.related_activity_id = text(value)
+            }
+            ("Execution", ["#attributes", "ProcessID"]) => self.pid = value.as_int(),
+            ("Execution", ["#attributes", "ThreadID"]) => self.tid = value.as_int(),
+            ("Channel", []) => self.channel = text(value),
+            ("Computer", []) => self.computer = text(value),
+            ("Security", ["#attributes", "UserID"]) => self.user_id = text(value),
+            _ => {}
+        }
+    }
+}
+
+/// Calls `f` with the path and value of every scalar (or array) under `j`.
+fn walk_dom<'a, 'b>(
+    j: &'b J<'a>,
+    path: &mut Vec<&'b str>,
+    f: &mut dyn FnMut(&[&'b str], &'b J<'a>),
+) {
+    match j {
+        J::Obj(members) => {
+            for (key, value) in members {
+                path.push(key.as_ref());
+                walk_dom(value, path, f);
+                path.pop();
+            }
+        }
+        leaf => f(path, leaf),
+    }
+}
+
+fn str_of<'j>(node: Option<&'j J<'j>>) -> Option<Cow<'j, str>> {
+    node?.as_str().map(Cow::Borrowed)
+}
+
+/// A scalar's text (numbers in decimal), for fields some exporters write as numbers and others
+/// as strings.
+fn int_of(node: Option<&J<'_>>) -> Option<i64> {
+    node?.as_int()
+}
+
+/// A keyword mask from `0x8010000000000000`, a decimal string, or a (signed) JSON number.
+fn keywords_of(node: Option<&J<'_>>) -> Option<u64> {
+    match node? {
+        J::Int(i) => Some(*i as u64),
+        J::Float(f) if f.is_finite() => Some(*f as i64 as u64),
+        J::Str(s) => {
+            let s = s.trim();
+            match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => s
+                    .parse::<u64>()
+                    .ok()
+                    .or_else(|| s.parse::<i64>().ok().map(|i| i as u64)),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The standard keyword bits (winmeta.xml) and their rendered names.
+const KEYWORD_NAMES: [(u64, &str); 8] = [
+    (0x0001_0000_0000_0000, "Response Time"),
+    (0x0002_0000_0000_0000, "WDI Context"),
+    (0x0004_0000_0000_0000, "WDI Diag"),
+    (0x0008_0000_0000_0000, "SQM"),
+    (0x0010_0000_0000_0000, "Audit Failure"),
+    (0x0020_0000_0000_0000, "Audit Success"),
+    (0x0040_0000_0000_0000, "Correlation Hint"),
+    (0x0080_0000_0000_0000, "Classic"),
+];
+
+/// The standard opcode names (winmeta.xml).
+fn opcode_name(op: i64) -> Option<&'static str> {
+    Some(match op {
+        0 => "Info",
+        1 => "Start",
+        2 => "Stop",
+        3 => "DCStart",
+        4 => "DCStop",
+        7 => "Extension",
+        8 => "Reply",
+        9 => "Resume",
+        10 => "Suspend",
+        11 => "Send",
+        240 => "Receive",
+        _ => return None,
+    })
+}
+
+/// The rendered name of a level, as winlogbeat writes `log.level`.
+fn level_name(level: i64) -> Option<&'static str> {
+    Some(match level {
+        // 0 is "LogAlways"; Windows renders it as Information (all Security events).
+        0 | 4 => "information",
+        1 => "critical",
+        2 => "error",
+        3 => "warning",
+        5 => "verbose",
+        _ => return None,
+    })
+}
+
+/// Reads the nested (`evtx_dump`) shape from a parsed tree: `ev` is the value of the top-level
+/// `Event` member. Returns `false` when it has no `System` object.
+pub(crate) fn nested(ev: &J<'_>, event: &mut Event) -> bool {
+    let Some(system) = ev.get("System").filter(|s| matches!(s, J::Obj(_))) else {
+        return false;
+    };
+    let mut sys = System::default();
+    walk_dom(system, &mut Vec::new(), &mut |path, leaf| {
+        sys.set(path, leaf.clone())
+    });
+    if let Some(info) = ev.get("RenderingInfo") {
+        rendering_info(&mut sys, info);
+    }
+    emit_system(&sys, event);
+    if let Some(data) = ev.get("EventData") {
+        event_data(data, event);
+    }
+    for (key, value) in ev.members() {
+        other_member(key, value, event);
+    }
+    finish(&sys, event, event_type_of(event));
+    true
+}
+
+/// Forwarded events carry the rendered strings: they win over the numbers.
+fn rendering_info<'a>(sys: &mut System<'a>, info: &J<'a>) {
+    sys.message = info
+        .get("Message")
+        .and_then(J::as_str)
+        .map(|m| Cow::Owned(m.to_string()));
+    if let Some(task) = info
+        .get("Task")
+        .and_then(J::as_str)
+        .filter(|t| !t.is_empty())
+    {
+        sys.task = Some(Value::from(task));
+    }
+    if let Some(op) = info
+        .get("Opcode")
+        .and_then(J::as_str)
+        .filter(|t| !t.is_empty())
+    {
+        sys.opcode = Some(Value::from(op));
+    }
+    if let Some(level) = info
+        .get("Level")
+        .and_then(J::as_str)
+        .filter(|t| !t.is_empty())
+    {
+        sys.level_name = Some(CompactString::from(level.to_ascii_lowercase()));
+    }
+    if let Some(words) = info.get("Keywords").and_then(|kw| kw.get("Keyword")) {
+        let names: Vec<Value> = match words {
+            J::Arr(items) => items
+                .iter()
+                .filter_map(J::as_str)
+                .map(Value::from)
+                .collect(),
+            J::Str(s) => vec![Value::from(s.as_ref())],
+            _ => Vec::new(),
+        };
+        if !names.is_empty() {
+            sys.keyword_names = Some(names);
+        }
+    }
+}
+
+/// A member of `Event` other than `System`, `EventData` and `RenderingInfo`: `UserData`
+/// (flattened under `winlog.user_data`), or anything else (`ProcessingErrorData`, ...) under
+/// `winlog.<name>`.
+fn other_member(key: &str, value: &J<'_>, event: &mut Event) {
+    match key {
+        "#attributes" | "System" | "EventData" | "RenderingInfo" => {}
+        "UserData" => {
+            for (element, body) in value.members() {
+                if element == "#attributes" {
+                    continue;
+                }
+                event.insert(k("winlog.user_data.xml_name"), element.as_ref());
+                flatten(
+                    event,
+                    CompactString::const_new("winlog.user_data"),
+                    body,
+                    true,
+                );
+            }
+        }
+        _ => {
+            let mut name = CompactString::const_new("winlog.");
+            name.push_str(key);
+            flatten(event, name, value, true);
+        }
+    }
+}
+
+/// Reads the nested shape straight from the text, without building a tree for the parts that
+/// are flat (System and EventData scalars): the fast path for `evtx_dump` lines. Returns
+/// `Ok(false)`, with `event` in an unspecified state, when the text is not that shape.
+pub(crate) fn nested_stream(text: &str, event: &mut Event) -> Result<bool, SyntaxError> {
+    let mut r = Reader::new(text);
+    r.object_start(0)?;
+    let mut first = true;
+    let mut found = false;
+    while let Some(key) = r.member(&mut first)? {
+        if key != "Event" || found || r.peek() != Some(b'{') {
+            // Not the shape this path reads (members besides `Event` are not expected).
+            return Ok(false);
+        }
+        found = true;
+        if !stream_event(&mut r, event)? {
+            return Ok(false);
+        }
+    }
+    if !r.at_end() {
+        return Err(SyntaxError {
+            offset: r.position(),
+            what: "trailing characters after the JSON value",
+        });
+    }
+    Ok(found)
+}
+
+fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, SyntaxError> {
+    r.object_start(1)?;
+    let mut sys: Option<System<'a>> = None;
+    let mut rendering: Option<J<'a>> = None;
+    let mut first = true;
+    let mut param = 0;
+    while let Some(key) = r.member(&mut first)? {
+        match key.as_ref() {
+            "System" if r.peek() == Some(b'{') && sys.is_none() => {
+                let mut system = System::default();
+                let mut path: Vec<Cow<'a, str>> = Vec::with_capacity(4);
+                stream_scalars(r, 2, &mut path, &mut |path, value| {
+                    let mut parts = [""; 4];
+                    if path.len() <= parts.len() {
+                        for (slot, part) in parts.iter_mut().zip(path) {
+                            *slot = part.as_ref();
+                        }
+                        system.set(&parts[..path.len()], value);
+                    }
+                })?;
+                // System comes first in evtx_dump output: the winlog fields lead the event.
+                emit_system(&system, event);
+                sys = Some(system);
+            }
+            "EventData" if r.peek() == Some(b'{') => {
+                r.object_start(2)?;
+                let mut inner_first = true;
+                while let Some(name) = r.member(&mut inner_first)? {
+                    let value = r.value(3)?;
+                    match (name.as_ref(), value) {
+                        // Named scalar data, the common case: the value moves into the event
+                        // (an unescaped string keeps its buffer).
+                        (
+                            key,
+                            value @ (J::Str(_) | J::Int(_) | J::Float(_) | J::Bool(_) | J::Null),
+                        ) if !key.starts_with('#') && key != "Data" => {
+                            event.insert(data_name(key), into_value(value));
+                        }
+                        (key, value) => event_data_member(key, &value, event, &mut param),
+                    }
+                }
+            }
+            "RenderingInfo" => rendering = Some(r.value(2)?),
+            other => {
+                let value = r.value(2)?;
+                if other == "EventData" {
+                    event_data(&value, event);
+                } else {
+                    other_member(other, &value, event);
+                }
+            }
+        }
+    }
+    let Some(mut sys) = sys else { return Ok(false) };
+    if let Some(info) = &rendering {
+        rendering_info(&mut sys, info);
+        // Replaces the numeric task, opcode and level written from System.
+        emit_system(&sys, event);
+    }
+    finish(&sys, event, event_type_of(event));
+    Ok(true)
+}
+
+/// Streams an object, calling `f` with the path and value of every scalar (arrays are read
+/// whole) without building the object itself.
+fn stream_scalars<'a>(
+    r: &mut Reader<'a>,
+    depth: usize,
+    path: &mut Vec<Cow<'a, str>>,
+    f: &mut dyn FnMut(&[Cow<'a, str>], J<'a>),
+) -> Result<(), SyntaxError> {
+    if r.peek() == Some(b'{') {
+        r.object_start(depth)?;
+        let mut first = true;
+        while let Some(key) = r.member(&mut first)? {
+            path.push(key);
+            stream_scalars(r, depth + 1, path, f)?;
+            path.pop();
+        }
+        Ok(())
+    } else {
+        let value = r.value(depth)?;
+        f(path, value);
+        Ok(())
+    }
+}
+
+fn event_type_of(event: &Event) -> Option<CompactString> {
+    event
+        .get_str("winlog.event_data.EventType")
+        .map(CompactString::from)
+}
+
+/// A JSON scalar as a [`Value`] (strings of digits stay strings).
+fn scalar(j: &J<'_>) -> Option<Value> {
+    Some(match j {
+        J::Int(i) => Value::Int(*i),
+        J::Float(f) => Value::Float(*f),
+        J::Str(s) => Value::from(s.as_ref()),
+        J::Bool(b) => Value::Bool(*b),
+        _ => return None,
+    })
+}
+
+/// Converts a JSON scalar, moving an owned (unescaped) string rather than copying it.
+fn into_value(j: J<'_>) -> Value {
+    match j {
+        J::Str(Cow::Owned(s)) => Value::Str(CompactString::from(s)),
+        other => value_of(&other),
+    }
+}
+
+/// Converts a JSON value for an event: objects inside arrays become [`Value::Object`].
+pub(crate) fn value_of(j: &J<'_>) -> Value {
+    match j {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Int(i) => Value::Int(*i),
+        J::Float(f) => Value::Float(*f),
+        J::Str(s) => Value::Str(CompactString::from(s.as_ref())),
+        J::Arr(items) => Value::List(items.iter().map(value_of).collect()),
+        J::Obj(_) => {
+            let mut inner = Event::new();
+            flatten(&mut inner, CompactString::default(), j, false);
+            let map = inner
+                .fields()
+                .map(|(k, v)| (CompactString::from(k), v.clone()))
+                .collect();
+            Value::Object(Box::new(map))
+        }
+    }
+}
+
+/// Writes `j` at `name`, flattening objects with dots. XML-derived structure is folded the way
+/// winlogbeat reads the XML: `#text` is the element's own value, `#attributes` members become
+/// children (namespace declarations dropped).
+fn flatten(event: &mut Event, name: CompactString, j: &J<'_>, xml: bool) {
+    match j {
+        J::Obj(members) => {
+            for (key, value) in members {
+                if xml && key == "#attributes" {
+                    for (attr_name, attr_value) in value.members() {
+                        if attr_name.starts_with("xmlns") {
+                            continue;
+                        }
+                        flatten(event, join(&name, attr_name), attr_value, xml);
+                    }
+                } else if xml && key == "#text" {
+                    if name.is_empty() {
+                        event.insert("#text", value_of(value));
+                    } else {
+                        event.insert(name.clone(), value_of(value));
+                    }
+                } else {
+                    flatten(event, join(&name, key), value, xml);
+                }
+            }
+        }
+        other => {
+            if !name.is_empty() {
+                event.insert(name, value_of(other));
+            }
+        }
+    }
+}
+
+fn join(prefix: &str, key: &str) -> CompactString {
+    if prefix.is_empty() {
+        return CompactString::from(key);
+    }
+    let mut name = CompactString::with_capacity(prefix.len() + 1 + key.len());
+    name.push_str(prefix);
+    name.push('.');
+    name.push_str(key);
+    name
+}
+
+fn data_name(key: &str) -> CompactString {
+    let mut name = CompactString::with_capacity(18 + key.len());
+    name.push_str("winlog.event_data.");
+    name.push_str(key);
+    name
+}
+
+/// One member of `EventData`: named data (`"TargetUserName": "bob"`), unnamed `Data`
+/// (`{"#text": ...}` or an array of them, numbered `param1`, `param2`, ... as winlogbeat does),
+/// `#text`, or the element's `#attributes` (dropped).
+fn event_data_member(key: &str, value: &J<'_>, event: &mut Event, param: &mut usize) {
+    let mut unnamed = |event: &mut Event, j: &J<'_>| {
+        *param += 1;
+        let name = data_name(&format!("param{param}"));
+        match j {
+            J::Obj(_) => match j.get("#text") {
+                Some(text) => event.insert(name, value_of(text)),
+                None => flatten(event, name, j, true),
+            },
+            other => event.insert(name, value_of(other)),
+        }
+    };
+    match key {
+        "#attributes" => {}
+        "#text" => unnamed(event, value),
+        "Data" => match value {
+            J::Arr(items) => items.iter().for_each(|item| unnamed(event, item)),
+            J::Null => {}
+            other => unnamed(event, other),
+        },
+        _ => match value {
+            J::Obj(_) => flatten(event, data_name(key), value, true),
+            other => event.insert(data_name(key), value_of(other)),
+        },
+    }
+}
+
+/// `EventData` of the nested shape, from a tree.
+fn event_data(data: &J<'_>, event: &mut Event) {
+    let mut param = 0;
+    match data {
+        J::Obj(members) => {
+            for (key, value) in members {
+                event_data_member(key, value, event, &mut param);
+            }
+        }
+        J::Null => {}
+        other => event_data_member("#text", other, event, &mut param),
+    }
+}
+
+fn emit_system(sys: &System<'_>, event: &mut Event) {
+    if let Some(ts) = sys.time {
+        event.timestamp = Some(ts);
+    }
+    let put = |event: &mut Event, name: &'static str, value: &Option<Cow<'_, str>>| {
+        if let Some(v) = value {
+            event.insert(k(name), v.as_ref());
+        }
+    };
+    put(event, "winlog.channel", &sys.channel);
+    if let Some(id) = sys.event_id {
+        event.insert(k("winlog.event_id"), id);
+    }
+    if let Some(q) = sys.qualifiers {
+        event.insert(k("winlog.event_id_qualifiers"), q);
+    }
+    put(event, "winlog.provider_name", &sys.provider_name);
+    if let Some(g) = &sys.provider_guid {
+        if g.starts_with('{') {
+            event.insert(k("winlog.provider_guid"), g.as_ref());
+        } else {
+            event.insert(
+                k("winlog.provider_guid"),
+                compact_str::format_compact!("{{{g}}}"),
+            );
+        }
+    }
+    put(event, "winlog.event_source_name", &sys.event_source_name);
+    put(event, "winlog.computer_name", &sys.computer);
+    if let Some(r) = sys.record_id {
+        event.insert(k("winlog.record_id"), r);
+    }
+    if let Some(p) = sys.pid {
+        event.insert(k("winlog.process.pid"), p);
+    }
+    if let Some(t) = sys.tid {
+        event.insert(k("winlog.process.thread.id"), t);
+    }
+    if let Some(t) = &sys.task {
+        event.insert(k("winlog.task"), t.clone());
+    }
+    if let Some(o) = &sys.opcode {
+        event.insert(k("winlog.opcode"), o.clone());
+    }
+    if let Some(names) = &sys.keyword_names {
+        event.insert(k("winlog.keywords"), Value::List(names.clone()));
+    } else if let Some(mask) = sys.keywords {
+        let names: Vec<Value> = KEYWORD_NAMES
+            .iter()
+            .filter(|(bit, _)| mask & bit != 0)
+            .map(|(_, n)| Value::Str(CompactString::const_new(n)))
+            .collect();
+        if !names.is_empty() {
+            event.insert(k("winlog.keywords"), Value::List(names));
+        }
+    }
+    if let Some(mask) = sys.keywords {
+        event.insert(
+            k("winlog.keywords_raw"),
+            compact_str::format_compact!("0x{mask:016x}"),
+        );
+    }
+    if let Some(v) = sys.version {
+        event.insert(k("winlog.version"), v);
+    }
+    put(event, "winlog.user.identifier", &sys.user_id);
+    put(event, "winlog.user.name", &sys.user_name);
+    put(event, "winlog.user.domain", &sys.user_domain);
+    put(event, "winlog.user.type", &sys.user_type);
+    put(event, "winlog.activity_id", &sys.activity_id);
+    put(
+        event,
+        "winlog.related_activity_id",
+        &sys.related_activity_id,
+    );
+}
+
+/// ECS fields and the logsource, after the winlog fields.
+fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>) {
+    if let Some(id) = sys.event_id {
+        event.insert(k("event.code"), compact_str::format_compact!("{id}"));
+    }
+    if let Some(p) = &sys.provider_name {
+        event.insert(k("event.provider"), p.as_ref());
+    }
+    event.insert(
+        k("event.kind"),
+        Value::Str(CompactString::const_new("event")),
+    );
+    if let Some(c) = &sys.computer {
+        event.insert(k("host.name"), c.as_ref());
+    }
+    match &sys.level_name {
+        Some(level) => event.insert(k("log.level"), level.clone()),
+        None => {
+            if let Some(level) = sys.level.and_then(level_name) {
+                event.insert(k("log.level"), Value::Str(CompactString::const_new(level)));
+            }
+        }
+    }
+    let audit = sys.audit.or_else(|| {
+        let mask = sys.keywords?;
+        if mask & 0x0020_0000_0000_0000 != 0 {
+            Some("success")
+        } else if mask & 0x0010_0000_0000_0000 != 0 {
+            Some("failure")
+        } else {
+            None
+        }
+    });
+    if let Some(outcome) = audit {
+        event.insert(
+            k("event.outcome"),
+            Value::Str(CompactString::const_new(outcome)),
+        );
+    }
+    if let Some(m) = sys.message.as_deref().filter(|m| !m.is_empty()) {
+        event.insert_if_absent(k("message"), m);
+    }
+    if let Some((module, dataset)) = sys.channel.as_deref().and_then(module_dataset) {
+        event.insert(
+            k("event.module"),
+            Value::Str(CompactString::const_new(module)),
+        );
+        if let Some(dataset) = dataset {
+            event.insert(
+                k("event.dataset"),
+                Value::Str(CompactString::const_new(dataset)),
+            );
+        }
+    }
+    event.logsource = logsource(sys.channel.as_deref(), sys.event_id, event_type.as_deref());
+}
+
+/// Elastic Agent's `event.module` / `event.dataset` for a channel.
+fn module_dataset(channel: &str) -> Option<(&'static str, Option<&'static str>)> {
+    Some(match channel {
+        "Security" => ("system", Some("system.security")),
+        "System" => ("system", Some("system.system")),
+        "Application" => ("system", Some("system.application")),
+        "Microsoft-Windows-Sysmon/Operational" => ("windows", Some("windows.sysmon_operational")),
+        "Windows PowerShell" => ("windows", Some("windows.powershell")),
+        "Microsoft-Windows-PowerShell/Operational" => {
+            ("windows", Some("windows.powershell_operational"))
+        }
+        "ForwardedEvents" => ("windows", Some("windows.forwarded")),
+        "Microsoft-Windows-Windows Defender/Operational" => {
+            ("windows", Some("windows.windows_defender"))
+        }
+        c if c.starts_with("Linux-Sysmon/") => return None,
+        _ => ("windows", None),
+    })
+}
+
+/// The Sigma service for a Windows event channel (Sigma taxonomy appendix and SigmaHQ's
+/// `tests/thor.yml`), compared case-insensitively.
+///
+/// ```
+/// use siem_core::parse::json::windows::channel_service;
+/// assert_eq!(channel_service("Microsoft-Windows-Sysmon/Operational"), Some("sysmon"));
+/// assert_eq!(channel_service("Windows PowerShell"), Some("powershell-classic"));
+/// assert_eq!(channel_service("Some/Other"), None);
+/// ```
+pub fn channel_service(channel: &str) -> Option<&'static str> {
+    const TABLE: &[(&str, &str)] = &[
+        ("Security", "security"),
+        ("System", "system"),
+        ("Application", "application"),
+        ("Microsoft-Windows-Sysmon/Operational", "sysmon"),
+        ("Windows PowerShell", "powershell-classic"),
+        ("Microsoft-Windows-PowerShell/Operational", "powershell"),
+        ("PowerShellCore/Operational", "powershell"),
+        (
+            "Microsoft-Windows-TaskScheduler/Operational",
+            "taskscheduler",
+        ),
+        ("Microsoft-Windows-WMI-Activity/Operational", "wmi"),
+        (
+            "Microsoft-Windows-Windows Defender/Operational",
+            "windefend",
+        ),
+        ("Microsoft-Windows-Bits-Client/Operational", "bits-client"),
+        ("DNS Server", "dns-server"),
+        (
+            "Microsoft-Windows-DNS-Server/Analytical",
+            "dns-server-analytic",
+        ),
+        ("Microsoft-Windows-DNS-Server/Audit", "dns-server-audit"),
+        ("Microsoft-Windows-AppLocker/MSI and Script", "applocker"),
+        ("Microsoft-Windows-AppLocker/EXE and DLL", "applocker"),
+        (
+            "Microsoft-Windows-AppLocker/Packaged app-Deployment",
+            "applocker",
+        ),
+        (
+            "Microsoft-Windows-AppLocker/Packaged app-Execution",
+            "applocker",
+        ),
+        (
+            "Microsoft-Windows-CodeIntegrity/Operational",
+            "codeintegrity-operational",
+        ),
+        ("Microsoft-Windows-NTLM/Operational", "ntlm"),
+        ("Microsoft-Windows-DHCP-Server/Operational", "dhcp"),
+        ("Microsoft-Windows-PrintService/Admin", "printservice-admin"),
+        (
+            "Microsoft-Windows-PrintService/Operational",
+            "printservice-operational",
+        ),
+        ("Microsoft-Windows-SmbClient/Security", "smbclient-security"),
+        (
+            "Microsoft-Windows-SmbClient/Connectivity",
+            "smbclient-connectivity",
+        ),
+        (
+            "Microsoft-Windows-SMBServer/Connectivity",
+            "smbserver-connectivity",
+        ),
+        (
+            "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
+            "terminalservices-localsessionmanager",
+        ),
+        ("MSExchange Management", "msexchange-management"),
+        (
+            "Microsoft-Windows-Windows Firewall With Advanced Security/Firewall",
+            "firewall-as",
+        ),
+        (
+            "Microsoft-Windows-Security-Mitigations/Kernel Mode",
+            "security-mitigations",
+        ),
+        (
+            "Microsoft-Windows-Security-Mitigations/User Mode",
+            "security-mitigations",
+        ),
+        (
+            "Microsoft-Windows-Diagnosis-Scripted/Operational",
+            "diagnosis-scripted",
+        ),
+        ("Microsoft-Windows-Shell-Core/Operational", "shell-core"),
+        ("OpenSSH/Operational", "openssh"),
+        ("Microsoft-Windows-LDAP-Client/Debug", "ldap"),
+        (
+            "Microsoft-Windows-BitLocker/BitLocker Management",
+            "bitlocker",
+        ),
+        ("Microsoft-Windows-VHDMP/Operational", "vhdmp"),
+        (
+            "Microsoft-Windows-AppXDeploymentServer/Operational",
+            "appxdeployment-server",
+        ),
+        ("Microsoft-Windows-LSA/Operational", "lsa-server"),
+        (
+            "Microsoft-Windows-AppxPackaging/Operational",
+            "appxpackaging-om",
+        ),
+        (
+            "Microsoft-Windows-DNS Client Events/Operational",
+            "dns-client",
+        ),
+        (
+            "Microsoft-Windows-AppModel-Runtime/Admin",
+            "appmodel-runtime",
+        ),
+        ("Microsoft-Windows-CAPI2/Operational", "capi2"),
+        (
+            "Microsoft-Windows-CertificateServicesClient-Lifecycle-System/Operational",
+            "certificateservicesclient-lifecycle-system",
+        ),
+        (
+            "Microsoft-Windows-Kernel-ShimEngine/Operational",
+            "kernel-shimengine",
+        ),
+        (
+            "Microsoft-Windows-Kernel-ShimEngine/Diagnostic",
+            "kernel-shimengine",
+        ),
+        (
+            "Microsoft-Windows-Application-Experience/Program-Telemetry",
+            "application-experience",
+        ),
+        (
+            "Microsoft-Windows-Application-Experience/Program-Compatibility-Assistant",
+            "application-experience",
+        ),
+        ("Microsoft-Windows-Ntfs/Operational", "ntfs"),
+        ("Microsoft-Windows-Hyper-V-Worker", "hyper-v-worker"),
+        ("Microsoft-Windows-Hyper-V-Worker-Admin", "hyper-v-worker"),
+        (
+            "Microsoft-Windows-Kernel-EventTracing",
+            "kernel-event-tracing",
+        ),
+        (
+            "Microsoft-Windows-Kernel-EventTracing/Admin",
+            "kernel-event-tracing",
+        ),
+        ("Microsoft-Windows-SENSE/Operational", "sense"),
+        ("Microsoft-ServiceBus-Client/Admin", "servicebus-client"),
+        (
+            "Microsoft-ServiceBus-Client/Operational",
+            "servicebus-client",
+        ),
+        (
+            "Microsoft-IIS-Configuration/Operational",
+            "iis-configuration",
+        ),
+        (
+            "Microsoft-Windows-DriverFrameworks-UserMode/Operational",
+            "driver-framework",
+        ),
+        ("Linux-Sysmon/Operational", "sysmon"),
+    ];
+    TABLE
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(channel))
+        .map(|(_, s)| *s)
+}
+
+/// The Sigma category of a Sysmon event id. Event 12 is `registry_add` (`EventType:
+/// CreateKey`) or `registry_delete` (`DeleteKey`, `DeleteValue`), else `registry_event`.
+fn sysmon_category(id: i64, event_type: Option<&str>) -> Option<&'static str> {
+    Some(match id {
+        1 => "process_creation",
+        2 => "file_change",
+        3 => "network_connection",
+        4 | 16 => "sysmon_status",
+        5 => "process_termination",
+        6 => "driver_load",
+        7 => "image_load",
+        8 => "create_remote_thread",
+        9 => "raw_access_thread",
+        10 => "process_access",
+        11 => "file_event",
+        12 => match event_type {
+            Some(t) if t.eq_ignore_ascii_case("CreateKey") => "registry_add",
+            Some(t)
+                if t.eq_ignore_ascii_case("DeleteKey") || t.eq_ignore_ascii_case("DeleteValue") =>
+            {
+                "registry_delete"
+            }
+            // Without the EventType, only the umbrella category is certain.
+            _ => "registry_event",
+        },
+        13 => "registry_set",
+        14 => "registry_rename",
+        15 => "create_stream_hash",
+        17 | 18 => "pipe_created",
+        19..=21 => "wmi_event",
+        22 => "dns_query",
+        23 => "file_delete",
+        24 => "clipboard_capture",
+        25 => "process_tampering",
+        26 => "file_delete_detected",
+        27 => "file_block_executable",
+        28 => "file_block_shredding",
+        29 => "file_executable_detected",
+        255 => "sysmon_error",
+        _ => return None,
+    })
+}
+
+/// The Sigma logsource of a Windows event from its channel, id and (Sysmon) `EventType`.
+///
+/// ```
+/// use siem_core::parse::json::windows::logsource;
+/// let ls = logsource(Some("Security"), Some(4688), None);
+/// assert_eq!(ls.to_string(), "product=windows,category=process_creation,service=security");
+/// let ls = logsource(Some("Microsoft-Windows-Sysmon/Operational"), Some(12), Some("DeleteValue"));
+/// assert_eq!(ls.category.as_deref(), Some("registry_delete"));
+/// ```
+pub fn logsource(
+    channel: Option<&str>,
+    event_id: Option<i64>,
+    event_type: Option<&str>,
+) -> LogSource {
+    let service = channel.and_then(channel_service);
+    let linux = channel.is_some_and(|c| c.starts_with("Linux-"));
+    let category = match (service, event_id) {
+        (Some("sysmon"), Some(id)) => sysmon_category(id, event_type),
+        (Some("security"), Some(4688)) => Some("process_creation"),
+        (Some("powershell"), Some(4103)) => Some("ps_module"),
+        (Some("powershell"), Some(4104)) => Some("ps_script"),
+        (Some("powershell-classic"), Some(400)) => Some("ps_classic_start"),
+        (Some("powershell-classic"), Some(600)) => Some("ps_classic_provider_start"),
+        (Some("powershell-classic"), Some(800)) => Some("ps_classic_script"),
+        (Some("windefend"), Some(1006..=1012 | 1017..=1019 | 1115 | 1116)) => Some("antivirus"),
+        _ => None,
+    };
+    LogSource::new(
+        Some(if linux { "linux" } else { "windows" }),
+        category,
+        service,
+    )
+}
+
+/// NXLog's own `EventType` values (its severity/audit summary); anything else under that key is
+/// EventData (Sysmon registry events carry `EventType: SetValue`).
+fn nxlog_event_type(s: &str) -> Option<Option<&'static str>> {
+    Some(match s {
+        "AUDIT_SUCCESS" => Some("success"),
+        "AUDIT_FAILURE" => Some("failure"),
+        "INFO" | "WARNING" | "ERROR" | "CRITICAL" | "VERBOSE" | "DEBUG" => None,
+        _ => return None,
+    })
+}
+
+/// Top-level keys of the flat shape that describe the event rather than being EventData (NXLog
+/// `im_msvistalog`, Azure Sentinel, Logstash).
+fn is_flat_system_key(key: &str) -> bool {
+    matches!(
+        key,
+        "EventID"
+            | "Channel"
+            | "Hostname"
+            | "Computer"
+            | "SourceName"
+            | "ProviderName"
+            | "ProviderGuid"
+            | "RecordNumber"
+            | "EventRecordID"
+            | "ExecutionProcessID"
+            | "ExecutionThreadID"
+            | "ThreadID"
+            | "Task"
+            | "Category"
+            | "Opcode"
+            | "OpcodeValue"
+            | "Keywords"
+            | "Version"
+            | "Level"
+            | "Severity"
+            | "SeverityValue"
+            | "UserID"
+            | "AccountName"
+            | "Domain"
+            | "AccountType"
+            | "ActivityID"
+            | "RelatedActivityID"
+            | "Message"
+            | "TimeCreated"
+            | "EventTime"
+            | "EventReceivedTime"
+            | "@timestamp"
+            | "@version"
+            | "host"
+            | "port"
+            | "tags"
+            | "SourceModuleName"
+            | "SourceModuleType"
+            | "EventIdx"
+            | "EventCountTotal"
+            | "EventTypeOrignal"
+            | "ERROR_EVT_UNRESOLVED"
+            | "EventData"
+            | "UserData"
+    )
+}
+
+/// Whether a top-level object looks like the flat shape.
+pub(crate) fn is_flat(obj: &J<'_>) -> bool {
+    obj.get("EventID").is_some()
+        && (obj.get("Channel").is_some()
+            || obj.get("SourceName").is_some()
+            || obj.get("ProviderGuid").is_some())
+}
+
+/// Reads the flat shape (`obj` is the top-level object).
+pub(crate) fn flat(obj: &J<'_>, tz: Tz, event: &mut Event) {
+    let mut sys = System {
+        event_id: int_of(obj.get("EventID")),
+        channel: str_of(obj.get("Channel")).filter(|c| !c.is_empty()),
+        computer: str_of(obj.get("Hostname")).or_else(|| str_of(obj.get("Computer"))),
+        provider_name: str_of(obj.get("SourceName")).or_else(|| str_of(obj.get("ProviderName"))),
+        provider_guid: str_of(obj.get("ProviderGuid")),
+        record_id: int_of(obj.get("RecordNumber")).or_else(|| int_of(obj.get("EventRecordID"))),
+        pid: int_of(obj.get("ExecutionProcessID")),
+        tid: int_of(obj.get("ThreadID")).or_else(|| int_of(obj.get("ExecutionThreadID"))),
+        version: int_of(obj.get("Version")),
+        keywords: keywords_of(obj.get("Keywords")),
+        user_id: str_of(obj.get("UserID")),
+        user_name: str_of(obj.get("AccountName")),
+        user_domain: str_of(obj.get("Domain")),
+        user_type: str_of(obj.get("AccountType")),
+        activity_id: str_of(obj.get("ActivityID")),
+        related_activity_id: str_of(obj.get("RelatedActivityID")),
+        message: str_of(obj.get("Message")),
+        ..System::default()
+    };
+    sys.task = match str_of(obj.get("Category")).filter(|c| !c.is_empty()) {
+        Some(name) => Some(Value::from(name.as_ref())),
+        None => obj
+            .get("Task")
+            .and_then(|t| t.as_int().map(Value::Int).or_else(|| scalar(t))),
+    };
+    sys.opcode = match str_of(obj.get("Opcode")) {
+        Some(name) => Some(Value::from(name.as_ref())),
+        None => int_of(obj.get("OpcodeValue"))
+            .or_else(|| int_of(obj.get("Opcode")))
+            .map(|op| opcode_name(op).map_or_else(|| Value::from(op.to_string()), Value::from)),
+    };
+    sys.level = int_of(obj.get("Level"));
+    if sys.level.is_none()
+        && let Some(sev) = str_of(obj.get("Severity"))
+    {
+        sys.level_name = Some(match sev.as_ref() {
+            "INFO" => CompactString::const_new("information"),
+            "WARNING" => CompactString::const_new("warning"),
+            "ERROR" => CompactString::const_new("error"),
+            "CRITICAL" => CompactString::const_new("critical"),
+            "VERBOSE" | "DEBUG" => CompactString::const_new("verbose"),
+            other => CompactString::from(other.to_ascii_lowercase()),
+        });
+    }
+    // Time: TimeCreated (the record's), else the shipper's @timestamp, else NXLog's EventTime.
+    sys.time = str_of(obj.get("TimeCreated"))
+        .and_then(|t| when::parse_iso(&t, tz))
+        .or_else(|| match obj.get("@timestamp") {
+            Some(J::Str(t)) => when::parse_iso(t, chrono_tz::UTC),
+            Some(J::Int(ms)) => DateTime::from_timestamp_millis(*ms),
+            _ => None,
+        })
+        .or_else(|| str_of(obj.get("EventTime")).and_then(|t| when::parse_iso(&t, tz)));
+    let mut event_type = None;
+    if let Some(t) = str_of(obj.get("EventType")) {
+        match nxlog_event_type(&t) {
+            Some(audit) => sys.audit = audit,
+            None => event_type = Some(CompactString::from(t.as_ref())),
+        }
+    }
+    emit_system(&sys, event);
+    for (key, value) in obj.members() {
+        let key = key.as_ref();
+        if key == "EventType" {
+            if event_type.is_some() {
+                event.insert(data_name(key), value_of(value));
+            }
+            continue;
+        }
+        if key == "EventData" {
+            event_data(value, event);
+            continue;
+        }
+        if key == "UserData" {
+            flatten(event, CompactString::from("winlog.user_data"), value, true);
+            continue;
+        }
+        if key == "tags" {
+            if let J::Arr(items) = value {
+                for tag in items.iter().filter_map(J::as_str) {
+                    event.add_tag(tag);
+                }
+            }
+            continue;
+        }
+        if is_flat_system_key(key) {
+            continue;
+        }
+        match value {
+            J::Obj(_) => flatten(event, data_name(key), value, false),
+            other => event.insert(data_name(key), value_of(other)),
+        }
+    }
+    finish(&sys, event, event_type);
+}
+
+/// For winlogbeat output (already ECS): the logsource and the ECS fields winlogbeat may lack.
+pub(crate) fn winlogbeat(event: &mut Event) {
+    let channel = event.get_str("winlog.channel").map(CompactString::from);
+    let event_id = event.get("winlog.event_id").and_then(|v| match v {
+        Value::Int(i) => Some(*i),
+        Value::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    let event_type = event_type_of(event);
+    if let Some(id) = event_id {
+        event.insert_if_absent(k("event.code"), id.to_string());
+    }
+    if let Some(name) = event
+        .get_str("winlog.computer_name")
+        .map(CompactString::from)
+    {
+        event.insert_if_absent(k("host.name"), name);
+    }
+    if let Some(p) = event
+        .get_str("winlog.provider_name")
+        .map(CompactString::from)
+    {
+        event.insert_if_absent(k("event.provider"), p);
+    }
+    let mut ls = logsource(channel.as_deref(), event_id, event_type.as_deref());
+    ls.fill_from(&event.logsource);
+    event.logsource = ls;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::reader::parse;
+    use super::*;
+
+    #[test]
+    fn nested_shape_fields() {
+        let text = r##"{"Event":{"#attributes":{"xmlns":"x"},"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing","Guid":"54849625-5478-4994-A5BA-3E3B0328C30D"}},"EventID":{"#attributes":{"Qualifiers":16384},"#text":"4625"},"Version":0,"Level":0,"Task":12544,"Opcode":0,"Keywords":"0x8010000000000000","TimeCreated":{"#attributes":{"SystemTime":"2016-09-19T16:50:06.477878Z"}},"EventRecordID":2455,"Correlation":{"#attributes":{"ActivityID":"B864D168"}},"Execution":{"#attributes":{"ProcessID":752,"ThreadID":4068}},"Channel":"Security","Computer":"DESKTOP-M5SN04R","Security":null},"EventData":{"TargetUserName":"Administrator","LogonType":3,"LogonProcessName":"NtLmSsp ","Data":[{"#text":"a"},"b"]}}}"##;
+        let j = parse(text).unwrap();
+        let mut e = Event::new();
+        assert!(nested(j.get("Event").unwrap(), &mut e));
+        assert_eq!(e.get("winlog.event_id"), Some(&Value::Int(4625)));
+        assert_eq!(e.get_str("event.code"), Some("4625"));
+        assert_eq!(
+            e.get_str("winlog.provider_guid"),
+            Some("{54849625-5478-4994-A5BA-3E3B0328C30D}")
+        );
+        assert_eq!(
+            e.get("winlog.keywords"),
+            Some(&Value::from(vec!["Audit Failure"]))
+        );
+        assert_eq!(e.get_str("winlog.keywords_raw"), Some("0x8010000000000000"));
+        assert_eq!(e.get_str("event.outcome"), Some("failure"));
+        assert_eq!(e.get_str("log.level"), Some("information"));
+        assert_eq!(e.get_str("winlog.opcode"), Some("Info"));
+        assert_eq!(e.get("winlog.event_data.LogonType"), Some(&Value::Int(3)));
+        assert_eq!(
+            e.get_str("winlog.event_data.LogonProcessName"),
+            Some("NtLmSsp ")
+        );
+        assert_eq!(e.get_str("winlog.event_data.param1"), Some("a"));
+        assert_eq!(e.get_str("winlog.event_data.param2"), Some("b"));
+        assert_eq!(e.get_str("host.name"), Some("DESKTOP-M5SN04R"));
+        assert_eq!(
+            e.logsource,
+            LogSource::new(Some("windows"), None, Some("security"))
+        );
+        assert_eq!(e.timestamp.unwrap().timestamp_subsec_micros(), 477878);
+    }
+
+    #[test]
+    fn user_data_is_flattened() {
+        let text = r##"{"Event":{"System":{"EventID":1102,"Channel":"Security"},"UserData":{"LogFileCleared":{"#attributes":{"xmlns":"http://x"},"SubjectUserName":"Sec504","Flags":{"#attributes":{"value":"1"}}}}}}"##;
+        let j = parse(text).unwrap();
+        let mut e = Event::new();
+        assert!(nested(j.get("Event").unwrap(), &mut e));
+        assert_eq!(
+            e.get_str("winlog.user_data.xml_name"),
+            Some("LogFileCleared")
+        );
+        assert_eq!(
+            e.get_str("winlog.user_data.SubjectUserName"),
+            Some("Sec504")
+        );
+        assert_eq!(e.get_str("winlog.user_data.Flags.value"), Some("1"));
+        assert!(e.get("winlog.user_data.xmlns").is_none());
+    }
+
+    #[test]
+    fn flat_shape_fields() {
+        let text = r#"{"@version":"1","Keywords":-9214364837600034816,"ThreadID":4888,"Version":1,"host":"wec","Message":"permitted","SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","ProviderGuid":"{54849625-5478-4994-A5BA-3E3B0328C30D}","EventID":5156,"RecordNumber":110748,"Hostname":"WORKSTATION5","Category":"Filtering Platform Connection","Opcode":"Info","ProcessID":"116","EventTime":"2020-08-05 02:09:26","@timestamp":"2020-08-05T06:09:29.626Z","EventType":"AUDIT_SUCCESS","tags":["mordorDataset"],"Application":"svchost.exe"}"#;
+        let j = parse(text).unwrap();
+        let mut e = Event::new();
+        flat(&j, chrono_tz::UTC, &mut e);
+        assert_eq!(e.get("winlog.event_id"), Some(&Value::Int(5156)));
+        assert_eq!(e.get_str("winlog.keywords_raw"), Some("0x8020000000000000"));
+        assert_eq!(e.get_str("event.outcome"), Some("success"));
+        assert_eq!(
+            e.get_str("winlog.task"),
+            Some("Filtering Platform Connection")
+        );
+        assert_eq!(e.get_str("winlog.event_data.ProcessID"), Some("116"));
+        assert_eq!(
+            e.get_str("winlog.event_data.Application"),
+            Some("svchost.exe")
+        );
+        assert!(e.get("winlog.event_data.EventType").is_none());
+        assert!(e.get("winlog.event_data.host").is_none());
+        assert_eq!(e.get_str("message"), Some("permitted"));
+        assert!(e.has_tag("mordorDataset"));
+        assert_eq!(
+            e.timestamp.unwrap().to_rfc3339(),
+            "2020-08-05T06:09:29.626+00:00"
+        );
+        // Sysmon's own EventType is EventData and picks the registry category.
+        let j = parse(r#"{"EventID":12,"Channel":"Microsoft-Windows-Sysmon/Operational","EventType":"DeleteKey"}"#).unwrap();
+        let mut e = Event::new();
+        flat(&j, chrono_tz::UTC, &mut e);
+        assert_eq!(e.get_str("winlog.event_data.EventType"), Some("DeleteKey"));
+        assert_eq!(e.logsource.category.as_deref(), Some("registry_delete"));
+    }
+}

@@ -1,0 +1,605 @@
+//! Per-(correlation, clock) group tables: a compact hash index over a slab of groups, an
+//! expiry/eviction queue ordered by last update, and the per-type window state.
+//!
+//! # Layout and cost
+//!
+//! A table keeps, per group: a [`Slot`] (the encoded key, its hash, the time of the last update:
+//! 48 bytes), one `u32` in a `hashbrown::HashTable` index (≈ 4–9 bytes with the table's load
+//! factor and control bytes), one or two entries of the update queue (16 bytes each), and its
+//! window state. For `event_count` the state is a ring of at most `saturation` timestamps stored
+//! inline in one flat array (8 bytes each, no allocation per group) plus its head and length
+//! (8 bytes), so a `gte: 5` rule costs about 130 bytes per group.
+//!
+//! Updates arrive in non-decreasing time per table (the correlator reorders event time and keeps
+//! the arrival clock monotonic), so appending `(time, slot)` to the queue keeps it sorted by
+//! last update: the queue's head is both the next group to expire (its newest event has left
+//! every future window) and the least recently updated group, which is the one evicted when the
+//! correlator's cap on groups is reached. Entries made stale by a later update of their group
+//! are skipped when they reach the head; the queue is compacted when stale entries outnumber
+//! live groups.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use compact_str::CompactString;
+use hashbrown::HashTable;
+
+use super::key::{Num, percentile, sum};
+use super::set::Plan;
+use crate::event::{Event, Value};
+use crate::sigma::correlation::CorrelationType;
+
+/// "No time": an empty stage or rule slot.
+pub(crate) const NONE: i64 = i64::MIN;
+
+/// Rings up to this length are stored inline in one flat array; longer ones (large thresholds)
+/// get a growable deque per group so that memory follows the events actually held.
+const FLAT_RING_MAX: u32 = 64;
+
+/// One group.
+#[derive(Debug, Clone)]
+pub(crate) struct Slot {
+    pub key: CompactString,
+    pub hash: u64,
+    /// Time of the group's last update (its newest detection).
+    pub last: i64,
+    pub live: bool,
+}
+
+/// The groups of one table: index, slab, free list and update queue.
+#[derive(Debug, Default)]
+pub(crate) struct Groups {
+    index: HashTable<u32>,
+    pub slots: Vec<Slot>,
+    free: Vec<u32>,
+    queue: VecDeque<(i64, u32)>,
+    live: usize,
+}
+
+impl Groups {
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
+    pub fn find(&self, hash: u64, key: &str) -> Option<u32> {
+        self.index.find(hash, |&i| self.slots[i as usize].key == key).copied()
+    }
+
+    /// Adds a group (the caller has made room) and returns its slot.
+    pub fn insert(&mut self, hash: u64, key: CompactString, now: i64) -> u32 {
+        let slot = Slot { key, hash, last: now, live: true };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = slot;
+                i
+            }
+            None => {
+                self.slots.push(slot);
+                self.slots.len() as u32 - 1
+            }
+        };
+        let slots = &self.slots;
+        self.index.insert_unique(hash, i, |&j| slots[j as usize].hash);
+        self.queue.push_back((now, i));
+        self.live += 1;
+        i
+    }
+
+    /// Records an update of `slot` at `now` (not earlier than its last one).
+    pub fn touch(&mut self, slot: u32, now: i64) {
+        let s = &mut self.slots[slot as usize];
+        if s.last != now {
+            s.last = now;
+            self.queue.push_back((now, slot));
+            if self.queue.len() > 2 * self.live + 64 {
+                self.compact();
+            }
+        }
+    }
+
+    /// The least recently updated live group and its last update, skipping stale entries.
+    pub fn head(&mut self) -> Option<(i64, u32)> {
+        while let Some(&(t, i)) = self.queue.front() {
+            let s = &self.slots[i as usize];
+            if s.live && s.last == t {
+                return Some((t, i));
+            }
+            self.queue.pop_front();
+        }
+        None
+    }
+
+    /// Removes the least recently updated group; returns its slot so the caller can clear its
+    /// state.
+    pub fn remove_head(&mut self) -> Option<u32> {
+        let (_, i) = self.head()?;
+        self.queue.pop_front();
+        let hash = self.slots[i as usize].hash;
+        if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
+            entry.remove();
+        }
+        let s = &mut self.slots[i as usize];
+        s.live = false;
+        s.key = CompactString::default();
+        self.free.push(i);
+        self.live -= 1;
+        Some(i)
+    }
+
+    /// Removes the group just added by [`Groups::insert`] (its queue entry is the newest).
+    pub fn undo_insert(&mut self, slot: u32) {
+        if self.queue.back().is_some_and(|&(_, i)| i == slot) {
+            self.queue.pop_back();
+        }
+        let hash = self.slots[slot as usize].hash;
+        if let Ok(entry) = self.index.find_entry(hash, |&j| j == slot) {
+            entry.remove();
+        }
+        let s = &mut self.slots[slot as usize];
+        s.live = false;
+        s.key = CompactString::default();
+        self.free.push(slot);
+        self.live -= 1;
+    }
+
+    /// Drops stale queue entries (keeps each live group's entry, in order).
+    fn compact(&mut self) {
+        let slots = &self.slots;
+        self.queue.retain(|&(t, i)| {
+            let s = &slots[i as usize];
+            s.live && s.last == t
+        });
+    }
+
+    /// Live slots from least to most recently updated.
+    pub fn in_order(&self) -> Vec<u32> {
+        self.queue
+            .iter()
+            .filter(|&&(t, i)| {
+                let s = &self.slots[i as usize];
+                s.live && s.last == t
+            })
+            .map(|&(_, i)| i)
+            .collect()
+    }
+
+    /// Bytes held (capacities, not lengths), for memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        self.index.capacity() * (std::mem::size_of::<u32>() + 1)
+            + self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.slots.iter().map(|s| if s.key.is_heap_allocated() { s.key.capacity() } else { 0 }).sum::<usize>()
+            + self.free.capacity() * 4
+            + self.queue.capacity() * std::mem::size_of::<(i64, u32)>()
+    }
+}
+
+/// A ring of timestamps (`event_count`).
+#[derive(Debug)]
+pub(crate) enum Rings {
+    Flat { m: u32, data: Vec<i64>, head: Vec<u32>, len: Vec<u32> },
+    Deque { data: Vec<VecDeque<i64>> },
+}
+
+impl Rings {
+    fn new(m: u32) -> Rings {
+        if m <= FLAT_RING_MAX {
+            Rings::Flat { m, data: Vec::new(), head: Vec::new(), len: Vec::new() }
+        } else {
+            Rings::Deque { data: Vec::new() }
+        }
+    }
+
+    fn ensure(&mut self, n: usize) {
+        match self {
+            Rings::Flat { m, data, head, len } => {
+                if head.len() < n {
+                    data.resize(n * *m as usize, NONE);
+                    head.resize(n, 0);
+                    len.resize(n, 0);
+                }
+            }
+            Rings::Deque { data } => {
+                if data.len() < n {
+                    data.resize_with(n, VecDeque::new);
+                }
+            }
+        }
+    }
+
+    fn clear(&mut self, i: usize) {
+        match self {
+            Rings::Flat { len, head, .. } => {
+                len[i] = 0;
+                head[i] = 0;
+            }
+            Rings::Deque { data } => data[i] = VecDeque::new(),
+        }
+    }
+
+    /// Drops timestamps before `min`, appends `t`, keeps at most `cap`; returns (count, oldest).
+    fn push(&mut self, i: usize, min: i64, t: i64, cap: u32) -> (u32, i64) {
+        match self {
+            Rings::Flat { m, data, head, len } => {
+                let m = *m;
+                let base = i * m as usize;
+                let (mut h, mut l) = (head[i], len[i]);
+                while l > 0 && data[base + h as usize] < min {
+                    h = (h + 1) % m;
+                    l -= 1;
+                }
+                if l == m {
+                    // Saturated: the oldest entry is no longer needed (see the module docs).
+                    h = (h + 1) % m;
+                    l -= 1;
+                }
+                data[base + ((h + l) % m) as usize] = t;
+                l += 1;
+                head[i] = h;
+                len[i] = l;
+                (l, data[base + h as usize])
+            }
+            Rings::Deque { data } => {
+                let d = &mut data[i];
+                while d.front().is_some_and(|&x| x < min) {
+                    d.pop_front();
+                }
+                if d.len() >= cap as usize {
+                    d.pop_front();
+                }
+                d.push_back(t);
+                (d.len() as u32, d.front().copied().unwrap_or(t))
+            }
+        }
+    }
+
+    fn times(&self, i: usize) -> Vec<i64> {
+        match self {
+            Rings::Flat { m, data, head, len } => {
+                let base = i * *m as usize;
+                (0..len[i]).map(|k| data[base + ((head[i] + k) % *m) as usize]).collect()
+            }
+            Rings::Deque { data } => data[i].iter().copied().collect(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Rings::Flat { data, head, len, .. } => data.capacity() * 8 + head.capacity() * 4 + len.capacity() * 4,
+            Rings::Deque { data } => {
+                data.capacity() * std::mem::size_of::<VecDeque<i64>>() + data.iter().map(|d| d.capacity() * 8).sum::<usize>()
+            }
+        }
+    }
+}
+
+/// The window state of one correlation type, one entry per slot.
+#[derive(Debug)]
+pub(crate) enum Store {
+    /// `event_count`: the newest `saturation` timestamps.
+    Count(Rings),
+    /// `value_count`: up to `saturation` distinct values with their latest timestamp, oldest
+    /// first.
+    Distinct(Vec<VecDeque<(CompactString, i64)>>),
+    /// `temporal`: per referenced rule, its latest timestamp.
+    Temporal { width: usize, latest: Vec<i64> },
+    /// `temporal_ordered`: per stage `k`, the latest start time of an in-order match of the
+    /// first `k + 1` rules.
+    Ordered { width: usize, start: Vec<i64> },
+    /// `value_sum`, `value_avg`, `value_percentile`: every (timestamp, number) in the window, up
+    /// to the configured cap.
+    Values(Vec<VecDeque<(i64, Num)>>),
+}
+
+/// A detection's contribution beyond its time and rule.
+pub(crate) enum Input {
+    None,
+    Distinct(CompactString),
+    Number(Num),
+}
+
+/// A condition that held: what the alert reports.
+pub(crate) struct Fire {
+    pub value: Value,
+    pub start: i64,
+    /// Slots (positions in `rules`) that contributed, ascending.
+    pub rules: Vec<u16>,
+}
+
+/// One sampled event of a window.
+pub(crate) type Sample = (i64, Arc<Event>);
+
+/// Groups and state for one correlation rule and one clock.
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub groups: Groups,
+    pub store: Store,
+    /// For counts and numeric types over several rules: per slot × rule, the rule's latest
+    /// timestamp in the group (which rules contributed to a window).
+    pub rule_latest: Option<(usize, Vec<i64>)>,
+    /// The newest `sample_events` detections of each group.
+    pub samples: Option<Vec<VecDeque<Sample>>>,
+}
+
+/// Limits the tables need from the correlator's configuration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub sample_events: usize,
+    pub max_values: usize,
+}
+
+impl Table {
+    pub fn new(plan: &Plan, limits: Limits) -> Table {
+        let width = plan.slots.len();
+        let store = match plan.kind {
+            CorrelationType::EventCount => Store::Count(Rings::new(plan.saturation.max(1))),
+            CorrelationType::ValueCount => Store::Distinct(Vec::new()),
+            CorrelationType::Temporal => Store::Temporal { width, latest: Vec::new() },
+            CorrelationType::TemporalOrdered => Store::Ordered { width, start: Vec::new() },
+            _ => Store::Values(Vec::new()),
+        };
+        let rule_latest = (width > 1 && !plan.kind.is_temporal()).then(|| (width, Vec::new()));
+        let samples = (limits.sample_events > 0).then(Vec::new);
+        Table { groups: Groups::default(), store, rule_latest, samples }
+    }
+
+    /// Makes every per-slot array long enough for `slot`.
+    pub fn ensure(&mut self, slot: u32) {
+        let n = slot as usize + 1;
+        match &mut self.store {
+            Store::Count(r) => r.ensure(n),
+            Store::Distinct(v) => {
+                if v.len() < n {
+                    v.resize_with(n, VecDeque::new)
+                }
+            }
+            Store::Temporal { width, latest } => {
+                if latest.len() < n * *width {
+                    latest.resize(n * *width, NONE)
+                }
+            }
+            Store::Ordered { width, start } => {
+                if start.len() < n * *width {
+                    start.resize(n * *width, NONE)
+                }
+            }
+            Store::Values(v) => {
+                if v.len() < n {
+                    v.resize_with(n, VecDeque::new)
+                }
+            }
+        }
+        if let Some((w, v)) = &mut self.rule_latest
+            && v.len() < n * *w
+        {
+            v.resize(n * *w, NONE);
+        }
+        if let Some(s) = &mut self.samples
+            && s.len() < n
+        {
+            s.resize_with(n, VecDeque::new);
+        }
+    }
+
+    /// Empties the window state of `slot` (after it fired, or when the slot is freed).
+    pub fn clear(&mut self, slot: u32) {
+        let i = slot as usize;
+        match &mut self.store {
+            Store::Count(r) => r.clear(i),
+            Store::Distinct(v) => v[i] = VecDeque::new(),
+            Store::Temporal { width, latest } => latest[i * *width..(i + 1) * *width].fill(NONE),
+            Store::Ordered { width, start } => start[i * *width..(i + 1) * *width].fill(NONE),
+            Store::Values(v) => v[i] = VecDeque::new(),
+        }
+        if let Some((w, v)) = &mut self.rule_latest {
+            v[i * *w..(i + 1) * *w].fill(NONE);
+        }
+        if let Some(s) = &mut self.samples {
+            s[i] = VecDeque::new();
+        }
+    }
+
+    /// Records a sample for `slot`, keeping the newest `cap`.
+    pub fn sample(&mut self, slot: u32, t: i64, event: Option<Arc<Event>>, cap: usize) {
+        if let (Some(samples), Some(event)) = (&mut self.samples, event) {
+            let d = &mut samples[slot as usize];
+            if d.len() >= cap {
+                d.pop_front();
+            }
+            d.push_back((t, event));
+        }
+    }
+
+    /// The sampled events of `slot` at or after `min`, oldest first.
+    pub fn samples_since(&self, slot: u32, min: i64) -> Vec<Event> {
+        match &self.samples {
+            Some(s) => s[slot as usize].iter().filter(|(t, _)| *t >= min).map(|(_, e)| (**e).clone()).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Applies one detection of rule `rule` (a slot of the plan) at time `t` to group `slot` and
+    /// reports whether the condition holds over the window `[t - timespan, t]`. Returns the
+    /// number of values dropped by the per-group cap alongside.
+    pub fn update(&mut self, slot: u32, plan: &Plan, rule: u16, t: i64, input: Input, limits: Limits) -> (Option<Fire>, u64) {
+        let i = slot as usize;
+        let min = t.saturating_sub(plan.timespan);
+        let m = plan.saturation.max(1);
+        let mut dropped = 0;
+        if let Some((w, v)) = &mut self.rule_latest {
+            v[i * *w + usize::from(rule)] = t;
+        }
+        // (value, start of the window's measured stretch, contributing slots if not by rule_latest)
+        let (value, start, own_rules): (f64, i64, Option<Vec<u16>>) = match &mut self.store {
+            Store::Count(rings) => {
+                let (n, oldest) = rings.push(i, min, t, m);
+                (f64::from(n), oldest, None)
+            }
+            Store::Distinct(sets) => {
+                let Input::Distinct(v) = input else { return (None, 0) };
+                let d = &mut sets[i];
+                d.retain(|(_, latest)| *latest >= min);
+                if let Some(pos) = d.iter().position(|(x, _)| *x == v) {
+                    d.remove(pos);
+                }
+                d.push_back((v, t));
+                if d.len() > m as usize {
+                    // Keep the `m` values seen most recently: an older value can only matter
+                    // again by reappearing, which makes it the most recent (see the module docs).
+                    d.pop_front();
+                }
+                (d.len() as f64, d.front().map_or(t, |(_, l)| *l), None)
+            }
+            Store::Temporal { width, latest } => {
+                let row = &mut latest[i * *width..(i + 1) * *width];
+                row[usize::from(rule)] = t;
+                let present: Vec<u16> = (0..row.len()).filter(|&r| row[r] >= min).map(|r| r as u16).collect();
+                let start = present.iter().map(|&r| row[usize::from(r)]).min().unwrap_or(t);
+                (present.len() as f64, start, Some(present))
+            }
+            Store::Ordered { width, start } => {
+                let row = &mut start[i * *width..(i + 1) * *width];
+                let r = usize::from(rule);
+                if r == 0 {
+                    row[0] = t;
+                } else if row[r - 1] != NONE && row[r - 1] >= min {
+                    row[r] = row[r].max(row[r - 1]);
+                }
+                // Stage starts never increase along the list, so the valid stages are a prefix.
+                let k = row.iter().take_while(|&&s| s != NONE && s >= min).count();
+                let first = if k > 0 { row[k - 1] } else { t };
+                (k as f64, first, Some((0..k as u16).collect()))
+            }
+            Store::Values(values) => {
+                let Input::Number(x) = input else { return (None, 0) };
+                let d = &mut values[i];
+                while d.front().is_some_and(|(ts, _)| *ts < min) {
+                    d.pop_front();
+                }
+                if d.len() >= limits.max_values.max(1) {
+                    d.pop_front();
+                    dropped = 1;
+                }
+                d.push_back((t, x));
+                let nums = d.iter().map(|(_, n)| *n);
+                let measured = match plan.kind {
+                    CorrelationType::ValueSum => sum(nums),
+                    CorrelationType::ValueAvg => Num::Float(sum(nums).as_f64() / d.len() as f64),
+                    _ => percentile(nums, plan.percentile).unwrap_or(x),
+                };
+                let start = d.front().map_or(t, |(ts, _)| *ts);
+                return (self.finish(slot, plan, measured.as_f64(), measured.to_value(), start, None, min), dropped);
+            }
+        };
+        let fire = self.finish(slot, plan, value, count_value(value), start, own_rules, min);
+        (fire, dropped)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        slot: u32,
+        plan: &Plan,
+        measured: f64,
+        value: Value,
+        start: i64,
+        own_rules: Option<Vec<u16>>,
+        min: i64,
+    ) -> Option<Fire> {
+        if !plan_holds(plan, measured) {
+            return None;
+        }
+        let rules = match (own_rules, &self.rule_latest) {
+            (Some(r), _) => r,
+            (None, Some((w, v))) => {
+                let i = slot as usize;
+                (0..*w).filter(|&r| v[i * *w + r] >= min).map(|r| r as u16).collect()
+            }
+            (None, None) => vec![0],
+        };
+        Some(Fire { value, start, rules })
+    }
+
+    /// The window state of `slot` for a snapshot.
+    pub fn export(&self, slot: u32) -> super::snapshot::StateSnapshot {
+        use super::snapshot::StateSnapshot as S;
+        let i = slot as usize;
+        match &self.store {
+            Store::Count(r) => S::Count { times: r.times(i) },
+            Store::Distinct(v) => S::Distinct { values: v[i].iter().map(|(k, t)| (k.to_string(), *t)).collect() },
+            Store::Temporal { width, latest } => S::Temporal { latest: latest[i * *width..(i + 1) * *width].to_vec() },
+            Store::Ordered { width, start } => S::Ordered { start: start[i * *width..(i + 1) * *width].to_vec() },
+            Store::Values(v) => S::Values { values: v[i].iter().copied().collect() },
+        }
+    }
+
+    /// Loads the window state of `slot` from a snapshot; false if it does not fit this table.
+    pub fn import(&mut self, slot: u32, state: &super::snapshot::StateSnapshot, plan: &Plan, limits: Limits) -> bool {
+        use super::snapshot::StateSnapshot as S;
+        let i = slot as usize;
+        match (&mut self.store, state) {
+            (Store::Count(r), S::Count { times }) => {
+                let mut prev = i64::MIN;
+                for &t in times {
+                    if t < prev {
+                        return false;
+                    }
+                    prev = t;
+                    r.push(i, i64::MIN, t, plan.saturation.max(1));
+                }
+                true
+            }
+            (Store::Distinct(v), S::Distinct { values }) => {
+                if values.len() > plan.saturation.max(1) as usize {
+                    return false;
+                }
+                v[i] = values.iter().map(|(k, t)| (CompactString::from(k.as_str()), *t)).collect();
+                true
+            }
+            (Store::Temporal { width, latest }, S::Temporal { latest: l }) if l.len() == *width => {
+                latest[i * *width..(i + 1) * *width].copy_from_slice(l);
+                true
+            }
+            (Store::Ordered { width, start }, S::Ordered { start: s }) if s.len() == *width => {
+                start[i * *width..(i + 1) * *width].copy_from_slice(s);
+                true
+            }
+            (Store::Values(v), S::Values { values }) if values.len() <= limits.max_values.max(1) => {
+                v[i] = values.iter().copied().collect();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Bytes held by the table, for memory accounting (capacities, including sampled events'
+    /// `Arc` slots but not the shared events themselves).
+    pub fn heap_bytes(&self) -> usize {
+        let store = match &self.store {
+            Store::Count(r) => r.heap_bytes(),
+            Store::Distinct(v) => {
+                v.capacity() * std::mem::size_of::<VecDeque<(CompactString, i64)>>()
+                    + v.iter().map(|d| d.capacity() * 32).sum::<usize>()
+            }
+            Store::Temporal { latest, .. } => latest.capacity() * 8,
+            Store::Ordered { start, .. } => start.capacity() * 8,
+            Store::Values(v) => {
+                v.capacity() * std::mem::size_of::<VecDeque<(i64, Num)>>() + v.iter().map(|d| d.capacity() * 24).sum::<usize>()
+            }
+        };
+        let rules = self.rule_latest.as_ref().map_or(0, |(_, v)| v.capacity() * 8);
+        let samples = self.samples.as_ref().map_or(0, |s| {
+            s.capacity() * std::mem::size_of::<VecDeque<Sample>>() + s.iter().map(|d| d.capacity() * 16).sum::<usize>()
+        });
+        self.groups.heap_bytes() + store + rules + samples
+    }
+}
+
+fn plan_holds(plan: &Plan, measured: f64) -> bool {
+    plan.condition_holds(measured)
+}
+
+/// Counts are whole numbers: report them as integers.
+fn count_value(v: f64) -> Value {
+    // Counts are at most the saturation (a u32), so the cast is exact.
+    Value::Int(v as i64)
+}

@@ -12,6 +12,18 @@
 //!  "group": {"source.ip": "203.0.113.7"},      // correlation; {} without group-by
 //!  "value": 8, "window": {"start": "...", "end": "..."}, "rules": ["..."], "events": [...]}
 //! ```
+//!
+//! For a correlation alert ([`crate::correlate`]): `@timestamp` is the time of the detection
+//! that completed the window (`window.end`); `group` maps each `group-by` name, as written in
+//! the rule, to its value (`null` when the events lacked the field); `value` is the measured
+//! value (an integer for event, distinct-value and rule counts and exact integer sums, else a
+//! float); `rules` names the referenced rules that contributed (by id, else as referenced);
+//! `events` is a bounded sample of the window's newest events, oldest first. When the times
+//! involved are arrival times (the events carried no usable timestamp), the alert ends with
+//! `"timestamp_source":"arrival"`; this holds for detections too.
+//!
+//! What reaches the sinks is decided by the alert lifecycle in [`policy`]: suppression of
+//! repeats, a cooldown per rule and a cap on alerts per hour.
 
 use std::sync::Arc;
 
@@ -20,6 +32,8 @@ use compact_str::CompactString;
 
 use crate::event::{Event, Value, format_timestamp, write_json_string, write_json_value};
 use crate::sigma::RuleMeta;
+
+pub mod policy;
 
 /// Whether an alert comes from a single event or from a correlation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -187,6 +187,8 @@ impl Ord for Pending {
 /// A fired inner correlation, waiting to be applied to the correlations that refer to it.
 struct Derived {
     corr: u32,
+    /// Delivered from another partition, which already forwarded it to every other owner.
+    forwarded: bool,
     group: Vec<(CompactString, Value)>,
     sample: Option<Arc<Event>>,
 }
@@ -407,7 +409,7 @@ impl Correlator {
         let mut out = Vec::new();
         let clock = if forward.arrival_clock { Clock::Arrival } else { Clock::Event };
         let mut queue = VecDeque::new();
-        queue.push_back(Derived { corr: forward.from.0, group: forward.group, sample: forward.sample });
+        queue.push_back(Derived { corr: forward.from.0, forwarded: true, group: forward.group, sample: forward.sample });
         self.run_derived(forward.time, clock, queue, &mut out);
         out
     }
@@ -446,7 +448,7 @@ impl Correlator {
                 if let Some(p) = self.config.partition {
                     let owner = partition_of(&key, p.count);
                     if owner != p.index {
-                        if !elsewhere.contains(&owner) {
+                        if !d.forwarded && !elsewhere.contains(&owner) {
                             elsewhere.push(owner);
                         }
                         continue;
@@ -562,7 +564,7 @@ impl Correlator {
                 out.push(self.alert(set, feed.corr, &fire, time, clock, group.clone(), events));
             }
             if !set.corr_feeds[c].is_empty() {
-                queue.push_back(Derived { corr: feed.corr, group, sample: trigger });
+                queue.push_back(Derived { corr: feed.corr, forwarded: false, group, sample: trigger });
             }
         }
     }

@@ -135,6 +135,7 @@ mod table;
 
 pub use engine::{Correlator, CorrelatorConfig, CorrelatorStats, Detection, Forward, Partition};
 pub use key::stable_hash;
+pub(crate) use key::push_key_part as push_group_key_part;
 pub use set::{BaseRule, BuildError, CorrelationId, CorrelationSet, ResolvedRule};
 pub use shared::SharedCorrelator;
 pub use snapshot::{RestoreReport, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Snapshot, SnapshotError};

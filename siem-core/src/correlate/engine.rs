@@ -258,6 +258,13 @@ pub struct Correlator {
     pub(crate) arrival_clock: i64,
     pub(crate) stats: CorrelatorStats,
     pub(crate) forwards: Vec<Forward>,
+    /// `config.lateness` and `config.max_clock_skew` in nanoseconds.
+    lateness: i64,
+    skew: Option<i64>,
+}
+
+fn nanos(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
 
 impl Correlator {
@@ -265,7 +272,11 @@ impl Correlator {
     pub fn new(set: Arc<CorrelationSet>, config: CorrelatorConfig) -> Correlator {
         let limits = Limits { sample_events: config.sample_events, max_values: config.max_values_per_group };
         let tables = set.plans.iter().map(|p| [Table::new(p, limits), Table::new(p, limits)]).collect();
+        let lateness = nanos(config.lateness);
+        let skew = config.max_clock_skew.map(nanos);
         Correlator {
+            lateness,
+            skew,
             set,
             config,
             tables,
@@ -318,8 +329,7 @@ impl Correlator {
         if self.max_seen == NONE {
             return self.floor;
         }
-        let lateness = i64::try_from(self.config.lateness.as_nanos()).unwrap_or(i64::MAX);
-        self.max_seen.saturating_sub(lateness).max(self.floor)
+        self.max_seen.saturating_sub(self.lateness).max(self.floor)
     }
 
     /// Offers one detection; returns the correlation alerts it completes (possibly several, or
@@ -334,10 +344,7 @@ impl Correlator {
             return out;
         }
         let event_time = detection.event.timestamp.map(to_nanos).filter(|&t| {
-            let trusted = match self.config.max_clock_skew {
-                None => true,
-                Some(skew) => t <= arrival.saturating_add(i64::try_from(skew.as_nanos()).unwrap_or(i64::MAX)),
-            };
+            let trusted = self.skew.is_none_or(|skew| t <= arrival.saturating_add(skew));
             if !trusted {
                 self.stats.future_retimed += 1;
             }
@@ -356,7 +363,7 @@ impl Correlator {
             return out;
         }
         self.max_seen = self.max_seen.max(time);
-        if self.config.lateness.is_zero() && self.pending.is_empty() {
+        if self.lateness == 0 && self.pending.is_empty() {
             self.apply(detection.rule, time, Clock::Event, detection.event, None, &mut out);
         } else {
             self.seq += 1;
@@ -433,7 +440,9 @@ impl Correlator {
             }
             self.update(&set, *feed, key, time, clock, event, &mut sample, &mut queue, out);
         }
-        self.run_derived(time, clock, queue, out);
+        if !queue.is_empty() {
+            self.run_derived(time, clock, queue, out);
+        }
     }
 
     /// Applies fired inner correlations to the correlations that refer to them, breadth first.
@@ -514,16 +523,20 @@ impl Correlator {
 
         // Groups whose newest event has left the window can never contribute again.
         let min = time.saturating_sub(plan.timespan);
-        loop {
+        {
             let table = &mut self.tables[c][ci];
-            match table.groups.head() {
-                Some((last, _)) if last < min => {
-                    if let Some(slot) = table.groups.remove_head() {
-                        table.clear(slot);
-                        self.stats.groups_expired += 1;
+            // The queue's oldest entry says whether anything can have expired, without
+            // touching a group (the common case costs no cache miss).
+            while table.groups.oldest_queued().is_some_and(|t| t < min) {
+                match table.groups.head() {
+                    Some((last, _)) if last < min => {
+                        if let Some(slot) = table.groups.remove_head() {
+                            table.clear(slot);
+                            self.stats.groups_expired += 1;
+                        }
                     }
+                    _ => break,
                 }
-                _ => break,
             }
         }
 

@@ -1,7 +1,5 @@
 //! Group keys, distinct-value keys, the stable partition hash, numbers and time.
 
-use std::fmt::Write as _;
-
 use chrono::{DateTime, TimeZone, Utc};
 use compact_str::CompactString;
 
@@ -38,11 +36,28 @@ pub(crate) fn push_key_part(key: &mut CompactString, value: Option<&Value>) {
         None | Some(Value::Null) => key.push('~'),
         Some(v) => {
             let text = v.to_text();
-            // Writing into a CompactString cannot fail.
-            let _ = write!(key, "{}:", text.len());
+            let mut digits = [0u8; 20];
+            key.push_str(decimal(&mut digits, text.len()));
+            key.push(':');
             key.push_str(&text);
         }
     }
+}
+
+/// `n` in decimal, written into `buf` (without `fmt`, which is slow on this hot path).
+fn decimal(buf: &mut [u8; 20], mut n: usize) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        // n % 10 < 10, so the digit is ASCII.
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
 /// The key of a tuple of values (see [`push_key_part`]).

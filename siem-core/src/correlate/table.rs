@@ -32,9 +32,10 @@ use crate::sigma::correlation::CorrelationType;
 /// "No time": an empty stage or rule slot.
 pub(crate) const NONE: i64 = i64::MIN;
 
-/// Rings up to this length are stored inline in one flat array; longer ones (large thresholds)
-/// get a growable deque per group so that memory follows the events actually held.
-const FLAT_RING_MAX: u32 = 64;
+/// Rings and per-rule rows up to this length live inside the group's [`Slot`], on the cache
+/// lines its lookup has already loaded; longer ones (large thresholds, many rules) get storage of
+/// their own so that memory follows what is actually held.
+pub(crate) const INLINE: usize = 6;
 
 /// One group.
 #[derive(Debug, Clone)]
@@ -43,6 +44,12 @@ pub(crate) struct Slot {
     pub hash: u64,
     /// Time of the group's last update (its newest detection).
     pub last: i64,
+    /// Short window state: an `event_count` ring, or a `temporal`/`temporal_ordered` row.
+    pub inline: [i64; INLINE],
+    /// Ring head and length for an inline ring.
+    pub head: u8,
+    /// Ring length for an inline ring.
+    pub len: u8,
     pub live: bool,
 }
 
@@ -67,7 +74,7 @@ impl Groups {
 
     /// Adds a group (the caller has made room) and returns its slot.
     pub fn insert(&mut self, hash: u64, key: CompactString, now: i64) -> u32 {
-        let slot = Slot { key, hash, last: now, live: true };
+        let slot = Slot { key, hash, last: now, inline: [NONE; INLINE], head: 0, len: 0, live: true };
         let i = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = slot;
@@ -95,6 +102,11 @@ impl Groups {
                 self.compact();
             }
         }
+    }
+
+    /// The time of the oldest queue entry (live or stale): no group was updated before it.
+    pub fn oldest_queued(&self) -> Option<i64> {
+        self.queue.front().map(|&(t, _)| t)
     }
 
     /// The least recently updated live group and its last update, skipping stale entries.
@@ -173,57 +185,49 @@ impl Groups {
     }
 }
 
-/// A ring of timestamps (`event_count`).
+/// A ring of timestamps (`event_count`): inside the slot up to [`INLINE`] entries, else a deque
+/// per group.
 #[derive(Debug)]
 pub(crate) enum Rings {
-    Flat { m: u32, data: Vec<i64>, head: Vec<u32>, len: Vec<u32> },
+    Inline { m: u8 },
     Deque { data: Vec<VecDeque<i64>> },
 }
 
 impl Rings {
     fn new(m: u32) -> Rings {
-        if m <= FLAT_RING_MAX {
-            Rings::Flat { m, data: Vec::new(), head: Vec::new(), len: Vec::new() }
+        if m as usize <= INLINE {
+            // m <= INLINE (6), so it fits a u8.
+            Rings::Inline { m: m as u8 }
         } else {
             Rings::Deque { data: Vec::new() }
         }
     }
 
     fn ensure(&mut self, n: usize) {
-        match self {
-            Rings::Flat { m, data, head, len } => {
-                if head.len() < n {
-                    data.resize(n * *m as usize, NONE);
-                    head.resize(n, 0);
-                    len.resize(n, 0);
-                }
-            }
-            Rings::Deque { data } => {
-                if data.len() < n {
-                    data.resize_with(n, VecDeque::new);
-                }
-            }
+        if let Rings::Deque { data } = self
+            && data.len() < n
+        {
+            data.resize_with(n, VecDeque::new);
         }
     }
 
-    fn clear(&mut self, i: usize) {
+    fn clear(&mut self, slot: &mut Slot, i: usize) {
         match self {
-            Rings::Flat { len, head, .. } => {
-                len[i] = 0;
-                head[i] = 0;
+            Rings::Inline { .. } => {
+                slot.len = 0;
+                slot.head = 0;
             }
             Rings::Deque { data } => data[i] = VecDeque::new(),
         }
     }
 
     /// Drops timestamps before `min`, appends `t`, keeps at most `cap`; returns (count, oldest).
-    fn push(&mut self, i: usize, min: i64, t: i64, cap: u32) -> (u32, i64) {
+    fn push(&mut self, slot: &mut Slot, i: usize, min: i64, t: i64, cap: u32) -> (u32, i64) {
         match self {
-            Rings::Flat { m, data, head, len } => {
+            Rings::Inline { m } => {
                 let m = *m;
-                let base = i * m as usize;
-                let (mut h, mut l) = (head[i], len[i]);
-                while l > 0 && data[base + h as usize] < min {
+                let (mut h, mut l) = (slot.head, slot.len);
+                while l > 0 && slot.inline[usize::from(h)] < min {
                     h = (h + 1) % m;
                     l -= 1;
                 }
@@ -232,11 +236,11 @@ impl Rings {
                     h = (h + 1) % m;
                     l -= 1;
                 }
-                data[base + ((h + l) % m) as usize] = t;
+                slot.inline[usize::from((h + l) % m)] = t;
                 l += 1;
-                head[i] = h;
-                len[i] = l;
-                (l, data[base + h as usize])
+                slot.head = h;
+                slot.len = l;
+                (u32::from(l), slot.inline[usize::from(h)])
             }
             Rings::Deque { data } => {
                 let d = &mut data[i];
@@ -252,11 +256,10 @@ impl Rings {
         }
     }
 
-    fn times(&self, i: usize) -> Vec<i64> {
+    fn times(&self, slot: &Slot, i: usize) -> Vec<i64> {
         match self {
-            Rings::Flat { m, data, head, len } => {
-                let base = i * *m as usize;
-                (0..len[i]).map(|k| data[base + ((head[i] + k) % *m) as usize]).collect()
+            Rings::Inline { m } => {
+                (0..slot.len).map(|k| slot.inline[usize::from((slot.head + k) % *m)]).collect()
             }
             Rings::Deque { data } => data[i].iter().copied().collect(),
         }
@@ -264,12 +267,22 @@ impl Rings {
 
     fn heap_bytes(&self) -> usize {
         match self {
-            Rings::Flat { data, head, len, .. } => data.capacity() * 8 + head.capacity() * 4 + len.capacity() * 4,
+            Rings::Inline { .. } => 0,
             Rings::Deque { data } => {
                 data.capacity() * std::mem::size_of::<VecDeque<i64>>() + data.iter().map(|d| d.capacity() * 8).sum::<usize>()
             }
         }
     }
+}
+
+/// Per-rule rows (`temporal`, `temporal_ordered`): inside the slot up to [`INLINE`] rules, else
+/// one flat array of `width` entries per group.
+fn row<'a>(slot: &'a mut Slot, flat: &'a mut [i64], i: usize, width: usize) -> &'a mut [i64] {
+    if width <= INLINE { &mut slot.inline[..width] } else { &mut flat[i * width..(i + 1) * width] }
+}
+
+fn row_ref<'a>(slot: &'a Slot, flat: &'a [i64], i: usize, width: usize) -> &'a [i64] {
+    if width <= INLINE { &slot.inline[..width] } else { &flat[i * width..(i + 1) * width] }
 }
 
 /// The window state of one correlation type, one entry per slot.
@@ -280,10 +293,11 @@ pub(crate) enum Store {
     /// `value_count`: up to `saturation` distinct values with their latest timestamp, oldest
     /// first.
     Distinct(Vec<VecDeque<(CompactString, i64)>>),
-    /// `temporal`: per referenced rule, its latest timestamp.
+    /// `temporal`: per referenced rule, its latest timestamp (in the slot, or `latest` for
+    /// more than [`INLINE`] rules).
     Temporal { width: usize, latest: Vec<i64> },
     /// `temporal_ordered`: per stage `k`, the latest start time of an in-order match of the
-    /// first `k + 1` rules.
+    /// first `k + 1` rules (in the slot, or `start` for more than [`INLINE`] rules).
     Ordered { width: usize, start: Vec<i64> },
     /// `value_sum`, `value_avg`, `value_percentile`: every (timestamp, number) in the window, up
     /// to the configured cap.
@@ -352,14 +366,9 @@ impl Table {
                     v.resize_with(n, VecDeque::new)
                 }
             }
-            Store::Temporal { width, latest } => {
-                if latest.len() < n * *width {
-                    latest.resize(n * *width, NONE)
-                }
-            }
-            Store::Ordered { width, start } => {
-                if start.len() < n * *width {
-                    start.resize(n * *width, NONE)
+            Store::Temporal { width, latest: flat } | Store::Ordered { width, start: flat } => {
+                if *width > INLINE && flat.len() < n * *width {
+                    flat.resize(n * *width, NONE)
                 }
             }
             Store::Values(v) => {
@@ -383,11 +392,13 @@ impl Table {
     /// Empties the window state of `slot` (after it fired, or when the slot is freed).
     pub fn clear(&mut self, slot: u32) {
         let i = slot as usize;
+        let s = &mut self.groups.slots[i];
         match &mut self.store {
-            Store::Count(r) => r.clear(i),
+            Store::Count(r) => r.clear(s, i),
             Store::Distinct(v) => v[i] = VecDeque::new(),
-            Store::Temporal { width, latest } => latest[i * *width..(i + 1) * *width].fill(NONE),
-            Store::Ordered { width, start } => start[i * *width..(i + 1) * *width].fill(NONE),
+            Store::Temporal { width, latest: flat } | Store::Ordered { width, start: flat } => {
+                row(s, flat, i, *width).fill(NONE)
+            }
             Store::Values(v) => v[i] = VecDeque::new(),
         }
         if let Some((w, v)) = &mut self.rule_latest {
@@ -429,9 +440,10 @@ impl Table {
             v[i * *w + usize::from(rule)] = t;
         }
         // (value, start of the window's measured stretch, contributing slots if not by rule_latest)
+        let s = &mut self.groups.slots[i];
         let (value, start, own_rules): (f64, i64, Option<Vec<u16>>) = match &mut self.store {
             Store::Count(rings) => {
-                let (n, oldest) = rings.push(i, min, t, m);
+                let (n, oldest) = rings.push(s, i, min, t, m);
                 (f64::from(n), oldest, None)
             }
             Store::Distinct(sets) => {
@@ -450,14 +462,14 @@ impl Table {
                 (d.len() as f64, d.front().map_or(t, |(_, l)| *l), None)
             }
             Store::Temporal { width, latest } => {
-                let row = &mut latest[i * *width..(i + 1) * *width];
+                let row = row(s, latest, i, *width);
                 row[usize::from(rule)] = t;
                 let present: Vec<u16> = (0..row.len()).filter(|&r| row[r] >= min).map(|r| r as u16).collect();
                 let start = present.iter().map(|&r| row[usize::from(r)]).min().unwrap_or(t);
                 (present.len() as f64, start, Some(present))
             }
             Store::Ordered { width, start } => {
-                let row = &mut start[i * *width..(i + 1) * *width];
+                let row = row(s, start, i, *width);
                 let r = usize::from(rule);
                 if r == 0 {
                     row[0] = t;
@@ -523,11 +535,12 @@ impl Table {
     pub fn export(&self, slot: u32) -> super::snapshot::StateSnapshot {
         use super::snapshot::StateSnapshot as S;
         let i = slot as usize;
+        let s = &self.groups.slots[i];
         match &self.store {
-            Store::Count(r) => S::Count { times: r.times(i) },
+            Store::Count(r) => S::Count { times: r.times(s, i) },
             Store::Distinct(v) => S::Distinct { values: v[i].iter().map(|(k, t)| (k.to_string(), *t)).collect() },
-            Store::Temporal { width, latest } => S::Temporal { latest: latest[i * *width..(i + 1) * *width].to_vec() },
-            Store::Ordered { width, start } => S::Ordered { start: start[i * *width..(i + 1) * *width].to_vec() },
+            Store::Temporal { width, latest } => S::Temporal { latest: row_ref(s, latest, i, *width).to_vec() },
+            Store::Ordered { width, start } => S::Ordered { start: row_ref(s, start, i, *width).to_vec() },
             Store::Values(v) => S::Values { values: v[i].iter().copied().collect() },
         }
     }
@@ -536,6 +549,7 @@ impl Table {
     pub fn import(&mut self, slot: u32, state: &super::snapshot::StateSnapshot, plan: &Plan, limits: Limits) -> bool {
         use super::snapshot::StateSnapshot as S;
         let i = slot as usize;
+        let s = &mut self.groups.slots[i];
         match (&mut self.store, state) {
             (Store::Count(r), S::Count { times }) => {
                 let mut prev = i64::MIN;
@@ -544,7 +558,7 @@ impl Table {
                         return false;
                     }
                     prev = t;
-                    r.push(i, i64::MIN, t, plan.saturation.max(1));
+                    r.push(s, i, i64::MIN, t, plan.saturation.max(1));
                 }
                 true
             }
@@ -555,12 +569,11 @@ impl Table {
                 v[i] = values.iter().map(|(k, t)| (CompactString::from(k.as_str()), *t)).collect();
                 true
             }
-            (Store::Temporal { width, latest }, S::Temporal { latest: l }) if l.len() == *width => {
-                latest[i * *width..(i + 1) * *width].copy_from_slice(l);
-                true
-            }
-            (Store::Ordered { width, start }, S::Ordered { start: s }) if s.len() == *width => {
-                start[i * *width..(i + 1) * *width].copy_from_slice(s);
+            (Store::Temporal { width, latest: flat }, S::Temporal { latest: saved })
+            | (Store::Ordered { width, start: flat }, S::Ordered { start: saved })
+                if saved.len() == *width =>
+            {
+                row(s, flat, i, *width).copy_from_slice(saved);
                 true
             }
             (Store::Values(v), S::Values { values }) if values.len() <= limits.max_values.max(1) => {

@@ -4,6 +4,8 @@
 //!   groups live (each address recurs within the time span), none reaching the threshold, so
 //!   every detection is a pure window update: hash the group key, find the group, slide its
 //!   ring, check the condition, move it to the back of the expiry queue.
+//! - `event_count/10k_live_groups`: the same over ten thousand groups, whose state fits in the
+//!   processor's caches: the cost of the work itself, without memory latency.
 //! - `event_count/flood_1M_cap`: every detection is a new address (a flood of distinct keys)
 //!   with the cap at one million groups: each update also evicts the stalest group.
 //! - `value_count/100k_groups`: distinct-user counting per address.
@@ -43,7 +45,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -56,8 +61,16 @@ const GROUPS: usize = 1_000_000;
 
 fn set(yaml: &str) -> (Arc<CorrelationSet>, BaseRule) {
     let doc: yaml_serde::Value = yaml_serde::from_str(yaml).unwrap();
-    let rule = CorrelationRule::from_yaml(RuleMeta { title: "bench".into(), ..RuleMeta::default() }, &doc).unwrap();
-    let set = CorrelationSet::build(vec![rule], |r: &str| (r == "failed_login").then_some(0u32)).unwrap();
+    let rule = CorrelationRule::from_yaml(
+        RuleMeta {
+            title: "bench".into(),
+            ..RuleMeta::default()
+        },
+        &doc,
+    )
+    .unwrap();
+    let set =
+        CorrelationSet::build(vec![rule], |r: &str| (r == "failed_login").then_some(0u32)).unwrap();
     let base = set.base_rule(0).unwrap();
     (Arc::new(set), base)
 }
@@ -99,7 +112,13 @@ impl Stream {
             .collect();
         let order = (0..groups as u32).collect();
         let step = chrono::Duration::nanoseconds(20 * 60 * 1_000_000_000 / groups as i64);
-        Stream { events, order, next: 0, time: start(), step }
+        Stream {
+            events,
+            order,
+            next: 0,
+            time: start(),
+            step,
+        }
     }
 
     fn feed(&mut self, correlator: &mut Correlator, base: BaseRule, n: usize) -> usize {
@@ -110,19 +129,26 @@ impl Stream {
             self.time += self.step;
             let event = &mut self.events[i];
             event.timestamp = Some(self.time);
-            alerts += correlator.process(&Detection::new(base, event, self.time)).len();
+            alerts += correlator
+                .process(&Detection::new(base, event, self.time))
+                .len();
         }
         alerts
     }
 }
 
 fn config() -> CorrelatorConfig {
-    CorrelatorConfig { max_groups: GROUPS, sample_events: 0, ..CorrelatorConfig::default() }
+    CorrelatorConfig {
+        max_groups: GROUPS,
+        sample_events: 0,
+        ..CorrelatorConfig::default()
+    }
 }
 
 fn event_count(c: &mut Criterion) {
-    let (set, base) =
-        set("correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], timespan: 1h, condition: {gte: 5}}");
+    let (set, base) = set(
+        "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], timespan: 1h, condition: {gte: 5}}",
+    );
     let mut stream = Stream::new(GROUPS, 0);
 
     // Memory: everything allocated while one million groups come to life.
@@ -150,6 +176,18 @@ fn event_count(c: &mut Criterion) {
     assert_eq!(correlator.stats().groups_evicted, 0);
     drop(correlator);
 
+    // The same with state that fits in the processor's caches: the cost of the work itself.
+    let small = 10_000;
+    let mut small_stream = Stream::new(small, 0);
+    let mut small_correlator = Correlator::new(set.clone(), config());
+    small_stream.feed(&mut small_correlator, base, small);
+    group.bench_function("10k_live_groups", |b| {
+        b.iter(|| black_box(small_stream.feed(&mut small_correlator, base, batch)));
+    });
+    assert_eq!(small_correlator.live_groups(), small);
+    assert_eq!(small_correlator.stats().alerts, 0);
+    drop(small_correlator);
+
     // A flood: every detection a new address, one million groups held at most.
     let mut correlator = Correlator::new(set, config());
     stream.feed(&mut correlator, base, GROUPS);
@@ -162,7 +200,10 @@ fn event_count(c: &mut Criterion) {
                 (0..batch)
                     .map(|i| {
                         let mut e = Event::new();
-                        e.insert("source.ip", format!("172.{}.{}.{}", round & 255, (i >> 8) & 1023, i & 255).as_str());
+                        e.insert(
+                            "source.ip",
+                            format!("172.{}.{}.{}", round & 255, (i >> 8) & 1023, i & 255).as_str(),
+                        );
                         stream.time += stream.step;
                         e.timestamp = Some(stream.time);
                         e
@@ -172,7 +213,9 @@ fn event_count(c: &mut Criterion) {
             |flood| {
                 let mut n = 0;
                 for e in &flood {
-                    n += correlator.process(&Detection::new(base, e, e.timestamp.unwrap())).len();
+                    n += correlator
+                        .process(&Detection::new(base, e, e.timestamp.unwrap()))
+                        .len();
                 }
                 n
             },

@@ -248,6 +248,10 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).unwrap();
         let alert = Alert::detection(Arc::new(RuleMeta::default()), Event::new(), now);
         assert_eq!(alert.timestamp, now);
-        assert!(alert.to_json().ends_with(r#","timestamp_source":"arrival"}"#));
+        assert!(
+            alert
+                .to_json()
+                .ends_with(r#","timestamp_source":"arrival"}"#)
+        );
     }
 }

@@ -43,8 +43,14 @@ fn aliases() -> Vec<(String, String)> {
 fn windows_event(line: &str, aliases: &[(String, String)]) -> Event {
     let raw = Event::from_json(line).expect("evtx JSON");
     let mut e = Event::new();
-    let ts = raw.get_str("Event.System.TimeCreated.#attributes.SystemTime").expect("SystemTime");
-    e.timestamp = Some(DateTime::parse_from_rfc3339(ts).unwrap().with_timezone(&Utc));
+    let ts = raw
+        .get_str("Event.System.TimeCreated.#attributes.SystemTime")
+        .expect("SystemTime");
+    e.timestamp = Some(
+        DateTime::parse_from_rfc3339(ts)
+            .unwrap()
+            .with_timezone(&Utc),
+    );
     for (alias, path) in aliases {
         // EventID may be `{"#attributes": {...}, "#text": 4625}`.
         let value = raw.get(path).or_else(|| raw.get(&format!("{path}.#text")));
@@ -74,7 +80,10 @@ fn hayabusa_match(rule: &str, e: &Event) -> bool {
         }
         // selection: EventID 4625, SubStatus 0xc0000064; filter: IpAddress "-".
         "non_existent_user" => {
-            security && text(e, "EventID") == "4625" && text(e, "SubStatus") == "0xc0000064" && text(e, "IpAddress") != "-"
+            security
+                && text(e, "EventID") == "4625"
+                && text(e, "SubStatus") == "0xc0000064"
+                && text(e, "IpAddress") != "-"
         }
         // selection: EventID 4648; filter: IpAddress "-".
         "explicit_logon" => security && text(e, "EventID") == "4648" && text(e, "IpAddress") != "-",
@@ -83,7 +92,8 @@ fn hayabusa_match(rule: &str, e: &Event) -> bool {
 }
 
 fn hayabusa_rules() -> Loaded {
-    let dir = siem_testkit::corpus("hayabusa-rules").join("hayabusa/builtin/Security/LogonLogoff/Logon");
+    let dir =
+        siem_testkit::corpus("hayabusa-rules").join("hayabusa/builtin/Security/LogonLogoff/Logon");
     let mut loaded = Loaded::default();
     for file in [
         "Sec_4625_Med_LogonFail_WrongPW_PW-Guessing_Correlation.yml",
@@ -91,7 +101,9 @@ fn hayabusa_rules() -> Loaded {
         "Sec_4648_Med_ExplicitLogon_PW-Spray_Correlation.yml",
     ] {
         let path = dir.join(file);
-        loaded.add(&std::fs::read_to_string(&path).unwrap(), path.to_str()).unwrap();
+        loaded
+            .add(&std::fs::read_to_string(&path).unwrap(), path.to_str())
+            .unwrap();
     }
     loaded
 }
@@ -104,11 +116,16 @@ struct Run {
 
 fn run_hayabusa(loaded: &Loaded, file: &Path, aliases: &[(String, String)]) -> Run {
     let set = loaded.set();
-    let mut correlator = siem_core::correlate::Correlator::new(set.clone(), CorrelatorConfig::default());
+    let mut correlator =
+        siem_core::correlate::Correlator::new(set.clone(), CorrelatorConfig::default());
     let mut alerts = Vec::new();
     let mut groups = BTreeMap::new();
-    let mut events: Vec<Event> =
-        std::fs::read_to_string(file).unwrap().lines().filter(|l| !l.trim().is_empty()).map(|l| windows_event(l, aliases)).collect();
+    let mut events: Vec<Event> = std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| windows_event(l, aliases))
+        .collect();
     // Records are in file order; event time is what windows run on.
     events.sort_by_key(|e| e.timestamp);
     for e in &events {
@@ -118,7 +135,11 @@ fn run_hayabusa(loaded: &Loaded, file: &Path, aliases: &[(String, String)]) -> R
                 continue;
             }
             let rule = &loaded.correlations[i];
-            let key: Vec<String> = rule.group_by.iter().map(|g| text(e, g).into_owned()).collect();
+            let key: Vec<String> = rule
+                .group_by
+                .iter()
+                .map(|g| text(e, g).into_owned())
+                .collect();
             *groups.entry((name.to_string(), key.join("|"))).or_insert(0) += 1;
             let base = set.base_rule(i as u32).unwrap();
             alerts.extend(correlator.process(&Detection::new(base, e, e.timestamp.unwrap())));
@@ -129,20 +150,31 @@ fn run_hayabusa(loaded: &Loaded, file: &Path, aliases: &[(String, String)]) -> R
 }
 
 fn group_of(alert: &Alert, field: &str) -> String {
-    alert.group.iter().find(|(k, _)| k == field).map(|(_, v)| v.to_text().into_owned()).unwrap_or_default()
+    alert
+        .group
+        .iter()
+        .find(|(k, _)| k == field)
+        .map(|(_, v)| v.to_text().into_owned())
+        .unwrap_or_default()
 }
 
 #[test]
 fn hayabusa_pw_guessing_fires_for_the_attacker_only() {
     let loaded = hayabusa_rules();
     // Detections and correlations are paired by position in each file.
-    assert_eq!(loaded.detections.iter().map(|m| m.name.clone().unwrap().to_string()).collect::<Vec<_>>(), [
-        "incorrect_password",
-        "non_existent_user",
-        "explicit_logon"
-    ]);
+    assert_eq!(
+        loaded
+            .detections
+            .iter()
+            .map(|m| m.name.clone().unwrap().to_string())
+            .collect::<Vec<_>>(),
+        ["incorrect_password", "non_existent_user", "explicit_logon"]
+    );
     let aliases = aliases();
-    let file = siem_testkit::corpus_file("windows-evtx-json", "deepbluecli/evtx/smb-password-guessing-security.jsonl");
+    let file = siem_testkit::corpus_file(
+        "windows-evtx-json",
+        "deepbluecli/evtx/smb-password-guessing-security.jsonl",
+    );
     let run = run_hayabusa(&loaded, &file, &aliases);
 
     // Grouped as PW Guessing groups (its six group-by fields), the 3561 failed logons (4625)
@@ -161,10 +193,24 @@ fn hayabusa_pw_guessing_fires_for_the_attacker_only() {
     assert_eq!(all_4625[attacker], 3559);
     assert_eq!(all_4625.values().filter(|&&n| n == 1).count(), 2);
     // Of those, the wrong-password detections (SubStatus 0xc000006a) are all the attacker's.
-    let wrong_password: Vec<_> = run.groups.iter().filter(|((r, _), _)| r == "incorrect_password").collect();
-    assert_eq!(wrong_password, [(&("incorrect_password".to_string(), attacker.to_string()), &3558)]);
+    let wrong_password: Vec<_> = run
+        .groups
+        .iter()
+        .filter(|((r, _), _)| r == "incorrect_password")
+        .collect();
+    assert_eq!(
+        wrong_password,
+        [(
+            &("incorrect_password".to_string(), attacker.to_string()),
+            &3558
+        )]
+    );
 
-    let pw: Vec<&Alert> = run.alerts.iter().filter(|a| a.rule.title == "PW Guessing").collect();
+    let pw: Vec<&Alert> = run
+        .alerts
+        .iter()
+        .filter(|a| a.rule.title == "PW Guessing")
+        .collect();
     assert!(!pw.is_empty());
     for a in &pw {
         assert_eq!(group_of(a, "IpAddress"), "192.168.198.149");
@@ -190,21 +236,33 @@ fn hayabusa_pw_guessing_fires_for_the_attacker_only() {
 #[test]
 fn hayabusa_pw_spray_fires_for_the_sprayer() {
     let loaded = hayabusa_rules();
-    let file = siem_testkit::corpus_file("windows-evtx-json", "deepbluecli/evtx/password-spray.jsonl");
+    let file =
+        siem_testkit::corpus_file("windows-evtx-json", "deepbluecli/evtx/password-spray.jsonl");
     let run = run_hayabusa(&loaded, &file, &aliases());
-    let spray: Vec<&Alert> = run.alerts.iter().filter(|a| a.rule.title == "PW Spray").collect();
+    let spray: Vec<&Alert> = run
+        .alerts
+        .iter()
+        .filter(|a| a.rule.title == "PW Spray")
+        .collect();
     assert!(!spray.is_empty());
     for a in &spray {
         assert_eq!(group_of(a, "IpAddress"), "172.16.144.128");
         assert_eq!(group_of(a, "Computer"), "DESKTOP-JR78RLP");
-        assert_eq!(a.value, Some(Value::Int(5)), "gte: 5 distinct TargetUserName");
+        assert_eq!(
+            a.value,
+            Some(Value::Int(5)),
+            "gte: 5 distinct TargetUserName"
+        );
     }
     // 41 distinct users in about five minutes: at least one alert per five fresh names.
     let users: BTreeSet<String> = std::fs::read_to_string(&file)
         .unwrap()
         .lines()
         .filter_map(|l| Event::from_json(l).ok())
-        .filter_map(|e| e.get_str("Event.EventData.TargetUserName").map(str::to_string))
+        .filter_map(|e| {
+            e.get_str("Event.EventData.TargetUserName")
+                .map(str::to_string)
+        })
         .collect();
     assert!(users.len() >= 41, "{}", users.len());
     assert!(spray.len() >= 41 / 5, "{}", spray.len());
@@ -220,12 +278,19 @@ fn hayabusa_correlations_stay_quiet_on_the_other_deepbluecli_logs() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if !name.ends_with(".jsonl") || name == "smb-password-guessing-security.jsonl" || name == "password-spray.jsonl" {
+        if !name.ends_with(".jsonl")
+            || name == "smb-password-guessing-security.jsonl"
+            || name == "password-spray.jsonl"
+        {
             continue;
         }
         checked += 1;
         let run = run_hayabusa(&loaded, &path, &aliases);
-        assert!(run.alerts.is_empty(), "{name}: {:?}", run.alerts.iter().map(|a| &a.rule.title).collect::<Vec<_>>());
+        assert!(
+            run.alerts.is_empty(),
+            "{name}: {:?}",
+            run.alerts.iter().map(|a| &a.rule.title).collect::<Vec<_>>()
+        );
     }
     assert!(checked >= 20, "{checked}");
 }
@@ -281,10 +346,12 @@ fn sshd_event(line: &str) -> Option<Event> {
         .map(|p| Regex::new(p).unwrap())
         .collect()
     });
-    static HEADER: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^(?P<ts>\w{3} +\d+ \d\d:\d\d:\d\d) \S+ (?P<prog>sshd(?:-session)?)\[\d+\]: (?P<msg>.*)$").unwrap());
+    static HEADER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?P<ts>\w{3} +\d+ \d\d:\d\d:\d\d) \S+ (?P<prog>sshd(?:-session)?)\[\d+\]: (?P<msg>.*)$").unwrap()
+    });
     let header = HEADER.captures(line.trim_end())?;
-    let ts = NaiveDateTime::parse_from_str(&format!("2024 {}", &header["ts"]), "%Y %b %e %H:%M:%S").ok()?;
+    let ts = NaiveDateTime::parse_from_str(&format!("2024 {}", &header["ts"]), "%Y %b %e %H:%M:%S")
+        .ok()?;
     let msg = &header["msg"];
     let caps = FAILURES.iter().find_map(|r| r.captures(msg))?;
     let mut e = Event::new();
@@ -304,7 +371,10 @@ fn crowdsec_expectations(test: &Path) -> (Vec<String>, BTreeSet<(String, String)
     let config = std::fs::read_to_string(test.join("config.yaml")).unwrap();
     let mut scenarios = Vec::new();
     for family in ["crowdsecurity/ssh-bf", "crowdsecurity/ssh-slow-bf"] {
-        if config.lines().any(|l| l.trim().trim_start_matches("- ").trim() == family) {
+        if config
+            .lines()
+            .any(|l| l.trim().trim_start_matches("- ").trim() == family)
+        {
             scenarios.push(family.to_string());
             scenarios.push(format!("{family}_user-enum"));
         }
@@ -317,15 +387,27 @@ fn crowdsec_expectations(test: &Path) -> (Vec<String>, BTreeSet<(String, String)
             if let Some(s) = line.split("GetScenario() == \"").nth(1) {
                 by_result.entry(idx).or_default().0 = Some(s.trim_end_matches('"').to_string());
             }
-        } else if line.starts_with('"') && line.contains(" in results[") && line.contains("GetSources()") {
+        } else if line.starts_with('"')
+            && line.contains(" in results[")
+            && line.contains("GetSources()")
+        {
             let ip = line.split('"').nth(1).unwrap().to_string();
-            let idx = line.split("results[").nth(1).unwrap().split(']').next().unwrap().to_string();
+            let idx = line
+                .split("results[")
+                .nth(1)
+                .unwrap()
+                .split(']')
+                .next()
+                .unwrap()
+                .to_string();
             by_result.entry(idx).or_default().1.push(ip);
         }
     }
     let expected = by_result
         .into_values()
-        .filter_map(|(scenario, ips)| scenario.map(|s| ips.into_iter().map(move |ip| (s.clone(), ip))))
+        .filter_map(|(scenario, ips)| {
+            scenario.map(|s| ips.into_iter().map(move |ip| (s.clone(), ip)))
+        })
         .flatten()
         .filter(|(s, _)| scenarios.contains(s))
         .collect();
@@ -352,16 +434,39 @@ fn crowdsec_ssh_scenarios_fire_per_source_as_their_tests_expect() {
             .unwrap();
         let text = std::fs::read_to_string(&log).unwrap();
         let events: Vec<Event> = text.lines().filter_map(sshd_event).collect();
-        assert!(!events.is_empty(), "{}: the stand-in decoder read nothing", log.display());
-        let alerts = util::run(&set, CorrelatorConfig::default(), &events.into_iter().map(|e| (base, e)).collect::<Vec<_>>());
-        let fired: BTreeSet<(String, String)> =
-            alerts.iter().map(|a| (a.rule.title.clone(), group_of(a, "source.ip"))).filter(|(s, _)| scenarios.contains(s)).collect();
+        assert!(
+            !events.is_empty(),
+            "{}: the stand-in decoder read nothing",
+            log.display()
+        );
+        let alerts = util::run(
+            &set,
+            CorrelatorConfig::default(),
+            &events.into_iter().map(|e| (base, e)).collect::<Vec<_>>(),
+        );
+        let fired: BTreeSet<(String, String)> = alerts
+            .iter()
+            .map(|a| (a.rule.title.clone(), group_of(a, "source.ip")))
+            .filter(|(s, _)| scenarios.contains(s))
+            .collect();
         assert_eq!(fired, expected, "{}", dir.display());
-        checked.push((dir.file_name().unwrap().to_string_lossy().to_string(), expected.len()));
+        checked.push((
+            dir.file_name().unwrap().to_string_lossy().to_string(),
+            expected.len(),
+        ));
     }
     checked.sort();
     let names: Vec<&str> = checked.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["ssh-bf", "ssh-slow-bf", "ssh-time-based-bf", "sshd-invalid-bf", "sshd_banner_exchange"]);
+    assert_eq!(
+        names,
+        [
+            "ssh-bf",
+            "ssh-slow-bf",
+            "ssh-time-based-bf",
+            "sshd-invalid-bf",
+            "sshd_banner_exchange"
+        ]
+    );
     // ssh-bf and its user-enum fire, slow-bf fires, ssh-bf fires on the invalid-user and the
     // banner-exchange floods; the time-based test and ssh-bf within the slow test stay quiet.
     assert_eq!(checked.iter().map(|(_, n)| n).sum::<usize>(), 5);
@@ -372,26 +477,44 @@ fn loghub_openssh_flags_the_heaviest_sources() {
     // 2000 real sshd lines without labels: the fail2ban-style example rule must flag the two
     // addresses behind most failures and nothing with fewer than five failures.
     let loaded = {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/rules/ssh_bruteforce.yml");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/rules/ssh_bruteforce.yml");
         Loaded::from_text(&std::fs::read_to_string(path).unwrap(), None).unwrap()
     };
     let set = loaded.set();
     let base = loaded.base(&set, "ssh_failed_login");
     let log = siem_testkit::corpus_file("loghub", "OpenSSH/OpenSSH_2k.log");
     // loghub's OpenSSH lines are `Dec 10 06:55:46 LabSZ sshd[24200]: ...`.
-    let events: Vec<Event> = std::fs::read_to_string(log).unwrap().lines().filter_map(sshd_event).collect();
+    let events: Vec<Event> = std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter_map(sshd_event)
+        .collect();
     let mut per_source: BTreeMap<String, usize> = BTreeMap::new();
     for e in &events {
-        *per_source.entry(e.get_str("source.ip").unwrap().to_string()).or_default() += 1;
+        *per_source
+            .entry(e.get_str("source.ip").unwrap().to_string())
+            .or_default() += 1;
     }
-    let alerts = util::run(&set, CorrelatorConfig::default(), &events.into_iter().map(|e| (base, e)).collect::<Vec<_>>());
+    let alerts = util::run(
+        &set,
+        CorrelatorConfig::default(),
+        &events.into_iter().map(|e| (base, e)).collect::<Vec<_>>(),
+    );
     let flagged: BTreeSet<String> = alerts.iter().map(|a| group_of(a, "source.ip")).collect();
     let mut top: Vec<(&String, &usize)> = per_source.iter().collect();
     top.sort_by(|a, b| b.1.cmp(a.1));
     for (ip, _) in top.iter().take(2) {
-        assert!(flagged.contains(*ip), "{ip} not flagged; flagged: {flagged:?}");
+        assert!(
+            flagged.contains(*ip),
+            "{ip} not flagged; flagged: {flagged:?}"
+        );
     }
     for ip in &flagged {
-        assert!(per_source[ip] >= 5, "{ip} flagged with {} failures", per_source[ip]);
+        assert!(
+            per_source[ip] >= 5,
+            "{ip} flagged with {} failures",
+            per_source[ip]
+        );
     }
 }

@@ -16,7 +16,11 @@ fn at(minutes: i64) -> DateTime<Utc> {
 }
 
 fn rule(id: &str) -> Arc<RuleMeta> {
-    Arc::new(RuleMeta { id: id.into(), title: format!("rule {id}"), ..RuleMeta::default() })
+    Arc::new(RuleMeta {
+        id: id.into(),
+        title: format!("rule {id}"),
+        ..RuleMeta::default()
+    })
 }
 
 fn detection(rule: &Arc<RuleMeta>, minute: i64, ip: &str) -> Alert {
@@ -34,7 +38,10 @@ fn correlation(rule: &Arc<RuleMeta>, minute: i64, ip: &str) -> Alert {
         event: None,
         group: vec![(CompactString::from("source.ip"), Value::from(ip))],
         value: Some(Value::Int(5)),
-        window: Some(Window { start: at(minute - 1), end: at(minute) }),
+        window: Some(Window {
+            start: at(minute - 1),
+            end: at(minute),
+        }),
         rules: vec!["r".into()],
         events: Vec::new(),
         arrival_time: false,
@@ -51,15 +58,27 @@ fn repeats_are_suppressed_per_rule_and_group() {
     // Correlation alerts: grouped by their group.
     assert_eq!(p.admit(&correlation(&r, 0, "a"), None), Verdict::Emit);
     assert_eq!(p.admit(&correlation(&r, 1, "b"), None), Verdict::Emit);
-    assert_eq!(p.admit(&correlation(&r, 5, "a"), None), Verdict::SuppressedRepeat);
-    assert_eq!(p.admit(&correlation(&r, 14, "a"), None), Verdict::SuppressedRepeat);
+    assert_eq!(
+        p.admit(&correlation(&r, 5, "a"), None),
+        Verdict::SuppressedRepeat
+    );
+    assert_eq!(
+        p.admit(&correlation(&r, 14, "a"), None),
+        Verdict::SuppressedRepeat
+    );
     // The period runs from the alert let through, not from the suppressed ones.
     assert_eq!(p.admit(&correlation(&r, 15, "a"), None), Verdict::Emit);
     // Another rule with the same group is not a repeat.
-    assert_eq!(p.admit(&correlation(&rule("r2"), 16, "a"), None), Verdict::Emit);
+    assert_eq!(
+        p.admit(&correlation(&rule("r2"), 16, "a"), None),
+        Verdict::Emit
+    );
     // Detection alerts without group fields: the rule alone is the key.
     assert_eq!(p.admit(&detection(&r, 20, "x"), None), Verdict::Emit);
-    assert_eq!(p.admit(&detection(&r, 21, "y"), None), Verdict::SuppressedRepeat);
+    assert_eq!(
+        p.admit(&detection(&r, 21, "y"), None),
+        Verdict::SuppressedRepeat
+    );
     let s = p.stats();
     assert_eq!((s.seen, s.emitted, s.suppressed_repeat), (8, 5, 3));
 }
@@ -74,24 +93,42 @@ fn detection_alerts_group_by_configured_fields() {
     let r = rule("r1");
     assert_eq!(p.admit(&detection(&r, 0, "a"), None), Verdict::Emit);
     assert_eq!(p.admit(&detection(&r, 1, "b"), None), Verdict::Emit);
-    assert_eq!(p.admit(&detection(&r, 2, "a"), None), Verdict::SuppressedRepeat);
+    assert_eq!(
+        p.admit(&detection(&r, 2, "a"), None),
+        Verdict::SuppressedRepeat
+    );
 }
 
 #[test]
 fn a_cooldown_silences_the_whole_rule() {
-    let mut p = AlertPolicy::new(PolicyConfig { cooldown: Some(Duration::from_secs(15 * 60)), ..PolicyConfig::default() });
+    let mut p = AlertPolicy::new(PolicyConfig {
+        cooldown: Some(Duration::from_secs(15 * 60)),
+        ..PolicyConfig::default()
+    });
     let r = rule("r1");
     assert_eq!(p.admit(&correlation(&r, 0, "a"), None), Verdict::Emit);
-    assert_eq!(p.admit(&correlation(&r, 3, "b"), None), Verdict::SuppressedCooldown);
-    assert_eq!(p.admit(&detection(&r, 4, "c"), None), Verdict::SuppressedCooldown);
-    assert_eq!(p.admit(&correlation(&rule("r2"), 4, "b"), None), Verdict::Emit);
+    assert_eq!(
+        p.admit(&correlation(&r, 3, "b"), None),
+        Verdict::SuppressedCooldown
+    );
+    assert_eq!(
+        p.admit(&detection(&r, 4, "c"), None),
+        Verdict::SuppressedCooldown
+    );
+    assert_eq!(
+        p.admit(&correlation(&rule("r2"), 4, "b"), None),
+        Verdict::Emit
+    );
     assert_eq!(p.admit(&correlation(&r, 15, "b"), None), Verdict::Emit);
     assert_eq!(p.stats().suppressed_cooldown, 2);
 }
 
 #[test]
 fn the_hourly_cap_slides() {
-    let mut p = AlertPolicy::new(PolicyConfig { max_alerts_per_hour: Some(3), ..PolicyConfig::default() });
+    let mut p = AlertPolicy::new(PolicyConfig {
+        max_alerts_per_hour: Some(3),
+        ..PolicyConfig::default()
+    });
     let verdicts: Vec<Verdict> = [0, 10, 20, 30, 59, 60, 61, 70]
         .iter()
         .enumerate()
@@ -100,17 +137,35 @@ fn the_hourly_cap_slides() {
     use Verdict::*;
     // 0, 10, 20 fill the hour; 30 and 59 are over; at 60 the alert of minute 0 has left the
     // hour, at 70 the one of minute 10; 61 finds 10, 20, 60 inside.
-    assert_eq!(verdicts, [Emit, Emit, Emit, SuppressedRate, SuppressedRate, Emit, SuppressedRate, Emit]);
+    assert_eq!(
+        verdicts,
+        [
+            Emit,
+            Emit,
+            Emit,
+            SuppressedRate,
+            SuppressedRate,
+            Emit,
+            SuppressedRate,
+            Emit
+        ]
+    );
     assert_eq!(p.stats().suppressed_rate, 3);
 }
 
 #[test]
 fn time_never_runs_backwards_and_arrival_time_can_drive_it() {
-    let mut p = AlertPolicy::new(PolicyConfig { suppress_repeats: Some(Duration::from_secs(600)), ..PolicyConfig::default() });
+    let mut p = AlertPolicy::new(PolicyConfig {
+        suppress_repeats: Some(Duration::from_secs(600)),
+        ..PolicyConfig::default()
+    });
     let r = rule("r1");
     assert_eq!(p.admit(&correlation(&r, 30, "a"), None), Verdict::Emit);
     // An alert timed before the last one is judged at the newest time: still a repeat.
-    assert_eq!(p.admit(&correlation(&r, 0, "a"), None), Verdict::SuppressedRepeat);
+    assert_eq!(
+        p.admit(&correlation(&r, 0, "a"), None),
+        Verdict::SuppressedRepeat
+    );
 
     let mut p = AlertPolicy::new(PolicyConfig {
         suppress_repeats: Some(Duration::from_secs(600)),
@@ -137,13 +192,25 @@ fn memory_is_bounded_by_max_keys() {
     });
     let r = rule("r1");
     for i in 0..10_000 {
-        assert_eq!(p.admit(&correlation(&r, 0, &format!("10.0.{}.{}", i / 256, i % 256)), None), Verdict::Emit);
+        assert_eq!(
+            p.admit(
+                &correlation(&r, 0, &format!("10.0.{}.{}", i / 256, i % 256)),
+                None
+            ),
+            Verdict::Emit
+        );
     }
     assert_eq!(p.stats().keys_forgotten, 9_900);
     // The newest keys are still remembered.
-    assert_eq!(p.admit(&correlation(&r, 1, "10.0.39.15"), None), Verdict::SuppressedRepeat);
+    assert_eq!(
+        p.admit(&correlation(&r, 1, "10.0.39.15"), None),
+        Verdict::SuppressedRepeat
+    );
     // The oldest were forgotten: let through again.
-    assert_eq!(p.admit(&correlation(&r, 1, "10.0.0.0"), None), Verdict::Emit);
+    assert_eq!(
+        p.admit(&correlation(&r, 1, "10.0.0.0"), None),
+        Verdict::Emit
+    );
 }
 
 #[test]
@@ -154,9 +221,17 @@ fn filter_keeps_order_and_combines_the_limits() {
         ..PolicyConfig::default()
     });
     let r = rule("r1");
-    let alerts = vec![correlation(&r, 0, "a"), correlation(&r, 1, "a"), correlation(&r, 2, "b"), correlation(&r, 3, "c")];
+    let alerts = vec![
+        correlation(&r, 0, "a"),
+        correlation(&r, 1, "a"),
+        correlation(&r, 2, "b"),
+        correlation(&r, 3, "c"),
+    ];
     let kept = p.filter(alerts, None);
-    let groups: Vec<String> = kept.iter().map(|a| a.group[0].1.to_text().into_owned()).collect();
+    let groups: Vec<String> = kept
+        .iter()
+        .map(|a| a.group[0].1.to_text().into_owned())
+        .collect();
     assert_eq!(groups, ["a", "b"]);
     let s = p.stats();
     assert_eq!((s.suppressed_repeat, s.suppressed_rate), (1, 1));

@@ -47,7 +47,9 @@ struct Input {
 
 fn rule_spec(index: usize) -> impl Strategy<Value = RuleSpec> {
     let kinds = prop::sample::select(CorrelationType::ALL.to_vec());
-    let ops = prop::sample::select(vec!["gt", "gte", "lt", "lte", "eq", "neq", "gte", "gte", "gt"]);
+    let ops = prop::sample::select(vec![
+        "gt", "gte", "lt", "lte", "eq", "neq", "gte", "gte", "gt",
+    ]);
     (
         kinds,
         prop::collection::vec(0..(BASES as usize + index), 1..=3),
@@ -57,16 +59,30 @@ fn rule_spec(index: usize) -> impl Strategy<Value = RuleSpec> {
         0i64..=5,
         prop::option::of(0u8..=100),
     )
-        .prop_map(move |(kind, refs, group, timespan, op, threshold, percentile)| {
-            let mut names: Vec<String> = Vec::new();
-            for r in refs {
-                let name = if r < BASES as usize { format!("b{r}") } else { format!("c{}", r - BASES as usize) };
-                if !names.contains(&name) {
-                    names.push(name);
+        .prop_map(
+            move |(kind, refs, group, timespan, op, threshold, percentile)| {
+                let mut names: Vec<String> = Vec::new();
+                for r in refs {
+                    let name = if r < BASES as usize {
+                        format!("b{r}")
+                    } else {
+                        format!("c{}", r - BASES as usize)
+                    };
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
                 }
-            }
-            RuleSpec { kind, refs: names, group, timespan, op, threshold, percentile }
-        })
+                RuleSpec {
+                    kind,
+                    refs: names,
+                    group,
+                    timespan,
+                    op,
+                    threshold,
+                    percentile,
+                }
+            },
+        )
 }
 
 fn yaml(spec: &RuleSpec, index: usize) -> String {
@@ -81,7 +97,10 @@ fn yaml(spec: &RuleSpec, index: usize) -> String {
     }
     let temporal_default = spec.kind.is_temporal() && spec.threshold == 0;
     if !temporal_default {
-        s.push_str(&format!("  condition:\n    {}: {}\n", spec.op, spec.threshold));
+        s.push_str(&format!(
+            "  condition:\n    {}: {}\n",
+            spec.op, spec.threshold
+        ));
         if spec.kind.uses_field() {
             s.push_str("    field: v\n");
         }
@@ -106,16 +125,26 @@ fn build(specs: &[RuleSpec]) -> (Arc<CorrelationSet>, Vec<CorrelationRule>) {
             Err(_) => {
                 let mut fixed = spec.clone();
                 fixed.op = "gte";
-                fixed.threshold = 2.min(if spec.kind.is_temporal() { spec.refs.len() as i64 } else { 2 });
+                fixed.threshold = 2.min(if spec.kind.is_temporal() {
+                    spec.refs.len() as i64
+                } else {
+                    2
+                });
                 text = yaml(&fixed, i);
                 let doc = util::documents(&text).remove(0);
-                CorrelationRule::from_yaml(util::meta_of(&doc, None), &doc).expect("fallback rule parses")
+                CorrelationRule::from_yaml(util::meta_of(&doc, None), &doc)
+                    .expect("fallback rule parses")
             }
         };
         rules.push(rule);
     }
     let set = CorrelationSet::build(rules.clone(), |r: &str| {
-        r.strip_prefix('b').and_then(|n| n.parse::<u32>().ok()).map(|i| ResolvedRule { index: i, id: r.into() })
+        r.strip_prefix('b')
+            .and_then(|n| n.parse::<u32>().ok())
+            .map(|i| ResolvedRule {
+                index: i,
+                id: r.into(),
+            })
     })
     .expect("generated rules resolve");
     (Arc::new(set), rules)
@@ -123,10 +152,22 @@ fn build(specs: &[RuleSpec]) -> (Arc<CorrelationSet>, Vec<CorrelationRule>) {
 
 fn inputs() -> impl Strategy<Value = Vec<Input>> {
     let g = prop::sample::select(vec![Some("a"), Some("b"), Some("c"), None]);
-    let v = prop::sample::select(vec![Some("1"), Some("2"), Some("3"), Some("x"), Some("4.5"), None, Some("-2")]);
+    let v = prop::sample::select(vec![
+        Some("1"),
+        Some("2"),
+        Some("3"),
+        Some("x"),
+        Some("4.5"),
+        None,
+        Some("-2"),
+    ]);
     let time = prop_oneof![9 => (0i64..40).prop_map(Some), 1 => Just(None)];
-    prop::collection::vec((0..BASES, time, g, v), 0..70)
-        .prop_map(|items| items.into_iter().map(|(base, time, g, v)| Input { base, time, g, v }).collect())
+    prop::collection::vec((0..BASES, time, g, v), 0..70).prop_map(|items| {
+        items
+            .into_iter()
+            .map(|(base, time, g, v)| Input { base, time, g, v })
+            .collect()
+    })
 }
 
 fn start() -> DateTime<Utc> {
@@ -164,14 +205,29 @@ fn config(lateness: u64, samples: usize) -> CorrelatorConfig {
 
 /// An alert reduced to comparable text.
 fn canon(a: &Alert) -> String {
-    let ids: Vec<String> = a.events.iter().map(|e| e.get("id").map(|v| v.to_text().into_owned()).unwrap_or_default()).collect();
+    let ids: Vec<String> = a
+        .events
+        .iter()
+        .map(|e| {
+            e.get("id")
+                .map(|v| v.to_text().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
     format!(
         "{} t={} group={:?} value={} window={:?} rules={:?} events={:?} arrival={}",
         a.rule.title,
         a.timestamp.timestamp_nanos_opt().unwrap_or(0),
-        a.group.iter().map(|(k, v)| format!("{k}={}", v.to_text())).collect::<Vec<_>>(),
-        a.value.as_ref().map(|v| v.to_text().into_owned()).unwrap_or_default(),
-        a.window.map(|w| (w.start.timestamp_nanos_opt(), w.end.timestamp_nanos_opt())),
+        a.group
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.to_text()))
+            .collect::<Vec<_>>(),
+        a.value
+            .as_ref()
+            .map(|v| v.to_text().into_owned())
+            .unwrap_or_default(),
+        a.window
+            .map(|w| (w.start.timestamp_nanos_opt(), w.end.timestamp_nanos_opt())),
         a.rules,
         ids,
         a.arrival_time
@@ -189,7 +245,11 @@ impl Num {
         if let Ok(i) = s.trim().parse::<i64>() {
             return Some(Num::Int(i));
         }
-        s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).map(Num::Float)
+        s.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Num::Float)
     }
     fn f(self) -> f64 {
         match self {
@@ -232,7 +292,11 @@ struct Source {
 
 impl Reference<'_> {
     fn slot_of(&self, c: usize, reference: &str) -> usize {
-        self.rules[c].rules.iter().position(|r| r == reference).unwrap()
+        self.rules[c]
+            .rules
+            .iter()
+            .position(|r| r == reference)
+            .unwrap()
     }
 
     /// Applies one detection of `reference` (a base rule `bN` or correlation `cN`) to every
@@ -254,13 +318,24 @@ impl Reference<'_> {
         }
     }
 
-    fn update(&mut self, c: usize, reference: &str, t: i64, arrival_clock: bool, source: &Source) -> Option<Source> {
+    fn update(
+        &mut self,
+        c: usize,
+        reference: &str,
+        t: i64,
+        arrival_clock: bool,
+        source: &Source,
+    ) -> Option<Source> {
         let rule = &self.rules[c];
         let slot = self.slot_of(c, reference);
         let group_text = if rule.group_by.is_empty() {
             String::new()
         } else {
-            source.fields.get("g").cloned().unwrap_or_else(|| "~".into())
+            source
+                .fields
+                .get("g")
+                .cloned()
+                .unwrap_or_else(|| "~".into())
         };
         let v = source.fields.get("v").cloned();
         if rule.kind == CorrelationType::ValueCount && v.is_none() {
@@ -271,26 +346,52 @@ impl Reference<'_> {
         }
         let key = (c, arrival_clock, group_text.clone());
         let list = self.lists.entry(key.clone()).or_default();
-        list.push(Det { time: t, slot, id: source.id, v });
+        list.push(Det {
+            time: t,
+            slot,
+            id: source.id,
+            v,
+        });
         let span = rule.timespan.nanos();
-        let window: Vec<Det> = list.iter().filter(|d| d.time >= t - span).cloned().collect();
+        let window: Vec<Det> = list
+            .iter()
+            .filter(|d| d.time >= t - span)
+            .cloned()
+            .collect();
         let r = rule.rules.len();
-        let latest_of = |pred: &dyn Fn(&Det) -> bool| window.iter().filter(|d| pred(d)).map(|d| d.time).max();
+        let latest_of =
+            |pred: &dyn Fn(&Det) -> bool| window.iter().filter(|d| pred(d)).map(|d| d.time).max();
         let (measured, text, first, slots): (f64, String, i64, Vec<usize>) = match rule.kind {
             CorrelationType::EventCount => {
                 let n = window.len();
                 (n as f64, n.to_string(), window[0].time, present(&window, r))
             }
             CorrelationType::ValueCount => {
-                let mut distinct: Vec<&String> = window.iter().filter_map(|d| d.v.as_ref()).collect();
+                let mut distinct: Vec<&String> =
+                    window.iter().filter_map(|d| d.v.as_ref()).collect();
                 distinct.sort();
                 distinct.dedup();
-                let first = distinct.iter().map(|x| latest_of(&|d: &Det| d.v.as_ref() == Some(*x)).unwrap()).min().unwrap();
-                (distinct.len() as f64, distinct.len().to_string(), first, present(&window, r))
+                let first = distinct
+                    .iter()
+                    .map(|x| latest_of(&|d: &Det| d.v.as_ref() == Some(*x)).unwrap())
+                    .min()
+                    .unwrap();
+                (
+                    distinct.len() as f64,
+                    distinct.len().to_string(),
+                    first,
+                    present(&window, r),
+                )
             }
             CorrelationType::Temporal => {
-                let slots: Vec<usize> = (0..r).filter(|s| window.iter().any(|d| d.slot == *s)).collect();
-                let first = slots.iter().map(|s| latest_of(&|d: &Det| d.slot == *s).unwrap()).min().unwrap();
+                let slots: Vec<usize> = (0..r)
+                    .filter(|s| window.iter().any(|d| d.slot == *s))
+                    .collect();
+                let first = slots
+                    .iter()
+                    .map(|s| latest_of(&|d: &Det| d.slot == *s).unwrap())
+                    .min()
+                    .unwrap();
                 (slots.len() as f64, slots.len().to_string(), first, slots)
             }
             CorrelationType::TemporalOrdered => {
@@ -320,10 +421,22 @@ impl Reference<'_> {
                 (best as f64, best.to_string(), first, (0..best).collect())
             }
             kind => {
-                let nums: Vec<Num> = window.iter().filter_map(|d| d.v.as_deref().and_then(Num::parse)).collect();
+                let nums: Vec<Num> = window
+                    .iter()
+                    .filter_map(|d| d.v.as_deref().and_then(Num::parse))
+                    .collect();
                 let sum = || -> Num {
                     if nums.iter().all(|n| matches!(n, Num::Int(_))) {
-                        let s: i128 = nums.iter().map(|n| if let Num::Int(i) = n { i128::from(*i) } else { 0 }).sum();
+                        let s: i128 = nums
+                            .iter()
+                            .map(|n| {
+                                if let Num::Int(i) = n {
+                                    i128::from(*i)
+                                } else {
+                                    0
+                                }
+                            })
+                            .sum();
                         if let Ok(i) = i64::try_from(s) {
                             return Num::Int(i);
                         }
@@ -349,14 +462,23 @@ impl Reference<'_> {
         }
         let list = self.lists.get_mut(&key).unwrap();
         let recent: Vec<&Det> = list.iter().filter(|d| d.time >= first).collect();
-        let sample_ids: Vec<String> =
-            recent[recent.len().saturating_sub(self.samples)..].iter().filter_map(|d| d.id.map(|i| i.to_string())).collect();
-        let trigger = if self.samples > 0 { list.last().and_then(|d| d.id) } else { None };
+        let sample_ids: Vec<String> = recent[recent.len().saturating_sub(self.samples)..]
+            .iter()
+            .filter_map(|d| d.id.map(|i| i.to_string()))
+            .collect();
+        let trigger = if self.samples > 0 {
+            list.last().and_then(|d| d.id)
+        } else {
+            None
+        };
         list.clear();
         let group: Vec<String> = if rule.group_by.is_empty() {
             Vec::new()
         } else {
-            vec![format!("g={}", source.fields.get("g").cloned().unwrap_or_default())]
+            vec![format!(
+                "g={}",
+                source.fields.get("g").cloned().unwrap_or_default()
+            )]
         };
         let id = siem_core::correlate::CorrelationId(c as u32);
         if self.set.emits_correlation_alerts(id) {
@@ -369,7 +491,11 @@ impl Reference<'_> {
                 text,
                 (Some(first), Some(t)),
                 names,
-                if self.set.emits_correlation_alerts(id) { sample_ids } else { Vec::new() },
+                if self.set.emits_correlation_alerts(id) {
+                    sample_ids
+                } else {
+                    Vec::new()
+                },
                 arrival_clock
             ));
         }
@@ -379,7 +505,10 @@ impl Reference<'_> {
         {
             fields.insert("g".to_string(), g.clone());
         }
-        Some(Source { fields, id: trigger })
+        Some(Source {
+            fields,
+            id: trigger,
+        })
     }
 }
 
@@ -388,17 +517,35 @@ fn present(window: &[Det], r: usize) -> Vec<usize> {
     if r == 1 {
         return vec![0];
     }
-    (0..r).filter(|s| window.iter().any(|d| d.slot == *s)).collect()
+    (0..r)
+        .filter(|s| window.iter().any(|d| d.slot == *s))
+        .collect()
 }
 
-fn reference(rules: &[CorrelationRule], set: &CorrelationSet, inputs: &[Input], lateness: i64, samples: usize) -> Vec<String> {
-    let mut r = Reference { rules, set, samples, lists: HashMap::new(), alerts: Vec::new() };
+fn reference(
+    rules: &[CorrelationRule],
+    set: &CorrelationSet,
+    inputs: &[Input],
+    lateness: i64,
+    samples: usize,
+) -> Vec<String> {
+    let mut r = Reference {
+        rules,
+        set,
+        samples,
+        lists: HashMap::new(),
+        alerts: Vec::new(),
+    };
     // Arrival clock: the newest arrival so far. Event time: late detections are dropped, the
     // rest applied in (time, arrival) order.
     let mut accepted: Vec<(i64, usize)> = Vec::new();
     let mut max_seen: Option<i64> = None;
     let mut arrival_clock = i64::MIN;
-    let secs = |s: i64| (start() + chrono::Duration::seconds(s)).timestamp_nanos_opt().unwrap();
+    let secs = |s: i64| {
+        (start() + chrono::Duration::seconds(s))
+            .timestamp_nanos_opt()
+            .unwrap()
+    };
     let mut untimed: Vec<(usize, i64)> = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         // Detections of rules no correlation refers to are never offered.
@@ -427,13 +574,26 @@ fn reference(rules: &[CorrelationRule], set: &CorrelationSet, inputs: &[Input], 
         if let Some(v) = input.v {
             fields.insert("v".to_string(), v.to_string());
         }
-        Source { fields, id: Some(i as i64) }
+        Source {
+            fields,
+            id: Some(i as i64),
+        }
     };
     for (t, i) in accepted {
-        r.apply(&format!("b{}", inputs[i].base), t, false, source(&inputs[i], i));
+        r.apply(
+            &format!("b{}", inputs[i].base),
+            t,
+            false,
+            source(&inputs[i], i),
+        );
     }
     for (i, t) in untimed {
-        r.apply(&format!("b{}", inputs[i].base), t, true, source(&inputs[i], i));
+        r.apply(
+            &format!("b{}", inputs[i].base),
+            t,
+            true,
+            source(&inputs[i], i),
+        );
     }
     let mut out = r.alerts;
     out.sort();
@@ -463,14 +623,30 @@ fn sorted(alerts: &[Alert]) -> Vec<String> {
 }
 
 fn canon_reference_style(a: &Alert) -> String {
-    let ids: Vec<String> = a.events.iter().map(|e| e.get("id").map(|v| v.to_text().into_owned()).unwrap_or_default()).collect();
+    let ids: Vec<String> = a
+        .events
+        .iter()
+        .map(|e| {
+            e.get("id")
+                .map(|v| v.to_text().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
     format!(
         "{} t={} group={:?} value={} window={:?} rules={:?} events={:?} arrival={}",
         a.rule.title,
         a.timestamp.timestamp_nanos_opt().unwrap_or(0),
-        a.group.iter().map(|(k, v)| format!("{k}={}", v.to_text())).collect::<Vec<_>>(),
-        a.value.as_ref().map(|v| v.to_text().into_owned()).unwrap_or_default(),
-        a.window.map(|w| (w.start.timestamp_nanos_opt(), w.end.timestamp_nanos_opt())).unwrap(),
+        a.group
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.to_text()))
+            .collect::<Vec<_>>(),
+        a.value
+            .as_ref()
+            .map(|v| v.to_text().into_owned())
+            .unwrap_or_default(),
+        a.window
+            .map(|w| (w.start.timestamp_nanos_opt(), w.end.timestamp_nanos_opt()))
+            .unwrap(),
         a.rules,
         ids,
         a.arrival_time
@@ -577,4 +753,3 @@ proptest! {
         prop_assert_eq!(sorted(&alerts), sorted(&whole));
     }
 }
-

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use siem_core::correlate::{
-    BaseRule, CorrelationSet, Correlator, CorrelatorConfig, Detection, Partition, SharedCorrelator, Snapshot, SnapshotError,
+    BaseRule, CorrelationSet, Correlator, CorrelatorConfig, Detection, Partition, SharedCorrelator,
+    Snapshot, SnapshotError,
 };
 use siem_core::event::Event;
 use util::{Loaded, at, event, run};
@@ -22,7 +23,12 @@ fn rules(correlation: &str) -> (Arc<CorrelationSet>, [BaseRule; 3]) {
     );
     let loaded = Loaded::from_text(&text, None).unwrap();
     let set = loaded.set();
-    let base = |n: &str| loaded.detection(n).and_then(|i| set.base_rule(i)).unwrap_or(BaseRule(u32::MAX));
+    let base = |n: &str| {
+        loaded
+            .detection(n)
+            .and_then(|i| set.base_rule(i))
+            .unwrap_or(BaseRule(u32::MAX))
+    };
     let b = [base("r0"), base("r1"), base("r2")];
     (set, b)
 }
@@ -32,12 +38,22 @@ fn ip(seconds: i64, ip: &str) -> Event {
 }
 
 fn values(alerts: &[siem_core::Alert]) -> Vec<String> {
-    alerts.iter().map(|a| a.value.as_ref().map(|v| v.to_text().into_owned()).unwrap_or_default()).collect()
+    alerts
+        .iter()
+        .map(|a| {
+            a.value
+                .as_ref()
+                .map(|v| v.to_text().into_owned())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 #[test]
 fn a_burst_fires_once_per_threshold_and_resets() {
-    let (set, [r0, ..]) = rules("  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1m\n  condition: {gte: 5}\n");
+    let (set, [r0, ..]) = rules(
+        "  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1m\n  condition: {gte: 5}\n",
+    );
     let burst: Vec<_> = (0..12).map(|i| (r0, ip(i, "192.0.2.1"))).collect();
     let alerts = run(&set, CorrelatorConfig::default(), &burst);
     assert_eq!(values(&alerts), ["5", "5"]);
@@ -53,7 +69,9 @@ fn a_burst_fires_once_per_threshold_and_resets() {
 
 #[test]
 fn windows_slide_and_include_both_ends() {
-    let (set, [r0, ..]) = rules("  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 5m\n  condition: {gte: 3}\n");
+    let (set, [r0, ..]) = rules(
+        "  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 5m\n  condition: {gte: 3}\n",
+    );
     // Across a fixed 5-minute boundary (10:04 .. 10:06): a bucketed engine would miss it.
     let across: Vec<_> = [240, 300, 360].iter().map(|&s| (r0, ip(s, "a"))).collect();
     assert_eq!(run(&set, CorrelatorConfig::default(), &across).len(), 1);
@@ -67,26 +85,40 @@ fn windows_slide_and_include_both_ends() {
     assert!(run(&set, CorrelatorConfig::default(), &apart).is_empty());
     // An old event drops out while new ones come: 0, 200, 400, 500 → the third in a window is
     // at 500 (200, 400, 500).
-    let sliding: Vec<_> = [0, 200, 400, 500].iter().map(|&s| (r0, ip(s, "a"))).collect();
+    let sliding: Vec<_> = [0, 200, 400, 500]
+        .iter()
+        .map(|&s| (r0, ip(s, "a")))
+        .collect();
     let alerts = run(&set, CorrelatorConfig::default(), &sliding);
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].window.unwrap().start, at(200));
     assert_eq!(alerts[0].window.unwrap().end, at(500));
     // Groups never mix.
-    let mixed: Vec<_> = [(0, "a"), (1, "b"), (2, "a"), (3, "b")].iter().map(|&(s, g)| (r0, ip(s, g))).collect();
+    let mixed: Vec<_> = [(0, "a"), (1, "b"), (2, "a"), (3, "b")]
+        .iter()
+        .map(|&(s, g)| (r0, ip(s, g)))
+        .collect();
     assert!(run(&set, CorrelatorConfig::default(), &mixed).is_empty());
 }
 
 #[test]
 fn ranges_and_single_event_conditions() {
     // "101 to 200" on a count fires as soon as the count reaches 101.
-    let (set, [r0, ..]) = rules("  type: event_count\n  rules: [r0]\n  timespan: 1h\n  condition: {gt: 3, lte: 5}\n");
+    let (set, [r0, ..]) =
+        rules("  type: event_count\n  rules: [r0]\n  timespan: 1h\n  condition: {gt: 3, lte: 5}\n");
     let d: Vec<_> = (0..10).map(|i| (r0, ip(i, "x"))).collect();
-    assert_eq!(values(&run(&set, CorrelatorConfig::default(), &d)), ["4", "4"]);
+    assert_eq!(
+        values(&run(&set, CorrelatorConfig::default(), &d)),
+        ["4", "4"]
+    );
     // lt: a single event satisfies it: every detection fires (and the rule says so).
-    let (set, _) = rules("  type: event_count\n  rules: [r0]\n  timespan: 1h\n  condition: {lt: 3}\n");
+    let (set, _) =
+        rules("  type: event_count\n  rules: [r0]\n  timespan: 1h\n  condition: {lt: 3}\n");
     assert_eq!(set.warnings().len(), 1);
-    assert_eq!(values(&run(&set, CorrelatorConfig::default(), &d[..3])), ["1", "1", "1"]);
+    assert_eq!(
+        values(&run(&set, CorrelatorConfig::default(), &d[..3])),
+        ["1", "1", "1"]
+    );
 }
 
 #[test]
@@ -96,7 +128,10 @@ fn value_count_counts_distinct_values_once() {
     );
     let login = |s: i64, user: &str| event(s, &[("source.ip", "10.1.1.1"), ("user.name", user)]);
     // Four attempts but only three users.
-    let repeats: Vec<_> = [("root", 0), ("admin", 1), ("root", 2), ("guest", 3)].iter().map(|&(u, s)| (r0, login(s, u))).collect();
+    let repeats: Vec<_> = [("root", 0), ("admin", 1), ("root", 2), ("guest", 3)]
+        .iter()
+        .map(|&(u, s)| (r0, login(s, u)))
+        .collect();
     assert!(run(&set, CorrelatorConfig::default(), &repeats).is_empty());
     // A fourth user fires; the window starts at the oldest *latest* occurrence of the four.
     let mut more = repeats.clone();
@@ -109,23 +144,38 @@ fn value_count_counts_distinct_values_once() {
     assert!(run(&set, CorrelatorConfig::default(), &missing).is_empty());
     // Many distinct values spread over time: only those within 5 minutes count, however many
     // were seen before (the state keeps only the newest four).
-    let spread: Vec<_> = (0..50).map(|i| (r0, login(i * 101, &format!("u{i}")))).collect();
+    let spread: Vec<_> = (0..50)
+        .map(|i| (r0, login(i * 101, &format!("u{i}"))))
+        .collect();
     assert!(run(&set, CorrelatorConfig::default(), &spread).is_empty());
 }
 
 #[test]
 fn value_count_over_a_list_of_fields_counts_combinations() {
-    let (set, [r0, ..]) = rules("  type: value_count\n  rules: [r0]\n  timespan: 5m\n  condition: {gte: 3, field: [user.name, host.name]}\n");
+    let (set, [r0, ..]) = rules(
+        "  type: value_count\n  rules: [r0]\n  timespan: 5m\n  condition: {gte: 3, field: [user.name, host.name]}\n",
+    );
     let e = |s, u, h| event(s, &[("user.name", u), ("host.name", h)]);
-    let d = vec![(r0, e(0, "a", "h1")), (r0, e(1, "a", "h2")), (r0, e(2, "a", "h1")), (r0, e(3, "b", "h1"))];
+    let d = vec![
+        (r0, e(0, "a", "h1")),
+        (r0, e(1, "a", "h2")),
+        (r0, e(2, "a", "h1")),
+        (r0, e(3, "b", "h1")),
+    ];
     assert_eq!(values(&run(&set, CorrelatorConfig::default(), &d)), ["3"]);
 }
 
 #[test]
 fn temporal_needs_every_rule_and_ordered_needs_their_order() {
-    let (set, [r0, r1, r2]) = rules("  type: temporal\n  rules: [r0, r1, r2]\n  group-by: [user.name]\n  timespan: 1m\n");
+    let (set, [r0, r1, r2]) =
+        rules("  type: temporal\n  rules: [r0, r1, r2]\n  group-by: [user.name]\n  timespan: 1m\n");
     let u = |s: i64, name: &str| event(s, &[("user.name", name)]);
-    let any_order = vec![(r2, u(0, "eve")), (r0, u(10, "eve")), (r0, u(15, "eve")), (r1, u(20, "eve"))];
+    let any_order = vec![
+        (r2, u(0, "eve")),
+        (r0, u(10, "eve")),
+        (r0, u(15, "eve")),
+        (r1, u(20, "eve")),
+    ];
     let alerts = run(&set, CorrelatorConfig::default(), &any_order);
     assert_eq!(values(&alerts), ["3"]);
     assert_eq!(alerts[0].rules, ["r0", "r1", "r2"]);
@@ -133,9 +183,17 @@ fn temporal_needs_every_rule_and_ordered_needs_their_order() {
     assert_eq!(alerts[0].window.unwrap().start, at(0));
     assert!(run(&set, CorrelatorConfig::default(), &any_order[1..]).is_empty());
 
-    let (set, [r0, r1, r2]) = rules("  type: temporal_ordered\n  rules: [r0, r1, r2]\n  group-by: [user.name]\n  timespan: 1m\n");
+    let (set, [r0, r1, r2]) = rules(
+        "  type: temporal_ordered\n  rules: [r0, r1, r2]\n  group-by: [user.name]\n  timespan: 1m\n",
+    );
     assert!(run(&set, CorrelatorConfig::default(), &any_order).is_empty());
-    let ordered = vec![(r0, u(0, "eve")), (r2, u(5, "eve")), (r0, u(10, "eve")), (r1, u(20, "eve")), (r2, u(30, "eve"))];
+    let ordered = vec![
+        (r0, u(0, "eve")),
+        (r2, u(5, "eve")),
+        (r0, u(10, "eve")),
+        (r1, u(20, "eve")),
+        (r2, u(30, "eve")),
+    ];
     let alerts = run(&set, CorrelatorConfig::default(), &ordered);
     assert_eq!(values(&alerts), ["3"]);
     // The latest start of an in-order match: r0@10.
@@ -153,41 +211,91 @@ fn temporal_needs_every_rule_and_ordered_needs_their_order() {
 #[test]
 fn numeric_aggregations() {
     let bytes = |s: i64, b: &str| event(s, &[("source.ip", "10.0.0.9"), ("source.bytes", b)]);
-    let (set, [r0, ..]) = rules("  type: value_sum\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gt: 1000000, field: source.bytes}\n");
-    let mut d = vec![(r0, bytes(0, "600000")), (r0, bytes(10, "n/a")), (r0, bytes(20, "400000"))];
-    assert!(run(&set, CorrelatorConfig::default(), &d).is_empty(), "exactly 1,000,000 is not more");
+    let (set, [r0, ..]) = rules(
+        "  type: value_sum\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gt: 1000000, field: source.bytes}\n",
+    );
+    let mut d = vec![
+        (r0, bytes(0, "600000")),
+        (r0, bytes(10, "n/a")),
+        (r0, bytes(20, "400000")),
+    ];
+    assert!(
+        run(&set, CorrelatorConfig::default(), &d).is_empty(),
+        "exactly 1,000,000 is not more"
+    );
     d.push((r0, bytes(30, "1")));
-    assert_eq!(values(&run(&set, CorrelatorConfig::default(), &d)), ["1000001"]);
+    assert_eq!(
+        values(&run(&set, CorrelatorConfig::default(), &d)),
+        ["1000001"]
+    );
 
-    let (set, [r0, ..]) = rules("  type: value_avg\n  rules: [r0]\n  timespan: 1h\n  condition: {gt: 500, field: source.bytes}\n");
-    let d = vec![(r0, bytes(0, "100")), (r0, bytes(1, "800")), (r0, bytes(2, "900"))];
+    let (set, [r0, ..]) = rules(
+        "  type: value_avg\n  rules: [r0]\n  timespan: 1h\n  condition: {gt: 500, field: source.bytes}\n",
+    );
+    let d = vec![
+        (r0, bytes(0, "100")),
+        (r0, bytes(1, "800")),
+        (r0, bytes(2, "900")),
+    ];
     let alerts = run(&set, CorrelatorConfig::default(), &d);
     assert_eq!(values(&alerts), ["600.0"]);
 
-    let (set, [r0, ..]) =
-        rules("  type: value_percentile\n  rules: [r0]\n  timespan: 1h\n  condition: {gte: 900, field: source.bytes, percentile: 75}\n");
-    let d: Vec<_> = [100, 200, 900, 950].iter().enumerate().map(|(i, b)| (r0, bytes(i as i64, &b.to_string()))).collect();
+    let (set, [r0, ..]) = rules(
+        "  type: value_percentile\n  rules: [r0]\n  timespan: 1h\n  condition: {gte: 900, field: source.bytes, percentile: 75}\n",
+    );
+    let d: Vec<_> = [100, 200, 900, 950]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (r0, bytes(i as i64, &b.to_string())))
+        .collect();
     // p75 of [100, 200, 900] is 900 (rank ceil(2.25) = 3): fires and resets; then 950 alone is
     // a window whose p75 is 950.
-    assert_eq!(values(&run(&set, CorrelatorConfig::default(), &d)), ["900", "950"]);
+    assert_eq!(
+        values(&run(&set, CorrelatorConfig::default(), &d)),
+        ["900", "950"]
+    );
 }
 
 #[test]
 fn missing_group_fields_are_null_and_without_group_by_everything_is_one_group() {
-    let (set, [r0, ..]) = rules("  type: event_count\n  rules: [r0]\n  group-by: [source.ip, user.name]\n  timespan: 1m\n  condition: {gte: 2}\n");
-    let alerts = run(&set, CorrelatorConfig::default(), &[(r0, ip(0, "a")), (r0, ip(1, "a"))]);
-    assert_eq!(alerts[0].to_json_value()["group"], serde_json::json!({"source.ip": "a", "user.name": null}));
-    let (set, [r0, ..]) = rules("  type: event_count\n  rules: [r0]\n  timespan: 1m\n  condition: {gte: 2}\n");
-    let alerts = run(&set, CorrelatorConfig::default(), &[(r0, ip(0, "a")), (r0, ip(1, "b"))]);
+    let (set, [r0, ..]) = rules(
+        "  type: event_count\n  rules: [r0]\n  group-by: [source.ip, user.name]\n  timespan: 1m\n  condition: {gte: 2}\n",
+    );
+    let alerts = run(
+        &set,
+        CorrelatorConfig::default(),
+        &[(r0, ip(0, "a")), (r0, ip(1, "a"))],
+    );
+    assert_eq!(
+        alerts[0].to_json_value()["group"],
+        serde_json::json!({"source.ip": "a", "user.name": null})
+    );
+    let (set, [r0, ..]) =
+        rules("  type: event_count\n  rules: [r0]\n  timespan: 1m\n  condition: {gte: 2}\n");
+    let alerts = run(
+        &set,
+        CorrelatorConfig::default(),
+        &[(r0, ip(0, "a")), (r0, ip(1, "b"))],
+    );
     assert_eq!(alerts[0].to_json_value()["group"], serde_json::json!({}));
 }
 
 #[test]
 fn out_of_order_within_lateness_is_exact_and_beyond_it_is_dropped() {
-    let (set, [r0, ..]) = rules("  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 10s\n  condition: {gte: 3}\n");
+    let (set, [r0, ..]) = rules(
+        "  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 10s\n  condition: {gte: 3}\n",
+    );
     // In time order 0, 6, 13, 15: three within 10 s only at 15 (6, 13, 15). Arriving shuffled:
-    let shuffled = vec![(r0, ip(13, "a")), (r0, ip(15, "a")), (r0, ip(0, "a")), (r0, ip(6, "a"))];
-    let config = CorrelatorConfig { lateness: Duration::from_secs(15), ..CorrelatorConfig::default() };
+    let shuffled = vec![
+        (r0, ip(13, "a")),
+        (r0, ip(15, "a")),
+        (r0, ip(0, "a")),
+        (r0, ip(6, "a")),
+    ];
+    let config = CorrelatorConfig {
+        lateness: Duration::from_secs(15),
+        ..CorrelatorConfig::default()
+    };
     let alerts = run(&set, config.clone(), &shuffled);
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].window.unwrap().start, at(6));
@@ -203,9 +311,18 @@ fn out_of_order_within_lateness_is_exact_and_beyond_it_is_dropped() {
     }
     assert_eq!(c.stats().late_dropped, 2);
     // Waiting detections are applied by advancing time.
-    let mut c = Correlator::new(set, CorrelatorConfig { lateness: Duration::from_secs(60), ..CorrelatorConfig::default() });
+    let mut c = Correlator::new(
+        set,
+        CorrelatorConfig {
+            lateness: Duration::from_secs(60),
+            ..CorrelatorConfig::default()
+        },
+    );
     for s in [0, 1, 2] {
-        assert!(c.process(&Detection::new(r0, &ip(s, "a"), at(100))).is_empty());
+        assert!(
+            c.process(&Detection::new(r0, &ip(s, "a"), at(100)))
+                .is_empty()
+        );
     }
     assert_eq!(c.stats().pending, 3);
     assert_eq!(c.advance_to(at(2)).len(), 1);
@@ -213,7 +330,9 @@ fn out_of_order_within_lateness_is_exact_and_beyond_it_is_dropped() {
 
 #[test]
 fn events_without_a_timestamp_use_arrival_time_apart_from_event_time() {
-    let (set, [r0, ..]) = rules("  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1m\n  condition: {gte: 3}\n");
+    let (set, [r0, ..]) = rules(
+        "  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1m\n  condition: {gte: 3}\n",
+    );
     let untimed = || {
         let mut e = Event::new();
         e.insert("source.ip", "a");
@@ -223,19 +342,35 @@ fn events_without_a_timestamp_use_arrival_time_apart_from_event_time() {
     // Two timed (in 2016) and two untimed: neither clock reaches three.
     let old = |s| {
         let mut e = ip(0, "a");
-        e.timestamp = Some(chrono::TimeZone::with_ymd_and_hms(&Utc, 2016, 9, 19, 16, 50, s).unwrap());
+        e.timestamp =
+            Some(chrono::TimeZone::with_ymd_and_hms(&Utc, 2016, 9, 19, 16, 50, s).unwrap());
         e
     };
     let now = at(0);
     assert!(c.process(&Detection::new(r0, &old(0), now)).is_empty());
     assert!(c.process(&Detection::new(r0, &untimed(), now)).is_empty());
     assert!(c.process(&Detection::new(r0, &old(1), now)).is_empty());
-    assert!(c.process(&Detection::new(r0, &untimed(), now + chrono::Duration::seconds(1))).is_empty());
-    let alerts = c.process(&Detection::new(r0, &untimed(), now + chrono::Duration::seconds(2)));
+    assert!(
+        c.process(&Detection::new(
+            r0,
+            &untimed(),
+            now + chrono::Duration::seconds(1)
+        ))
+        .is_empty()
+    );
+    let alerts = c.process(&Detection::new(
+        r0,
+        &untimed(),
+        now + chrono::Duration::seconds(2),
+    ));
     assert_eq!(alerts.len(), 1);
     assert!(alerts[0].arrival_time);
     assert_eq!(alerts[0].timestamp, now + chrono::Duration::seconds(2));
-    assert!(alerts[0].to_json().ends_with(r#","timestamp_source":"arrival"}"#));
+    assert!(
+        alerts[0]
+            .to_json()
+            .ends_with(r#","timestamp_source":"arrival"}"#)
+    );
     assert_eq!(c.stats().arrival_timed, 3);
 
     // A timestamp days ahead of arrival is not trusted with the event-time windows.
@@ -251,9 +386,18 @@ fn events_without_a_timestamp_use_arrival_time_apart_from_event_time() {
 
 #[test]
 fn a_flood_of_distinct_keys_stays_under_the_cap() {
-    let (set, [r0, ..]) = rules("  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gte: 5}\n");
+    let (set, [r0, ..]) = rules(
+        "  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gte: 5}\n",
+    );
     let cap = 1_000;
-    let mut c = Correlator::new(set, CorrelatorConfig { max_groups: cap, sample_events: 0, ..CorrelatorConfig::default() });
+    let mut c = Correlator::new(
+        set,
+        CorrelatorConfig {
+            max_groups: cap,
+            sample_events: 0,
+            ..CorrelatorConfig::default()
+        },
+    );
     let mut alerts = Vec::new();
     let mut bytes_at_cap = 0;
     for i in 0..50_000u32 {
@@ -275,14 +419,28 @@ fn a_flood_of_distinct_keys_stays_under_the_cap() {
     assert_eq!(stats.groups_evicted, stats.groups_created - cap as u64);
     assert!(stats.groups_evicted > 48_000, "{stats:?}");
     // Memory stays where it was when the cap was first reached (allowing queue slack).
-    assert!(c.state_bytes() <= bytes_at_cap * 2, "{} vs {}", c.state_bytes(), bytes_at_cap);
-    let attacker: Vec<_> = alerts.iter().filter(|a| a.group[0].1.to_text() == "203.0.113.66").collect();
-    assert_eq!(attacker.len(), 20, "100 detections of the attacker, 5 per alert");
+    assert!(
+        c.state_bytes() <= bytes_at_cap * 2,
+        "{} vs {}",
+        c.state_bytes(),
+        bytes_at_cap
+    );
+    let attacker: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.group[0].1.to_text() == "203.0.113.66")
+        .collect();
+    assert_eq!(
+        attacker.len(),
+        20,
+        "100 detections of the attacker, 5 per alert"
+    );
 }
 
 #[test]
 fn groups_expire_when_their_events_leave_the_timespan() {
-    let (set, [r0, ..]) = rules("  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1m\n  condition: {gte: 5}\n");
+    let (set, [r0, ..]) = rules(
+        "  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1m\n  condition: {gte: 5}\n",
+    );
     let mut c = Correlator::new(set, CorrelatorConfig::default());
     for i in 0..100 {
         c.process(&Detection::new(r0, &ip(0, &format!("k{i}")), at(0)));
@@ -296,7 +454,9 @@ fn groups_expire_when_their_events_leave_the_timespan() {
 
 #[test]
 fn snapshots_are_self_describing_and_checked() {
-    let (set, [r0, ..]) = rules("  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gte: 3}\n");
+    let (set, [r0, ..]) = rules(
+        "  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gte: 3}\n",
+    );
     let mut c = Correlator::new(set.clone(), CorrelatorConfig::default());
     c.process(&Detection::new(r0, &ip(0, "a"), at(0)));
     c.process(&Detection::new(r0, &ip(1, "a"), at(1)));
@@ -305,22 +465,55 @@ fn snapshots_are_self_describing_and_checked() {
     assert_eq!(value["format"], "siem-correlator-snapshot");
     assert_eq!(value["version"], 1);
     // The window survives: the third detection after restore fires.
-    let (mut restored, report) = Correlator::restore(set.clone(), CorrelatorConfig::default(), &Snapshot::from_json(&json).unwrap()).unwrap();
+    let (mut restored, report) = Correlator::restore(
+        set.clone(),
+        CorrelatorConfig::default(),
+        &Snapshot::from_json(&json).unwrap(),
+    )
+    .unwrap();
     assert_eq!(report.groups_restored, 1);
-    assert_eq!(restored.process(&Detection::new(r0, &ip(2, "a"), at(2))).len(), 1);
+    assert_eq!(
+        restored
+            .process(&Detection::new(r0, &ip(2, "a"), at(2)))
+            .len(),
+        1
+    );
 
     // A changed rule keeps no state.
-    let (changed, [c0, ..]) = rules("  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gte: 4}\n");
-    let (mut other, report) = Correlator::restore(changed, CorrelatorConfig::default(), &Snapshot::from_json(&json).unwrap()).unwrap();
-    assert_eq!(report.rules_dropped, [("c0".to_string(), "the rule changed".to_string())]);
+    let (changed, [c0, ..]) = rules(
+        "  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gte: 4}\n",
+    );
+    let (mut other, report) = Correlator::restore(
+        changed,
+        CorrelatorConfig::default(),
+        &Snapshot::from_json(&json).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        report.rules_dropped,
+        [("c0".to_string(), "the rule changed".to_string())]
+    );
     assert_eq!(other.live_groups(), 0);
-    assert!(other.process(&Detection::new(c0, &ip(2, "a"), at(2))).is_empty());
+    assert!(
+        other
+            .process(&Detection::new(c0, &ip(2, "a"), at(2)))
+            .is_empty()
+    );
 
     // Not a snapshot, another version, another partition.
-    assert!(matches!(Snapshot::from_json("{}"), Err(SnapshotError::Json(_))));
+    assert!(matches!(
+        Snapshot::from_json("{}"),
+        Err(SnapshotError::Json(_))
+    ));
     let v2 = json.replace("\"version\":1", "\"version\":2");
-    assert!(matches!(Snapshot::from_json(&v2), Err(SnapshotError::Format { version: 2, .. })));
-    let partitioned = CorrelatorConfig { partition: Some(Partition { index: 0, count: 2 }), ..CorrelatorConfig::default() };
+    assert!(matches!(
+        Snapshot::from_json(&v2),
+        Err(SnapshotError::Format { version: 2, .. })
+    ));
+    let partitioned = CorrelatorConfig {
+        partition: Some(Partition { index: 0, count: 2 }),
+        ..CorrelatorConfig::default()
+    };
     assert!(matches!(
         Correlator::restore(set, partitioned, &Snapshot::from_json(&json).unwrap()),
         Err(SnapshotError::Partition { .. })
@@ -338,7 +531,13 @@ fn the_shared_correlator_equals_one_correlator_across_threads() {
             (0..2_000)
                 .map(|i| {
                     let rule = if i % 3 == 0 { r1 } else { r0 };
-                    let e = event(i, &[("source.ip", &format!("10.0.{t}.{}", i % 37)), ("user.name", &format!("u{}", i % 11))]);
+                    let e = event(
+                        i,
+                        &[
+                            ("source.ip", &format!("10.0.{t}.{}", i % 37)),
+                            ("user.name", &format!("u{}", i % 11)),
+                        ],
+                    );
                     (rule, e)
                 })
                 .collect()
@@ -346,7 +545,10 @@ fn the_shared_correlator_equals_one_correlator_across_threads() {
         .collect();
     // Threads run at different event times; a lateness covering the spread makes the result
     // independent of how they interleave (each shard has its own clock).
-    let config = CorrelatorConfig { lateness: Duration::from_secs(86_400), ..CorrelatorConfig::default() };
+    let config = CorrelatorConfig {
+        lateness: Duration::from_secs(86_400),
+        ..CorrelatorConfig::default()
+    };
     let shared = SharedCorrelator::new(set.clone(), config.clone(), 8);
     let mut from_threads: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = detections
@@ -362,7 +564,10 @@ fn the_shared_correlator_equals_one_correlator_across_threads() {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     from_threads.extend(shared.flush().iter().map(|a| a.to_json()));
     from_threads.sort();
@@ -371,13 +576,23 @@ fn the_shared_correlator_equals_one_correlator_across_threads() {
     let mut expected: Vec<String> = Vec::new();
     for list in &detections {
         for (rule, e) in list {
-            expected.extend(single.process(&Detection::new(*rule, e, e.timestamp.unwrap())).iter().map(|a| a.to_json()));
+            expected.extend(
+                single
+                    .process(&Detection::new(*rule, e, e.timestamp.unwrap()))
+                    .iter()
+                    .map(|a| a.to_json()),
+            );
         }
     }
     expected.extend(single.flush().iter().map(|a| a.to_json()));
     expected.sort();
     assert!(expected.len() > 100, "{}", expected.len());
-    assert!(from_threads == expected, "{} alerts from threads, {} from one correlator", from_threads.len(), expected.len());
+    assert!(
+        from_threads == expected,
+        "{} alerts from threads, {} from one correlator",
+        from_threads.len(),
+        expected.len()
+    );
     assert_eq!(shared.stats().alerts as usize, expected.len());
 }
 
@@ -393,8 +608,21 @@ fn stats_count_what_happened() {
     let alerts = c.process(&Detection::new(r1, &n(2, "6"), at(2)));
     assert_eq!(alerts[0].rules, ["r0", "r1"]);
     assert_eq!(values(&alerts), ["10"]);
-    assert_eq!(r2, BaseRule(u32::MAX), "r2 is not referenced, so it has no base index");
+    assert_eq!(
+        r2,
+        BaseRule(u32::MAX),
+        "r2 is not referenced, so it has no base index"
+    );
     let stats = c.stats();
-    assert_eq!((stats.detections, stats.missing_value, stats.updates, stats.fires, stats.alerts), (3, 1, 2, 1, 1));
+    assert_eq!(
+        (
+            stats.detections,
+            stats.missing_value,
+            stats.updates,
+            stats.fires,
+            stats.alerts
+        ),
+        (3, 1, 2, 1, 1)
+    );
     assert_eq!(stats.groups_created, 1);
 }

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use siem_core::correlate::{BuildError, CorrelationId, CorrelationSet, CorrelatorConfig};
 use siem_core::sigma::RuleMeta;
-use siem_core::sigma::correlation::{CompareOp, CorrelationErrorKind, CorrelationRule, CorrelationType};
+use siem_core::sigma::correlation::{
+    CompareOp, CorrelationErrorKind, CorrelationRule, CorrelationType,
+};
 use util::{Loaded, event, run};
 
 fn spec() -> PathBuf {
@@ -32,7 +34,8 @@ fn every_schema_test_parses_and_validates() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let text = read(&path);
-        let loaded = Loaded::from_text(&text, path.to_str()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let loaded = Loaded::from_text(&text, path.to_str())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(loaded.correlations.len(), 1, "{}", path.display());
         let rule = &loaded.correlations[0];
         assert!(!rule.meta.title.is_empty());
@@ -47,12 +50,62 @@ fn every_schema_test_parses_and_validates() {
 
 #[test]
 fn the_complete_type_examples_parse_as_the_specification_describes() {
-    let cases: &[(&str, CorrelationType, &[&str], i64, CompareOp, f64, &[&str])] = &[
-        ("06_event_count_event_count.yml", CorrelationType::EventCount, &["ComputerName"], 3600, CompareOp::Gte, 100.0, &[]),
-        ("07_value_count_value_count.yml", CorrelationType::ValueCount, &["ComputerName", "WorkstationName"], 86_400, CompareOp::Gte, 100.0, &["User"]),
-        ("10_value_sum_value_sum.yml", CorrelationType::ValueSum, &["SourceIP", "User"], 3600, CompareOp::Gt, 1_000_000.0, &["bytes_sent"]),
-        ("11_value_average_value_avg.yml", CorrelationType::ValueAvg, &["SourceIP", "User"], 86_400, CompareOp::Gt, 500.0, &["BytesOut"]),
-        ("12_value_percentile_value_percentile.yml", CorrelationType::ValuePercentile, &["ComputerName"], 86_400, CompareOp::Lte, 1.0, &["image"]),
+    // (file, type, group-by, timespan in seconds, operator, threshold, field)
+    type Case = (
+        &'static str,
+        CorrelationType,
+        &'static [&'static str],
+        i64,
+        CompareOp,
+        f64,
+        &'static [&'static str],
+    );
+    let cases: &[Case] = &[
+        (
+            "06_event_count_event_count.yml",
+            CorrelationType::EventCount,
+            &["ComputerName"],
+            3600,
+            CompareOp::Gte,
+            100.0,
+            &[],
+        ),
+        (
+            "07_value_count_value_count.yml",
+            CorrelationType::ValueCount,
+            &["ComputerName", "WorkstationName"],
+            86_400,
+            CompareOp::Gte,
+            100.0,
+            &["User"],
+        ),
+        (
+            "10_value_sum_value_sum.yml",
+            CorrelationType::ValueSum,
+            &["SourceIP", "User"],
+            3600,
+            CompareOp::Gt,
+            1_000_000.0,
+            &["bytes_sent"],
+        ),
+        (
+            "11_value_average_value_avg.yml",
+            CorrelationType::ValueAvg,
+            &["SourceIP", "User"],
+            86_400,
+            CompareOp::Gt,
+            500.0,
+            &["BytesOut"],
+        ),
+        (
+            "12_value_percentile_value_percentile.yml",
+            CorrelationType::ValuePercentile,
+            &["ComputerName"],
+            86_400,
+            CompareOp::Lte,
+            1.0,
+            &["image"],
+        ),
     ];
     for (file, kind, group_by, seconds, op, threshold, field) in cases {
         let loaded = Loaded::from_text(&example(file), Some(file)).unwrap();
@@ -68,19 +121,42 @@ fn the_complete_type_examples_parse_as_the_specification_describes() {
     }
     // The percentile example gives no percentile: the median is used, and siem says so.
     let p = Loaded::from_text(&example("12_value_percentile_value_percentile.yml"), None).unwrap();
-    assert!(p.correlations[0].warnings().iter().any(|w| w.contains("median")));
+    assert!(
+        p.correlations[0]
+            .warnings()
+            .iter()
+            .any(|w| w.contains("median"))
+    );
 
     // Temporal examples without a condition require every rule.
     for (file, kind, rules) in [
-        ("08_temporal_proximity_temporal.yml", CorrelationType::Temporal, 3),
-        ("09_ordered_temporal_proximity_temporal_ordered.yml", CorrelationType::TemporalOrdered, 2),
+        (
+            "08_temporal_proximity_temporal.yml",
+            CorrelationType::Temporal,
+            3,
+        ),
+        (
+            "09_ordered_temporal_proximity_temporal_ordered.yml",
+            CorrelationType::TemporalOrdered,
+            2,
+        ),
     ] {
         let doc = util::documents(&example(file)).remove(0);
         // These fragments have no title; the metadata is the loader's business.
-        let rule = CorrelationRule::from_yaml(RuleMeta { title: file.into(), ..RuleMeta::default() }, &doc).unwrap();
+        let rule = CorrelationRule::from_yaml(
+            RuleMeta {
+                title: file.into(),
+                ..RuleMeta::default()
+            },
+            &doc,
+        )
+        .unwrap();
         assert_eq!(rule.kind, kind);
         assert!(!rule.condition_given);
-        assert!(rule.condition.holds(rules as f64) && !rule.condition.holds(rules as f64 - 1.0), "{file}");
+        assert!(
+            rule.condition.holds(rules as f64) && !rule.condition.holds(rules as f64 - 1.0),
+            "{file}"
+        );
     }
 }
 
@@ -95,19 +171,41 @@ fn the_fragments_read_as_their_section_says() {
     let doc = util::documents(&example("02_related_rules.yml")).remove(0);
     let err = CorrelationRule::from_yaml(util::meta_of(&doc, None), &doc).unwrap_err();
     assert_eq!(err.kind, CorrelationErrorKind::Missing("type"));
-    assert!(err.to_string().contains("0e95725d-7320-415d-80f7-004da920fc11"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("0e95725d-7320-415d-80f7-004da920fc11"),
+        "{err}"
+    );
 
     // 03, 04, 05: a group-by list and two conditions, placed into a complete section.
     let with = |key: &str, fragment: &str| {
-        let value = util::documents(&example(fragment)).remove(0).get(key).cloned().unwrap();
+        let value = util::documents(&example(fragment))
+            .remove(0)
+            .get(key)
+            .cloned()
+            .unwrap();
         let mut doc: yaml_serde::Value = yaml_serde::from_str(
             "title: t\ncorrelation: {type: event_count, rules: [r], timespan: 1h, condition: {gte: 1}}",
         )
         .unwrap();
-        doc.get_mut("correlation").unwrap().as_mapping_mut().unwrap().insert(key.into(), value);
-        CorrelationRule::from_yaml(RuleMeta { title: "t".into(), ..RuleMeta::default() }, &doc).unwrap()
+        doc.get_mut("correlation")
+            .unwrap()
+            .as_mapping_mut()
+            .unwrap()
+            .insert(key.into(), value);
+        CorrelationRule::from_yaml(
+            RuleMeta {
+                title: "t".into(),
+                ..RuleMeta::default()
+            },
+            &doc,
+        )
+        .unwrap()
     };
-    assert_eq!(with("group-by", "03_grouping.yml").group_by, ["TargetUserName", "TargetDomainName"]);
+    assert_eq!(
+        with("group-by", "03_grouping.yml").group_by,
+        ["TargetUserName", "TargetDomainName"]
+    );
     let gte = with("condition", "04_condition.yml").condition;
     assert!(gte.holds(100.0) && !gte.holds(99.0));
     // "Example "101 to 200"": gt 100 and lte 200.
@@ -124,10 +222,16 @@ fn an_unresolvable_reference_is_reported_with_the_rule() {
     )
     .unwrap();
     let rule = CorrelationRule::from_yaml(util::meta_of(&doc, None), &doc).unwrap();
-    let err = CorrelationSet::build(vec![rule], |r: &str| (r == "5638f7c0-ac70-491d-8465-2a65075e0d86").then_some(0u32)).unwrap_err();
+    let err = CorrelationSet::build(vec![rule], |r: &str| {
+        (r == "5638f7c0-ac70-491d-8465-2a65075e0d86").then_some(0u32)
+    })
+    .unwrap_err();
     assert_eq!(
         err,
-        BuildError::UnknownRule { rule: "0e95725d-7320-415d-80f7-004da920fc11".into(), reference: "firewall_block".into() }
+        BuildError::UnknownRule {
+            rule: "0e95725d-7320-415d-80f7-004da920fc11".into(),
+            reference: "firewall_block".into()
+        }
     );
 }
 
@@ -137,35 +241,67 @@ fn cycles_ambiguity_and_double_references_are_rejected() {
         let doc = util::documents(yaml).remove(0);
         CorrelationRule::from_yaml(util::meta_of(&doc, None), &doc).unwrap()
     };
-    let a = parse("title: A\nname: a\ncorrelation: {type: event_count, rules: [b], timespan: 1m, condition: {gte: 2}}");
-    let b = parse("title: B\nname: b\ncorrelation: {type: event_count, rules: [c], timespan: 1m, condition: {gte: 2}}");
+    let a = parse(
+        "title: A\nname: a\ncorrelation: {type: event_count, rules: [b], timespan: 1m, condition: {gte: 2}}",
+    );
+    let b = parse(
+        "title: B\nname: b\ncorrelation: {type: event_count, rules: [c], timespan: 1m, condition: {gte: 2}}",
+    );
     let c = parse("title: C\nname: c\ncorrelation: {type: temporal, rules: [a, x], timespan: 1m}");
     let resolve = |r: &str| (r == "x").then_some(0u32);
     match CorrelationSet::build(vec![a.clone(), b.clone(), c], resolve) {
         Err(BuildError::Cycle(path)) => assert_eq!(path, ["a", "b", "c", "a"]),
         other => panic!("expected a cycle, got {other:?}"),
     }
-    let selfish = parse("title: S\nname: s\ncorrelation: {type: event_count, rules: [s], timespan: 1m, condition: {gte: 2}}");
-    assert!(matches!(CorrelationSet::build(vec![selfish], resolve), Err(BuildError::Cycle(_))));
+    let selfish = parse(
+        "title: S\nname: s\ncorrelation: {type: event_count, rules: [s], timespan: 1m, condition: {gte: 2}}",
+    );
+    assert!(matches!(
+        CorrelationSet::build(vec![selfish], resolve),
+        Err(BuildError::Cycle(_))
+    ));
     // `b` names a correlation and (through the resolver) a detection rule.
-    let c2 = parse("title: C\nname: c\ncorrelation: {type: event_count, rules: [x], timespan: 1m, condition: {gte: 2}}");
-    let err = CorrelationSet::build(vec![a.clone(), b, c2], |r: &str| (r == "x" || r == "b").then_some(0u32)).unwrap_err();
-    assert!(matches!(err, BuildError::Ambiguous { ref reference, .. } if reference == "b"), "{err}");
+    let c2 = parse(
+        "title: C\nname: c\ncorrelation: {type: event_count, rules: [x], timespan: 1m, condition: {gte: 2}}",
+    );
+    let err = CorrelationSet::build(vec![a.clone(), b, c2], |r: &str| {
+        (r == "x" || r == "b").then_some(0u32)
+    })
+    .unwrap_err();
+    assert!(
+        matches!(err, BuildError::Ambiguous { ref reference, .. } if reference == "b"),
+        "{err}"
+    );
     // A rule referenced by its id and by its name.
-    let twice = parse("title: T\ncorrelation: {type: temporal, rules: [rule-id, rule_name], timespan: 1m}");
-    let err = CorrelationSet::build(vec![twice], |r: &str| (r == "rule-id" || r == "rule_name").then_some(4u32)).unwrap_err();
+    let twice =
+        parse("title: T\ncorrelation: {type: temporal, rules: [rule-id, rule_name], timespan: 1m}");
+    let err = CorrelationSet::build(vec![twice], |r: &str| {
+        (r == "rule-id" || r == "rule_name").then_some(4u32)
+    })
+    .unwrap_err();
     assert!(matches!(err, BuildError::SameRule { .. }), "{err}");
     // Two correlations with one name.
-    let a2 = parse("title: A2\nname: a\ncorrelation: {type: event_count, rules: [x], timespan: 1m, condition: {gte: 2}}");
-    let a3 = parse("title: A3\nname: a\ncorrelation: {type: event_count, rules: [x], timespan: 1m, condition: {gte: 2}}");
-    assert_eq!(CorrelationSet::build(vec![a2, a3], resolve).unwrap_err(), BuildError::DuplicateCorrelation("a".into()));
+    let a2 = parse(
+        "title: A2\nname: a\ncorrelation: {type: event_count, rules: [x], timespan: 1m, condition: {gte: 2}}",
+    );
+    let a3 = parse(
+        "title: A3\nname: a\ncorrelation: {type: event_count, rules: [x], timespan: 1m, condition: {gte: 2}}",
+    );
+    assert_eq!(
+        CorrelationSet::build(vec![a2, a3], resolve).unwrap_err(),
+        BuildError::DuplicateCorrelation("a".into())
+    );
 }
 
 #[test]
 fn failed_logins_followed_by_successful_login() {
     // The specification's complete example: two detection rules, an event_count correlation
     // and a temporal_ordered correlation chained on it.
-    let loaded = Loaded::from_text(&example("16_failed_logins_followed_by_successful_login.yml"), Some("16.yml")).unwrap();
+    let loaded = Loaded::from_text(
+        &example("16_failed_logins_followed_by_successful_login.yml"),
+        Some("16.yml"),
+    )
+    .unwrap();
     let set = loaded.set();
     let failed = loaded.base(&set, "failed_login");
     let success = loaded.base(&set, "successful_login");
@@ -173,8 +309,16 @@ fn failed_logins_followed_by_successful_login() {
     // `generate` is absent: only the outermost correlation raises alerts.
     assert!(!set.emits_detection_alerts(loaded.detection("failed_login").unwrap()));
     assert!(!set.emits_detection_alerts(loaded.detection("successful_login").unwrap()));
-    let outer = set.rules().iter().position(|r| r.meta.id == "b180ead8-d58f-40b2-ae54-c8940995b9b6").unwrap();
-    let inner = set.rules().iter().position(|r| r.meta.id == "a8418a5a-5fc4-46b5-b23b-6c73beb19d41").unwrap();
+    let outer = set
+        .rules()
+        .iter()
+        .position(|r| r.meta.id == "b180ead8-d58f-40b2-ae54-c8940995b9b6")
+        .unwrap();
+    let inner = set
+        .rules()
+        .iter()
+        .position(|r| r.meta.id == "a8418a5a-5fc4-46b5-b23b-6c73beb19d41")
+        .unwrap();
     assert!(set.emits_correlation_alerts(CorrelationId(outer as u32)));
     assert!(!set.emits_correlation_alerts(CorrelationId(inner as u32)));
 
@@ -209,9 +353,17 @@ fn failed_logins_followed_by_successful_login() {
     assert_eq!(json["@timestamp"], "2024-05-01T10:05:30Z");
     assert_eq!(
         json["rules"],
-        serde_json::json!(["a8418a5a-5fc4-46b5-b23b-6c73beb19d41", "4d0a2c83-c62c-4ed4-b475-c7e23a9269b8"])
+        serde_json::json!([
+            "a8418a5a-5fc4-46b5-b23b-6c73beb19d41",
+            "4d0a2c83-c62c-4ed4-b475-c7e23a9269b8"
+        ])
     );
-    let ids: Vec<&str> = json["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["f9", "s"]);
 
     // Nine failures are not "multiple failed logins" (gte: 10).
@@ -235,39 +387,73 @@ fn field_name_aliases_join_different_fields() {
     // Examples 13 and 14 (two detection rules by name) with 15 (a temporal correlation over
     // aliases `internal_ip` / `remote_ip`).
     let mut loaded = Loaded::default();
-    for file in ["13_field_name_aliases_example.yml", "14_field_name_aliases_example.yml", "15_field_name_aliases_example.yml"] {
+    for file in [
+        "13_field_name_aliases_example.yml",
+        "14_field_name_aliases_example.yml",
+        "15_field_name_aliases_example.yml",
+    ] {
         loaded.add(&example(file), Some(file)).unwrap();
     }
     let set = loaded.set();
     assert!(set.warnings().is_empty(), "{:?}", set.warnings());
     let error = loaded.base(&set, "internal_error");
     let connection = loaded.base(&set, "new_network_connection");
-    let http_500 = |s, src, dst| event(s, &[("http.response.status_code", "500"), ("source.ip", src), ("destination.ip", dst)]);
-    let conn = |s, src, dst| event(s, &[("event.category", "network"), ("source.ip", src), ("destination.ip", dst)]);
+    let http_500 = |s, src, dst| {
+        event(
+            s,
+            &[
+                ("http.response.status_code", "500"),
+                ("source.ip", src),
+                ("destination.ip", dst),
+            ],
+        )
+    };
+    let conn = |s, src, dst| {
+        event(
+            s,
+            &[
+                ("event.category", "network"),
+                ("source.ip", src),
+                ("destination.ip", dst),
+            ],
+        )
+    };
 
     // The server 10.0.0.5 answered 500 to 203.0.113.9, then opened a connection to it.
     let alerts = run(
         &set,
         CorrelatorConfig::default(),
-        &[(error, http_500(0, "203.0.113.9", "10.0.0.5")), (connection, conn(4, "10.0.0.5", "203.0.113.9"))],
+        &[
+            (error, http_500(0, "203.0.113.9", "10.0.0.5")),
+            (connection, conn(4, "10.0.0.5", "203.0.113.9")),
+        ],
     );
     assert_eq!(alerts.len(), 1);
     let json = alerts[0].to_json_value();
-    assert_eq!(json["group"], serde_json::json!({"internal_ip": "10.0.0.5", "remote_ip": "203.0.113.9"}));
+    assert_eq!(
+        json["group"],
+        serde_json::json!({"internal_ip": "10.0.0.5", "remote_ip": "203.0.113.9"})
+    );
     assert_eq!(json["value"], 2);
 
     // The same addresses in the same fields of both events do not join.
     let none = run(
         &set,
         CorrelatorConfig::default(),
-        &[(error, http_500(0, "203.0.113.9", "10.0.0.5")), (connection, conn(4, "203.0.113.9", "10.0.0.5"))],
+        &[
+            (error, http_500(0, "203.0.113.9", "10.0.0.5")),
+            (connection, conn(4, "203.0.113.9", "10.0.0.5")),
+        ],
     );
     assert!(none.is_empty());
     // Nor further apart than the 10 s timespan.
     let late = run(
         &set,
         CorrelatorConfig::default(),
-        &[(error, http_500(0, "203.0.113.9", "10.0.0.5")), (connection, conn(11, "10.0.0.5", "203.0.113.9"))],
+        &[
+            (error, http_500(0, "203.0.113.9", "10.0.0.5")),
+            (connection, conn(11, "10.0.0.5", "203.0.113.9")),
+        ],
     );
     assert!(late.is_empty());
 }
@@ -283,10 +469,20 @@ fn hayabusa_correlation_rules_parse() {
             continue;
         }
         found += 1;
-        let loaded = Loaded::from_text(&read(&path), path.to_str()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!((loaded.correlations.len(), loaded.detections.len()), (1, 1), "{}", path.display());
+        let loaded = Loaded::from_text(&read(&path), path.to_str())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            (loaded.correlations.len(), loaded.detections.len()),
+            (1, 1),
+            "{}",
+            path.display()
+        );
         let set = loaded.set();
-        assert!(!set.emits_detection_alerts(0), "{}: the referenced rule is silenced", path.display());
+        assert!(
+            !set.emits_detection_alerts(0),
+            "{}: the referenced rule is silenced",
+            path.display()
+        );
         let rule = &loaded.correlations[0];
         assert_eq!(rule.timespan.seconds(), 300);
         assert!(rule.warnings().is_empty(), "{:?}", rule.warnings());
@@ -304,7 +500,9 @@ fn the_shipped_examples_parse_validate_and_fire() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yml") {
             files += 1;
-            loaded.add(&read(&path), path.to_str()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            loaded
+                .add(&read(&path), path.to_str())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         }
     }
     assert_eq!(files, 3);
@@ -317,10 +515,19 @@ fn the_shipped_examples_parse_validate_and_fire() {
 
     // 403 burst: more than five per client address.
     let forbidden = loaded.base(&set, "http_403_response");
-    let req = |s: i64, ip: &str| event(s, &[("source.ip", ip), ("http.response.status_code", "403")]);
-    let five: Vec<_> = (0..5).map(|i| (forbidden, req(i * 10, "198.51.100.4"))).collect();
+    let req = |s: i64, ip: &str| {
+        event(
+            s,
+            &[("source.ip", ip), ("http.response.status_code", "403")],
+        )
+    };
+    let five: Vec<_> = (0..5)
+        .map(|i| (forbidden, req(i * 10, "198.51.100.4")))
+        .collect();
     assert!(run(&set, CorrelatorConfig::default(), &five).is_empty());
-    let six: Vec<_> = (0..6).map(|i| (forbidden, req(i * 10, "198.51.100.4"))).collect();
+    let six: Vec<_> = (0..6)
+        .map(|i| (forbidden, req(i * 10, "198.51.100.4")))
+        .collect();
     let alerts = run(&set, CorrelatorConfig::default(), &six);
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].rule.id, "216f6162-7118-4456-9e15-e0363b9ef346");
@@ -330,9 +537,19 @@ fn the_shipped_examples_parse_validate_and_fire() {
     let failed = loaded.base(&set, "ssh_failed_login");
     let success = loaded.base(&set, "ssh_successful_login");
     let auth = |s: i64, ip: &str, outcome: &str| {
-        event(s, &[("event.category", "authentication"), ("event.outcome", outcome), ("source.ip", ip), ("user.name", "root")])
+        event(
+            s,
+            &[
+                ("event.category", "authentication"),
+                ("event.outcome", outcome),
+                ("source.ip", ip),
+                ("user.name", "root"),
+            ],
+        )
     };
-    let mut detections: Vec<_> = (0..4).map(|i| (failed, auth(i * 100, "192.0.2.1", "failure"))).collect();
+    let mut detections: Vec<_> = (0..4)
+        .map(|i| (failed, auth(i * 100, "192.0.2.1", "failure")))
+        .collect();
     assert!(run(&set, CorrelatorConfig::default(), &detections).is_empty());
     detections.push((failed, auth(599, "192.0.2.1", "failure")));
     let alerts = run(&set, CorrelatorConfig::default(), &detections);
@@ -346,9 +563,21 @@ fn the_shipped_examples_parse_validate_and_fire() {
     let alerts = run(&set, CorrelatorConfig::default(), &detections);
     let mut titles: Vec<&str> = alerts.iter().map(|a| a.rule.title.as_str()).collect();
     titles.sort();
-    assert_eq!(titles, ["SSH Brute Force Followed by Successful Login", "SSH Brute Force From One Address"]);
-    let chain = alerts.iter().find(|a| a.rule.title.starts_with("SSH Brute Force Followed")).unwrap();
-    assert_eq!(chain.to_json_value()["group"], serde_json::json!({"source.ip": "192.0.2.1"}));
+    assert_eq!(
+        titles,
+        [
+            "SSH Brute Force Followed by Successful Login",
+            "SSH Brute Force From One Address"
+        ]
+    );
+    let chain = alerts
+        .iter()
+        .find(|a| a.rule.title.starts_with("SSH Brute Force Followed"))
+        .unwrap();
+    assert_eq!(
+        chain.to_json_value()["group"],
+        serde_json::json!({"source.ip": "192.0.2.1"})
+    );
     assert_eq!(chain.to_json_value()["rule"]["level"], "critical");
     // Each detection rule's own alerts are silenced by the correlations that use them.
     assert!(!set.emits_detection_alerts(loaded.detection("ssh_failed_login").unwrap()));

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use compact_str::CompactString;
 use siem_core::alert::Alert;
-use siem_core::correlate::{BaseRule, CorrelationSet, Correlator, CorrelatorConfig, Detection, ResolvedRule};
+use siem_core::correlate::{
+    BaseRule, CorrelationSet, Correlator, CorrelatorConfig, Detection, ResolvedRule,
+};
 use siem_core::event::{Event, LogSource};
 use siem_core::sigma::correlation::{CorrelationError, CorrelationRule};
 use siem_core::sigma::{Level, RuleMeta, Status};
@@ -31,7 +33,10 @@ fn string(doc: &yaml_serde::Value, key: &str) -> Option<String> {
 fn strings(doc: &yaml_serde::Value, key: &str) -> Vec<String> {
     match doc.get(key) {
         Some(yaml_serde::Value::String(s)) => vec![s.clone()],
-        Some(yaml_serde::Value::Sequence(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        Some(yaml_serde::Value::Sequence(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -47,7 +52,10 @@ pub fn meta_of(doc: &yaml_serde::Value, path: Option<&str>) -> RuleMeta {
         description: string(doc, "description"),
         level: string(doc, "level").and_then(|l| Level::parse(&l)),
         status: string(doc, "status").and_then(|s| Status::parse(&s)),
-        tags: strings(doc, "tags").into_iter().map(CompactString::from).collect(),
+        tags: strings(doc, "tags")
+            .into_iter()
+            .map(CompactString::from)
+            .collect(),
         references: strings(doc, "references"),
         falsepositives: strings(doc, "falsepositives"),
         author: string(doc, "author"),
@@ -77,7 +85,8 @@ impl Loaded {
         for doc in documents(text) {
             let meta = meta_of(&doc, path);
             if doc.get("correlation").is_some() {
-                self.correlations.push(CorrelationRule::from_yaml(meta, &doc)?);
+                self.correlations
+                    .push(CorrelationRule::from_yaml(meta, &doc)?);
             } else {
                 self.detections.push(meta);
             }
@@ -96,7 +105,10 @@ impl Loaded {
     /// A correlation set resolving detection rules by id or name (with their ids for alerts).
     pub fn set(&self) -> Arc<CorrelationSet> {
         let set = CorrelationSet::build(self.correlations.clone(), |r: &str| {
-            self.detection(r).map(|i| ResolvedRule { index: i, id: self.detections[i as usize].id.clone() })
+            self.detection(r).map(|i| ResolvedRule {
+                index: i,
+                id: self.detections[i as usize].id.clone(),
+            })
         })
         .expect("the rules resolve");
         Arc::new(set)
@@ -104,8 +116,11 @@ impl Loaded {
 
     /// The dense base index of a detection rule by id or name.
     pub fn base(&self, set: &CorrelationSet, reference: &str) -> BaseRule {
-        let index = self.detection(reference).unwrap_or_else(|| panic!("no detection rule {reference}"));
-        set.base_rule(index).unwrap_or_else(|| panic!("no correlation refers to {reference}"))
+        let index = self
+            .detection(reference)
+            .unwrap_or_else(|| panic!("no detection rule {reference}"));
+        set.base_rule(index)
+            .unwrap_or_else(|| panic!("no correlation refers to {reference}"))
     }
 }
 
@@ -126,7 +141,11 @@ pub fn event(seconds: i64, fields: &[(&str, &str)]) -> Event {
 
 /// Runs detections `(rule, event)` through a fresh correlator (arrival = event time, or the
 /// last arrival for events without one), then flushes.
-pub fn run(set: &Arc<CorrelationSet>, config: CorrelatorConfig, detections: &[(BaseRule, Event)]) -> Vec<Alert> {
+pub fn run(
+    set: &Arc<CorrelationSet>,
+    config: CorrelatorConfig,
+    detections: &[(BaseRule, Event)],
+) -> Vec<Alert> {
     let mut correlator = Correlator::new(set.clone(), config);
     let mut alerts = Vec::new();
     let mut arrival = at(0);
@@ -143,11 +162,15 @@ pub fn run(set: &Arc<CorrelationSet>, config: CorrelatorConfig, detections: &[(B
 #[test]
 fn the_specification_chain_loads() {
     let corpus = siem_testkit::corpus("sigma-specification");
-    let path = corpus.join("extracted-examples/correlation/16_failed_logins_followed_by_successful_login.yml");
+    let path = corpus
+        .join("extracted-examples/correlation/16_failed_logins_followed_by_successful_login.yml");
     let text = std::fs::read_to_string(&path).unwrap();
     let loaded = Loaded::from_text(&text, Some("16.yml")).unwrap();
     assert_eq!(loaded.correlations.len(), 2);
     assert_eq!(loaded.detections.len(), 2);
     assert_eq!(loaded.detection("failed_login"), Some(0));
-    assert_eq!(loaded.detection("4d0a2c83-c62c-4ed4-b475-c7e23a9269b8"), Some(1));
+    assert_eq!(
+        loaded.detection("4d0a2c83-c62c-4ed4-b475-c7e23a9269b8"),
+        Some(1)
+    );
 }

@@ -183,28 +183,48 @@ impl AlertPolicy {
             (PolicyClock::Arrival, Some(a)) => a,
             _ => alert.timestamp,
         };
-        let t = time.timestamp_nanos_opt().unwrap_or(if time.timestamp() < 0 { i64::MIN + 1 } else { i64::MAX });
+        let t = time
+            .timestamp_nanos_opt()
+            .unwrap_or(if time.timestamp() < 0 {
+                i64::MIN + 1
+            } else {
+                i64::MAX
+            });
         self.now = self.now.max(t);
         let now = self.now;
         let rule = rule_ident(alert);
 
-        let repeat_key = self.config.suppress_repeats.map(|period| (period, self.repeat_key(alert, &rule)));
+        let repeat_key = self
+            .config
+            .suppress_repeats
+            .map(|period| (period, self.repeat_key(alert, &rule)));
         if let Some((period, key)) = &repeat_key {
             let period = nanos(*period);
             self.forget_repeats(now, period);
-            if self.repeats.get(key).is_some_and(|&last| now.saturating_sub(last) < period) {
+            if self
+                .repeats
+                .get(key)
+                .is_some_and(|&last| now.saturating_sub(last) < period)
+            {
                 self.stats.suppressed_repeat += 1;
                 return Verdict::SuppressedRepeat;
             }
         }
         if let Some(period) = self.config.cooldown
-            && self.cooldowns.get(&rule).is_some_and(|&last| now.saturating_sub(last) < nanos(period))
+            && self
+                .cooldowns
+                .get(&rule)
+                .is_some_and(|&last| now.saturating_sub(last) < nanos(period))
         {
             self.stats.suppressed_cooldown += 1;
             return Verdict::SuppressedCooldown;
         }
         if let Some(cap) = self.config.max_alerts_per_hour {
-            while self.emitted_times.front().is_some_and(|&e| now.saturating_sub(e) >= HOUR) {
+            while self
+                .emitted_times
+                .front()
+                .is_some_and(|&e| now.saturating_sub(e) >= HOUR)
+            {
                 self.emitted_times.pop_front();
             }
             if self.emitted_times.len() >= cap as usize {
@@ -239,7 +259,10 @@ impl AlertPolicy {
 
     /// The alerts of `alerts` that are let through, in order.
     pub fn filter(&mut self, alerts: Vec<Alert>, arrival: Option<DateTime<Utc>>) -> Vec<Alert> {
-        alerts.into_iter().filter(|a| self.admit(a, arrival) == Verdict::Emit).collect()
+        alerts
+            .into_iter()
+            .filter(|a| self.admit(a, arrival) == Verdict::Emit)
+            .collect()
     }
 
     /// Drops repeat keys whose period has passed (the queue is in time order).

@@ -33,7 +33,11 @@ pub struct Detection<'a> {
 impl<'a> Detection<'a> {
     /// A detection of `rule` on `event`, arrived at `arrival`.
     pub fn new(rule: BaseRule, event: &'a Event, arrival: DateTime<Utc>) -> Self {
-        Detection { rule, event, arrival }
+        Detection {
+            rule,
+            event,
+            arrival,
+        }
     }
 }
 
@@ -51,8 +55,8 @@ pub struct Partition {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CorrelatorConfig {
     /// The most groups (one per correlation rule, group-by values and clock) held at once.
-    /// At the cap, the least recently updated group is evicted (counted in
-    /// [`CorrelatorStats::groups_evicted`]). Default 1,000,000.
+    /// At the cap, the least recently updated group is evicted (see the [module
+    /// docs](super#memory); counted in [`CorrelatorStats::groups_evicted`]). Default 1,000,000.
     pub max_groups: usize,
     /// How far behind the newest event time a detection may arrive and still be correlated in
     /// event-time order. Later ones are dropped and counted
@@ -205,7 +209,11 @@ impl SampleSource<'_> {
         if !self.wanted {
             return None;
         }
-        Some(self.shared.get_or_insert_with(|| Arc::new(self.event.clone())).clone())
+        Some(
+            self.shared
+                .get_or_insert_with(|| Arc::new(self.event.clone()))
+                .clone(),
+        )
     }
 }
 
@@ -270,8 +278,15 @@ fn nanos(d: Duration) -> i64 {
 impl Correlator {
     /// A correlator with empty state for `set`.
     pub fn new(set: Arc<CorrelationSet>, config: CorrelatorConfig) -> Correlator {
-        let limits = Limits { sample_events: config.sample_events, max_values: config.max_values_per_group };
-        let tables = set.plans.iter().map(|p| [Table::new(p, limits), Table::new(p, limits)]).collect();
+        let limits = Limits {
+            sample_events: config.sample_events,
+            max_values: config.max_values_per_group,
+        };
+        let tables = set
+            .plans
+            .iter()
+            .map(|p| [Table::new(p, limits), Table::new(p, limits)])
+            .collect();
         let lateness = nanos(config.lateness);
         let skew = config.max_clock_skew.map(nanos);
         Correlator {
@@ -310,19 +325,30 @@ impl Correlator {
 
     /// Groups currently held.
     pub fn live_groups(&self) -> usize {
-        self.tables.iter().flat_map(|t| t.iter()).map(|t| t.groups.live()).sum()
+        self.tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .map(|t| t.groups.live())
+            .sum()
     }
 
     /// Bytes of heap memory the correlation state holds (table capacities; sampled events are
     /// shared with alerts and not included). Compare with the allocator-measured figure in the
     /// `correlate` bench.
     pub fn state_bytes(&self) -> usize {
-        self.tables.iter().flat_map(|t| t.iter()).map(Table::heap_bytes).sum::<usize>()
+        self.tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .map(Table::heap_bytes)
+            .sum::<usize>()
             + self.pending.capacity() * std::mem::size_of::<Reverse<Pending>>()
     }
 
     fn limits(&self) -> Limits {
-        Limits { sample_events: self.config.sample_events, max_values: self.config.max_values_per_group }
+        Limits {
+            sample_events: self.config.sample_events,
+            max_values: self.config.max_values_per_group,
+        }
     }
 
     fn watermark(&self) -> i64 {
@@ -339,12 +365,19 @@ impl Correlator {
         self.stats.detections += 1;
         let arrival = to_nanos(detection.arrival);
         self.arrival_clock = self.arrival_clock.max(arrival);
-        if self.set.base_feeds.get(detection.rule.0 as usize).is_none_or(Vec::is_empty) {
+        if self
+            .set
+            .base_feeds
+            .get(detection.rule.0 as usize)
+            .is_none_or(Vec::is_empty)
+        {
             self.stats.unreferenced += 1;
             return out;
         }
         let event_time = detection.event.timestamp.map(to_nanos).filter(|&t| {
-            let trusted = self.skew.is_none_or(|skew| t <= arrival.saturating_add(skew));
+            let trusted = self
+                .skew
+                .is_none_or(|skew| t <= arrival.saturating_add(skew));
             if !trusted {
                 self.stats.future_retimed += 1;
             }
@@ -355,7 +388,14 @@ impl Correlator {
                 self.stats.arrival_timed += 1;
             }
             let clock = self.arrival_clock;
-            self.apply(detection.rule, clock, Clock::Arrival, detection.event, None, &mut out);
+            self.apply(
+                detection.rule,
+                clock,
+                Clock::Arrival,
+                detection.event,
+                None,
+                &mut out,
+            );
             return out;
         };
         if time < self.watermark() {
@@ -364,10 +404,22 @@ impl Correlator {
         }
         self.max_seen = self.max_seen.max(time);
         if self.lateness == 0 && self.pending.is_empty() {
-            self.apply(detection.rule, time, Clock::Event, detection.event, None, &mut out);
+            self.apply(
+                detection.rule,
+                time,
+                Clock::Event,
+                detection.event,
+                None,
+                &mut out,
+            );
         } else {
             self.seq += 1;
-            let pending = Pending { time, seq: self.seq, rule: detection.rule, event: Arc::new(detection.event.clone()) };
+            let pending = Pending {
+                time,
+                seq: self.seq,
+                rule: detection.rule,
+                event: Arc::new(detection.event.clone()),
+            };
             self.pending.push(Reverse(pending));
             self.release(false, &mut out);
         }
@@ -397,11 +449,15 @@ impl Correlator {
         loop {
             let watermark = self.watermark();
             let overflow = self.pending.len() > self.config.max_pending;
-            let Some(Reverse(top)) = self.pending.peek() else { break };
+            let Some(Reverse(top)) = self.pending.peek() else {
+                break;
+            };
             if !(all || overflow || top.time <= watermark) {
                 break;
             }
-            let Some(Reverse(p)) = self.pending.pop() else { break };
+            let Some(Reverse(p)) = self.pending.pop() else {
+                break;
+            };
             if overflow && !all && p.time > watermark {
                 self.stats.reorder_overflow += 1;
                 self.floor = self.floor.max(p.time);
@@ -414,9 +470,18 @@ impl Correlator {
     /// Delivers a [`Forward`] from another partition's correlator.
     pub fn process_forward(&mut self, forward: Forward) -> Vec<Alert> {
         let mut out = Vec::new();
-        let clock = if forward.arrival_clock { Clock::Arrival } else { Clock::Event };
+        let clock = if forward.arrival_clock {
+            Clock::Arrival
+        } else {
+            Clock::Event
+        };
         let mut queue = VecDeque::new();
-        queue.push_back(Derived { corr: forward.from.0, forwarded: true, group: forward.group, sample: forward.sample });
+        queue.push_back(Derived {
+            corr: forward.from.0,
+            forwarded: true,
+            group: forward.group,
+            sample: forward.sample,
+        });
         self.run_derived(forward.time, clock, queue, &mut out);
         out
     }
@@ -426,9 +491,21 @@ impl Correlator {
         std::mem::take(&mut self.forwards)
     }
 
-    fn apply(&mut self, rule: BaseRule, time: i64, clock: Clock, event: &Event, shared: Option<Arc<Event>>, out: &mut Vec<Alert>) {
+    fn apply(
+        &mut self,
+        rule: BaseRule,
+        time: i64,
+        clock: Clock,
+        event: &Event,
+        shared: Option<Arc<Event>>,
+        out: &mut Vec<Alert>,
+    ) {
         let set = self.set.clone();
-        let mut sample = SampleSource { event, shared, wanted: self.config.sample_events > 0 };
+        let mut sample = SampleSource {
+            event,
+            shared,
+            wanted: self.config.sample_events > 0,
+        };
         let mut queue = VecDeque::new();
         for feed in &set.base_feeds[rule.0 as usize] {
             let key = set.group_key(feed, event);
@@ -438,7 +515,17 @@ impl Correlator {
                 self.stats.not_owned += 1;
                 continue;
             }
-            self.update(&set, *feed, key, time, clock, event, &mut sample, &mut queue, out);
+            self.update(
+                &set,
+                *feed,
+                key,
+                time,
+                clock,
+                event,
+                &mut sample,
+                &mut queue,
+                out,
+            );
         }
         if !queue.is_empty() {
             self.run_derived(time, clock, queue, out);
@@ -446,7 +533,13 @@ impl Correlator {
     }
 
     /// Applies fired inner correlations to the correlations that refer to them, breadth first.
-    fn run_derived(&mut self, time: i64, clock: Clock, mut queue: VecDeque<Derived>, out: &mut Vec<Alert>) {
+    fn run_derived(
+        &mut self,
+        time: i64,
+        clock: Clock,
+        mut queue: VecDeque<Derived>,
+        out: &mut Vec<Alert>,
+    ) {
         let set = self.set.clone();
         while let Some(d) = queue.pop_front() {
             let fields = GroupFields(&d.group);
@@ -463,8 +556,22 @@ impl Correlator {
                         continue;
                     }
                 }
-                let mut sample = SampleSource { event: &placeholder, shared: d.sample.clone(), wanted: d.sample.is_some() };
-                self.update(&set, *feed, key, time, clock, &fields, &mut sample, &mut queue, out);
+                let mut sample = SampleSource {
+                    event: &placeholder,
+                    shared: d.sample.clone(),
+                    wanted: d.sample.is_some(),
+                };
+                self.update(
+                    &set,
+                    *feed,
+                    key,
+                    time,
+                    clock,
+                    &fields,
+                    &mut sample,
+                    &mut queue,
+                    out,
+                );
             }
             for partition in elsewhere {
                 self.stats.forwarded += 1;
@@ -498,7 +605,12 @@ impl Correlator {
         let rule = &set.rules()[c];
         let input = match plan.kind {
             CorrelationType::ValueCount => {
-                let values: Vec<Option<&Value>> = rule.condition.field.iter().map(|f| source.field(f)).collect();
+                let values: Vec<Option<&Value>> = rule
+                    .condition
+                    .field
+                    .iter()
+                    .map(|f| source.field(f))
+                    .collect();
                 if values.iter().any(|v| v.is_none_or(Value::is_null)) {
                     self.stats.missing_value += 1;
                     return;
@@ -525,18 +637,9 @@ impl Correlator {
         let min = time.saturating_sub(plan.timespan);
         {
             let table = &mut self.tables[c][ci];
-            // The queue's oldest entry says whether anything can have expired, without
-            // touching a group (the common case costs no cache miss).
-            while table.groups.oldest_queued().is_some_and(|t| t < min) {
-                match table.groups.head() {
-                    Some((last, _)) if last < min => {
-                        if let Some(slot) = table.groups.remove_head() {
-                            table.clear(slot);
-                            self.stats.groups_expired += 1;
-                        }
-                    }
-                    _ => break,
-                }
+            while let Some(slot) = table.groups.pop_expired(min) {
+                table.clear(slot);
+                self.stats.groups_expired += 1;
             }
         }
 
@@ -569,21 +672,37 @@ impl Correlator {
             } else {
                 Vec::new()
             };
-            let trigger = table.samples.as_ref().and_then(|s| s[slot as usize].back().map(|(_, e)| e.clone()));
+            let trigger = table
+                .samples
+                .as_ref()
+                .and_then(|s| s[slot as usize].back().map(|(_, e)| e.clone()));
             table.clear(slot);
             self.stats.fires += 1;
             let group = set.group_values(&feed, source);
             if set.emits_correlation_alerts(CorrelationId(feed.corr)) {
-                out.push(self.alert(set, feed.corr, &fire, time, clock, group.clone(), events));
+                self.stats.alerts += 1;
+                out.push(Self::alert(
+                    set,
+                    feed.corr,
+                    &fire,
+                    time,
+                    clock,
+                    group.clone(),
+                    events,
+                ));
             }
             if !set.corr_feeds[c].is_empty() {
-                queue.push_back(Derived { corr: feed.corr, forwarded: false, group, sample: trigger });
+                queue.push_back(Derived {
+                    corr: feed.corr,
+                    forwarded: false,
+                    group,
+                    sample: trigger,
+                });
             }
         }
     }
 
     fn alert(
-        &mut self,
         set: &CorrelationSet,
         corr: u32,
         fire: &Fire,
@@ -592,9 +711,12 @@ impl Correlator {
         group: Vec<(CompactString, Value)>,
         events: Vec<Event>,
     ) -> Alert {
-        self.stats.alerts += 1;
         let plan = &set.plans[corr as usize];
-        let rules = fire.rules.iter().map(|&s| plan.slots[usize::from(s)].ident.clone()).collect();
+        let rules = fire
+            .rules
+            .iter()
+            .map(|&s| plan.slots[usize::from(s)].ident.clone())
+            .collect();
         Alert {
             timestamp: from_nanos(time),
             kind: AlertKind::Correlation,
@@ -602,22 +724,26 @@ impl Correlator {
             event: None,
             group,
             value: Some(fire.value.clone()),
-            window: Some(Window { start: from_nanos(fire.start), end: from_nanos(time) }),
+            window: Some(Window {
+                start: from_nanos(fire.start),
+                end: from_nanos(time),
+            }),
             rules,
             events,
             arrival_time: clock == Clock::Arrival,
         }
     }
 
-    /// Evicts the least recently updated group of all tables (measured against each table's
-    /// own clock); false if there is none.
+    /// Evicts a group: from the table whose queue front is stalest (measured against each
+    /// table's own clock), the oldest-queued group not updated since (see the table docs);
+    /// false if there is none.
     pub(crate) fn evict_one(&mut self) -> bool {
         let now = [self.max_seen, self.arrival_clock];
         let mut best: Option<(i64, usize, usize)> = None;
-        for (c, pair) in self.tables.iter_mut().enumerate() {
-            for (k, table) in pair.iter_mut().enumerate() {
-                if let Some((last, _)) = table.groups.head() {
-                    let staleness = now[k].saturating_sub(last);
+        for (c, pair) in self.tables.iter().enumerate() {
+            for (k, table) in pair.iter().enumerate() {
+                if let Some(front) = table.groups.front_time() {
+                    let staleness = now[k].saturating_sub(front);
                     if best.is_none_or(|(s, _, _)| staleness > s) {
                         best = Some((staleness, c, k));
                     }
@@ -626,7 +752,7 @@ impl Correlator {
         }
         let Some((_, c, k)) = best else { return false };
         let table = &mut self.tables[c][k];
-        if let Some(slot) = table.groups.remove_head() {
+        if let Some(slot) = table.groups.pop_oldest() {
             table.clear(slot);
             self.stats.groups_evicted += 1;
             true
@@ -645,7 +771,10 @@ impl Table {
     }
 }
 
-static GROUP_HASHER: std::sync::LazyLock<foldhash::fast::FixedState> = std::sync::LazyLock::new(|| {
-    use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(foldhash::fast::RandomState::default().hash_one(0x5ee3_u64))
-});
+static GROUP_HASHER: std::sync::LazyLock<foldhash::fast::FixedState> =
+    std::sync::LazyLock::new(|| {
+        use std::hash::BuildHasher;
+        foldhash::fast::FixedState::with_seed(
+            foldhash::fast::RandomState::default().hash_one(0x5ee3_u64),
+        )
+    });

@@ -118,7 +118,10 @@ impl Num {
                 if let Ok(i) = t.parse::<i64>() {
                     Some(Num::Int(i))
                 } else {
-                    t.parse::<f64>().ok().filter(|f| f.is_finite()).map(Num::Float)
+                    t.parse::<f64>()
+                        .ok()
+                        .filter(|f| f.is_finite())
+                        .map(Num::Float)
                 }
             }
             _ => None,
@@ -172,13 +175,21 @@ pub(crate) fn percentile(values: impl Iterator<Item = Num>, p: f64) -> Option<Nu
     let n = sorted.len();
     let rank = (p / 100.0 * n as f64).ceil();
     // rank is finite and within [0, n]; clamp to a valid index.
-    let idx = if rank.is_finite() && rank >= 1.0 { (rank as usize).min(n) - 1 } else { 0 };
+    let idx = if rank.is_finite() && rank >= 1.0 {
+        (rank as usize).min(n) - 1
+    } else {
+        0
+    };
     sorted.get(idx).copied()
 }
 
 /// Nanoseconds since the Unix epoch, saturating outside the ±292-year range of `i64`.
 pub(crate) fn to_nanos(t: DateTime<Utc>) -> i64 {
-    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 { i64::MIN + 1 } else { i64::MAX })
+    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
+        i64::MIN + 1
+    } else {
+        i64::MAX
+    })
 }
 
 /// The instant `nanos` after the Unix epoch.
@@ -192,14 +203,20 @@ mod tests {
 
     #[test]
     fn keys_are_unambiguous_and_type_blind() {
-        let ip: Value = "203.0.113.7".parse::<std::net::IpAddr>().map(Value::Ip).unwrap();
+        let ip: Value = "203.0.113.7"
+            .parse::<std::net::IpAddr>()
+            .map(Value::Ip)
+            .unwrap();
         let text = Value::from("203.0.113.7");
         assert_eq!(encode_key([Some(&ip)]), encode_key([Some(&text)]));
         let a = Value::from("a:b");
         let b = Value::from("c");
         let c = Value::from("a");
         let d = Value::from("b:c");
-        assert_ne!(encode_key([Some(&a), Some(&b)]), encode_key([Some(&c), Some(&d)]));
+        assert_ne!(
+            encode_key([Some(&a), Some(&b)]),
+            encode_key([Some(&c), Some(&d)])
+        );
         assert_ne!(encode_key([None]), encode_key([Some(&Value::from(""))]));
         assert_eq!(encode_key([None]), encode_key([Some(&Value::Null)]));
     }
@@ -220,7 +237,10 @@ mod tests {
     fn sums_stay_exact_for_integers() {
         let big = [Num::Int(i64::MAX), Num::Int(1), Num::Int(-2)];
         assert_eq!(sum(big.iter().copied()), Num::Int(i64::MAX - 1));
-        assert_eq!(sum([Num::Int(1), Num::Float(0.5)].iter().copied()), Num::Float(1.5));
+        assert_eq!(
+            sum([Num::Int(1), Num::Float(0.5)].iter().copied()),
+            Num::Float(1.5)
+        );
     }
 
     #[test]

@@ -100,11 +100,14 @@
 //! # Memory
 //!
 //! State is kept per (correlation rule, group, clock) and only while some detection of the
-//! group lies within the rule's timespan of the newest time; older groups are dropped as time
-//! advances. [`CorrelatorConfig::max_groups`] caps the groups held at once: at the cap the
-//! least recently updated group is evicted ([`CorrelatorStats::groups_evicted`]), so a flood of
-//! distinct keys (ten million source addresses) never grows memory past the cap; it only
-//! forgets the stalest groups, and the counters say how many.
+//! group lies within the rule's timespan of the newest time; idle groups are dropped as time
+//! advances ([`CorrelatorStats::groups_expired`]). [`CorrelatorConfig::max_groups`] caps the
+//! groups held at once. At the cap a group is evicted to make room
+//! ([`CorrelatorStats::groups_evicted`]): the least recently updated one, found with a
+//! second-chance queue (the oldest-queued group not updated since it was queued), so a group
+//! under attack, updated all the time, outlives a flood of distinct keys (ten million source
+//! addresses) that never grows memory past the cap. Eviction forgets a window early, so it can
+//! miss an alert; the counters say how often it happened.
 //!
 //! Counts are kept exactly with bounded state. For a condition on a count, every count from
 //! some `m` on gives the same answer ([`Condition::count_saturation`](crate::sigma::correlation::Condition::count_saturation):
@@ -113,7 +116,7 @@
 //! keeps the newest `m` timestamps of a group (a count above `m` never has to be remembered
 //! exactly), and `value_count` the `m` values seen most recently, each with its latest time
 //! (a value that dropped out can only matter again by reappearing, which makes it the most
-//! recent). A `gte: 5` rule costs about 130 bytes per group (see the `correlate` bench).
+//! recent). A `gte: 5` rule costs about 128 bytes per group (measured in the `correlate` bench).
 //! `value_sum`, `value_avg` and `value_percentile` must keep every value in the window, up to
 //! [`CorrelatorConfig::max_values_per_group`].
 //!
@@ -134,8 +137,8 @@ mod snapshot;
 mod table;
 
 pub use engine::{Correlator, CorrelatorConfig, CorrelatorStats, Detection, Forward, Partition};
-pub use key::stable_hash;
 pub(crate) use key::push_key_part as push_group_key_part;
+pub use key::stable_hash;
 pub use set::{BaseRule, BuildError, CorrelationId, CorrelationSet, ResolvedRule};
 pub use shared::SharedCorrelator;
 pub use snapshot::{RestoreReport, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Snapshot, SnapshotError};

@@ -26,13 +26,19 @@ pub struct ResolvedRule {
 
 impl From<u32> for ResolvedRule {
     fn from(index: u32) -> Self {
-        ResolvedRule { index, id: CompactString::default() }
+        ResolvedRule {
+            index,
+            id: CompactString::default(),
+        }
     }
 }
 
 impl<S: Into<CompactString>> From<(u32, S)> for ResolvedRule {
     fn from((index, id): (u32, S)) -> Self {
-        ResolvedRule { index, id: id.into() }
+        ResolvedRule {
+            index,
+            id: id.into(),
+        }
     }
 }
 
@@ -52,7 +58,9 @@ pub struct CorrelationId(pub u32);
 #[non_exhaustive]
 pub enum BuildError {
     /// A reference names no correlation and the resolver knows no detection rule by it.
-    #[error("correlation rule {rule:?} refers to {reference:?}, which is neither a loaded rule's id nor its name")]
+    #[error(
+        "correlation rule {rule:?} refers to {reference:?}, which is neither a loaded rule's id nor its name"
+    )]
     UnknownRule {
         /// The referring correlation (its id, name or title).
         rule: String,
@@ -60,7 +68,9 @@ pub enum BuildError {
         reference: String,
     },
     /// A reference names both a correlation rule and a detection rule.
-    #[error("correlation rule {rule:?} refers to {reference:?}, which names both a correlation rule and a detection rule")]
+    #[error(
+        "correlation rule {rule:?} refers to {reference:?}, which names both a correlation rule and a detection rule"
+    )]
     Ambiguous {
         /// The referring correlation.
         rule: String,
@@ -169,7 +179,10 @@ pub struct CorrelationSet {
 impl CorrelationSet {
     /// Resolves and checks `rules`. `resolve` maps a reference (an `id` or a `name`) to a
     /// detection rule; it may return a `u32` index or a [`ResolvedRule`] with the rule's id.
-    pub fn build<R, F>(rules: Vec<CorrelationRule>, resolve: F) -> Result<CorrelationSet, BuildError>
+    pub fn build<R, F>(
+        rules: Vec<CorrelationRule>,
+        resolve: F,
+    ) -> Result<CorrelationSet, BuildError>
     where
         F: Fn(&str) -> Option<R>,
         R: Into<ResolvedRule>,
@@ -214,10 +227,17 @@ impl CorrelationSet {
                     }
                     (Some(c), None) => {
                         edges[ci].push(c);
-                        (Target::Correlation(CorrelationId(c)), CompactString::from(rules[c as usize].ident()))
+                        (
+                            Target::Correlation(CorrelationId(c)),
+                            CompactString::from(rules[c as usize].ident()),
+                        )
                     }
                     (None, Some(r)) => {
-                        let ident = if r.id.is_empty() { reference.clone() } else { r.id.clone() };
+                        let ident = if r.id.is_empty() {
+                            reference.clone()
+                        } else {
+                            r.id.clone()
+                        };
                         let b = *by_index.entry(r.index).or_insert_with(|| {
                             base.push(r.clone());
                             BaseRule(base.len() as u32 - 1)
@@ -243,7 +263,11 @@ impl CorrelationSet {
                     .iter()
                     .map(|g| CompactString::from(rule.group_field(g, reference)))
                     .collect();
-                slots.push(SlotPlan { target, ident, group_fields });
+                slots.push(SlotPlan {
+                    target,
+                    ident,
+                    group_fields,
+                });
             }
             let saturation = if rule.kind.is_temporal() {
                 rule.rules.len() as u32
@@ -260,7 +284,12 @@ impl CorrelationSet {
             });
         }
         if let Some(cycle) = find_cycle(&edges) {
-            return Err(BuildError::Cycle(cycle.iter().map(|&c| rules[c as usize].ident().to_string()).collect()));
+            return Err(BuildError::Cycle(
+                cycle
+                    .iter()
+                    .map(|&c| rules[c as usize].ident().to_string())
+                    .collect(),
+            ));
         }
 
         let mut base_feeds = vec![Vec::new(); base.len()];
@@ -271,7 +300,10 @@ impl CorrelationSet {
         for (ci, plan) in plans.iter().enumerate() {
             let generate = rules[ci].generate;
             for (si, slot) in plan.slots.iter().enumerate() {
-                let feed = Feed { corr: ci as u32, slot: si as u16 };
+                let feed = Feed {
+                    corr: ci as u32,
+                    slot: si as u16,
+                };
                 match slot.target {
                     Target::Detection(b) => {
                         base_feeds[b.0 as usize].push(feed);
@@ -285,8 +317,19 @@ impl CorrelationSet {
                 }
             }
         }
-        let corr_emit = (0..rules.len()).map(|c| !corr_referenced[c] || corr_generate[c]).collect();
-        Ok(CorrelationSet { rules, plans, base, by_index, base_feeds, corr_feeds, base_generate, corr_emit })
+        let corr_emit = (0..rules.len())
+            .map(|c| !corr_referenced[c] || corr_generate[c])
+            .collect();
+        Ok(CorrelationSet {
+            rules,
+            plans,
+            base,
+            by_index,
+            base_feeds,
+            corr_feeds,
+            base_generate,
+            corr_emit,
+        })
     }
 
     /// The correlation rules, in the order given.
@@ -347,7 +390,11 @@ impl CorrelationSet {
     pub fn warnings(&self) -> Vec<(String, String)> {
         self.rules
             .iter()
-            .flat_map(|r| r.warnings().into_iter().map(move |w| (r.ident().to_string(), w)))
+            .flat_map(|r| {
+                r.warnings()
+                    .into_iter()
+                    .map(move |w| (r.ident().to_string(), w))
+            })
             .collect()
     }
 
@@ -355,7 +402,12 @@ impl CorrelationSet {
     /// where a router sends a detection of base rule `rule` read from `event` when each of
     /// `count` workers runs a correlator owning one partition (see
     /// [`CorrelatorConfig::partition`](super::CorrelatorConfig::partition)).
-    pub fn partitions_for(&self, rule: BaseRule, event: &crate::event::Event, count: u32) -> Vec<u32> {
+    pub fn partitions_for(
+        &self,
+        rule: BaseRule,
+        event: &crate::event::Event,
+        count: u32,
+    ) -> Vec<u32> {
         let mut out = Vec::new();
         if let Some(feeds) = self.base_feeds.get(rule.0 as usize) {
             for feed in feeds {
@@ -377,13 +429,22 @@ impl CorrelationSet {
     }
 
     /// The alert `group` of a detection for one feed: names as written in `group-by`.
-    pub(crate) fn group_values(&self, feed: &Feed, source: &dyn Fields) -> Vec<(CompactString, Value)> {
+    pub(crate) fn group_values(
+        &self,
+        feed: &Feed,
+        source: &dyn Fields,
+    ) -> Vec<(CompactString, Value)> {
         let rule = &self.rules[feed.corr as usize];
         let slot = &self.plans[feed.corr as usize].slots[usize::from(feed.slot)];
         rule.group_by
             .iter()
             .zip(&slot.group_fields)
-            .map(|(name, field)| (name.clone(), source.field(field).cloned().unwrap_or(Value::Null)))
+            .map(|(name, field)| {
+                (
+                    name.clone(),
+                    source.field(field).cloned().unwrap_or(Value::Null),
+                )
+            })
             .collect()
     }
 
@@ -435,7 +496,10 @@ mod tests {
     #[test]
     fn cycles_are_found_with_their_path() {
         assert_eq!(find_cycle(&[vec![1], vec![2], vec![]]), None);
-        assert_eq!(find_cycle(&[vec![1], vec![2], vec![0]]), Some(vec![0, 1, 2, 0]));
+        assert_eq!(
+            find_cycle(&[vec![1], vec![2], vec![0]]),
+            Some(vec![0, 1, 2, 0])
+        );
         assert_eq!(find_cycle(&[vec![0]]), Some(vec![0, 0]));
         assert_eq!(find_cycle(&[vec![], vec![2], vec![1]]), Some(vec![1, 2, 1]));
     }

@@ -49,7 +49,11 @@ pub struct SharedCorrelator {
 impl SharedCorrelator {
     /// `shards` correlators (at least 1) with `config`, each owning one partition
     /// (`config.partition` is replaced).
-    pub fn new(set: Arc<CorrelationSet>, config: CorrelatorConfig, shards: usize) -> SharedCorrelator {
+    pub fn new(
+        set: Arc<CorrelationSet>,
+        config: CorrelatorConfig,
+        shards: usize,
+    ) -> SharedCorrelator {
         let count = shards.clamp(1, u32::MAX as usize) as u32;
         let shards = (0..count)
             .map(|index| {
@@ -69,14 +73,19 @@ impl SharedCorrelator {
     fn lock(&self, shard: u32) -> MutexGuard<'_, Correlator> {
         // A panic while holding the lock cannot leave a shard half-updated in a way later calls
         // would misread (each update completes or does not touch the group), so keep going.
-        self.shards[shard as usize].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shards[shard as usize]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Offers one detection (see [`Correlator::process`]).
     pub fn process(&self, detection: &Detection<'_>) -> Vec<Alert> {
         let mut alerts = Vec::new();
         let mut forwards = Vec::new();
-        for shard in self.set.partitions_for(detection.rule, detection.event, self.shards.len() as u32) {
+        for shard in
+            self.set
+                .partitions_for(detection.rule, detection.event, self.shards.len() as u32)
+        {
             let mut correlator = self.lock(shard);
             alerts.extend(correlator.process(detection));
             forwards.extend(correlator.take_forwards());
@@ -145,7 +154,9 @@ impl SharedCorrelator {
 
     /// One snapshot per shard, in shard order.
     pub fn snapshot(&self) -> Vec<Snapshot> {
-        (0..self.shards.len() as u32).map(|s| self.lock(s).snapshot()).collect()
+        (0..self.shards.len() as u32)
+            .map(|s| self.lock(s).snapshot())
+            .collect()
     }
 
     /// Rebuilds a shared correlator from [`SharedCorrelator::snapshot`]'s output (the number of
@@ -160,7 +171,10 @@ impl SharedCorrelator {
         let mut report = RestoreReport::default();
         for (index, snapshot) in snapshots.iter().enumerate() {
             let mut config = config.clone();
-            config.partition = Some(Partition { index: index as u32, count });
+            config.partition = Some(Partition {
+                index: index as u32,
+                count,
+            });
             let (correlator, r) = Correlator::restore(set.clone(), config, snapshot)?;
             report.groups_restored += r.groups_restored;
             report.groups_dropped += r.groups_dropped;

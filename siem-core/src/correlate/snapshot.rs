@@ -1,7 +1,7 @@
 //! Snapshots: a correlator's open windows as versioned, self-describing JSON.
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use compact_str::CompactString;
@@ -98,7 +98,9 @@ pub enum SnapshotError {
     #[error("unreadable correlator snapshot: {0}")]
     Json(#[from] serde_json::Error),
     /// Another format or an unknown version.
-    #[error("not a siem correlator snapshot of version {SNAPSHOT_VERSION}: format {format:?}, version {version}")]
+    #[error(
+        "not a siem correlator snapshot of version {SNAPSHOT_VERSION}: format {format:?}, version {version}"
+    )]
     Format {
         /// The `format` found.
         format: String,
@@ -106,7 +108,9 @@ pub enum SnapshotError {
         version: u32,
     },
     /// The snapshot was taken by a correlator owning another partition.
-    #[error("the snapshot holds partition {found:?}, the correlator is configured for {configured:?}")]
+    #[error(
+        "the snapshot holds partition {found:?}, the correlator is configured for {configured:?}"
+    )]
     Partition {
         /// The snapshot's partition.
         found: Option<Partition>,
@@ -139,7 +143,10 @@ impl Snapshot {
     pub fn from_json(text: &str) -> Result<Snapshot, SnapshotError> {
         let snapshot: Snapshot = serde_json::from_str(text)?;
         if snapshot.format != SNAPSHOT_FORMAT || snapshot.version != SNAPSHOT_VERSION {
-            return Err(SnapshotError::Format { format: snapshot.format, version: snapshot.version });
+            return Err(SnapshotError::Format {
+                format: snapshot.format,
+                version: snapshot.version,
+            });
         }
         Ok(snapshot)
     }
@@ -165,7 +172,10 @@ impl Correlator {
                     let samples = match &table.samples {
                         Some(samples) => samples[i]
                             .iter()
-                            .map(|(t, e)| SampleSnapshot { time: *t, event: (**e).clone() })
+                            .map(|(t, e)| SampleSnapshot {
+                                time: *t,
+                                event: (**e).clone(),
+                            })
                             .collect(),
                         None => Vec::new(),
                     };
@@ -179,7 +189,11 @@ impl Correlator {
                     });
                 }
             }
-            rules.push(RuleSnapshot { ident: rule.ident().to_string(), fingerprint: rule.fingerprint(), groups });
+            rules.push(RuleSnapshot {
+                ident: rule.ident().to_string(),
+                fingerprint: rule.fingerprint(),
+                groups,
+            });
         }
         let mut pending: Vec<PendingSnapshot> = self
             .pending
@@ -214,10 +228,16 @@ impl Correlator {
         snapshot: &Snapshot,
     ) -> Result<(Correlator, RestoreReport), SnapshotError> {
         if snapshot.format != SNAPSHOT_FORMAT || snapshot.version != SNAPSHOT_VERSION {
-            return Err(SnapshotError::Format { format: snapshot.format.clone(), version: snapshot.version });
+            return Err(SnapshotError::Format {
+                format: snapshot.format.clone(),
+                version: snapshot.version,
+            });
         }
         if snapshot.partition != config.partition {
-            return Err(SnapshotError::Partition { found: snapshot.partition, configured: config.partition });
+            return Err(SnapshotError::Partition {
+                found: snapshot.partition,
+                configured: config.partition,
+            });
         }
         let mut correlator = Correlator::new(set.clone(), config);
         let mut report = RestoreReport::default();
@@ -227,12 +247,16 @@ impl Correlator {
         };
         for saved in &snapshot.rules {
             let Some(c) = set.rules().iter().position(|r| r.ident() == saved.ident) else {
-                report.rules_dropped.push((saved.ident.clone(), "no such rule".into()));
+                report
+                    .rules_dropped
+                    .push((saved.ident.clone(), "no such rule".into()));
                 report.groups_dropped += saved.groups.len();
                 continue;
             };
             if set.rules()[c].fingerprint() != saved.fingerprint {
-                report.rules_dropped.push((saved.ident.clone(), "the rule changed".into()));
+                report
+                    .rules_dropped
+                    .push((saved.ident.clone(), "the rule changed".into()));
                 report.groups_dropped += saved.groups.len();
                 continue;
             }
@@ -252,7 +276,9 @@ impl Correlator {
                     report.groups_dropped += 1;
                     continue;
                 }
-                let slot = table.groups.insert(hash, CompactString::from(g.key.as_str()), g.last);
+                let slot = table
+                    .groups
+                    .insert(hash, CompactString::from(g.key.as_str()), g.last);
                 table.ensure(slot);
                 table.clear(slot);
                 let rules_fit = match &mut table.rule_latest {
@@ -270,7 +296,12 @@ impl Correlator {
                     continue;
                 }
                 for s in g.samples.iter().rev().take(limits.sample_events).rev() {
-                    table.sample(slot, s.time, Some(Arc::new(s.event.clone())), limits.sample_events);
+                    table.sample(
+                        slot,
+                        s.time,
+                        Some(Arc::new(s.event.clone())),
+                        limits.sample_events,
+                    );
                 }
                 report.groups_restored += 1;
             }
@@ -286,7 +317,12 @@ impl Correlator {
         let mut pending = BinaryHeap::new();
         for p in &snapshot.pending {
             match set.base_rule(p.rule) {
-                Some(rule) => pending.push(Reverse(Pending { time: p.time, seq: p.seq, rule, event: Arc::new(p.event.clone()) })),
+                Some(rule) => pending.push(Reverse(Pending {
+                    time: p.time,
+                    seq: p.seq,
+                    rule,
+                    event: Arc::new(p.event.clone()),
+                })),
                 None => report.pending_dropped += 1,
             }
         }
@@ -299,4 +335,3 @@ impl Correlator {
         Ok((correlator, report))
     }
 }
-

@@ -1,22 +1,28 @@
 //! Per-(correlation, clock) group tables: a compact hash index over a slab of groups, an
-//! expiry/eviction queue ordered by last update, and the per-type window state.
+//! expiry/eviction queue, and the per-type window state.
 //!
 //! # Layout and cost
 //!
-//! A table keeps, per group: a [`Slot`] (the encoded key, its hash, the time of the last update:
-//! 48 bytes), one `u32` in a `hashbrown::HashTable` index (≈ 4–9 bytes with the table's load
-//! factor and control bytes), one or two entries of the update queue (16 bytes each), and its
-//! window state. For `event_count` the state is a ring of at most `saturation` timestamps stored
-//! inline in one flat array (8 bytes each, no allocation per group) plus its head and length
-//! (8 bytes), so a `gte: 5` rule costs about 130 bytes per group.
+//! A table keeps, per group: a [`Slot`] (the encoded key, its hash, the time of the last update
+//! and up to [`INLINE`] timestamps of window state: 96 bytes), one `u32` in a
+//! `hashbrown::HashTable` index (4–9 bytes with the table's load factor and control bytes), and
+//! one entry of the queue (16 bytes). An `event_count` rule whose condition needs at most six
+//! timestamps (`gte: 5`, `gt: 5`, ...) keeps its ring inside the slot, so looking a group up
+//! brings its window into the cache too; such a group costs about 128 bytes in all (measured
+//! in the `correlate` bench).
 //!
-//! Updates arrive in non-decreasing time per table (the correlator reorders event time and keeps
-//! the arrival clock monotonic), so appending `(time, slot)` to the queue keeps it sorted by
-//! last update: the queue's head is both the next group to expire (its newest event has left
-//! every future window) and the least recently updated group, which is the one evicted when the
-//! correlator's cap on groups is reached. Entries made stale by a later update of their group
-//! are skipped when they reach the head; the queue is compacted when stale entries outnumber
-//! live groups.
+//! # The queue: expiry and eviction
+//!
+//! Each group has one entry `(time, slot)` in a FIFO queue, made when the group was created;
+//! an update only records the group's new time in its slot. When the entry reaches the front of
+//! the queue (because the front's time has left the timespan, or because a group must be
+//! evicted), the group's current time decides: if the group was updated since its entry was
+//! made, the entry goes to the back with the new time (a second chance); otherwise the group is
+//! removed. So the groups removed on expiry are exactly idle ones (every event older than the
+//! timespan), and the group evicted at the cap is the oldest-queued group that has not been
+//! updated since: least recently updated, up to the order within one pass of the queue. The
+//! front's time never exceeds any group's last update, so a front inside the timespan means no
+//! group can have expired and the common update touches no other group.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -53,28 +59,38 @@ pub(crate) struct Slot {
     pub live: bool,
 }
 
-/// The groups of one table: index, slab, free list and update queue.
+/// The groups of one table: index, slab, free list and queue (see the module docs).
 #[derive(Debug, Default)]
 pub(crate) struct Groups {
     index: HashTable<u32>,
     pub slots: Vec<Slot>,
     free: Vec<u32>,
+    /// One entry per live group: (a time not later than its last update, slot).
     queue: VecDeque<(i64, u32)>,
-    live: usize,
 }
 
 impl Groups {
     pub fn live(&self) -> usize {
-        self.live
+        self.queue.len()
     }
 
     pub fn find(&self, hash: u64, key: &str) -> Option<u32> {
-        self.index.find(hash, |&i| self.slots[i as usize].key == key).copied()
+        self.index
+            .find(hash, |&i| self.slots[i as usize].key == key)
+            .copied()
     }
 
     /// Adds a group (the caller has made room) and returns its slot.
     pub fn insert(&mut self, hash: u64, key: CompactString, now: i64) -> u32 {
-        let slot = Slot { key, hash, last: now, inline: [NONE; INLINE], head: 0, len: 0, live: true };
+        let slot = Slot {
+            key,
+            hash,
+            last: now,
+            inline: [NONE; INLINE],
+            head: 0,
+            len: 0,
+            live: true,
+        };
         let i = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = slot;
@@ -86,46 +102,55 @@ impl Groups {
             }
         };
         let slots = &self.slots;
-        self.index.insert_unique(hash, i, |&j| slots[j as usize].hash);
+        self.index
+            .insert_unique(hash, i, |&j| slots[j as usize].hash);
         self.queue.push_back((now, i));
-        self.live += 1;
         i
     }
 
     /// Records an update of `slot` at `now` (not earlier than its last one).
     pub fn touch(&mut self, slot: u32, now: i64) {
-        let s = &mut self.slots[slot as usize];
-        if s.last != now {
-            s.last = now;
-            self.queue.push_back((now, slot));
-            if self.queue.len() > 2 * self.live + 64 {
-                self.compact();
-            }
-        }
+        self.slots[slot as usize].last = now;
     }
 
-    /// The time of the oldest queue entry (live or stale): no group was updated before it.
-    pub fn oldest_queued(&self) -> Option<i64> {
+    /// The time of the queue's front: no live group was updated before it.
+    pub fn front_time(&self) -> Option<i64> {
         self.queue.front().map(|&(t, _)| t)
     }
 
-    /// The least recently updated live group and its last update, skipping stale entries.
-    pub fn head(&mut self) -> Option<(i64, u32)> {
+    /// Removes and returns a group whose last update is before `min`, if the front of the queue
+    /// says there can be one (groups updated since they were queued go to the back).
+    pub fn pop_expired(&mut self, min: i64) -> Option<u32> {
         while let Some(&(t, i)) = self.queue.front() {
-            let s = &self.slots[i as usize];
-            if s.live && s.last == t {
-                return Some((t, i));
+            if t >= min {
+                return None;
             }
             self.queue.pop_front();
+            let last = self.slots[i as usize].last;
+            if last < min {
+                self.free_slot(i);
+                return Some(i);
+            }
+            self.queue.push_back((last, i));
         }
         None
     }
 
-    /// Removes the least recently updated group; returns its slot so the caller can clear its
-    /// state.
-    pub fn remove_head(&mut self) -> Option<u32> {
-        let (_, i) = self.head()?;
-        self.queue.pop_front();
+    /// Removes and returns the oldest-queued group not updated since it was queued.
+    pub fn pop_oldest(&mut self) -> Option<u32> {
+        while let Some((t, i)) = self.queue.pop_front() {
+            let last = self.slots[i as usize].last;
+            if last > t {
+                self.queue.push_back((last, i));
+                continue;
+            }
+            self.free_slot(i);
+            return Some(i);
+        }
+        None
+    }
+
+    fn free_slot(&mut self, i: u32) {
         let hash = self.slots[i as usize].hash;
         if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
             entry.remove();
@@ -134,52 +159,36 @@ impl Groups {
         s.live = false;
         s.key = CompactString::default();
         self.free.push(i);
-        self.live -= 1;
-        Some(i)
     }
 
     /// Removes the group just added by [`Groups::insert`] (its queue entry is the newest).
     pub fn undo_insert(&mut self, slot: u32) {
         if self.queue.back().is_some_and(|&(_, i)| i == slot) {
             self.queue.pop_back();
+            self.free_slot(slot);
         }
-        let hash = self.slots[slot as usize].hash;
-        if let Ok(entry) = self.index.find_entry(hash, |&j| j == slot) {
-            entry.remove();
-        }
-        let s = &mut self.slots[slot as usize];
-        s.live = false;
-        s.key = CompactString::default();
-        self.free.push(slot);
-        self.live -= 1;
     }
 
-    /// Drops stale queue entries (keeps each live group's entry, in order).
-    fn compact(&mut self) {
-        let slots = &self.slots;
-        self.queue.retain(|&(t, i)| {
-            let s = &slots[i as usize];
-            s.live && s.last == t
-        });
-    }
-
-    /// Live slots from least to most recently updated.
+    /// Live slots in queue order (roughly least to most recently updated).
     pub fn in_order(&self) -> Vec<u32> {
-        self.queue
-            .iter()
-            .filter(|&&(t, i)| {
-                let s = &self.slots[i as usize];
-                s.live && s.last == t
-            })
-            .map(|&(_, i)| i)
-            .collect()
+        self.queue.iter().map(|&(_, i)| i).collect()
     }
 
     /// Bytes held (capacities, not lengths), for memory accounting.
     pub fn heap_bytes(&self) -> usize {
         self.index.capacity() * (std::mem::size_of::<u32>() + 1)
             + self.slots.capacity() * std::mem::size_of::<Slot>()
-            + self.slots.iter().map(|s| if s.key.is_heap_allocated() { s.key.capacity() } else { 0 }).sum::<usize>()
+            + self
+                .slots
+                .iter()
+                .map(|s| {
+                    if s.key.is_heap_allocated() {
+                        s.key.capacity()
+                    } else {
+                        0
+                    }
+                })
+                .sum::<usize>()
             + self.free.capacity() * 4
             + self.queue.capacity() * std::mem::size_of::<(i64, u32)>()
     }
@@ -258,9 +267,9 @@ impl Rings {
 
     fn times(&self, slot: &Slot, i: usize) -> Vec<i64> {
         match self {
-            Rings::Inline { m } => {
-                (0..slot.len).map(|k| slot.inline[usize::from((slot.head + k) % *m)]).collect()
-            }
+            Rings::Inline { m } => (0..slot.len)
+                .map(|k| slot.inline[usize::from((slot.head + k) % *m)])
+                .collect(),
             Rings::Deque { data } => data[i].iter().copied().collect(),
         }
     }
@@ -269,7 +278,8 @@ impl Rings {
         match self {
             Rings::Inline { .. } => 0,
             Rings::Deque { data } => {
-                data.capacity() * std::mem::size_of::<VecDeque<i64>>() + data.iter().map(|d| d.capacity() * 8).sum::<usize>()
+                data.capacity() * std::mem::size_of::<VecDeque<i64>>()
+                    + data.iter().map(|d| d.capacity() * 8).sum::<usize>()
             }
         }
     }
@@ -278,11 +288,19 @@ impl Rings {
 /// Per-rule rows (`temporal`, `temporal_ordered`): inside the slot up to [`INLINE`] rules, else
 /// one flat array of `width` entries per group.
 fn row<'a>(slot: &'a mut Slot, flat: &'a mut [i64], i: usize, width: usize) -> &'a mut [i64] {
-    if width <= INLINE { &mut slot.inline[..width] } else { &mut flat[i * width..(i + 1) * width] }
+    if width <= INLINE {
+        &mut slot.inline[..width]
+    } else {
+        &mut flat[i * width..(i + 1) * width]
+    }
 }
 
 fn row_ref<'a>(slot: &'a Slot, flat: &'a [i64], i: usize, width: usize) -> &'a [i64] {
-    if width <= INLINE { &slot.inline[..width] } else { &flat[i * width..(i + 1) * width] }
+    if width <= INLINE {
+        &slot.inline[..width]
+    } else {
+        &flat[i * width..(i + 1) * width]
+    }
 }
 
 /// The window state of one correlation type, one entry per slot.
@@ -347,13 +365,24 @@ impl Table {
         let store = match plan.kind {
             CorrelationType::EventCount => Store::Count(Rings::new(plan.saturation.max(1))),
             CorrelationType::ValueCount => Store::Distinct(Vec::new()),
-            CorrelationType::Temporal => Store::Temporal { width, latest: Vec::new() },
-            CorrelationType::TemporalOrdered => Store::Ordered { width, start: Vec::new() },
+            CorrelationType::Temporal => Store::Temporal {
+                width,
+                latest: Vec::new(),
+            },
+            CorrelationType::TemporalOrdered => Store::Ordered {
+                width,
+                start: Vec::new(),
+            },
             _ => Store::Values(Vec::new()),
         };
         let rule_latest = (width > 1 && !plan.kind.is_temporal()).then(|| (width, Vec::new()));
         let samples = (limits.sample_events > 0).then(Vec::new);
-        Table { groups: Groups::default(), store, rule_latest, samples }
+        Table {
+            groups: Groups::default(),
+            store,
+            rule_latest,
+            samples,
+        }
     }
 
     /// Makes every per-slot array long enough for `slot`.
@@ -366,7 +395,11 @@ impl Table {
                     v.resize_with(n, VecDeque::new)
                 }
             }
-            Store::Temporal { width, latest: flat } | Store::Ordered { width, start: flat } => {
+            Store::Temporal {
+                width,
+                latest: flat,
+            }
+            | Store::Ordered { width, start: flat } => {
                 if *width > INLINE && flat.len() < n * *width {
                     flat.resize(n * *width, NONE)
                 }
@@ -396,9 +429,11 @@ impl Table {
         match &mut self.store {
             Store::Count(r) => r.clear(s, i),
             Store::Distinct(v) => v[i] = VecDeque::new(),
-            Store::Temporal { width, latest: flat } | Store::Ordered { width, start: flat } => {
-                row(s, flat, i, *width).fill(NONE)
+            Store::Temporal {
+                width,
+                latest: flat,
             }
+            | Store::Ordered { width, start: flat } => row(s, flat, i, *width).fill(NONE),
             Store::Values(v) => v[i] = VecDeque::new(),
         }
         if let Some((w, v)) = &mut self.rule_latest {
@@ -423,7 +458,11 @@ impl Table {
     /// The sampled events of `slot` at or after `min`, oldest first.
     pub fn samples_since(&self, slot: u32, min: i64) -> Vec<Event> {
         match &self.samples {
-            Some(s) => s[slot as usize].iter().filter(|(t, _)| *t >= min).map(|(_, e)| (**e).clone()).collect(),
+            Some(s) => s[slot as usize]
+                .iter()
+                .filter(|(t, _)| *t >= min)
+                .map(|(_, e)| (**e).clone())
+                .collect(),
             None => Vec::new(),
         }
     }
@@ -431,7 +470,15 @@ impl Table {
     /// Applies one detection of rule `rule` (a slot of the plan) at time `t` to group `slot` and
     /// reports whether the condition holds over the window `[t - timespan, t]`. Returns the
     /// number of values dropped by the per-group cap alongside.
-    pub fn update(&mut self, slot: u32, plan: &Plan, rule: u16, t: i64, input: Input, limits: Limits) -> (Option<Fire>, u64) {
+    pub fn update(
+        &mut self,
+        slot: u32,
+        plan: &Plan,
+        rule: u16,
+        t: i64,
+        input: Input,
+        limits: Limits,
+    ) -> (Option<Fire>, u64) {
         let i = slot as usize;
         let min = t.saturating_sub(plan.timespan);
         let m = plan.saturation.max(1);
@@ -447,7 +494,9 @@ impl Table {
                 (f64::from(n), oldest, None)
             }
             Store::Distinct(sets) => {
-                let Input::Distinct(v) = input else { return (None, 0) };
+                let Input::Distinct(v) = input else {
+                    return (None, 0);
+                };
                 let d = &mut sets[i];
                 d.retain(|(_, latest)| *latest >= min);
                 if let Some(pos) = d.iter().position(|(x, _)| *x == v) {
@@ -464,8 +513,15 @@ impl Table {
             Store::Temporal { width, latest } => {
                 let row = row(s, latest, i, *width);
                 row[usize::from(rule)] = t;
-                let present: Vec<u16> = (0..row.len()).filter(|&r| row[r] >= min).map(|r| r as u16).collect();
-                let start = present.iter().map(|&r| row[usize::from(r)]).min().unwrap_or(t);
+                let present: Vec<u16> = (0..row.len())
+                    .filter(|&r| row[r] >= min)
+                    .map(|r| r as u16)
+                    .collect();
+                let start = present
+                    .iter()
+                    .map(|&r| row[usize::from(r)])
+                    .min()
+                    .unwrap_or(t);
                 (present.len() as f64, start, Some(present))
             }
             Store::Ordered { width, start } => {
@@ -482,7 +538,9 @@ impl Table {
                 (k as f64, first, Some((0..k as u16).collect()))
             }
             Store::Values(values) => {
-                let Input::Number(x) = input else { return (None, 0) };
+                let Input::Number(x) = input else {
+                    return (None, 0);
+                };
                 let d = &mut values[i];
                 while d.front().is_some_and(|(ts, _)| *ts < min) {
                     d.pop_front();
@@ -499,7 +557,18 @@ impl Table {
                     _ => percentile(nums, plan.percentile).unwrap_or(x),
                 };
                 let start = d.front().map_or(t, |(ts, _)| *ts);
-                return (self.finish(slot, plan, measured.as_f64(), measured.to_value(), start, None, min), dropped);
+                return (
+                    self.finish(
+                        slot,
+                        plan,
+                        measured.as_f64(),
+                        measured.to_value(),
+                        start,
+                        None,
+                        min,
+                    ),
+                    dropped,
+                );
             }
         };
         let fire = self.finish(slot, plan, value, count_value(value), start, own_rules, min);
@@ -524,11 +593,18 @@ impl Table {
             (Some(r), _) => r,
             (None, Some((w, v))) => {
                 let i = slot as usize;
-                (0..*w).filter(|&r| v[i * *w + r] >= min).map(|r| r as u16).collect()
+                (0..*w)
+                    .filter(|&r| v[i * *w + r] >= min)
+                    .map(|r| r as u16)
+                    .collect()
             }
             (None, None) => vec![0],
         };
-        Some(Fire { value, start, rules })
+        Some(Fire {
+            value,
+            start,
+            rules,
+        })
     }
 
     /// The window state of `slot` for a snapshot.
@@ -537,16 +613,32 @@ impl Table {
         let i = slot as usize;
         let s = &self.groups.slots[i];
         match &self.store {
-            Store::Count(r) => S::Count { times: r.times(s, i) },
-            Store::Distinct(v) => S::Distinct { values: v[i].iter().map(|(k, t)| (k.to_string(), *t)).collect() },
-            Store::Temporal { width, latest } => S::Temporal { latest: row_ref(s, latest, i, *width).to_vec() },
-            Store::Ordered { width, start } => S::Ordered { start: row_ref(s, start, i, *width).to_vec() },
-            Store::Values(v) => S::Values { values: v[i].iter().copied().collect() },
+            Store::Count(r) => S::Count {
+                times: r.times(s, i),
+            },
+            Store::Distinct(v) => S::Distinct {
+                values: v[i].iter().map(|(k, t)| (k.to_string(), *t)).collect(),
+            },
+            Store::Temporal { width, latest } => S::Temporal {
+                latest: row_ref(s, latest, i, *width).to_vec(),
+            },
+            Store::Ordered { width, start } => S::Ordered {
+                start: row_ref(s, start, i, *width).to_vec(),
+            },
+            Store::Values(v) => S::Values {
+                values: v[i].iter().copied().collect(),
+            },
         }
     }
 
     /// Loads the window state of `slot` from a snapshot; false if it does not fit this table.
-    pub fn import(&mut self, slot: u32, state: &super::snapshot::StateSnapshot, plan: &Plan, limits: Limits) -> bool {
+    pub fn import(
+        &mut self,
+        slot: u32,
+        state: &super::snapshot::StateSnapshot,
+        plan: &Plan,
+        limits: Limits,
+    ) -> bool {
         use super::snapshot::StateSnapshot as S;
         let i = slot as usize;
         let s = &mut self.groups.slots[i];
@@ -566,17 +658,28 @@ impl Table {
                 if values.len() > plan.saturation.max(1) as usize {
                     return false;
                 }
-                v[i] = values.iter().map(|(k, t)| (CompactString::from(k.as_str()), *t)).collect();
+                v[i] = values
+                    .iter()
+                    .map(|(k, t)| (CompactString::from(k.as_str()), *t))
+                    .collect();
                 true
             }
-            (Store::Temporal { width, latest: flat }, S::Temporal { latest: saved })
+            (
+                Store::Temporal {
+                    width,
+                    latest: flat,
+                },
+                S::Temporal { latest: saved },
+            )
             | (Store::Ordered { width, start: flat }, S::Ordered { start: saved })
                 if saved.len() == *width =>
             {
                 row(s, flat, i, *width).copy_from_slice(saved);
                 true
             }
-            (Store::Values(v), S::Values { values }) if values.len() <= limits.max_values.max(1) => {
+            (Store::Values(v), S::Values { values })
+                if values.len() <= limits.max_values.max(1) =>
+            {
                 v[i] = values.iter().copied().collect();
                 true
             }
@@ -596,12 +699,17 @@ impl Table {
             Store::Temporal { latest, .. } => latest.capacity() * 8,
             Store::Ordered { start, .. } => start.capacity() * 8,
             Store::Values(v) => {
-                v.capacity() * std::mem::size_of::<VecDeque<(i64, Num)>>() + v.iter().map(|d| d.capacity() * 24).sum::<usize>()
+                v.capacity() * std::mem::size_of::<VecDeque<(i64, Num)>>()
+                    + v.iter().map(|d| d.capacity() * 24).sum::<usize>()
             }
         };
-        let rules = self.rule_latest.as_ref().map_or(0, |(_, v)| v.capacity() * 8);
+        let rules = self
+            .rule_latest
+            .as_ref()
+            .map_or(0, |(_, v)| v.capacity() * 8);
         let samples = self.samples.as_ref().map_or(0, |s| {
-            s.capacity() * std::mem::size_of::<VecDeque<Sample>>() + s.iter().map(|d| d.capacity() * 16).sum::<usize>()
+            s.capacity() * std::mem::size_of::<VecDeque<Sample>>()
+                + s.iter().map(|d| d.capacity() * 16).sum::<usize>()
         });
         self.groups.heap_bytes() + store + rules + samples
     }

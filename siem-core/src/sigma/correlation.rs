@@ -128,13 +128,18 @@ impl CorrelationType {
     pub fn is_numeric(self) -> bool {
         matches!(
             self,
-            CorrelationType::ValueSum | CorrelationType::ValueAvg | CorrelationType::ValuePercentile
+            CorrelationType::ValueSum
+                | CorrelationType::ValueAvg
+                | CorrelationType::ValuePercentile
         )
     }
 
     /// Whether the type is `temporal` or `temporal_ordered` (the condition is optional).
     pub fn is_temporal(self) -> bool {
-        matches!(self, CorrelationType::Temporal | CorrelationType::TemporalOrdered)
+        matches!(
+            self,
+            CorrelationType::Temporal | CorrelationType::TemporalOrdered
+        )
     }
 
     /// Whether the measured value is a count that grows by at most one per event (event,
@@ -188,7 +193,10 @@ impl Timespan {
         if seconds <= 0 || seconds > MAX_TIMESPAN_SECONDS {
             return None;
         }
-        Some(Timespan { spec: spec.into(), seconds })
+        Some(Timespan {
+            spec: spec.into(),
+            seconds,
+        })
     }
 
     /// A timespan of `seconds` (1 ..= [`MAX_TIMESPAN_SECONDS`]), written as `<seconds>s`.
@@ -238,8 +246,14 @@ pub enum CompareOp {
 
 impl CompareOp {
     /// Every operator, in the specification's order.
-    pub const ALL: [CompareOp; 6] =
-        [CompareOp::Gt, CompareOp::Gte, CompareOp::Lt, CompareOp::Lte, CompareOp::Eq, CompareOp::Neq];
+    pub const ALL: [CompareOp; 6] = [
+        CompareOp::Gt,
+        CompareOp::Gte,
+        CompareOp::Lt,
+        CompareOp::Lte,
+        CompareOp::Eq,
+        CompareOp::Neq,
+    ];
 
     /// The key as written in Sigma (`gte`).
     pub fn as_str(self) -> &'static str {
@@ -328,8 +342,16 @@ impl Condition {
         let mut m: u32 = 1;
         for b in &self.bounds {
             // Past ceil(threshold) + 1 no operator changes its answer any more.
-            let edge = if b.value.is_finite() { b.value.max(0.0).floor() } else { 0.0 };
-            let edge = if edge > f64::from(u32::MAX - 2) { f64::from(u32::MAX - 2) } else { edge };
+            let edge = if b.value.is_finite() {
+                b.value.max(0.0).floor()
+            } else {
+                0.0
+            };
+            let edge = if edge > f64::from(u32::MAX - 2) {
+                f64::from(u32::MAX - 2)
+            } else {
+                edge
+            };
             // Checked above: edge is a non-negative whole number below u32::MAX - 1.
             let edge = edge as u32;
             let need = match b.op {
@@ -347,7 +369,11 @@ impl Condition {
     fn count_candidates(&self) -> Vec<u32> {
         let mut out = vec![0, 1, self.count_saturation()];
         for b in &self.bounds {
-            let base = if b.value.is_finite() { b.value.max(0.0).floor().min(f64::from(u32::MAX - 4)) } else { 0.0 };
+            let base = if b.value.is_finite() {
+                b.value.max(0.0).floor().min(f64::from(u32::MAX - 4))
+            } else {
+                0.0
+            };
             // Bounded above, so the cast is exact.
             let base = base as u32;
             out.extend([base.saturating_sub(1), base, base + 1, base + 2]);
@@ -357,7 +383,10 @@ impl Condition {
 
     /// Whether some count `c >= min` satisfies the condition.
     fn count_satisfiable(&self, min: u32) -> bool {
-        self.count_candidates().into_iter().filter(|&c| c >= min).any(|c| self.holds(f64::from(c)))
+        self.count_candidates()
+            .into_iter()
+            .filter(|&c| c >= min)
+            .any(|c| self.holds(f64::from(c)))
     }
 
     /// Whether some real value satisfies the condition (for sums, averages, percentiles).
@@ -433,7 +462,10 @@ pub struct FieldAlias {
 impl FieldAlias {
     /// The field to read for events of the rule referenced as `rule`, if the alias names one.
     pub fn field_for(&self, rule: &str) -> Option<&str> {
-        self.fields.iter().find(|(r, _)| r == rule).map(|(_, f)| f.as_str())
+        self.fields
+            .iter()
+            .find(|(r, _)| r == rule)
+            .map(|(_, f)| f.as_str())
     }
 }
 
@@ -493,13 +525,19 @@ pub enum CorrelationErrorKind {
     #[error("`correlation.{0}` is missing (it is mandatory)")]
     Missing(&'static str),
     /// A key the specification does not define.
-    #[error("unknown key `correlation.{0}` (expected type, rules, group-by, timespan, condition, aliases, generate)")]
+    #[error(
+        "unknown key `correlation.{0}` (expected type, rules, group-by, timespan, condition, aliases, generate)"
+    )]
     UnknownKey(String),
     /// `type` is not a correlation type.
-    #[error("`correlation.type` {0:?} is not a correlation type (expected event_count, value_count, temporal, temporal_ordered, value_sum, value_avg or value_percentile)")]
+    #[error(
+        "`correlation.type` {0:?} is not a correlation type (expected event_count, value_count, temporal, temporal_ordered, value_sum, value_avg or value_percentile)"
+    )]
     UnknownType(String),
     /// `timespan` is not `number + letter`.
-    #[error("`correlation.timespan` {0:?} is invalid: expected a positive number followed by s, m, h or d (e.g. 90m), at most 10 years")]
+    #[error(
+        "`correlation.timespan` {0:?} is invalid: expected a positive number followed by s, m, h or d (e.g. 90m), at most 10 years"
+    )]
     Timespan(String),
     /// `rules` is empty.
     #[error("`correlation.rules` is empty")]
@@ -519,7 +557,9 @@ pub enum CorrelationErrorKind {
     #[error("`correlation.condition` has no comparison (gt, gte, lt, lte, eq or neq)")]
     NoComparison,
     /// A condition key the specification does not define.
-    #[error("unknown key `correlation.condition.{0}` (expected gt, gte, lt, lte, eq, neq, field or percentile)")]
+    #[error(
+        "unknown key `correlation.condition.{0}` (expected gt, gte, lt, lte, eq, neq, field or percentile)"
+    )]
     UnknownConditionKey(String),
     /// A threshold that is not a finite number.
     #[error("`correlation.condition.{op}` must be a number, got {got}")]
@@ -536,7 +576,9 @@ pub enum CorrelationErrorKind {
     #[error("{0} needs `condition.field` (the field whose values it measures)")]
     MissingField(CorrelationType),
     /// `condition.field` on a type that does not read one.
-    #[error("`condition.field` is only read by value_count, value_sum, value_avg and value_percentile, not by {0}")]
+    #[error(
+        "`condition.field` is only read by value_count, value_sum, value_avg and value_percentile, not by {0}"
+    )]
     UnexpectedField(CorrelationType),
     /// A numeric aggregation over more than one field.
     #[error("{kind} aggregates one numeric field, but `condition.field` lists {count}")]
@@ -553,7 +595,9 @@ pub enum CorrelationErrorKind {
     #[error("`correlation.condition.percentile` {0}")]
     Percentile(String),
     /// A string condition (pySigma's extended temporal conditions).
-    #[error("`correlation.condition` is a string ({0:?}): siem reads the specification's condition map (gt, gte, lt, lte, eq, neq); boolean expressions over rule names are a pySigma extension it does not support")]
+    #[error(
+        "`correlation.condition` is a string ({0:?}): siem reads the specification's condition map (gt, gte, lt, lte, eq, neq); boolean expressions over rule names are a pySigma extension it does not support"
+    )]
     ExpressionCondition(String),
     /// An alias maps a rule the correlation does not reference.
     #[error("alias {alias:?} maps rule {rule:?}, which `correlation.rules` does not list")]
@@ -588,7 +632,10 @@ impl CorrelationRule {
     /// ```
     pub fn from_yaml(meta: RuleMeta, document: &Yaml) -> Result<CorrelationRule, CorrelationError> {
         let context = describe(&meta);
-        let err = |kind| CorrelationError { rule: context.clone(), kind };
+        let err = |kind| CorrelationError {
+            rule: context.clone(),
+            kind,
+        };
         let section = match document.get("correlation") {
             Some(s) => s,
             None => return Err(err(CorrelationErrorKind::MissingSection)),
@@ -597,8 +644,13 @@ impl CorrelationRule {
     }
 
     /// Like [`CorrelationRule::from_yaml`], from the value of the `correlation` key alone.
-    pub fn from_section(meta: RuleMeta, section: &Yaml) -> Result<CorrelationRule, CorrelationErrorKind> {
-        let map = section.as_mapping().ok_or_else(|| wrong("correlation", "a mapping", section))?;
+    pub fn from_section(
+        meta: RuleMeta,
+        section: &Yaml,
+    ) -> Result<CorrelationRule, CorrelationErrorKind> {
+        let map = section
+            .as_mapping()
+            .ok_or_else(|| wrong("correlation", "a mapping", section))?;
         let mut kind_value = None;
         let mut rules_value = None;
         let mut group_by_value = None;
@@ -607,7 +659,9 @@ impl CorrelationRule {
         let mut aliases_value = None;
         let mut generate_value = None;
         for (key, value) in map {
-            let key = key.as_str().ok_or_else(|| wrong("correlation", "a mapping with string keys", key))?;
+            let key = key
+                .as_str()
+                .ok_or_else(|| wrong("correlation", "a mapping with string keys", key))?;
             match key {
                 "type" => kind_value = Some(value),
                 "rules" => rules_value = Some(value),
@@ -621,11 +675,16 @@ impl CorrelationRule {
         }
 
         let kind_value = kind_value.ok_or(CorrelationErrorKind::Missing("type"))?;
-        let kind_name = kind_value.as_str().ok_or_else(|| wrong("correlation.type", "a string", kind_value))?;
+        let kind_name = kind_value
+            .as_str()
+            .ok_or_else(|| wrong("correlation.type", "a string", kind_value))?;
         let kind = CorrelationType::parse(kind_name)
             .ok_or_else(|| CorrelationErrorKind::UnknownType(kind_name.to_string()))?;
 
-        let rules = string_list(rules_value.ok_or(CorrelationErrorKind::Missing("rules"))?, "rules")?;
+        let rules = string_list(
+            rules_value.ok_or(CorrelationErrorKind::Missing("rules"))?,
+            "rules",
+        )?;
         if rules.is_empty() {
             return Err(CorrelationErrorKind::NoRules);
         }
@@ -638,10 +697,15 @@ impl CorrelationRule {
         no_duplicates(&group_by, "group-by")?;
 
         let timespan_value = timespan_value.ok_or(CorrelationErrorKind::Missing("timespan"))?;
-        let spec = timespan_value
-            .as_str()
-            .ok_or_else(|| wrong("correlation.timespan", "a string such as 5m", timespan_value))?;
-        let timespan = Timespan::parse(spec).ok_or_else(|| CorrelationErrorKind::Timespan(spec.to_string()))?;
+        let spec = timespan_value.as_str().ok_or_else(|| {
+            wrong(
+                "correlation.timespan",
+                "a string such as 5m",
+                timespan_value,
+            )
+        })?;
+        let timespan = Timespan::parse(spec)
+            .ok_or_else(|| CorrelationErrorKind::Timespan(spec.to_string()))?;
 
         let (condition, condition_given) = match condition_value {
             None | Some(Yaml::Null) => {
@@ -650,10 +714,21 @@ impl CorrelationRule {
                 }
                 // pySigma's default, and the specification's "All events defined by the rules
                 // referred by the rule field must occur in the time frame".
-                let all = Bound { op: CompareOp::Gte, value: rules.len() as f64 };
-                (Condition { bounds: vec![all], ..Condition::default() }, false)
+                let all = Bound {
+                    op: CompareOp::Gte,
+                    value: rules.len() as f64,
+                };
+                (
+                    Condition {
+                        bounds: vec![all],
+                        ..Condition::default()
+                    },
+                    false,
+                )
             }
-            Some(Yaml::String(s)) => return Err(CorrelationErrorKind::ExpressionCondition(s.clone())),
+            Some(Yaml::String(s)) => {
+                return Err(CorrelationErrorKind::ExpressionCondition(s.clone()));
+            }
             Some(v) => (parse_condition(v)?, true),
         };
         check_condition(kind, &condition, rules.len())?;
@@ -707,7 +782,9 @@ impl CorrelationRule {
     /// The field to read for group-by entry `name` in events matched by the rule referenced as
     /// `rule`: the alias's field for that rule, else `name` itself.
     pub fn group_field<'a>(&'a self, name: &'a str, rule: &str) -> &'a str {
-        self.alias(name).and_then(|a| a.field_for(rule)).unwrap_or(name)
+        self.alias(name)
+            .and_then(|a| a.field_for(rule))
+            .unwrap_or(name)
     }
 
     /// Valid but probably unintended constructs, as sentences for `siem rules check`:
@@ -723,11 +800,17 @@ impl CorrelationRule {
             ));
         }
         if self.kind.is_temporal() && self.rules.len() < 2 {
-            out.push(format!("{} over a single rule only repeats that rule's matches", self.kind));
+            out.push(format!(
+                "{} over a single rule only repeats that rule's matches",
+                self.kind
+            ));
         }
         for alias in &self.aliases {
             if !self.group_by.contains(&alias.alias) {
-                out.push(format!("alias {:?} is not used in group-by", alias.alias.as_str()));
+                out.push(format!(
+                    "alias {:?} is not used in group-by",
+                    alias.alias.as_str()
+                ));
             } else {
                 for rule in &self.rules {
                     if alias.field_for(rule).is_none() {
@@ -742,7 +825,9 @@ impl CorrelationRule {
             }
         }
         if self.kind == CorrelationType::ValuePercentile && self.condition.percentile.is_none() {
-            out.push("value_percentile without `condition.percentile`: the median (50) is used".into());
+            out.push(
+                "value_percentile without `condition.percentile`: the median (50) is used".into(),
+            );
         }
         out
     }
@@ -806,11 +891,18 @@ fn kind_name(v: &Yaml) -> &'static str {
 }
 
 fn wrong(key: &str, expected: &'static str, got: &Yaml) -> CorrelationErrorKind {
-    CorrelationErrorKind::WrongKind { key: key.to_string(), expected, got: kind_name(got) }
+    CorrelationErrorKind::WrongKind {
+        key: key.to_string(),
+        expected,
+        got: kind_name(got),
+    }
 }
 
 /// A list of non-empty strings, or one string.
-fn string_list(value: &Yaml, key: &'static str) -> Result<Vec<CompactString>, CorrelationErrorKind> {
+fn string_list(
+    value: &Yaml,
+    key: &'static str,
+) -> Result<Vec<CompactString>, CorrelationErrorKind> {
     let full = || format!("correlation.{key}");
     let items: Vec<&Yaml> = match value {
         Yaml::String(_) => vec![value],
@@ -819,7 +911,9 @@ fn string_list(value: &Yaml, key: &'static str) -> Result<Vec<CompactString>, Co
     };
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        let s = item.as_str().ok_or_else(|| wrong(&full(), "a list of strings", item))?;
+        let s = item
+            .as_str()
+            .ok_or_else(|| wrong(&full(), "a list of strings", item))?;
         if s.trim().is_empty() {
             return Err(CorrelationErrorKind::EmptyName(key));
         }
@@ -831,7 +925,10 @@ fn string_list(value: &Yaml, key: &'static str) -> Result<Vec<CompactString>, Co
 fn no_duplicates(items: &[CompactString], key: &'static str) -> Result<(), CorrelationErrorKind> {
     for (i, item) in items.iter().enumerate() {
         if items[..i].contains(item) {
-            return Err(CorrelationErrorKind::Duplicate { key, value: item.to_string() });
+            return Err(CorrelationErrorKind::Duplicate {
+                key,
+                value: item.to_string(),
+            });
         }
     }
     Ok(())
@@ -851,17 +948,30 @@ fn parse_condition(value: &Yaml) -> Result<Condition, CorrelationErrorKind> {
                 op: op.as_str(),
                 got: yaml_text(v),
             })?;
-            condition.bounds.push(Bound { op, value: threshold });
+            condition.bounds.push(Bound {
+                op,
+                value: threshold,
+            });
         } else if key == "field" {
             condition.field = match v {
                 Yaml::String(_) | Yaml::Sequence(_) => string_list(v, "condition.field")?,
-                other => return Err(wrong("correlation.condition.field", "a string or a list of strings", other)),
+                other => {
+                    return Err(wrong(
+                        "correlation.condition.field",
+                        "a string or a list of strings",
+                        other,
+                    ));
+                }
             };
             no_duplicates(&condition.field, "condition.field")?;
         } else if key == "percentile" {
-            let p = number(v).ok_or_else(|| CorrelationErrorKind::Percentile(format!("must be a number, got {}", yaml_text(v))))?;
+            let p = number(v).ok_or_else(|| {
+                CorrelationErrorKind::Percentile(format!("must be a number, got {}", yaml_text(v)))
+            })?;
             if !(0.0..=100.0).contains(&p) {
-                return Err(CorrelationErrorKind::Percentile(format!("must be between 0 and 100, got {p}")));
+                return Err(CorrelationErrorKind::Percentile(format!(
+                    "must be between 0 and 100, got {p}"
+                )));
             }
             condition.percentile = Some(p);
         } else {
@@ -871,7 +981,11 @@ fn parse_condition(value: &Yaml) -> Result<Condition, CorrelationErrorKind> {
     Ok(condition)
 }
 
-fn check_condition(kind: CorrelationType, c: &Condition, rule_count: usize) -> Result<(), CorrelationErrorKind> {
+fn check_condition(
+    kind: CorrelationType,
+    c: &Condition,
+    rule_count: usize,
+) -> Result<(), CorrelationErrorKind> {
     if c.bounds.is_empty() {
         return Err(CorrelationErrorKind::NoComparison);
     }
@@ -880,13 +994,18 @@ fn check_condition(kind: CorrelationType, c: &Condition, rule_count: usize) -> R
             return Err(CorrelationErrorKind::MissingField(kind));
         }
         if kind.is_numeric() && c.field.len() > 1 {
-            return Err(CorrelationErrorKind::TooManyFields { kind, count: c.field.len() });
+            return Err(CorrelationErrorKind::TooManyFields {
+                kind,
+                count: c.field.len(),
+            });
         }
     } else if !c.field.is_empty() {
         return Err(CorrelationErrorKind::UnexpectedField(kind));
     }
     if c.percentile.is_some() && kind != CorrelationType::ValuePercentile {
-        return Err(CorrelationErrorKind::Percentile(format!("is only read by value_percentile, not by {kind}")));
+        return Err(CorrelationErrorKind::Percentile(format!(
+            "is only read by value_percentile, not by {kind}"
+        )));
     }
     let satisfiable = if kind.is_temporal() {
         // Between one and every referenced rule can be present in a window.
@@ -903,30 +1022,49 @@ fn check_condition(kind: CorrelationType, c: &Condition, rule_count: usize) -> R
     Ok(())
 }
 
-fn parse_aliases(value: &Yaml, rules: &[CompactString]) -> Result<Vec<FieldAlias>, CorrelationErrorKind> {
-    let map = value
-        .as_mapping()
-        .ok_or_else(|| wrong("correlation.aliases", "a mapping of alias to {rule: field}", value))?;
+fn parse_aliases(
+    value: &Yaml,
+    rules: &[CompactString],
+) -> Result<Vec<FieldAlias>, CorrelationErrorKind> {
+    let map = value.as_mapping().ok_or_else(|| {
+        wrong(
+            "correlation.aliases",
+            "a mapping of alias to {rule: field}",
+            value,
+        )
+    })?;
     let mut out = Vec::with_capacity(map.len());
     for (alias, mapping) in map {
         let alias = alias
             .as_str()
             .ok_or_else(|| wrong("correlation.aliases", "a mapping with string keys", alias))?;
         let key = format!("correlation.aliases.{alias}");
-        let inner = mapping.as_mapping().ok_or_else(|| wrong(&key, "a mapping of rule name to field name", mapping))?;
+        let inner = mapping
+            .as_mapping()
+            .ok_or_else(|| wrong(&key, "a mapping of rule name to field name", mapping))?;
         let mut fields = Vec::with_capacity(inner.len());
         for (rule, field) in inner {
-            let rule = rule.as_str().ok_or_else(|| wrong(&key, "a mapping with string keys", rule))?;
-            let field = field.as_str().ok_or_else(|| wrong(&key, "a mapping of rule name to field name", field))?;
+            let rule = rule
+                .as_str()
+                .ok_or_else(|| wrong(&key, "a mapping with string keys", rule))?;
+            let field = field
+                .as_str()
+                .ok_or_else(|| wrong(&key, "a mapping of rule name to field name", field))?;
             if field.trim().is_empty() {
                 return Err(CorrelationErrorKind::EmptyName("aliases"));
             }
             if !rules.iter().any(|r| r == rule) {
-                return Err(CorrelationErrorKind::AliasUnknownRule { alias: alias.to_string(), rule: rule.to_string() });
+                return Err(CorrelationErrorKind::AliasUnknownRule {
+                    alias: alias.to_string(),
+                    rule: rule.to_string(),
+                });
             }
             fields.push((CompactString::from(rule), CompactString::from(field)));
         }
-        out.push(FieldAlias { alias: alias.into(), fields });
+        out.push(FieldAlias {
+            alias: alias.into(),
+            fields,
+        });
     }
     Ok(out)
 }
@@ -952,23 +1090,48 @@ mod tests {
 
     fn parse(yaml: &str) -> Result<CorrelationRule, CorrelationErrorKind> {
         let doc: Yaml = yaml_serde::from_str(yaml).unwrap();
-        let meta = RuleMeta { title: "t".into(), ..RuleMeta::default() };
+        let meta = RuleMeta {
+            title: "t".into(),
+            ..RuleMeta::default()
+        };
         CorrelationRule::from_yaml(meta, &doc).map_err(|e| e.kind)
     }
 
     #[test]
     fn timespans_follow_the_specification() {
-        for (spec, secs) in [("1s", 1), ("5m", 300), ("1h", 3600), ("2d", 172_800), ("90m", 5400)] {
+        for (spec, secs) in [
+            ("1s", 1),
+            ("5m", 300),
+            ("1h", 3600),
+            ("2d", 172_800),
+            ("90m", 5400),
+        ] {
             assert_eq!(Timespan::parse(spec).unwrap().seconds(), secs, "{spec}");
         }
-        for bad in ["", "m", "5", "5M", "5w", "-5m", "5 m", "1.5h", "0m", "99999999999999999999d", "5mé", "é"] {
+        for bad in [
+            "",
+            "m",
+            "5",
+            "5M",
+            "5w",
+            "-5m",
+            "5 m",
+            "1.5h",
+            "0m",
+            "99999999999999999999d",
+            "5mé",
+            "é",
+        ] {
             assert!(Timespan::parse(bad).is_none(), "{bad:?} must be rejected");
         }
     }
 
     #[test]
     fn saturation_is_the_first_count_past_every_threshold() {
-        let c = |op, v| Condition { bounds: vec![Bound { op, value: v }], ..Condition::default() };
+        let c = |op, v| Condition {
+            bounds: vec![Bound { op, value: v }],
+            ..Condition::default()
+        };
         for (op, v, m) in [
             (CompareOp::Gte, 5.0, 5),
             (CompareOp::Gt, 5.0, 6),
@@ -983,7 +1146,11 @@ mod tests {
             assert_eq!(cond.count_saturation(), m, "{cond}");
             // Every count from m on answers like m.
             for n in m..m + 20 {
-                assert_eq!(cond.holds(f64::from(n)), cond.holds(f64::from(m)), "{cond} at {n}");
+                assert_eq!(
+                    cond.holds(f64::from(n)),
+                    cond.holds(f64::from(m)),
+                    "{cond} at {n}"
+                );
             }
         }
     }
@@ -994,46 +1161,105 @@ mod tests {
         let base = "title: t\ncorrelation:\n  type: event_count\n  rules: [a]\n  group-by: [x]\n  timespan: 5m\n";
         assert!(parse(&format!("{base}  condition: {{gte: 5}}\n")).is_ok());
         assert_eq!(parse("title: t\n"), Err(K::MissingSection));
-        assert_eq!(parse(base), Err(K::MissingCondition(CorrelationType::EventCount)));
-        assert_eq!(parse(&format!("{base}  condition: {{gt: 5, lt: 3}}\n")), Err(K::Unsatisfiable("gt: 5 and lt: 3".into())));
-        assert_eq!(parse(&format!("{base}  condition: {{lt: 1}}\n")), Err(K::Unsatisfiable("lt: 1".into())));
-        assert_eq!(parse(&format!("{base}  condition: {{gte: five}}\n")), Err(K::Threshold { op: "gte", got: "\"five\"".into() }));
-        assert_eq!(parse(&format!("{base}  condition: {{above: 5}}\n")), Err(K::UnknownConditionKey("above".into())));
-        assert_eq!(parse(&format!("{base}  condition: {{gte: 5, field: u}}\n")), Err(K::UnexpectedField(CorrelationType::EventCount)));
-        assert_eq!(parse(&format!("{base}  condition: {{field: u}}\n")), Err(K::NoComparison));
-        assert_eq!(parse(&format!("{base}  condition: a and b\n")), Err(K::ExpressionCondition("a and b".into())));
         assert_eq!(
-            parse("title: t\ncorrelation:\n  type: value_count\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 5}\n"),
+            parse(base),
+            Err(K::MissingCondition(CorrelationType::EventCount))
+        );
+        assert_eq!(
+            parse(&format!("{base}  condition: {{gt: 5, lt: 3}}\n")),
+            Err(K::Unsatisfiable("gt: 5 and lt: 3".into()))
+        );
+        assert_eq!(
+            parse(&format!("{base}  condition: {{lt: 1}}\n")),
+            Err(K::Unsatisfiable("lt: 1".into()))
+        );
+        assert_eq!(
+            parse(&format!("{base}  condition: {{gte: five}}\n")),
+            Err(K::Threshold {
+                op: "gte",
+                got: "\"five\"".into()
+            })
+        );
+        assert_eq!(
+            parse(&format!("{base}  condition: {{above: 5}}\n")),
+            Err(K::UnknownConditionKey("above".into()))
+        );
+        assert_eq!(
+            parse(&format!("{base}  condition: {{gte: 5, field: u}}\n")),
+            Err(K::UnexpectedField(CorrelationType::EventCount))
+        );
+        assert_eq!(
+            parse(&format!("{base}  condition: {{field: u}}\n")),
+            Err(K::NoComparison)
+        );
+        assert_eq!(
+            parse(&format!("{base}  condition: a and b\n")),
+            Err(K::ExpressionCondition("a and b".into()))
+        );
+        assert_eq!(
+            parse(
+                "title: t\ncorrelation:\n  type: value_count\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 5}\n"
+            ),
             Err(K::MissingField(CorrelationType::ValueCount))
         );
         assert_eq!(
-            parse("title: t\ncorrelation:\n  type: value_sum\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 5, field: [a, b]}\n"),
-            Err(K::TooManyFields { kind: CorrelationType::ValueSum, count: 2 })
+            parse(
+                "title: t\ncorrelation:\n  type: value_sum\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 5, field: [a, b]}\n"
+            ),
+            Err(K::TooManyFields {
+                kind: CorrelationType::ValueSum,
+                count: 2
+            })
         );
         assert_eq!(
-            parse("title: t\ncorrelation:\n  type: event_count\n  rules: [a, a]\n  timespan: 5m\n  condition: {gte: 5}\n"),
-            Err(K::Duplicate { key: "rules", value: "a".into() })
+            parse(
+                "title: t\ncorrelation:\n  type: event_count\n  rules: [a, a]\n  timespan: 5m\n  condition: {gte: 5}\n"
+            ),
+            Err(K::Duplicate {
+                key: "rules",
+                value: "a".into()
+            })
         );
         assert_eq!(
-            parse("title: t\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5 minutes\n  condition: {gte: 5}\n"),
+            parse(
+                "title: t\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5 minutes\n  condition: {gte: 5}\n"
+            ),
             Err(K::Timespan("5 minutes".into()))
         );
         assert_eq!(
-            parse("title: t\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 5}\n  groupby: [x]\n"),
+            parse(
+                "title: t\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 5}\n  groupby: [x]\n"
+            ),
             Err(K::UnknownKey("groupby".into()))
         );
-        assert_eq!(parse("title: t\ncorrelation:\n  type: count\n"), Err(K::UnknownType("count".into())));
         assert_eq!(
-            parse("title: t\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  timespan: 5m\n  condition: {gte: 3}\n"),
+            parse("title: t\ncorrelation:\n  type: count\n"),
+            Err(K::UnknownType("count".into()))
+        );
+        assert_eq!(
+            parse(
+                "title: t\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  timespan: 5m\n  condition: {gte: 3}\n"
+            ),
             Err(K::Unsatisfiable("gte: 3".into()))
         );
         assert_eq!(
-            parse("title: t\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  timespan: 5m\n  aliases: {ip: {c: source.ip}}\n"),
-            Err(K::AliasUnknownRule { alias: "ip".into(), rule: "c".into() })
+            parse(
+                "title: t\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  timespan: 5m\n  aliases: {ip: {c: source.ip}}\n"
+            ),
+            Err(K::AliasUnknownRule {
+                alias: "ip".into(),
+                rule: "c".into()
+            })
         );
         assert_eq!(
-            parse("title: t\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 5}\n  generate: yes please\n"),
-            Err(K::WrongKind { key: "correlation.generate".into(), expected: "true or false", got: "a string" })
+            parse(
+                "title: t\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 5}\n  generate: yes please\n"
+            ),
+            Err(K::WrongKind {
+                key: "correlation.generate".into(),
+                expected: "true or false",
+                got: "a string"
+            })
         );
     }
 

@@ -626,3 +626,39 @@ fn stats_count_what_happened() {
     );
     assert_eq!(stats.groups_created, 1);
 }
+
+#[test]
+fn thresholds_above_the_per_group_limit_still_fire_with_bounded_state() {
+    let (set, [r0, ..]) = rules(
+        "  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gte: 50}\n",
+    );
+    let config = CorrelatorConfig {
+        max_values_per_group: 10,
+        sample_events: 0,
+        ..CorrelatorConfig::default()
+    };
+    let burst: Vec<_> = (0..120).map(|i| (r0, ip(i, "a"))).collect();
+    let mut c = Correlator::new(set.clone(), config.clone());
+    let mut alerts = Vec::new();
+    for (rule, e) in &burst {
+        alerts.extend(c.process(&Detection::new(*rule, e, e.timestamp.unwrap())));
+    }
+    assert_eq!(values(&alerts), ["50", "50"]);
+    assert_eq!(alerts[0].timestamp, at(49));
+    assert_eq!(alerts[0].window.unwrap().start, at(0));
+    // Only ten timestamps are kept per group; the rest are counted.
+    assert!(c.stats().values_dropped >= 80, "{:?}", c.stats());
+    assert!(c.state_bytes() < 4_096, "{}", c.state_bytes());
+    // The counted ones expire with the newest of them.
+    let spread: Vec<_> = (0..60).map(|i| (r0, ip(i * 100, "b"))).collect();
+    assert!(run(&set, config.clone(), &spread).is_empty());
+
+    let (set, [r0, ..]) = rules(
+        "  type: value_count\n  rules: [r0]\n  timespan: 1h\n  condition: {gt: 20, field: user.name}\n",
+    );
+    let users: Vec<_> = (0..30)
+        .map(|i| (r0, event(i, &[("user.name", &format!("u{i}"))])))
+        .collect();
+    let alerts = run(&set, config, &users);
+    assert_eq!(values(&alerts), ["21"]);
+}

@@ -70,8 +70,10 @@ pub struct CorrelatorConfig {
     /// How many of a window's newest events an alert carries (`events`). Each group keeps that
     /// many (shared) events, so memory grows with it. Default 5; 0 keeps none.
     pub sample_events: usize,
-    /// For `value_sum`, `value_avg` and `value_percentile`: the most values one group keeps.
-    /// Beyond it the oldest are dropped ([`CorrelatorStats::values_dropped`]). Default 10,000.
+    /// The most values one group keeps: for `value_sum`, `value_avg` and `value_percentile`
+    /// the oldest beyond it are dropped; for counts whose threshold exceeds it the older entries
+    /// are only counted (see the [module docs](super#memory)). Either is counted in
+    /// [`CorrelatorStats::values_dropped`]. Default 10,000.
     pub max_values_per_group: usize,
     /// A detection whose event time lies further ahead of its arrival than this is correlated
     /// by arrival time instead (a forged or badly skewed clock must not push the event-time

@@ -118,7 +118,12 @@
 //! (a value that dropped out can only matter again by reappearing, which makes it the most
 //! recent). A `gte: 5` rule costs about 128 bytes per group (measured in the `correlate` bench).
 //! `value_sum`, `value_avg` and `value_percentile` must keep every value in the window, up to
-//! [`CorrelatorConfig::max_values_per_group`].
+//! [`CorrelatorConfig::max_values_per_group`] (beyond it the oldest are dropped). A count whose
+//! condition needs more entries than that limit (`gte: 100000` with the default 10,000) keeps
+//! the limit's worth and counts the older ones in 16 time buckets that expire one by one: the
+//! rule still fires, the count may exceed the truth by less than a sixteenth of the threshold
+//! at the window's edge, and [`CorrelatorStats::values_dropped`] says it happened. Per-group
+//! memory is therefore bounded for every rule, and total memory by the cap on groups.
 //!
 //! # Sharing and partitioning
 //!

@@ -9,6 +9,7 @@ use compact_str::CompactString;
 use super::engine::{Correlator, CorrelatorConfig, CorrelatorStats, Partition, Pending};
 use super::key::Num;
 use super::set::CorrelationSet;
+use super::table::Overflow;
 use crate::event::Event;
 
 /// The `format` field of every snapshot.
@@ -83,11 +84,25 @@ pub(crate) struct PendingSnapshot {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum StateSnapshot {
-    Count { times: Vec<i64> },
-    Distinct { values: Vec<(String, i64)> },
-    Temporal { latest: Vec<i64> },
-    Ordered { start: Vec<i64> },
-    Values { values: Vec<(i64, Num)> },
+    Count {
+        times: Vec<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        overflow: Option<Overflow>,
+    },
+    Distinct {
+        values: Vec<(String, i64)>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        overflow: Option<Overflow>,
+    },
+    Temporal {
+        latest: Vec<i64>,
+    },
+    Ordered {
+        start: Vec<i64>,
+    },
+    Values {
+        values: Vec<(i64, Num)>,
+    },
 }
 
 /// Why a snapshot cannot be read or restored.

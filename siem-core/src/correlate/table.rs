@@ -198,8 +198,86 @@ impl Groups {
 /// per group.
 #[derive(Debug)]
 pub(crate) enum Rings {
-    Inline { m: u8 },
-    Deque { data: Vec<VecDeque<i64>> },
+    Inline {
+        m: u8,
+    },
+    /// `overflow`: per group, the timestamps dropped beyond the per-group limit (see
+    /// [`Overflow`]).
+    Deque {
+        data: Vec<VecDeque<i64>>,
+        overflow: Vec<Overflow>,
+    },
+}
+
+/// Entries dropped from a group's state because a condition needs more than
+/// `max_values_per_group` of them (thresholds above the limit only; `values_dropped` counts
+/// each). They are kept as counts in at most [`OVERFLOW_BUCKETS`] time-ordered buckets, each
+/// holding up to `need / OVERFLOW_BUCKETS` entries with its first and last time; a bucket stops
+/// counting when its last entry leaves the window. So a large threshold can still be reached,
+/// and the count overestimates by less than one bucket (about 1/16 of the threshold) at the
+/// window's edge.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Overflow {
+    /// (count, first time, last time), oldest first.
+    buckets: VecDeque<(u64, i64, i64)>,
+    total: u64,
+}
+
+/// How many buckets an [`Overflow`] uses at most.
+pub(crate) const OVERFLOW_BUCKETS: u64 = 16;
+
+impl Overflow {
+    /// How many dropped entries still count at window start `min` (forgets expired buckets).
+    fn live(&mut self, min: i64) -> u64 {
+        while let Some(&(n, _, last)) = self.buckets.front() {
+            if last >= min {
+                break;
+            }
+            self.total -= n;
+            self.buckets.pop_front();
+        }
+        self.total
+    }
+
+    fn count(&self) -> u64 {
+        self.total
+    }
+
+    /// Adds one dropped entry at `t` (not earlier than the previous ones) for a condition
+    /// needing `need` entries.
+    fn add(&mut self, t: i64, need: u32) {
+        let cap = u64::from(need).div_ceil(OVERFLOW_BUCKETS).max(1);
+        match self.buckets.back_mut() {
+            Some((n, _, last)) if *n < cap => {
+                *n += 1;
+                *last = t;
+            }
+            _ => self.buckets.push_back((1, t, t)),
+        }
+        self.total += 1;
+    }
+
+    /// Forgets the oldest dropped entry (the count is saturated).
+    fn remove_oldest(&mut self) {
+        if let Some((n, _, _)) = self.buckets.front_mut() {
+            *n -= 1;
+            self.total -= 1;
+            if *n == 0 {
+                self.buckets.pop_front();
+            }
+        }
+    }
+
+    /// The earliest time the counted entries can have inside a window starting at `min`.
+    fn start(&self, min: i64) -> i64 {
+        self.buckets
+            .front()
+            .map_or(min, |&(_, first, _)| first.max(min))
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.buckets.capacity() * 24
+    }
 }
 
 impl Rings {
@@ -208,15 +286,19 @@ impl Rings {
             // m <= INLINE (6), so it fits a u8.
             Rings::Inline { m: m as u8 }
         } else {
-            Rings::Deque { data: Vec::new() }
+            Rings::Deque {
+                data: Vec::new(),
+                overflow: Vec::new(),
+            }
         }
     }
 
     fn ensure(&mut self, n: usize) {
-        if let Rings::Deque { data } = self
+        if let Rings::Deque { data, overflow } = self
             && data.len() < n
         {
             data.resize_with(n, VecDeque::new);
+            overflow.resize(n, Overflow::default());
         }
     }
 
@@ -226,12 +308,25 @@ impl Rings {
                 slot.len = 0;
                 slot.head = 0;
             }
-            Rings::Deque { data } => data[i] = VecDeque::new(),
+            Rings::Deque { data, overflow } => {
+                data[i] = VecDeque::new();
+                overflow[i] = Overflow::default();
+            }
         }
     }
 
-    /// Drops timestamps before `min`, appends `t`, keeps at most `cap`; returns (count, oldest).
-    fn push(&mut self, slot: &mut Slot, i: usize, min: i64, t: i64, cap: u32) -> (u32, i64) {
+    /// Drops timestamps before `min`, appends `t`, keeps at most `cap` (and at most `limit`,
+    /// counting the rest as overflow); returns (count, oldest) and the number of entries moved
+    /// to the overflow.
+    fn push(
+        &mut self,
+        slot: &mut Slot,
+        i: usize,
+        min: i64,
+        t: i64,
+        cap: u32,
+        limit: usize,
+    ) -> (u32, i64, u64) {
         match self {
             Rings::Inline { m } => {
                 let m = *m;
@@ -249,18 +344,38 @@ impl Rings {
                 l += 1;
                 slot.head = h;
                 slot.len = l;
-                (u32::from(l), slot.inline[usize::from(h)])
+                (u32::from(l), slot.inline[usize::from(h)], 0)
             }
-            Rings::Deque { data } => {
+            Rings::Deque { data, overflow } => {
                 let d = &mut data[i];
+                let over = &mut overflow[i];
                 while d.front().is_some_and(|&x| x < min) {
                     d.pop_front();
                 }
-                if d.len() >= cap as usize {
-                    d.pop_front();
+                let mut moved = 0;
+                let dropped = over.live(min);
+                if d.len() as u64 + dropped >= u64::from(cap) {
+                    // Saturated: the oldest entry is no longer needed.
+                    if dropped > 0 {
+                        over.remove_oldest();
+                    } else {
+                        d.pop_front();
+                    }
+                } else if d.len() >= limit.max(1)
+                    && let Some(old) = d.pop_front()
+                {
+                    over.add(old, cap);
+                    moved = 1;
                 }
                 d.push_back(t);
-                (d.len() as u32, d.front().copied().unwrap_or(t))
+                let kept = d.front().copied().unwrap_or(t);
+                let oldest = if over.count() > 0 {
+                    over.start(min).min(kept)
+                } else {
+                    kept
+                };
+                let count = (d.len() as u64 + over.count()).min(u64::from(u32::MAX)) as u32;
+                (count, oldest, moved)
             }
         }
     }
@@ -270,15 +385,24 @@ impl Rings {
             Rings::Inline { m } => (0..slot.len)
                 .map(|k| slot.inline[usize::from((slot.head + k) % *m)])
                 .collect(),
-            Rings::Deque { data } => data[i].iter().copied().collect(),
+            Rings::Deque { data, .. } => data[i].iter().copied().collect(),
+        }
+    }
+
+    fn overflow(&self, i: usize) -> Overflow {
+        match self {
+            Rings::Inline { .. } => Overflow::default(),
+            Rings::Deque { overflow, .. } => overflow[i].clone(),
         }
     }
 
     fn heap_bytes(&self) -> usize {
         match self {
             Rings::Inline { .. } => 0,
-            Rings::Deque { data } => {
-                data.capacity() * std::mem::size_of::<VecDeque<i64>>()
+            Rings::Deque { data, overflow } => {
+                overflow.capacity() * std::mem::size_of::<Overflow>()
+                    + overflow.iter().map(Overflow::heap_bytes).sum::<usize>()
+                    + data.capacity() * std::mem::size_of::<VecDeque<i64>>()
                     + data.iter().map(|d| d.capacity() * 8).sum::<usize>()
             }
         }
@@ -310,7 +434,10 @@ pub(crate) enum Store {
     Count(Rings),
     /// `value_count`: up to `saturation` distinct values with their latest timestamp, oldest
     /// first.
-    Distinct(Vec<VecDeque<(CompactString, i64)>>),
+    Distinct {
+        sets: Vec<VecDeque<(CompactString, i64)>>,
+        overflow: Vec<Overflow>,
+    },
     /// `temporal`: per referenced rule, its latest timestamp (in the slot, or `latest` for
     /// more than [`INLINE`] rules).
     Temporal { width: usize, latest: Vec<i64> },
@@ -364,7 +491,10 @@ impl Table {
         let width = plan.slots.len();
         let store = match plan.kind {
             CorrelationType::EventCount => Store::Count(Rings::new(plan.saturation.max(1))),
-            CorrelationType::ValueCount => Store::Distinct(Vec::new()),
+            CorrelationType::ValueCount => Store::Distinct {
+                sets: Vec::new(),
+                overflow: Vec::new(),
+            },
             CorrelationType::Temporal => Store::Temporal {
                 width,
                 latest: Vec::new(),
@@ -390,9 +520,10 @@ impl Table {
         let n = slot as usize + 1;
         match &mut self.store {
             Store::Count(r) => r.ensure(n),
-            Store::Distinct(v) => {
-                if v.len() < n {
-                    v.resize_with(n, VecDeque::new)
+            Store::Distinct { sets, overflow } => {
+                if sets.len() < n {
+                    sets.resize_with(n, VecDeque::new);
+                    overflow.resize(n, Overflow::default());
                 }
             }
             Store::Temporal {
@@ -428,7 +559,10 @@ impl Table {
         let s = &mut self.groups.slots[i];
         match &mut self.store {
             Store::Count(r) => r.clear(s, i),
-            Store::Distinct(v) => v[i] = VecDeque::new(),
+            Store::Distinct { sets, overflow } => {
+                sets[i] = VecDeque::new();
+                overflow[i] = Overflow::default();
+            }
             Store::Temporal {
                 width,
                 latest: flat,
@@ -490,25 +624,44 @@ impl Table {
         let s = &mut self.groups.slots[i];
         let (value, start, own_rules): (f64, i64, Option<Vec<u16>>) = match &mut self.store {
             Store::Count(rings) => {
-                let (n, oldest) = rings.push(s, i, min, t, m);
+                let (n, oldest, moved) = rings.push(s, i, min, t, m, limits.max_values);
+                dropped += moved;
                 (f64::from(n), oldest, None)
             }
-            Store::Distinct(sets) => {
+            Store::Distinct { sets, overflow } => {
                 let Input::Distinct(v) = input else {
                     return (None, 0);
                 };
                 let d = &mut sets[i];
+                let over = &mut overflow[i];
                 d.retain(|(_, latest)| *latest >= min);
                 if let Some(pos) = d.iter().position(|(x, _)| *x == v) {
                     d.remove(pos);
                 }
                 d.push_back((v, t));
-                if d.len() > m as usize {
+                let dropped_live = over.live(min);
+                if d.len() as u64 + dropped_live > u64::from(m) {
                     // Keep the `m` values seen most recently: an older value can only matter
                     // again by reappearing, which makes it the most recent (see the module docs).
-                    d.pop_front();
+                    if dropped_live > 0 {
+                        over.remove_oldest();
+                    } else {
+                        d.pop_front();
+                    }
+                } else if d.len() > limits.max_values.max(1) {
+                    // Beyond the per-group limit (thresholds above it only): count, forget.
+                    if let Some((_, latest)) = d.pop_front() {
+                        over.add(latest, m);
+                        dropped += 1;
+                    }
                 }
-                (d.len() as f64, d.front().map_or(t, |(_, l)| *l), None)
+                let kept = d.front().map_or(t, |(_, l)| *l);
+                let start = if over.count() > 0 {
+                    over.start(min).min(kept)
+                } else {
+                    kept
+                };
+                ((d.len() as u64 + over.count()) as f64, start, None)
             }
             Store::Temporal { width, latest } => {
                 let row = row(s, latest, i, *width);
@@ -615,9 +768,11 @@ impl Table {
         match &self.store {
             Store::Count(r) => S::Count {
                 times: r.times(s, i),
+                overflow: Some(r.overflow(i)).filter(|o| o.count() > 0),
             },
-            Store::Distinct(v) => S::Distinct {
-                values: v[i].iter().map(|(k, t)| (k.to_string(), *t)).collect(),
+            Store::Distinct { sets, overflow } => S::Distinct {
+                values: sets[i].iter().map(|(k, t)| (k.to_string(), *t)).collect(),
+                overflow: Some(overflow[i].clone()).filter(|o| o.count() > 0),
             },
             Store::Temporal { width, latest } => S::Temporal {
                 latest: row_ref(s, latest, i, *width).to_vec(),
@@ -643,25 +798,39 @@ impl Table {
         let i = slot as usize;
         let s = &mut self.groups.slots[i];
         match (&mut self.store, state) {
-            (Store::Count(r), S::Count { times }) => {
+            (Store::Count(r), S::Count { times, overflow }) => {
                 let mut prev = i64::MIN;
                 for &t in times {
                     if t < prev {
                         return false;
                     }
                     prev = t;
-                    r.push(s, i, i64::MIN, t, plan.saturation.max(1));
+                    r.push(s, i, i64::MIN, t, plan.saturation.max(1), usize::MAX);
                 }
-                true
+                match (r, overflow) {
+                    (_, None) => true,
+                    (Rings::Deque { overflow: o, .. }, Some(saved)) => {
+                        o[i] = saved.clone();
+                        true
+                    }
+                    (Rings::Inline { .. }, Some(_)) => false,
+                }
             }
-            (Store::Distinct(v), S::Distinct { values }) => {
+            (
+                Store::Distinct { sets, overflow },
+                S::Distinct {
+                    values,
+                    overflow: saved,
+                },
+            ) => {
                 if values.len() > plan.saturation.max(1) as usize {
                     return false;
                 }
-                v[i] = values
+                sets[i] = values
                     .iter()
                     .map(|(k, t)| (CompactString::from(k.as_str()), *t))
                     .collect();
+                overflow[i] = saved.clone().unwrap_or_default();
                 true
             }
             (
@@ -692,9 +861,11 @@ impl Table {
     pub fn heap_bytes(&self) -> usize {
         let store = match &self.store {
             Store::Count(r) => r.heap_bytes(),
-            Store::Distinct(v) => {
-                v.capacity() * std::mem::size_of::<VecDeque<(CompactString, i64)>>()
-                    + v.iter().map(|d| d.capacity() * 32).sum::<usize>()
+            Store::Distinct { sets, overflow } => {
+                overflow.capacity() * std::mem::size_of::<Overflow>()
+                    + overflow.iter().map(Overflow::heap_bytes).sum::<usize>()
+                    + sets.capacity() * std::mem::size_of::<VecDeque<(CompactString, i64)>>()
+                    + sets.iter().map(|d| d.capacity() * 32).sum::<usize>()
             }
             Store::Temporal { latest, .. } => latest.capacity() * 8,
             Store::Ordered { start, .. } => start.capacity() * 8,

@@ -244,6 +244,53 @@ mod tests {
     }
 
     #[test]
+    fn correlation_json_has_the_contract_shape() {
+        let rule = Arc::new(RuleMeta {
+            id: "887f757e-f4b1-4392-9ee2-4ffb42217147".into(),
+            title: "SSH Brute Force From One Address".into(),
+            level: Some(crate::sigma::Level::High),
+            ..RuleMeta::default()
+        });
+        let t = |s| Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, s).unwrap();
+        let mut event = Event::new();
+        event.timestamp = Some(t(9));
+        event.insert("source.ip", "203.0.113.7");
+        let alert = Alert {
+            timestamp: t(9),
+            kind: AlertKind::Correlation,
+            rule,
+            event: None,
+            group: vec![
+                ("source.ip".into(), Value::from("203.0.113.7")),
+                ("user.name".into(), Value::Null),
+            ],
+            value: Some(Value::Int(5)),
+            window: Some(Window {
+                start: t(1),
+                end: t(9),
+            }),
+            rules: vec!["04d59082-29c9-4301-985b-e8698ef25e5a".into()],
+            events: vec![event],
+            arrival_time: false,
+        };
+        assert_eq!(
+            alert.to_json(),
+            concat!(
+                r#"{"@timestamp":"2024-05-01T10:00:09Z","kind":"correlation","#,
+                r#""rule":{"id":"887f757e-f4b1-4392-9ee2-4ffb42217147","title":"SSH Brute Force From One Address","level":"high","tags":[]},"#,
+                r#""group":{"source.ip":"203.0.113.7","user.name":null},"value":5,"#,
+                r#""window":{"start":"2024-05-01T10:00:01Z","end":"2024-05-01T10:00:09Z"},"#,
+                r#""rules":["04d59082-29c9-4301-985b-e8698ef25e5a"],"#,
+                r#""events":[{"@timestamp":"2024-05-01T10:00:09Z","source":{"ip":"203.0.113.7"}}]}"#
+            )
+        );
+        assert_eq!(
+            alert.to_json_value()["group"]["user.name"],
+            serde_json::Value::Null
+        );
+    }
+
+    #[test]
     fn detection_without_timestamp_says_arrival_time_was_used() {
         let now = Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).unwrap();
         let alert = Alert::detection(Arc::new(RuleMeta::default()), Event::new(), now);

@@ -753,3 +753,126 @@ proptest! {
         prop_assert_eq!(sorted(&alerts), sorted(&whole));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Totality: arbitrary rule YAML and tampered snapshots never panic.
+
+fn yaml_value() -> impl Strategy<Value = yaml_serde::Value> {
+    use yaml_serde::Value as Y;
+    let words = prop::sample::select(vec![
+        "type",
+        "rules",
+        "group-by",
+        "timespan",
+        "condition",
+        "aliases",
+        "generate",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "eq",
+        "neq",
+        "field",
+        "percentile",
+        "event_count",
+        "value_count",
+        "temporal",
+        "temporal_ordered",
+        "value_sum",
+        "value_avg",
+        "value_percentile",
+        "5m",
+        "0s",
+        "99999999999d",
+        "b0",
+        "b1",
+        "g",
+        "v",
+        "é",
+        "",
+    ]);
+    let leaf = prop_oneof![
+        Just(Y::Null),
+        any::<bool>().prop_map(Y::Bool),
+        any::<i64>().prop_map(|i| Y::Number(i.into())),
+        any::<f64>().prop_map(|f| Y::Number(f.into())),
+        words.clone().prop_map(|w| Y::String(w.to_string())),
+        ".{0,8}".prop_map(Y::String),
+    ];
+    leaf.prop_recursive(4, 40, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Y::Sequence),
+            prop::collection::vec((words.clone(), inner), 0..6).prop_map(|entries| {
+                let mut m = yaml_serde::Mapping::new();
+                for (k, v) in entries {
+                    m.insert(Y::String(k.to_string()), v);
+                }
+                Y::Mapping(m)
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_correlation_yaml_never_panics(section in yaml_value(), inputs in inputs()) {
+        let mut doc = yaml_serde::Mapping::new();
+        doc.insert("title".into(), "t".into());
+        doc.insert("correlation".into(), section);
+        let doc = yaml_serde::Value::Mapping(doc);
+        if let Ok(rule) = CorrelationRule::from_yaml(util::meta_of(&doc, None), &doc) {
+            let _ = rule.warnings();
+            let _ = rule.fingerprint();
+            if let Ok(set) = CorrelationSet::build(vec![rule], |r: &str| r.strip_prefix('b').and_then(|n| n.parse::<u32>().ok())) {
+                let _ = streaming(&Arc::new(set), &inputs, config(3, 2));
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn tampered_snapshots_never_panic(
+        specs in specs(),
+        inputs in inputs(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<i64>()), 1..6),
+    ) {
+        let (set, _) = build(&specs);
+        let cfg = config(3, 2);
+        let mut c = Correlator::new(set.clone(), cfg.clone());
+        let half = inputs.len() / 2;
+        for (i, input) in inputs[..half].iter().enumerate() {
+            let event = to_event(i, input);
+            if let Some(rule) = set.base_rule(input.base) {
+                c.process(&Detection::new(rule, &event, arrival(i)));
+            }
+        }
+        let mut json = c.snapshot().to_json();
+        // Replace some integers of the JSON by arbitrary ones.
+        for (at, value) in edits {
+            let digits: Vec<usize> = json.char_indices().filter(|(_, ch)| ch.is_ascii_digit()).map(|(i, _)| i).collect();
+            if digits.is_empty() {
+                break;
+            }
+            let start = digits[at.index(digits.len())];
+            let end = json[start..].find(|ch: char| !ch.is_ascii_digit()).map_or(json.len(), |n| start + n);
+            json.replace_range(start..end, &value.unsigned_abs().to_string());
+        }
+        if let Ok(snapshot) = Snapshot::from_json(&json)
+            && let Ok((mut restored, _)) = Correlator::restore(set.clone(), cfg, &snapshot)
+        {
+            for (i, input) in inputs.iter().enumerate().skip(half) {
+                let event = to_event(i, input);
+                if let Some(rule) = set.base_rule(input.base) {
+                    restored.process(&Detection::new(rule, &event, arrival(i)));
+                }
+            }
+            restored.flush();
+        }
+    }
+}

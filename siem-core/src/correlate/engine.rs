@@ -547,7 +547,11 @@ impl Correlator {
             let fields = GroupFields(&d.group);
             let mut elsewhere: Vec<u32> = Vec::new();
             let placeholder = Event::new();
-            for feed in &set.corr_feeds[d.corr as usize] {
+            // A forward made by a correlator of another rule set refers to nothing here.
+            let Some(feeds) = set.corr_feeds.get(d.corr as usize) else {
+                continue;
+            };
+            for feed in feeds {
                 let key = set.group_key(feed, &fields);
                 if let Some(p) = self.config.partition {
                     let owner = partition_of(&key, p.count);

@@ -278,6 +278,20 @@ impl Overflow {
     fn heap_bytes(&self) -> usize {
         self.buckets.capacity() * 24
     }
+
+    /// A saved overflow made consistent (a snapshot is input like any other).
+    fn sanitized(&self) -> Overflow {
+        let buckets: VecDeque<(u64, i64, i64)> = self
+            .buckets
+            .iter()
+            .copied()
+            .filter(|&(n, _, _)| n > 0)
+            .collect();
+        let total = buckets
+            .iter()
+            .fold(0u64, |acc, &(n, _, _)| acc.saturating_add(n));
+        Overflow { buckets, total }
+    }
 }
 
 impl Rings {
@@ -810,7 +824,7 @@ impl Table {
                 match (r, overflow) {
                     (_, None) => true,
                     (Rings::Deque { overflow: o, .. }, Some(saved)) => {
-                        o[i] = saved.clone();
+                        o[i] = saved.sanitized();
                         true
                     }
                     (Rings::Inline { .. }, Some(_)) => false,
@@ -830,7 +844,7 @@ impl Table {
                     .iter()
                     .map(|(k, t)| (CompactString::from(k.as_str()), *t))
                     .collect();
-                overflow[i] = saved.clone().unwrap_or_default();
+                overflow[i] = saved.as_ref().map(Overflow::sanitized).unwrap_or_default();
                 true
             }
             (

@@ -43,6 +43,7 @@
 
 mod ast;
 mod compile;
+pub mod correlation;
 mod condition;
 mod error;
 mod eval;

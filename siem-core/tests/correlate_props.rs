@@ -331,11 +331,8 @@ impl Reference<'_> {
         let group_text = if rule.group_by.is_empty() {
             String::new()
         } else {
-            source
-                .fields
-                .get("g")
-                .cloned()
-                .unwrap_or_else(|| "~".into())
+            // Without its group-by value a detection belongs to no group.
+            source.fields.get("g").cloned()?
         };
         let v = source.fields.get("v").cloned();
         if rule.kind == CorrelationType::ValueCount && v.is_none() {

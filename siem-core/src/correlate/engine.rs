@@ -120,6 +120,8 @@ pub struct CorrelatorStats {
     pub not_owned: u64,
     /// Detections a `value_*` rule ignored because the field was missing or not a number.
     pub missing_value: u64,
+    /// Detections not counted because a `group-by` field was missing or null.
+    pub missing_group: u64,
     /// Updates of a group's window (one per detection and correlation rule it feeds).
     pub updates: u64,
     /// Times a condition held (alerts raised, plus silent fires of inner chain rules).
@@ -510,7 +512,10 @@ impl Correlator {
         };
         let mut queue = VecDeque::new();
         for feed in &set.base_feeds[rule.0 as usize] {
-            let key = set.group_key(feed, event);
+            let Some(key) = set.group_key(feed, event) else {
+                self.stats.missing_group += 1;
+                continue;
+            };
             if let Some(p) = self.config.partition
                 && partition_of(&key, p.count) != p.index
             {
@@ -552,7 +557,10 @@ impl Correlator {
                 continue;
             };
             for feed in feeds {
-                let key = set.group_key(feed, &fields);
+                let Some(key) = set.group_key(feed, &fields) else {
+                    self.stats.missing_group += 1;
+                    continue;
+                };
                 if let Some(p) = self.config.partition {
                     let owner = partition_of(&key, p.count);
                     if owner != p.index {

@@ -29,8 +29,11 @@
 //! for the rule that matched it ("The alias field names can then be referenced in `group-by`
 //! attributes and are resolved to their respective field names"), else at the group-by name
 //! itself. Values compare by their text, so an address read as an IP and one read as a string
-//! are the same group. A missing field is a `null` value and groups like one. Without
-//! `group-by` all matches form one group (the alert's `group` is `{}`).
+//! are the same group. A detection whose event lacks a `group-by` field (or holds `null` there)
+//! belongs to no group and is not counted ([`CorrelatorStats::missing_group`]), as in Splunk's
+//! `stats ... by` that Sigma correlations translate to: five failed logins without a source
+//! address are not a brute force from "no address". Without `group-by` all matches form one
+//! group (the alert's `group` is `{}`).
 //!
 //! **Windows slide; they are anchored at each detection.** `timespan` "defines a time period in
 //! which the correlation should be applied", and the specification warns that fixed buckets

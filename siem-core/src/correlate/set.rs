@@ -411,7 +411,9 @@ impl CorrelationSet {
         let mut out = Vec::new();
         if let Some(feeds) = self.base_feeds.get(rule.0 as usize) {
             for feed in feeds {
-                let key = self.group_key(feed, event);
+                let Some(key) = self.group_key(feed, event) else {
+                    continue;
+                };
                 let p = partition_of(&key, count);
                 if !out.contains(&p) {
                     out.push(p);
@@ -422,10 +424,16 @@ impl CorrelationSet {
         out
     }
 
-    /// The encoded group key of a detection for one feed.
-    pub(crate) fn group_key(&self, feed: &Feed, source: &dyn Fields) -> CompactString {
+    /// The encoded group key of a detection for one feed; `None` when a `group-by` field is
+    /// missing or null (such a detection belongs to no group and is not counted).
+    pub(crate) fn group_key(&self, feed: &Feed, source: &dyn Fields) -> Option<CompactString> {
         let slot = &self.plans[feed.corr as usize].slots[usize::from(feed.slot)];
-        encode_key(slot.group_fields.iter().map(|f| source.field(f)))
+        let values: Vec<Option<&Value>> =
+            slot.group_fields.iter().map(|f| source.field(f)).collect();
+        if values.iter().any(|v| v.is_none_or(Value::is_null)) {
+            return None;
+        }
+        Some(encode_key(values))
     }
 
     /// The alert `group` of a detection for one feed: names as written in `group-by`.

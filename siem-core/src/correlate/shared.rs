@@ -102,6 +102,47 @@ impl SharedCorrelator {
         }
     }
 
+    /// Replaces the state of every shard with [`SharedCorrelator::snapshot`]'s output, in
+    /// place (callers holding the correlator behind `&self` keep using it). The snapshots must
+    /// come from a correlator with as many shards; all of them are read before any shard is
+    /// replaced, so an error leaves the state untouched.
+    pub fn restore_in_place(
+        &self,
+        config: &CorrelatorConfig,
+        snapshots: &[Snapshot],
+    ) -> Result<RestoreReport, SnapshotError> {
+        let count = self.shards.len() as u32;
+        if snapshots.len() != self.shards.len() {
+            return Err(SnapshotError::Partition {
+                found: snapshots.first().and_then(|s| s.partition),
+                configured: Some(Partition { index: 0, count }),
+            });
+        }
+        let mut report = RestoreReport::default();
+        let mut fresh = Vec::with_capacity(snapshots.len());
+        for (index, snapshot) in snapshots.iter().enumerate() {
+            let mut config = config.clone();
+            config.partition = Some(Partition {
+                index: index as u32,
+                count,
+            });
+            let (correlator, r) = Correlator::restore(self.set.clone(), config, snapshot)?;
+            report.groups_restored += r.groups_restored;
+            report.groups_dropped += r.groups_dropped;
+            report.pending_dropped += r.pending_dropped;
+            for dropped in r.rules_dropped {
+                if !report.rules_dropped.contains(&dropped) {
+                    report.rules_dropped.push(dropped);
+                }
+            }
+            fresh.push(correlator);
+        }
+        for (shard, correlator) in fresh.into_iter().enumerate() {
+            *self.lock(shard as u32) = correlator;
+        }
+        Ok(report)
+    }
+
     /// Applies every waiting detection of every shard (see [`Correlator::flush`]).
     pub fn flush(&self) -> Vec<Alert> {
         self.each(Correlator::flush)
@@ -138,6 +179,7 @@ impl SharedCorrelator {
             total.reorder_overflow += s.reorder_overflow;
             total.not_owned += s.not_owned;
             total.missing_value += s.missing_value;
+            total.missing_group += s.missing_group;
             total.updates += s.updates;
             total.fires += s.fires;
             total.alerts += s.alerts;

@@ -43,8 +43,8 @@
 
 mod ast;
 mod compile;
-pub mod correlation;
 mod condition;
+pub mod correlation;
 mod error;
 mod eval;
 mod meta;

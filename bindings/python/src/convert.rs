@@ -1,0 +1,576 @@
+//! Conversions between Python objects and siem's values.
+//!
+//! - [`event_from_py`]: a Python dict (nested or dotted keys) walked straight into an [`Event`],
+//!   with the same precedence rule as `Event::from_json` (the fewer levels of nesting a name came
+//!   from, the higher its precedence) and no JSON text in between.
+//! - [`json_to_py`]: JSON text (what siem writes for events and alerts) read straight into Python
+//!   objects, so that `Alert.to_dict()` is exactly `json.loads(alert.to_json())`.
+//! - [`value_to_py`]: one field value, rendered as the alert JSON renders it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use compact_str::CompactString;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{
+    PyBool, PyBytes, PyDate, PyDateTime, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString,
+    PyTuple, PyType,
+};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use siem_core::event::{Event, FieldHasher, FieldMap, LogSource, Value, format_timestamp};
+
+use crate::errors;
+
+/// How deep dicts and lists may nest in an event. Deeper input is refused rather than walked:
+/// it is almost certainly a reference cycle (`d["self"] = d`), and recursion must stay bounded.
+pub const MAX_DEPTH: usize = 64;
+
+/// The type name of a Python object, for messages.
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".to_string())
+}
+
+/// Reads a Python `str` as Rust text. Strings with lone surrogates (which UTF-8 cannot hold)
+/// are refused by the caller's error path.
+pub fn py_str(s: &Bound<'_, PyString>) -> PyResult<CompactString> {
+    Ok(CompactString::from(&*s.to_cow()?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python -> Event
+
+/// Converts an ECS event given as a Python mapping into an [`Event`].
+///
+/// `@timestamp` (a `datetime`, an RFC 3339 string or epoch milliseconds) becomes the event's
+/// timestamp; a top-level `logsource` mapping of `product` / `category` / `service` strings
+/// becomes its logsource; every other key becomes a field, nested mappings flattened into
+/// dotted names.
+pub fn event_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Event> {
+    let mut flat = Flat::default();
+    let mut timestamp = None;
+    for_each_item(obj, None, |key, value| {
+        match key.as_str() {
+            "@timestamp" => {
+                timestamp = Some(timestamp_from_py(&value)?);
+                return Ok(());
+            }
+            "logsource" => {
+                if let Some(ls) = logsource_from_py(&value)? {
+                    flat.logsource = Some(ls);
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+        flat.walk(key, &value, 0)
+    })?;
+    let mut event = flat.event;
+    event.timestamp = timestamp;
+    if let Some(ls) = flat.logsource {
+        event.logsource = ls;
+    }
+    Ok(event)
+}
+
+/// Calls `f` with each (key, value) of a dict or other mapping. `path` names the mapping in
+/// error messages (`None` for the event itself).
+fn for_each_item<'py>(
+    obj: &Bound<'py, PyAny>,
+    path: Option<&str>,
+    mut f: impl FnMut(CompactString, Bound<'py, PyAny>) -> PyResult<()>,
+) -> PyResult<()> {
+    let key_of = |k: &Bound<'py, PyAny>| -> PyResult<CompactString> {
+        match k.cast::<PyString>() {
+            Ok(s) => py_str(s).map_err(|e| {
+                errors::event_error(
+                    obj.py(),
+                    format!("{}: key is not valid text: {e}", path.unwrap_or("event")),
+                    path,
+                )
+            }),
+            Err(_) => Err(errors::event_error(
+                obj.py(),
+                format!(
+                    "{}: keys must be strings, got {} ({})",
+                    path.unwrap_or("event"),
+                    type_name(k),
+                    k.repr().map(|r| r.to_string()).unwrap_or_default()
+                ),
+                path,
+            )),
+        }
+    };
+    if let Ok(dict) = obj.cast::<PyDict>() {
+        for (k, v) in dict.iter() {
+            f(key_of(&k)?, v)?;
+        }
+        return Ok(());
+    }
+    if let Ok(mapping) = obj.cast::<PyMapping>() {
+        for item in mapping.items()?.iter() {
+            let (k, v) = item.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()?;
+            f(key_of(&k)?, v)?;
+        }
+        return Ok(());
+    }
+    Err(errors::event_error(
+        obj.py(),
+        match path {
+            None => format!(
+                "an event must be a dict of ECS fields (nested or dotted keys), got {}; \
+                 use process_line() for raw log lines",
+                type_name(obj)
+            ),
+            Some(p) => format!("{p}: expected a dict, got {}", type_name(obj)),
+        },
+        path,
+    ))
+}
+
+/// Whether `obj` is a dict or another mapping. The common scalar types are ruled out first:
+/// the check for other mappings asks `collections.abc.Mapping`, which costs a Python call.
+fn is_mapping(obj: &Bound<'_, PyAny>) -> bool {
+    if obj.is_instance_of::<PyDict>() {
+        return true;
+    }
+    if obj.is_instance_of::<PyString>()
+        || obj.is_none()
+        || obj.is_instance_of::<PyInt>()
+        || obj.is_instance_of::<PyFloat>()
+        || obj.is_instance_of::<PyList>()
+        || obj.is_instance_of::<PyTuple>()
+    {
+        return false;
+    }
+    obj.cast::<PyMapping>().is_ok()
+}
+
+/// A top-level `logsource` that is a mapping of the three Sigma keys to strings (or `None`);
+/// anything else is an ordinary field, as in `Event::from_json`.
+fn logsource_from_py(value: &Bound<'_, PyAny>) -> PyResult<Option<LogSource>> {
+    let Ok(dict) = value.cast::<PyDict>() else {
+        return Ok(None);
+    };
+    let mut ls = LogSource::default();
+    for (k, v) in dict.iter() {
+        let Ok(k) = k.cast::<PyString>() else {
+            return Ok(None);
+        };
+        let part = if v.is_none() {
+            None
+        } else if let Ok(s) = v.cast::<PyString>() {
+            Some(py_str(s)?)
+        } else {
+            return Ok(None);
+        };
+        match &*k.to_cow()? {
+            "product" => ls.product = part,
+            "category" => ls.category = part,
+            "service" => ls.service = part,
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(ls))
+}
+
+/// Reads `@timestamp`: an aware `datetime` (a naive one is taken as UTC), an RFC 3339 string
+/// (as `Event::from_json` reads it) or epoch milliseconds.
+pub fn timestamp_from_py(value: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {
+    let py = value.py();
+    let bad = |what: String| {
+        errors::event_error(py, format!("@timestamp: {what}"), Some("@timestamp"))
+    };
+    if value.is_instance_of::<PyDateTime>() {
+        return datetime_to_utc(value).map_err(|e| bad(e.to_string()));
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        let text = s.to_cow()?;
+        return parse_time_text(&text).ok_or_else(|| {
+            bad(format!(
+                "unreadable time {text:?}: expected RFC 3339 (2024-05-01T10:00:00Z) or epoch \
+                 milliseconds"
+            ))
+        });
+    }
+    if value.is_instance_of::<PyBool>() {
+        return Err(bad("expected a datetime, got bool".into()));
+    }
+    if value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>() {
+        let millis: f64 = value.extract()?;
+        if millis.is_finite() && millis.abs() < 1e17 {
+            if let Some(t) = DateTime::from_timestamp_millis(millis as i64) {
+                return Ok(t);
+            }
+        }
+        return Err(bad(format!("epoch milliseconds {millis} out of range")));
+    }
+    if value.is_instance_of::<PyDate>() {
+        return Err(bad(
+            "a date is not a point in time: give a datetime".to_string(),
+        ));
+    }
+    Err(bad(format!(
+        "expected a datetime, an RFC 3339 string or epoch milliseconds, got {}",
+        type_name(value)
+    )))
+}
+
+/// An aware `datetime` in UTC; a naive one is read as UTC.
+pub fn datetime_to_utc(value: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {
+    if value.getattr("tzinfo")?.is_none() {
+        let naive: NaiveDateTime = value.extract()?;
+        Ok(naive.and_utc())
+    } else {
+        let aware: DateTime<FixedOffset> = value.extract()?;
+        Ok(aware.with_timezone(&Utc))
+    }
+}
+
+/// RFC 3339, with a space instead of `T` too, or a zone-less ISO 8601 time (read as UTC):
+/// what `Event::from_json` accepts for `@timestamp`.
+fn parse_time_text(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let s = s.replacen(' ', "T", 1);
+    if let Ok(t) = DateTime::parse_from_rfc3339(&s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+/// Flattens nested mappings into an event, keeping the precedence of `Event::from_json`.
+#[derive(Default)]
+struct Flat {
+    event: Event,
+    logsource: Option<LogSource>,
+    /// The nesting depth of names that came from nested mappings; names set from top-level
+    /// keys are absent (depth 0). Allocated on the first nested name.
+    depths: Option<HashMap<CompactString, u16, FieldHasher>>,
+}
+
+impl Flat {
+    fn walk(&mut self, name: CompactString, value: &Bound<'_, PyAny>, depth: usize) -> PyResult<()> {
+        if depth >= MAX_DEPTH {
+            return Err(too_deep(value.py(), &name));
+        }
+        if is_mapping(value) {
+            // An empty mapping sets nothing: `Event::insert` flattens objects into their members.
+            return for_each_item(value, Some(&name), |key, inner| {
+                let mut full = CompactString::with_capacity(name.len() + 1 + key.len());
+                full.push_str(&name);
+                full.push('.');
+                full.push_str(&key);
+                self.walk(full, &inner, depth + 1)
+            });
+        }
+        let value = value_from_py(value, &name, depth)?;
+        self.put(name, value, depth as u16);
+        Ok(())
+    }
+
+    fn put(&mut self, name: CompactString, value: Value, depth: u16) {
+        if self.event.get(&name).is_some() {
+            let existing = self
+                .depths
+                .as_ref()
+                .and_then(|d| d.get(&name).copied())
+                .unwrap_or(0);
+            if depth > existing {
+                return;
+            }
+        }
+        if depth > 0 {
+            self.depths
+                .get_or_insert_with(HashMap::default)
+                .insert(name.clone(), depth);
+        } else if let Some(d) = self.depths.as_mut() {
+            d.remove(&name);
+        }
+        self.event.insert(name, value);
+    }
+}
+
+fn too_deep(py: Python<'_>, name: &str) -> PyErr {
+    errors::event_error(
+        py,
+        format!("{name}: nested deeper than {MAX_DEPTH} levels (a reference cycle?)"),
+        Some(name),
+    )
+}
+
+static IPV4: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static IPV6: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static UUID: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// One field value: str, bool, int, float, None, list/tuple, a mapping inside a list, datetime
+/// and date (as RFC 3339 / ISO text), `ipaddress` addresses, `uuid.UUID` and `decimal.Decimal`.
+fn value_from_py(obj: &Bound<'_, PyAny>, name: &str, depth: usize) -> PyResult<Value> {
+    let py = obj.py();
+    if depth >= MAX_DEPTH {
+        return Err(too_deep(py, name));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return s.to_cow().map(|s| Value::Str(CompactString::from(&*s))).map_err(|e| {
+            errors::event_error(py, format!("{name}: string is not valid text: {e}"), Some(name))
+        });
+    }
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return Ok(match obj.extract::<i64>() {
+            Ok(i) => Value::Int(i),
+            // Beyond i64, as JSON integers beyond i64 do.
+            Err(_) => Value::Float(obj.extract::<f64>()?),
+        });
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Ok(Value::Float(f.value()));
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        let mut items = Vec::with_capacity(obj.len().unwrap_or(0));
+        for item in obj.try_iter()? {
+            items.push(list_item_from_py(&item?, name, depth + 1)?);
+        }
+        return Ok(Value::List(items));
+    }
+    if obj.is_instance_of::<PyDateTime>() {
+        let t = datetime_to_utc(obj).map_err(|e| {
+            errors::event_error(py, format!("{name}: {e}"), Some(name))
+        })?;
+        return Ok(Value::Str(format_timestamp(t).into()));
+    }
+    if obj.is_instance_of::<PyDate>() {
+        let d: NaiveDate = obj.extract()?;
+        return Ok(Value::Str(d.format("%Y-%m-%d").to_string().into()));
+    }
+    let ipv4 = IPV4.import(py, "ipaddress", "IPv4Address")?;
+    let ipv6 = IPV6.import(py, "ipaddress", "IPv6Address")?;
+    if obj.is_instance(ipv4)? || obj.is_instance(ipv6)? {
+        let text = obj.str()?.to_cow()?.into_owned();
+        if let Ok(ip) = text.parse::<IpAddr>() {
+            return Ok(Value::Ip(ip));
+        }
+        return Ok(Value::Str(text.into()));
+    }
+    if obj.is_instance(UUID.import(py, "uuid", "UUID")?)? {
+        return Ok(Value::Str(obj.str()?.to_cow()?.as_ref().into()));
+    }
+    if obj.is_instance(DECIMAL.import(py, "decimal", "Decimal")?)? {
+        return Ok(Value::Float(obj.extract::<f64>()?));
+    }
+    if is_mapping(obj) {
+        // A mapping as a field value outside a list is flattened by the caller; here it can
+        // only be inside a list.
+        return list_item_from_py(obj, name, depth);
+    }
+    if obj.is_instance_of::<PyBytes>() {
+        return Err(errors::event_error(
+            py,
+            format!("{name}: bytes are not a field value: decode them to str first"),
+            Some(name),
+        ));
+    }
+    Err(errors::event_error(
+        py,
+        format!(
+            "{name}: unsupported value of type {} (expected str, int, float, bool, None, list, \
+             dict, datetime, date, ipaddress, UUID or Decimal)",
+            type_name(obj)
+        ),
+        Some(name),
+    ))
+}
+
+/// An item of a list field: a mapping becomes a flattened [`Value::Object`] (objects survive
+/// only inside lists, see `siem_core::event`), anything else a value.
+fn list_item_from_py(obj: &Bound<'_, PyAny>, name: &str, depth: usize) -> PyResult<Value> {
+    if depth >= MAX_DEPTH {
+        return Err(too_deep(obj.py(), name));
+    }
+    if is_mapping(obj) {
+        let mut map = FieldMap::default();
+        let mut depths: Vec<u16> = Vec::new();
+        object_into(obj, "", name, depth, 0, &mut map, &mut depths)?;
+        return Ok(Value::Object(Box::new(map)));
+    }
+    value_from_py(obj, name, depth)
+}
+
+/// Flattens a mapping inside a list into `map` (keys relative to the object), with the same
+/// precedence as the event's own fields.
+fn object_into(
+    obj: &Bound<'_, PyAny>,
+    prefix: &str,
+    name: &str,
+    depth: usize,
+    level: u16,
+    map: &mut FieldMap,
+    depths: &mut Vec<u16>,
+) -> PyResult<()> {
+    if depth >= MAX_DEPTH {
+        return Err(too_deep(obj.py(), name));
+    }
+    let mut empty = true;
+    for_each_item(obj, Some(name), |key, inner| {
+        empty = false;
+        let full: CompactString = if prefix.is_empty() {
+            key
+        } else {
+            let mut full = CompactString::with_capacity(prefix.len() + 1 + key.len());
+            full.push_str(prefix);
+            full.push('.');
+            full.push_str(&key);
+            full
+        };
+        if is_mapping(&inner) {
+            return object_into(&inner, &full, name, depth + 1, level + 1, map, depths);
+        }
+        let value = value_from_py(&inner, name, depth + 1)?;
+        match map.get_index_of(&full) {
+            Some(i) => {
+                if level <= depths[i] {
+                    map[i] = value;
+                    depths[i] = level;
+                }
+            }
+            None => {
+                map.insert(full, value);
+                depths.push(level);
+            }
+        }
+        Ok(())
+    })?;
+    if empty && !prefix.is_empty() && !map.contains_key(prefix) {
+        map.insert(prefix.into(), Value::Object(Box::default()));
+        depths.push(level);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON text -> Python
+
+/// Reads JSON text into Python objects (dict, list, str, int, float, bool, None), keeping key
+/// order, as `json.loads` does.
+pub fn json_to_py<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = PySeed { py }
+        .deserialize(&mut de)
+        .map_err(|e| errors::siem_error(py, format!("internal error reading siem's JSON: {e}")))?;
+    de.end()
+        .map_err(|e| errors::siem_error(py, format!("internal error reading siem's JSON: {e}")))?;
+    Ok(value)
+}
+
+struct PySeed<'py> {
+    py: Python<'py>,
+}
+
+impl<'de, 'py> DeserializeSeed<'de> for PySeed<'py> {
+    type Value = Bound<'py, PyAny>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+fn de_err<E: serde::de::Error>(e: PyErr) -> E {
+    E::custom(e.to_string())
+}
+
+impl<'de, 'py> Visitor<'de> for PySeed<'py> {
+    type Value = Bound<'py, PyAny>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(PyBool::new(self.py, v).to_owned().into_any())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(PyInt::new(self.py, v).into_any())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(PyInt::new(self.py, v).into_any())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(PyFloat::new(self.py, v).into_any())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(PyString::new(self.py, v).into_any())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(self.py.None().into_bound(self.py))
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let list = PyList::empty(self.py);
+        while let Some(item) = seq.next_element_seed(PySeed { py: self.py })? {
+            list.append(item).map_err(de_err)?;
+        }
+        Ok(list.into_any())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let dict = PyDict::new(self.py);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let value = map.next_value_seed(PySeed { py: self.py })?;
+            dict.set_item(PyString::new(self.py, &key), value)
+                .map_err(de_err)?;
+        }
+        Ok(dict.into_any())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value -> Python
+
+/// One value as the alert JSON renders it: addresses as strings, non-finite floats as `None`,
+/// objects as nested dicts.
+pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Int(i) => PyInt::new(py, *i).into_any(),
+        Value::Float(f) if f.is_finite() => PyFloat::new(py, *f).into_any(),
+        Value::Float(_) => py.None().into_bound(py),
+        Value::Str(s) => PyString::new(py, s).into_any(),
+        Value::Ip(ip) => PyString::new(py, &ip.to_string()).into_any(),
+        Value::List(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(value_to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(_) => json_to_py(py, &value.to_json_value().to_string())?,
+    })
+}
+
+/// A UTC time as an aware `datetime`.
+pub fn time_to_py<'py>(py: Python<'py>, t: DateTime<Utc>) -> PyResult<Bound<'py, PyAny>> {
+    Ok(t.into_pyobject(py)?.into_any())
+}

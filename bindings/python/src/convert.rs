@@ -511,7 +511,7 @@ impl<'de, 'py> Visitor<'de> for PySeed<'py> {
     }
 
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(PyFloat::new(self.py, v).into_any())
+        float_to_py(self.py, v).map_err(de_err)
     }
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
@@ -555,7 +555,7 @@ pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, P
         Value::Null => py.None().into_bound(py),
         Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
         Value::Int(i) => PyInt::new(py, *i).into_any(),
-        Value::Float(f) if f.is_finite() => PyFloat::new(py, *f).into_any(),
+        Value::Float(f) if f.is_finite() => float_to_py(py, *f)?,
         Value::Float(_) => py.None().into_bound(py),
         Value::Str(s) => PyString::new(py, s).into_any(),
         Value::Ip(ip) => PyString::new(py, &ip.to_string()).into_any(),
@@ -568,6 +568,20 @@ pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, P
         }
         Value::Object(_) => json_to_py(py, &value.to_json_value().to_string())?,
     })
+}
+
+/// A float as `json.loads` reads siem's JSON for it. siem writes integral floats of 1e15 and
+/// more as integer literals (Rust's `Display`: shortest round-trip digits, then zeros, never an
+/// exponent), which `json.loads` reads as `int`; serde_json hands integer literals beyond `u64`
+/// over as `f64`. Both sides agree only if such a float becomes the `int` of that literal.
+fn float_to_py(py: Python<'_>, v: f64) -> PyResult<Bound<'_, PyAny>> {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() >= 1e15 {
+        let literal = v.to_string();
+        return py
+            .get_type::<PyInt>()
+            .call1((PyString::new(py, &literal),));
+    }
+    Ok(PyFloat::new(py, v).into_any())
 }
 
 /// A UTC time as an aware `datetime`.

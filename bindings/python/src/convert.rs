@@ -7,7 +7,6 @@
 //!   objects, so that `Alert.to_dict()` is exactly `json.loads(alert.to_json())`.
 //! - [`value_to_py`]: one field value, rendered as the alert JSON renders it.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
@@ -19,7 +18,7 @@ use pyo3::types::{
     PyTuple, PyType,
 };
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use siem_core::event::{Event, FieldHasher, FieldMap, LogSource, Value, format_timestamp};
+use siem_core::event::{Event, FieldMap, LogSource, Value, format_timestamp};
 
 use crate::errors;
 
@@ -35,10 +34,51 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "object".to_string())
 }
 
-/// Reads a Python `str` as Rust text. Strings with lone surrogates (which UTF-8 cannot hold)
-/// are refused by the caller's error path.
+/// Calls `f` with the UTF-8 text of a Python `str`, borrowed from the string object.
+///
+/// `PyUnicode_AsUTF8AndSize` hands out the string's own UTF-8 (for ASCII strings, their data;
+/// for others a copy CPython caches in the object) without allocating per call. It joined the
+/// limited API only in 3.10, so pyo3's abi3-py39 build does not declare it, but CPython has
+/// exported it with this signature since 3.3: outside Windows (where an abi3 module links
+/// against `python3.dll`, which forwards only the limited API of its version), it is called
+/// directly. Elsewhere the string is encoded into a temporary `bytes`.
+/// Strings with lone surrogates (which UTF-8 cannot hold) are an error.
+pub fn with_str<R>(s: &Bound<'_, PyString>, f: impl FnOnce(&str) -> R) -> PyResult<R> {
+    #[cfg(not(windows))]
+    {
+        unsafe extern "C" {
+            fn PyUnicode_AsUTF8AndSize(
+                unicode: *mut pyo3::ffi::PyObject,
+                size: *mut pyo3::ffi::Py_ssize_t,
+            ) -> *const std::ffi::c_char;
+        }
+        let mut size: pyo3::ffi::Py_ssize_t = 0;
+        // SAFETY: `s` is a live `str` (the GIL is held: `Bound`); the returned buffer belongs
+        // to it and lives as long as it does, which outlasts this call.
+        let data = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
+        if data.is_null() {
+            return Err(PyErr::fetch(s.py()));
+        }
+        let len = usize::try_from(size).unwrap_or(0);
+        // SAFETY: CPython returns `size` bytes of valid UTF-8 at `data`.
+        let text = unsafe {
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(data.cast::<u8>(), len))
+        };
+        Ok(f(text))
+    }
+    #[cfg(windows)]
+    {
+        let bytes = s.encode_utf8()?;
+        match std::str::from_utf8(bytes.as_bytes()) {
+            Ok(text) => Ok(f(text)),
+            Err(e) => Err(pyo3::exceptions::PyUnicodeError::new_err(e.to_string())),
+        }
+    }
+}
+
+/// Reads a Python `str` as a [`CompactString`] (no allocation up to 24 bytes).
 pub fn py_str(s: &Bound<'_, PyString>) -> PyResult<CompactString> {
-    Ok(CompactString::from(&*s.to_cow()?))
+    with_str(s, |text| CompactString::from(text))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -50,31 +90,33 @@ pub fn py_str(s: &Bound<'_, PyString>) -> PyResult<CompactString> {
 /// timestamp; a top-level `logsource` mapping of `product` / `category` / `service` strings
 /// becomes its logsource; every other key becomes a field, nested mappings flattened into
 /// dotted names.
+///
+/// When the same dotted name is reached by two paths (`{"a.b": 1, "a": {"b": 2}}`), the one
+/// with fewer levels of nesting wins, as in `Event::from_json`. That needs a key with a dot in
+/// it, so the walk first goes without bookkeeping and notes whether such keys could collide;
+/// only then does it walk again keeping each name's depth.
 pub fn event_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Event> {
-    let mut flat = Flat::default();
-    let mut timestamp = None;
-    for_each_item(obj, None, |key, value| {
-        match key.as_str() {
-            "@timestamp" => {
-                timestamp = Some(timestamp_from_py(&value)?);
-                return Ok(());
-            }
-            "logsource" => {
-                if let Some(ls) = logsource_from_py(&value)? {
-                    flat.logsource = Some(ls);
-                    return Ok(());
-                }
-            }
-            _ => {}
-        }
-        flat.walk(key, &value, 0)
-    })?;
-    let mut event = flat.event;
-    event.timestamp = timestamp;
-    if let Some(ls) = flat.logsource {
-        event.logsource = ls;
+    event_from_py_sized(obj, 0)
+}
+
+/// [`event_from_py`] with a guess of the number of fields (the previous event's, in a batch),
+/// so that the field map rarely has to grow and rehash while it fills; 0 for no guess.
+pub fn event_from_py_sized(obj: &Bound<'_, PyAny>, fields: usize) -> PyResult<Event> {
+    // Nested events have more fields than top-level keys.
+    let top = obj.len().unwrap_or(0);
+    let capacity = if fields > 0 {
+        fields.max(top)
+    } else {
+        top.saturating_mul(4).clamp(16, 64)
+    };
+    let mut fast = Flat::new(false, capacity);
+    fast.run(obj)?;
+    if !fast.may_collide() {
+        return Ok(fast.into_event());
     }
-    Ok(event)
+    let mut exact = Flat::new(true, capacity);
+    exact.run(obj)?;
+    Ok(exact.into_event())
 }
 
 /// Calls `f` with each (key, value) of a dict or other mapping. `path` names the mapping in
@@ -82,44 +124,34 @@ pub fn event_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Event> {
 fn for_each_item<'py>(
     obj: &Bound<'py, PyAny>,
     path: Option<&str>,
-    mut f: impl FnMut(CompactString, Bound<'py, PyAny>) -> PyResult<()>,
+    mut f: impl FnMut(&str, Bound<'py, PyAny>) -> PyResult<()>,
 ) -> PyResult<()> {
-    let key_of = |k: &Bound<'py, PyAny>| -> PyResult<CompactString> {
+    let py = obj.py();
+    let bad_key = |k: &Bound<'py, PyAny>, e: Option<PyErr>| key_error(py, path, k, e);
+    let mut item = |k: Bound<'py, PyAny>, v: Bound<'py, PyAny>| -> PyResult<()> {
         match k.cast::<PyString>() {
-            Ok(s) => py_str(s).map_err(|e| {
-                errors::event_error(
-                    obj.py(),
-                    format!("{}: key is not valid text: {e}", path.unwrap_or("event")),
-                    path,
-                )
-            }),
-            Err(_) => Err(errors::event_error(
-                obj.py(),
-                format!(
-                    "{}: keys must be strings, got {} ({})",
-                    path.unwrap_or("event"),
-                    type_name(k),
-                    k.repr().map(|r| r.to_string()).unwrap_or_default()
-                ),
-                path,
-            )),
+            Ok(s) => match with_str(s, |key| f(key, v)) {
+                Ok(result) => result,
+                Err(e) => Err(bad_key(&k, Some(e))),
+            },
+            Err(_) => Err(bad_key(&k, None)),
         }
     };
     if let Ok(dict) = obj.cast::<PyDict>() {
         for (k, v) in dict.iter() {
-            f(key_of(&k)?, v)?;
+            item(k, v)?;
         }
         return Ok(());
     }
     if let Ok(mapping) = obj.cast::<PyMapping>() {
-        for item in mapping.items()?.iter() {
-            let (k, v) = item.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()?;
-            f(key_of(&k)?, v)?;
+        for entry in mapping.items()?.iter() {
+            let (k, v) = entry.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()?;
+            item(k, v)?;
         }
         return Ok(());
     }
     Err(errors::event_error(
-        obj.py(),
+        py,
         match path {
             None => format!(
                 "an event must be a dict of ECS fields (nested or dotted keys), got {}; \
@@ -130,6 +162,19 @@ fn for_each_item<'py>(
         },
         path,
     ))
+}
+
+/// The error for a key that is not a string (`e` is `None`) or not valid text.
+fn key_error(py: Python<'_>, path: Option<&str>, k: &Bound<'_, PyAny>, e: Option<PyErr>) -> PyErr {
+    let what = match e {
+        Some(e) => format!("key is not valid text: {e}"),
+        None => format!(
+            "keys must be strings, got {} ({})",
+            type_name(k),
+            k.repr().map(|r| r.to_string()).unwrap_or_default()
+        ),
+    };
+    errors::event_error(py, format!("{}: {what}", path.unwrap_or("event")), path)
 }
 
 /// Whether `obj` is a dict or another mapping. The common scalar types are ruled out first:
@@ -246,56 +291,171 @@ fn parse_time_text(s: &str) -> Option<DateTime<Utc>> {
         .map(|n| n.and_utc())
 }
 
-/// Flattens nested mappings into an event, keeping the precedence of `Event::from_json`.
-#[derive(Default)]
+/// Flattens nested mappings into an event.
+///
+/// Without `exact`, fields go straight into the event and the walk only notes whether two
+/// paths could reach the same name ([`Flat::may_collide`]). With `exact`, fields go into a map
+/// that keeps each name's nesting depth, as `Event::from_json` does.
 struct Flat {
+    exact: bool,
     event: Event,
     logsource: Option<LogSource>,
-    /// The nesting depth of names that came from nested mappings; names set from top-level
-    /// keys are absent (depth 0). Allocated on the first nested name.
-    depths: Option<HashMap<CompactString, u16, FieldHasher>>,
+    timestamp: Option<DateTime<Utc>>,
+    /// Exact mode: the fields, and the depth each name came from.
+    fields: FieldMap,
+    depths: Vec<u16>,
+    /// A top-level key with a dot, a top-level mapping, a nested key with a dot.
+    dotted_top: bool,
+    nested: bool,
+    dotted_deep: bool,
+    /// The dotted name being built.
+    name: String,
 }
 
 impl Flat {
-    fn walk(&mut self, name: CompactString, value: &Bound<'_, PyAny>, depth: usize) -> PyResult<()> {
+    fn new(exact: bool, capacity: usize) -> Flat {
+        Flat {
+            exact,
+            event: if exact {
+                Event::new()
+            } else {
+                Event::with_capacity(capacity)
+            },
+            logsource: None,
+            timestamp: None,
+            fields: FieldMap::default(),
+            depths: Vec::new(),
+            dotted_top: false,
+            nested: false,
+            dotted_deep: false,
+            name: String::with_capacity(64),
+        }
+    }
+
+    /// Walks the event's top level.
+    fn run(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+        for_each_item(obj, None, |key, value| {
+            match key {
+                "@timestamp" => {
+                    self.timestamp = Some(timestamp_from_py(&value)?);
+                    return Ok(());
+                }
+                "logsource" => {
+                    if let Some(ls) = logsource_from_py(&value)? {
+                        self.logsource = Some(ls);
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+            self.dotted_top |= key.contains('.');
+            self.name.clear();
+            self.name.push_str(key);
+            self.walk(&value, 0)
+        })
+    }
+
+    /// Whether two paths could have reached the same dotted name: only through a key with a
+    /// dot, beside a mapping.
+    fn may_collide(&self) -> bool {
+        self.dotted_deep || (self.dotted_top && self.nested)
+    }
+
+    fn into_event(self) -> Event {
+        let mut event = self.event;
+        if self.exact {
+            for (name, value) in self.fields {
+                event.insert(name, value);
+            }
+        }
+        event.timestamp = self.timestamp;
+        if let Some(ls) = self.logsource {
+            event.logsource = ls;
+        }
+        event
+    }
+
+    /// Walks the value of the field named `self.name`, at nesting `depth`.
+    fn walk(&mut self, value: &Bound<'_, PyAny>, depth: usize) -> PyResult<()> {
         if depth >= MAX_DEPTH {
-            return Err(too_deep(value.py(), &name));
+            return Err(too_deep(value.py(), &self.name));
+        }
+        if let Ok(s) = value.cast::<PyString>() {
+            let text = py_str(s).map_err(|e| not_text(value.py(), &self.name, e))?;
+            self.put(Value::Str(text), depth);
+            return Ok(());
+        }
+        if let Some(scalar) = scalar_from_py(value)? {
+            self.put(scalar, depth);
+            return Ok(());
         }
         if is_mapping(value) {
+            if depth == 0 {
+                self.nested = true;
+            }
             // An empty mapping sets nothing: `Event::insert` flattens objects into their members.
-            return for_each_item(value, Some(&name), |key, inner| {
-                let mut full = CompactString::with_capacity(name.len() + 1 + key.len());
-                full.push_str(&name);
-                full.push('.');
-                full.push_str(&key);
-                self.walk(full, &inner, depth + 1)
+            if let Ok(dict) = value.cast::<PyDict>() {
+                // The common case, without the path copy `for_each_item` needs for its errors.
+                for (k, inner) in dict.iter() {
+                    let Ok(key) = k.cast::<PyString>() else {
+                        return Err(key_error(value.py(), Some(&self.name), &k, None));
+                    };
+                    let walked = with_str(key, |key| {
+                        self.dotted_deep |= key.contains('.');
+                        let len = self.name.len();
+                        self.name.push('.');
+                        self.name.push_str(key);
+                        let result = self.walk(&inner, depth + 1);
+                        self.name.truncate(len);
+                        result
+                    });
+                    match walked {
+                        Ok(result) => result?,
+                        Err(e) => return Err(key_error(value.py(), Some(&self.name), &k, Some(e))),
+                    }
+                }
+                return Ok(());
+            }
+            let path = self.name.clone();
+            return for_each_item(value, Some(&path), |key, inner| {
+                self.dotted_deep |= key.contains('.');
+                let len = self.name.len();
+                self.name.push('.');
+                self.name.push_str(key);
+                let result = self.walk(&inner, depth + 1);
+                self.name.truncate(len);
+                result
             });
         }
-        let value = value_from_py(value, &name, depth)?;
-        self.put(name, value, depth as u16);
+        let value = value_from_py(value, &self.name, depth)?;
+        self.put(value, depth);
         Ok(())
     }
 
-    fn put(&mut self, name: CompactString, value: Value, depth: u16) {
-        if self.event.get(&name).is_some() {
-            let existing = self
-                .depths
-                .as_ref()
-                .and_then(|d| d.get(&name).copied())
-                .unwrap_or(0);
-            if depth > existing {
-                return;
+    fn put(&mut self, value: Value, depth: usize) {
+        let name = CompactString::from(self.name.as_str());
+        if !self.exact {
+            self.event.insert(name, value);
+            return;
+        }
+        let depth = depth as u16;
+        match self.fields.get_index_of(&name) {
+            Some(i) => {
+                if depth <= self.depths[i] {
+                    self.fields[i] = value;
+                    self.depths[i] = depth;
+                }
+            }
+            None => {
+                self.fields.insert(name, value);
+                self.depths.push(depth);
             }
         }
-        if depth > 0 {
-            self.depths
-                .get_or_insert_with(HashMap::default)
-                .insert(name.clone(), depth);
-        } else if let Some(d) = self.depths.as_mut() {
-            d.remove(&name);
-        }
-        self.event.insert(name, value);
     }
+}
+
+fn not_text(py: Python<'_>, name: &str, e: PyErr) -> PyErr {
+    errors::event_error(py, format!("{name}: string is not valid text: {e}"), Some(name))
 }
 
 fn too_deep(py: Python<'_>, name: &str) -> PyErr {
@@ -311,6 +471,29 @@ static IPV6: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static UUID: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
+/// The common scalars (None, bool, int, float) without further type tests; `None` for
+/// anything else.
+#[inline]
+fn scalar_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
+    if obj.is_none() {
+        return Ok(Some(Value::Null));
+    }
+    if let Ok(b) = obj.cast_exact::<PyBool>() {
+        return Ok(Some(Value::Bool(b.is_true())));
+    }
+    if let Ok(i) = obj.cast_exact::<PyInt>() {
+        return Ok(Some(match i.extract::<i64>() {
+            Ok(i) => Value::Int(i),
+            // Beyond i64, as JSON integers beyond i64 do.
+            Err(_) => Value::Float(i.extract::<f64>()?),
+        }));
+    }
+    if let Ok(f) = obj.cast_exact::<PyFloat>() {
+        return Ok(Some(Value::Float(f.value())));
+    }
+    Ok(None)
+}
+
 /// One field value: str, bool, int, float, None, list/tuple, a mapping inside a list, datetime
 /// and date (as RFC 3339 / ISO text), `ipaddress` addresses, `uuid.UUID` and `decimal.Decimal`.
 fn value_from_py(obj: &Bound<'_, PyAny>, name: &str, depth: usize) -> PyResult<Value> {
@@ -319,9 +502,7 @@ fn value_from_py(obj: &Bound<'_, PyAny>, name: &str, depth: usize) -> PyResult<V
         return Err(too_deep(py, name));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return s.to_cow().map(|s| Value::Str(CompactString::from(&*s))).map_err(|e| {
-            errors::event_error(py, format!("{name}: string is not valid text: {e}"), Some(name))
-        });
+        return py_str(s).map(Value::Str).map_err(|e| not_text(py, name, e));
     }
     if obj.is_none() {
         return Ok(Value::Null);
@@ -427,12 +608,12 @@ fn object_into(
     for_each_item(obj, Some(name), |key, inner| {
         empty = false;
         let full: CompactString = if prefix.is_empty() {
-            key
+            key.into()
         } else {
             let mut full = CompactString::with_capacity(prefix.len() + 1 + key.len());
             full.push_str(prefix);
             full.push('.');
-            full.push_str(&key);
+            full.push_str(key);
             full
         };
         if is_mapping(&inner) {

@@ -15,14 +15,16 @@ use siem_core::event::{Event, LogSource};
 use siem_core::parse::{FormatSpec, ParseOptions, Parser};
 
 use crate::alert::{PyAlert, PyRule};
-use crate::convert::{datetime_to_utc, event_from_py, json_to_py, py_str, type_name};
+use crate::convert::{
+    datetime_to_utc, event_from_py, event_from_py_sized, json_to_py, py_str, type_name,
+};
 use crate::errors::{self, RuleFailure};
 use crate::rules;
 
 /// How many items of an iterable `process_batch` converts before it releases the GIL to
 /// process them: large enough that the hand-over is rare, small enough that a batch of any
 /// length needs little memory beyond its alerts.
-const BATCH_CHUNK: usize = 4096;
+const BATCH_CHUNK: usize = 512;
 
 /// How many parsers for formats other than the engine's own are kept.
 const PARSER_CACHE: usize = 16;
@@ -515,13 +517,18 @@ impl PyEngine {
         let engine = &self.engine;
         let mut iter = items.try_iter()?;
         let mut alerts: Vec<Alert> = Vec::new();
+        let mut fields = 0;
         loop {
             let mut chunk: Vec<Item> = Vec::with_capacity(BATCH_CHUNK);
             for item in iter.by_ref().take(BATCH_CHUNK) {
                 let item = item?;
                 match line_bytes(&item)? {
                     Some(bytes) => chunk.push(Item::Line(bytes)),
-                    None => chunk.push(Item::Event(event_from_py(&item)?)),
+                    None => {
+                        let event = event_from_py_sized(&item, fields)?;
+                        fields = event.len();
+                        chunk.push(Item::Event(event));
+                    }
                 }
             }
             if chunk.is_empty() {
@@ -802,4 +809,44 @@ pub fn native_event_rate(py: Python<'_>, engine: &Bound<'_, PyEngine>, events: &
         std::hint::black_box(alerts);
         n as f64 / elapsed.max(1e-9)
     }))
+}
+
+/// `siem._siem._native_json_rate(engine, texts)`: events per second of the Rust loop that
+/// reads ECS events from JSON text (`Event::from_json`) and processes them: what a Rust
+/// program that receives ECS JSON does, to compare `process_batch(dicts)` with. For the
+/// benchmark script only.
+#[pyfunction]
+#[pyo3(name = "_native_json_rate")]
+pub fn native_json_rate(py: Python<'_>, engine: &Bound<'_, PyEngine>, texts: Vec<String>) -> f64 {
+    let engine = &engine.get().engine;
+    py.detach(|| {
+        let start = Instant::now();
+        let n = texts.len();
+        // Read as processed, as a program reading a stream would (the texts are valid JSON
+        // objects: the benchmark writes them with json.dumps).
+        let events = texts.iter().map(|t| Event::from_json(t).unwrap_or_default());
+        let alerts = engine.process_batch_at(events, Utc::now());
+        let elapsed = start.elapsed().as_secs_f64();
+        std::hint::black_box(alerts);
+        n as f64 / elapsed.max(1e-9)
+    })
+}
+
+/// `siem._siem._event_json(event)`: the JSON siem writes for an event given as a dict (the
+/// conversion `process` uses). With `_event_json_from_text`, lets the tests check the dict
+/// conversion against `Event::from_json`, its reference.
+#[pyfunction]
+#[pyo3(name = "_event_json")]
+pub fn event_json(event: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(event_from_py(event)?.to_json())
+}
+
+/// `siem._siem._event_json_from_text(text)`: the JSON siem writes for an event read by
+/// `Event::from_json` from JSON text.
+#[pyfunction]
+#[pyo3(name = "_event_json_from_text")]
+pub fn event_json_from_text(py: Python<'_>, text: &str) -> PyResult<String> {
+    Event::from_json(text)
+        .map(|e| e.to_json())
+        .map_err(|e| errors::event_error(py, e.to_string(), None))
 }

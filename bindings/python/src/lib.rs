@@ -22,5 +22,8 @@ fn _siem(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::parse, m)?)?;
     m.add_function(wrap_pyfunction!(engine::native_batch_rate, m)?)?;
     m.add_function(wrap_pyfunction!(engine::native_event_rate, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::native_json_rate, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::event_json, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::event_json_from_text, m)?)?;
     Ok(())
 }

@@ -22,10 +22,58 @@ const addon = loadAddon()
 // Once per JavaScript environment: a worker thread loads this file again and registers again.
 addon._setErrorClasses(RuleError, EventError)
 
+// The fast path for event objects (lib/encode.js): walked in JavaScript, decoded in Rust. An
+// event the encoder does not handle goes through the addon's own Node-API walk, which converts
+// it or throws the EventError naming the field.
+const { encodeEvent, encodeBatch } = require('./lib/encode.js')
+const proto = addon.Engine.prototype
+const walk = {
+  process: proto.process,
+  processBatch: proto.processBatch,
+  processAsync: proto.processAsync,
+  processBatchAsync: proto.processBatchAsync
+}
+Object.defineProperties(proto, {
+  process: {
+    value: function process (event) {
+      const text = encodeEvent(event)
+      return text === undefined ? walk.process.call(this, event) : this._processEncoded(text)
+    },
+    writable: true,
+    configurable: true
+  },
+  processBatch: {
+    value: function processBatch (events) {
+      const text = encodeBatch(events)
+      return text === undefined ? walk.processBatch.call(this, events) : this._processBatchEncoded(text)
+    },
+    writable: true,
+    configurable: true
+  },
+  processAsync: {
+    value: function processAsync (event) {
+      const text = encodeEvent(event)
+      return text === undefined ? walk.processAsync.call(this, event) : this._processBatchEncodedAsync(text, false)
+    },
+    writable: true,
+    configurable: true
+  },
+  processBatchAsync: {
+    value: function processBatchAsync (events) {
+      const text = encodeBatch(events)
+      return text === undefined ? walk.processBatchAsync.call(this, events) : this._processBatchEncodedAsync(text, true)
+    },
+    writable: true,
+    configurable: true
+  }
+})
+
 module.exports = {
   Engine: addon.Engine,
   parse: addon.parse,
   RuleError,
   EventError,
-  _nativeBatchRate: addon._nativeBatchRate
+  _nativeBatchRate: addon._nativeBatchRate,
+  // For the tests: the Node-API walk, bypassing the fast path.
+  _walk: walk
 }

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 
+import { createRequire } from 'node:module'
+
 import { Engine, EventError, RuleError, parse } from 'siem'
 import { corpus, exampleRules } from './helpers.mjs'
 
@@ -97,7 +99,43 @@ function randomObject (rand, depth) {
   return object
 }
 
+const { _walk: walk } = createRequire(import.meta.url)('siem')
+
+function randomRich (rand, depth) {
+  const r = rand()
+  if (r < 0.08) return new Date(Math.floor(rand() * 2e12))
+  if (r < 0.12) return BigInt(Math.floor(rand() * 1e9)) * 1000n
+  if (r < 0.16) return undefined
+  if (r < 0.2) return [randomRich(rand, depth + 1), { k: randomRich(rand, depth + 1) }]
+  if (r < 0.24) return { product: 'p', category: rand() < 0.5 ? 'c' : 5 }
+  return randomValue(rand, depth)
+}
+
 describe('event objects', () => {
+  test('the fast path (JavaScript walk + Rust decoder) gives the events of the Node-API walk (500 random events)', () => {
+    const engine = new Engine({ rules: [{ yaml: 'title: all\nid: all\ndetection:\n  m:\n    marker: yes\n  condition: m\n' }] })
+    const rand = prng(11)
+    const keys = ['a', 'b', 'a.b', 'logsource', 'x.y', 'ip', '@timestamp']
+    for (let i = 0; i < 500; i++) {
+      const object = { marker: 'yes' }
+      for (let k = 0; k < 5; k++) object[keys[Math.floor(rand() * keys.length)]] = randomRich(rand, 0)
+      let fast, slow
+      try { fast = engine.process(object) } catch (error) { fast = error }
+      try { slow = walk.process.call(engine, object) } catch (error) { slow = error }
+      if (fast instanceof Error || slow instanceof Error) {
+        assert.ok(fast instanceof EventError && slow instanceof EventError, `${fast} / ${slow}`)
+        assert.equal(fast.message, slow.message)
+        assert.equal(fast.field, slow.field)
+        continue
+      }
+      assert.deepStrictEqual(fast.map((a) => a.event), slow.map((a) => a.event), String(i))
+    }
+    const batch = Array.from({ length: 50 }, () => ({ marker: 'yes', ...randomObject(rand, 0) }))
+    const fastBatch = engine.processBatch(batch)
+    assert.deepStrictEqual(fastBatch.map((a) => a.event), walk.processBatch.call(engine, batch).map((a) => a.event))
+  })
+
+
   test('walking an object gives the event JSON.stringify + the JSON reader give (300 random events)', () => {
     const engine = new Engine({ rules: [{ yaml: 'title: all\nid: all\ndetection:\n  m:\n    marker: yes\n  condition: m\n' }] })
     const rand = prng(7)
@@ -186,6 +224,13 @@ describe('event objects', () => {
     const engine = new Engine()
     const event = { get boom () { throw new RangeError('from the getter') } }
     assert.throws(() => engine.process(event), RangeError)
+  })
+
+  test('the hidden decoder refuses text the encoder did not write', () => {
+    const engine = new Engine()
+    for (const text of ['garbage', '{Ka', '{Ka\u0000q}', '{'.repeat(5000)]) {
+      assert.throws(() => engine._processBatchEncoded(text), /malformed encoded event/)
+    }
   })
 })
 

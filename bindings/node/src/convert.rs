@@ -96,13 +96,13 @@ fn field_error(field: &str, reason: impl Into<String>) -> ConvertError {
 
 /// Where flattened fields go: the event itself, or the map of an object inside a list. Both
 /// keep, per entry, the nesting depth it came from so that the shallower name wins.
-trait Sink {
+pub(crate) trait Sink {
     fn put(&mut self, name: &str, value: Value, depth: u16);
 }
 
-struct EventSink {
-    event: Event,
-    depths: Vec<u16>,
+pub(crate) struct EventSink {
+    pub(crate) event: Event,
+    pub(crate) depths: Vec<u16>,
 }
 
 impl Sink for EventSink {
@@ -127,9 +127,9 @@ impl Sink for EventSink {
     }
 }
 
-struct MapSink {
-    fields: FieldMap,
-    depths: Vec<u16>,
+pub(crate) struct MapSink {
+    pub(crate) fields: FieldMap,
+    pub(crate) depths: Vec<u16>,
 }
 
 impl Sink for MapSink {
@@ -420,7 +420,7 @@ pub fn number_value(n: f64) -> Value {
 }
 
 /// Epoch milliseconds (possibly fractional) as a time, `None` for NaN or out of range.
-fn timestamp_from_millis(ms: f64) -> Option<DateTime<Utc>> {
+pub(crate) fn timestamp_from_millis(ms: f64) -> Option<DateTime<Utc>> {
     if !ms.is_finite() {
         return None;
     }

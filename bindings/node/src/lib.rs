@@ -24,6 +24,7 @@
 #![deny(clippy::all)]
 
 mod convert;
+mod decode;
 mod errors;
 mod js;
 mod options;
@@ -42,6 +43,7 @@ use siem_core::event::Event;
 use siem_core::parse::{FormatSpec, ParseOptions, Parser};
 
 use crate::convert::{ConvertError, EventError, event_from_js};
+use crate::decode::{DecodeError, decode_events};
 use crate::errors::RuleProblem;
 use crate::js::{Js, Kind, Raw};
 pub use crate::options::{
@@ -213,6 +215,21 @@ fn events_from_array(js: Js, array: Raw) -> Result<Vec<Event>> {
     })
     .map_err(|(e, index)| throw_convert(js, e, index))?;
     Ok(events)
+}
+
+/// Decodes the fast path's text (see `node/lib/encode.js`); throws like the walk would.
+fn decode(js: Js, text: &str, batch: bool) -> Result<Vec<Event>> {
+    let mut events = Vec::new();
+    match decode_events(text, &mut events) {
+        Ok(()) => Ok(events),
+        Err(DecodeError::Event(e, index)) => {
+            Err(throw_convert(js, ConvertError::Event(e), batch.then_some(index)))
+        }
+        Err(DecodeError::Malformed(at)) => Err(Error::new(
+            Status::InvalidArg,
+            format!("malformed encoded event at byte {at} (not written by lib/encode.js)"),
+        )),
+    }
 }
 
 fn time_arg(js: Js, value: Option<Unknown>) -> Result<DateTime<Utc>> {
@@ -467,6 +484,49 @@ impl Engine {
             Ok(())
         })
         .map(|()| Work::Lines(list, parser));
+        self.spawn(js, work)
+    }
+
+    /// `process` of an event encoded by `lib/encode.js` (the loader's fast path).
+    #[napi(js_name = "_processEncoded", skip_typescript)]
+    pub fn process_encoded(&self, env: Env, text: String) -> Result<RawValue> {
+        let js = Js::new(env.raw());
+        let events = decode(js, &text, false)?;
+        let alerts = self.shared.engine.process_batch(events);
+        alerts_to_js(js, &alerts).map(RawValue)
+    }
+
+    /// `processBatch` of events encoded by `lib/encode.js` (the loader's fast path).
+    #[napi(js_name = "_processBatchEncoded", skip_typescript)]
+    pub fn process_batch_encoded(&self, env: Env, text: String) -> Result<RawValue> {
+        let js = Js::new(env.raw());
+        let events = decode(js, &text, true)?;
+        let alerts = self.shared.engine.process_batch(events);
+        alerts_to_js(js, &alerts).map(RawValue)
+    }
+
+    /// `processBatchAsync` (and `processAsync`) of events encoded by `lib/encode.js`.
+    #[napi(js_name = "_processBatchEncodedAsync", skip_typescript)]
+    pub fn process_batch_encoded_async(
+        &self,
+        env: Env,
+        text: String,
+        batch: bool,
+    ) -> Result<RawValue> {
+        let js = Js::new(env.raw());
+        let mut events = Vec::new();
+        let work = match decode_events(&text, &mut events) {
+            Ok(()) => Ok(Work::Events(events)),
+            Err(DecodeError::Event(e, index)) => {
+                Err((ConvertError::Event(e), batch.then_some(index)))
+            }
+            Err(DecodeError::Malformed(at)) => {
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    format!("malformed encoded event at byte {at} (not written by lib/encode.js)"),
+                ));
+            }
+        };
         self.spawn(js, work)
     }
 

@@ -25,7 +25,9 @@ addon._setErrorClasses(RuleError, EventError)
 // The fast path for event objects (lib/encode.js): walked in JavaScript, decoded in Rust. An
 // event the encoder does not handle goes through the addon's own Node-API walk, which converts
 // it or throws the EventError naming the field.
-const { encodeEvent, encodeBatch } = require('./lib/encode.js')
+const { encodeEvent, stageBatch } = require('./lib/encode.js')
+// Set while a batch is being staged: a getter that re-enters the engine takes the walk.
+const staging = new WeakSet()
 const proto = addon.Engine.prototype
 const walk = {
   process: proto.process,
@@ -44,8 +46,15 @@ Object.defineProperties(proto, {
   },
   processBatch: {
     value: function processBatch (events) {
-      const text = encodeBatch(events)
-      return text === undefined ? walk.processBatch.call(this, events) : this._processBatchEncoded(text)
+      if (staging.has(this)) return walk.processBatch.call(this, events)
+      staging.add(this)
+      let staged
+      try {
+        staged = stageBatch(this, events)
+      } finally {
+        staging.delete(this)
+      }
+      return staged ? this._processStaged() : walk.processBatch.call(this, events)
     },
     writable: true,
     configurable: true
@@ -60,8 +69,17 @@ Object.defineProperties(proto, {
   },
   processBatchAsync: {
     value: function processBatchAsync (events) {
-      const text = encodeBatch(events)
-      return text === undefined ? walk.processBatchAsync.call(this, events) : this._processBatchEncodedAsync(text, true)
+      if (staging.has(this)) return walk.processBatchAsync.call(this, events)
+      staging.add(this)
+      let staged
+      try {
+        staged = stageBatch(this, events)
+      } catch (error) {
+        return Promise.reject(error)
+      } finally {
+        staging.delete(this)
+      }
+      return staged ? this._processStagedAsync() : walk.processBatchAsync.call(this, events)
     },
     writable: true,
     configurable: true

@@ -82,16 +82,40 @@ function encodeEvent (event) {
   }
 }
 
-/** The events of a batch, concatenated; undefined when one of them needs the Rust walk. */
-function encodeBatch (events) {
-  if (!Array.isArray(events)) return undefined
+// Events per string handed over. A large batch goes over in chunks that the addon decodes as
+// they come (`_stageEncoded`) and processes together at the end (`_processStaged`): one string
+// for a whole large batch is a deep rope that outlives the young generation, and costs more
+// than the calls the chunks take (measured: 1000-event batches ran at half the speed of
+// 100-event ones before).
+const CHUNK = 64
+
+/**
+ * Hands the events of a batch to `engine` in encoded chunks. Returns false (with nothing
+ * staged) when one of them needs the Rust walk; throws (with nothing staged) when the addon
+ * refuses an event or a getter throws.
+ */
+function stageBatch (engine, events) {
+  if (!Array.isArray(events)) return false
   let out = ''
-  for (let i = 0; i < events.length; i++) {
-    const text = encodeEvent(events[i])
-    if (text === undefined) return undefined
-    out += text
+  try {
+    for (let i = 0; i < events.length; i++) {
+      const text = encodeEvent(events[i])
+      if (text === undefined) {
+        engine._clearStaged()
+        return false
+      }
+      out += text
+      if ((i + 1) % CHUNK === 0) {
+        engine._stageEncoded(out)
+        out = ''
+      }
+    }
+    if (out !== '') engine._stageEncoded(out)
+  } catch (error) {
+    engine._clearStaged()
+    throw error
   }
-  return out
+  return true
 }
 
-module.exports = { encodeEvent, encodeBatch }
+module.exports = { encodeEvent, stageBatch }

@@ -217,19 +217,57 @@ fn events_from_array(js: Js, array: Raw) -> Result<Vec<Event>> {
     Ok(events)
 }
 
-/// Decodes the fast path's text (see `node/lib/encode.js`); throws like the walk would.
-fn decode(js: Js, text: &str, batch: bool) -> Result<Vec<Event>> {
-    let mut events = Vec::new();
-    match decode_events(text, &mut events) {
-        Ok(()) => Ok(events),
-        Err(DecodeError::Event(e, index)) => {
-            Err(throw_convert(js, ConvertError::Event(e), batch.then_some(index)))
+/// Decodes the fast path's text (see `node/lib/encode.js`): one string, or an array of strings
+/// (a batch in chunks) whose events are decoded in order, all before any is processed. Throws
+/// like the walk would.
+fn decode(js: Js, text: Raw, batch: bool) -> Result<Vec<Event>> {
+    decode_all(js, text).map_err(|e| match e {
+        (Some(DecodeError::Event(e, index)), _) => {
+            throw_convert(js, ConvertError::Event(e), batch.then_some(index))
         }
-        Err(DecodeError::Malformed(at)) => Err(Error::new(
-            Status::InvalidArg,
-            format!("malformed encoded event at byte {at} (not written by lib/encode.js)"),
-        )),
+        (Some(DecodeError::Malformed(at)), _) => malformed(at),
+        (None, e) => e,
+    })
+}
+
+fn malformed(at: usize) -> Error {
+    Error::new(
+        Status::InvalidArg,
+        format!("malformed encoded event at byte {at} (not written by lib/encode.js)"),
+    )
+}
+
+type DecodeFailure = (Option<DecodeError>, Error);
+
+fn decode_all(js: Js, text: Raw) -> std::result::Result<Vec<Event>, DecodeFailure> {
+    let napi = |e: Error| (None, e);
+    let mut events = Vec::new();
+    let chunk = |value: Raw, events: &mut Vec<Event>| -> std::result::Result<(), DecodeFailure> {
+        let text = js.string_utf16(value).map_err(napi)?;
+        decode_events(&text, events).map_err(|e| (Some(e), Error::from_status(Status::InvalidArg)))
+    };
+    if js.kind(text).map_err(napi)? == Kind::String {
+        chunk(text, &mut events)?;
+        return Ok(events);
     }
+    if !js.is_array(text).map_err(napi)? {
+        return Err(napi(Error::new(
+            Status::InvalidArg,
+            "an encoded batch is a string or an array of strings".to_string(),
+        )));
+    }
+    let len = js.array_len(text).map_err(napi)?;
+    for i in 0..len {
+        let item = js.element(text, i).map_err(napi)?;
+        if js.kind(item).map_err(napi)? != Kind::String {
+            return Err(napi(Error::new(
+                Status::InvalidArg,
+                "an encoded batch is a string or an array of strings".to_string(),
+            )));
+        }
+        chunk(item, &mut events)?;
+    }
+    Ok(events)
 }
 
 fn time_arg(js: Js, value: Option<Unknown>) -> Result<DateTime<Utc>> {
@@ -307,6 +345,9 @@ impl Task for ProcessTask {
 pub struct Engine {
     shared: Arc<Shared>,
     problems: Vec<RuleProblem>,
+    /// Events of a batch being handed over in encoded chunks (`_stageEncoded`), decoded as
+    /// each chunk arrives so that its string dies young, processed together at the end.
+    staged: Vec<Event>,
 }
 
 #[napi]
@@ -340,6 +381,7 @@ impl Engine {
                 parsers: Mutex::new(Vec::new()),
             }),
             problems,
+            staged: Vec::new(),
         })
     }
 
@@ -489,20 +531,69 @@ impl Engine {
 
     /// `process` of an event encoded by `lib/encode.js` (the loader's fast path).
     #[napi(js_name = "_processEncoded", skip_typescript)]
-    pub fn process_encoded(&self, env: Env, text: String) -> Result<RawValue> {
+    pub fn process_encoded(&self, env: Env, text: Unknown) -> Result<RawValue> {
         let js = Js::new(env.raw());
-        let events = decode(js, &text, false)?;
+        let events = decode(js, text.raw(), false)?;
         let alerts = self.shared.engine.process_batch(events);
         alerts_to_js(js, &alerts).map(RawValue)
     }
 
     /// `processBatch` of events encoded by `lib/encode.js` (the loader's fast path).
     #[napi(js_name = "_processBatchEncoded", skip_typescript)]
-    pub fn process_batch_encoded(&self, env: Env, text: String) -> Result<RawValue> {
+    pub fn process_batch_encoded(&self, env: Env, text: Unknown) -> Result<RawValue> {
         let js = Js::new(env.raw());
-        let events = decode(js, &text, true)?;
+        let events = decode(js, text.raw(), true)?;
         let alerts = self.shared.engine.process_batch(events);
         alerts_to_js(js, &alerts).map(RawValue)
+    }
+
+    /// Decodes one chunk of a batch encoded by `lib/encode.js` and keeps its events for
+    /// `_processStaged`. On a bad event the staged events are dropped and the `EventError`
+    /// names the event's index in the whole batch.
+    #[napi(js_name = "_stageEncoded", skip_typescript)]
+    pub fn stage_encoded(&mut self, env: Env, text: Unknown) -> Result<()> {
+        let js = Js::new(env.raw());
+        let text = match js.string_utf16(text.raw()) {
+            Ok(text) => text,
+            Err(e) => {
+                self.staged.clear();
+                return Err(e);
+            }
+        };
+        match decode_events(&text, &mut self.staged) {
+            Ok(()) => Ok(()),
+            Err(DecodeError::Event(e, index)) => {
+                self.staged.clear();
+                Err(throw_convert(js, ConvertError::Event(e), Some(index)))
+            }
+            Err(DecodeError::Malformed(at)) => {
+                self.staged.clear();
+                Err(malformed(at))
+            }
+        }
+    }
+
+    /// Drops the staged events (a batch abandoned half-way).
+    #[napi(js_name = "_clearStaged", skip_typescript)]
+    pub fn clear_staged(&mut self) {
+        self.staged.clear();
+    }
+
+    /// Processes the staged events as one batch.
+    #[napi(js_name = "_processStaged", skip_typescript)]
+    pub fn process_staged(&mut self, env: Env) -> Result<RawValue> {
+        let js = Js::new(env.raw());
+        let events = std::mem::take(&mut self.staged);
+        let alerts = self.shared.engine.process_batch(events);
+        alerts_to_js(js, &alerts).map(RawValue)
+    }
+
+    /// Processes the staged events as one batch on the libuv thread pool.
+    #[napi(js_name = "_processStagedAsync", skip_typescript)]
+    pub fn process_staged_async(&mut self, env: Env) -> Result<RawValue> {
+        let js = Js::new(env.raw());
+        let events = std::mem::take(&mut self.staged);
+        self.spawn(js, Ok(Work::Events(events)))
     }
 
     /// `processBatchAsync` (and `processAsync`) of events encoded by `lib/encode.js`.
@@ -510,22 +601,17 @@ impl Engine {
     pub fn process_batch_encoded_async(
         &self,
         env: Env,
-        text: String,
+        text: Unknown,
         batch: bool,
     ) -> Result<RawValue> {
         let js = Js::new(env.raw());
-        let mut events = Vec::new();
-        let work = match decode_events(&text, &mut events) {
-            Ok(()) => Ok(Work::Events(events)),
-            Err(DecodeError::Event(e, index)) => {
+        let work = match decode_all(js, text.raw()) {
+            Ok(events) => Ok(Work::Events(events)),
+            Err((Some(DecodeError::Event(e, index)), _)) => {
                 Err((ConvertError::Event(e), batch.then_some(index)))
             }
-            Err(DecodeError::Malformed(at)) => {
-                return Err(Error::new(
-                    Status::InvalidArg,
-                    format!("malformed encoded event at byte {at} (not written by lib/encode.js)"),
-                ));
-            }
+            Err((Some(DecodeError::Malformed(at)), _)) => return Err(malformed(at)),
+            Err((None, e)) => return Err(e),
         };
         self.spawn(js, work)
     }

@@ -412,7 +412,10 @@ fn too_deep(name: &str) -> ConvertError {
 /// A JavaScript number as an event value: integral numbers in the 64-bit range are integers
 /// (as `5` reads from JSON), the rest floats.
 pub fn number_value(n: f64) -> Value {
-    if n.is_finite() && n.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) {
+    if n.is_finite()
+        && n.fract() == 0.0
+        && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n)
+    {
         Value::Int(n as i64)
     } else {
         Value::Float(n)
@@ -456,7 +459,10 @@ mod tests {
         assert_eq!(number_value(-0.0), Value::Int(0));
         assert_eq!(number_value(1.5), Value::Float(1.5));
         assert_eq!(number_value(1e19), Value::Float(1e19));
-        assert_eq!(number_value(-9.223_372_036_854_776e18), Value::Int(i64::MIN));
+        assert_eq!(
+            number_value(-9.223_372_036_854_776e18),
+            Value::Int(i64::MIN)
+        );
         assert!(matches!(number_value(f64::NAN), Value::Float(f) if f.is_nan()));
     }
 

@@ -220,9 +220,11 @@ impl<'a> Reader<'a> {
         let part = |key: &str| {
             // A part that is itself an object (`product: {...}`) flattened to `product.x`.
             let prefix_len = key.len();
-            if inner.fields.keys().any(|k| {
-                k.starts_with(key) && k.as_bytes().get(prefix_len) == Some(&b'.')
-            }) {
+            if inner
+                .fields
+                .keys()
+                .any(|k| k.starts_with(key) && k.as_bytes().get(prefix_len) == Some(&b'.'))
+            {
                 return Err(());
             }
             match inner.fields.get(key) {
@@ -344,7 +346,9 @@ mod tests {
     fn reports_event_errors_with_the_field_and_index() {
         let mut out = Vec::new();
         let err = decode_events("{}{Kb\0i99999999999999999999999\0}", &mut out).unwrap_err();
-        assert!(matches!(err, DecodeError::Event(EventError::Field { ref field, .. }, 1) if field == "b"));
+        assert!(
+            matches!(err, DecodeError::Event(EventError::Field { ref field, .. }, 1) if field == "b")
+        );
         assert!(matches!(
             one("{K@timestamp\0syesterday\0}"),
             Err(DecodeError::Event(EventError::Field { .. }, 0))
@@ -354,7 +358,17 @@ mod tests {
     #[test]
     fn malformed_text_is_an_error_not_a_panic() {
         for text in [
-            "", "{", "}", "{K", "{Ka", "{Ka\0", "{Ka\0q}", "{Ka\0[", "{Ka\0nx\0}", "x", "{Ka\0s\u{e9}",
+            "",
+            "{",
+            "}",
+            "{K",
+            "{Ka",
+            "{Ka\0",
+            "{Ka\0q}",
+            "{Ka\0[",
+            "{Ka\0nx\0}",
+            "x",
+            "{Ka\0s\u{e9}",
             "{Ka\0[{Kb\0",
         ] {
             let mut out = Vec::new();

@@ -330,7 +330,12 @@ impl Js {
         let mut value = ptr::null_mut();
         check(
             unsafe {
-                sys::napi_create_string_utf8(self.env, s.as_ptr().cast(), s.len() as isize, &mut value)
+                sys::napi_create_string_utf8(
+                    self.env,
+                    s.as_ptr().cast(),
+                    s.len() as isize,
+                    &mut value,
+                )
             },
             "create string",
         )?;

@@ -46,9 +46,7 @@ use crate::convert::{ConvertError, EventError, event_from_js};
 use crate::decode::{DecodeError, decode_events};
 use crate::errors::RuleProblem;
 use crate::js::{Js, Kind, Raw};
-pub use crate::options::{
-    CorrelatorOptions, EngineOptions, Logsource, PolicyOptions, RuleText,
-};
+pub use crate::options::{CorrelatorOptions, EngineOptions, Logsource, PolicyOptions, RuleText};
 
 /// A JavaScript value built by hand, returned as is.
 pub struct RawValue(Raw);
@@ -142,7 +140,11 @@ fn alerts_to_js(js: Js, alerts: &[Alert]) -> Result<Raw> {
 }
 
 /// The bytes of a line given as a string (UTF-8) or a `Buffer` (as is).
-fn with_line<T>(js: Js, value: Raw, f: impl FnOnce(&[u8]) -> T) -> std::result::Result<T, ConvertError> {
+fn with_line<T>(
+    js: Js,
+    value: Raw,
+    f: impl FnOnce(&[u8]) -> T,
+) -> std::result::Result<T, ConvertError> {
     match js.kind(value)? {
         Kind::String => Ok(js.with_str(value, |s| f(s.as_bytes()))?),
         Kind::Object if js.is_buffer(value)? => {
@@ -162,7 +164,10 @@ fn with_line<T>(js: Js, value: Raw, f: impl FnOnce(&[u8]) -> T) -> std::result::
         }
         other => Err(ConvertError::Event(EventError::Field {
             field: "line".into(),
-            reason: format!("a line must be a string or a Buffer, got {}", other.describe()),
+            reason: format!(
+                "a line must be a string or a Buffer, got {}",
+                other.describe()
+            ),
         })),
     }
 }
@@ -282,7 +287,10 @@ fn time_arg(js: Js, value: Option<Unknown>) -> Result<DateTime<Utc>> {
         other => {
             return Err(Error::new(
                 Status::InvalidArg,
-                format!("a time must be a Date or epoch milliseconds, got {}", other.describe()),
+                format!(
+                    "a time must be a Date or epoch milliseconds, got {}",
+                    other.describe()
+                ),
             ));
         }
     };
@@ -372,8 +380,8 @@ impl Engine {
                 Err(e) => e,
             });
         }
-        let parse_options = options::parse_options(&options)
-            .map_err(|e| Error::new(Status::InvalidArg, e.0))?;
+        let parse_options =
+            options::parse_options(&options).map_err(|e| Error::new(Status::InvalidArg, e.0))?;
         Ok(Engine {
             shared: Arc::new(Shared {
                 engine,
@@ -425,8 +433,16 @@ impl Engine {
     /// Parses one line (a string, or a `Buffer` of raw bytes) and matches it. `format` overrides
     /// the engine's format for this call (`auto`, `syslog`, `json`, `apache`, `nginx`, `cef`,
     /// `leef`, `kv`, `grok:<expression>`).
-    #[napi(ts_args_type = "line: string | Buffer, format?: string", ts_return_type = "Alert[]")]
-    pub fn process_line(&self, env: Env, line: Unknown, format: Option<String>) -> Result<RawValue> {
+    #[napi(
+        ts_args_type = "line: string | Buffer, format?: string",
+        ts_return_type = "Alert[]"
+    )]
+    pub fn process_line(
+        &self,
+        env: Env,
+        line: Unknown,
+        format: Option<String>,
+    ) -> Result<RawValue> {
         let js = Js::new(env.raw());
         let parser = self.shared.parser(format.as_deref())?;
         let event = with_line(js, line.raw(), |bytes| parser.parse(bytes).event)
@@ -451,7 +467,12 @@ impl Engine {
         ts_args_type = "lines: Array<string | Buffer>, format?: string",
         ts_return_type = "Alert[]"
     )]
-    pub fn process_lines(&self, env: Env, lines: Unknown, format: Option<String>) -> Result<RawValue> {
+    pub fn process_lines(
+        &self,
+        env: Env,
+        lines: Unknown,
+        format: Option<String>,
+    ) -> Result<RawValue> {
         let js = Js::new(env.raw());
         let parser = self.shared.parser(format.as_deref())?;
         let engine = &self.shared.engine;
@@ -494,7 +515,10 @@ impl Engine {
     /// `processBatch` on the libuv thread pool: the events are read on the JavaScript thread,
     /// then matched off it, so a large batch does not block the event loop while it is matched.
     /// A bad event rejects the promise with an `EventError`.
-    #[napi(ts_args_type = "events: EcsEvent[]", ts_return_type = "Promise<Alert[]>")]
+    #[napi(
+        ts_args_type = "events: EcsEvent[]",
+        ts_return_type = "Promise<Alert[]>"
+    )]
     pub fn process_batch_async(&self, env: Env, events: Unknown) -> Result<RawValue> {
         let js = Js::new(env.raw());
         let mut list = Vec::new();
@@ -650,7 +674,10 @@ impl Engine {
     }
 
     /// Parses one line into its ECS event object (what rules see), without matching it.
-    #[napi(ts_args_type = "line: string | Buffer, format?: string", ts_return_type = "EcsObject")]
+    #[napi(
+        ts_args_type = "line: string | Buffer, format?: string",
+        ts_return_type = "EcsObject"
+    )]
     pub fn parse(&self, env: Env, line: Unknown, format: Option<String>) -> Result<RawValue> {
         let js = Js::new(env.raw());
         let parser = self.shared.parser(format.as_deref())?;
@@ -907,7 +934,11 @@ pub struct NativeRate {
 /// with the events read from JSON inside the timed loop, once with them read beforehand.
 /// For the benchmark only (compare with `processBatch` on the same events).
 #[napi(js_name = "_nativeBatchRate")]
-pub fn native_batch_rate(engine: &Engine, lines: Vec<String>, rounds: Option<u32>) -> Result<NativeRate> {
+pub fn native_batch_rate(
+    engine: &Engine,
+    lines: Vec<String>,
+    rounds: Option<u32>,
+) -> Result<NativeRate> {
     let rounds = rounds.unwrap_or(1).max(1);
     let core = &engine.shared.engine;
     let read = |line: &String| {

@@ -1,0 +1,234 @@
+//! The options object of `new Engine({...})` and how it becomes an [`EngineBuilder`].
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use napi::Either;
+use napi_derive::napi;
+use siem_core::alert::policy::PolicyConfig;
+use siem_core::correlate::CorrelatorConfig;
+use siem_core::engine::{DEFAULT_LATENESS, EngineBuilder};
+use siem_core::event::LogSource;
+use siem_core::parse::{DEFAULT_MAX_LINE_BYTES, FormatSpec, ParseOptions};
+
+use crate::errors::RuleProblem;
+use crate::rules;
+
+/// A rule text with the name it is reported under.
+#[napi(object)]
+pub struct RuleText {
+    /// The YAML of one or more Sigma documents.
+    pub yaml: String,
+    /// The name errors and alerts (`rule.path`) give it, e.g. the file it came from.
+    pub path: Option<String>,
+}
+
+/// A Sigma logsource: which rules see an event.
+#[napi(object)]
+#[derive(Default, Clone)]
+pub struct Logsource {
+    /// Sigma `product`, e.g. `linux`, `windows`, `nodejs`.
+    pub product: Option<String>,
+    /// Sigma `category`, e.g. `webserver`, `application`.
+    pub category: Option<String>,
+    /// Sigma `service`, e.g. `sshd`.
+    pub service: Option<String>,
+}
+
+impl Logsource {
+    /// The siem-core logsource.
+    pub fn to_core(&self) -> LogSource {
+        LogSource::new(
+            self.product.as_deref(),
+            self.category.as_deref(),
+            self.service.as_deref(),
+        )
+    }
+}
+
+/// Bounds and timing of the correlation state (see `CorrelatorConfig` in siem-core).
+#[napi(object)]
+#[derive(Default)]
+pub struct CorrelatorOptions {
+    /// Most groups held at once; the least recently updated is evicted beyond. Default 1,000,000.
+    pub max_groups: Option<u32>,
+    /// Most detections waiting for reordering. Default 100,000.
+    pub max_pending: Option<u32>,
+    /// How many of a window's newest events a correlation alert carries. Default 5.
+    pub sample_events: Option<u32>,
+    /// Most values one group keeps. Default 10,000.
+    pub max_values_per_group: Option<u32>,
+    /// Milliseconds an event's time may lie ahead of its arrival before arrival time is used
+    /// instead; `null` trusts every timestamp. Default one hour.
+    pub max_clock_skew: Option<Either<f64, napi::bindgen_prelude::Null>>,
+}
+
+/// The alert lifecycle: suppression of repeats, cooldown, a rate cap. Off by default.
+#[napi(object)]
+#[derive(Default)]
+pub struct PolicyOptions {
+    /// Milliseconds during which another alert of the same rule and group is suppressed.
+    pub suppress_repeats: Option<f64>,
+    /// Milliseconds during which any other alert of the same rule is suppressed.
+    pub cooldown: Option<f64>,
+    /// Most alerts let through in any sliding hour.
+    pub max_alerts_per_hour: Option<u32>,
+    /// For detection alerts, the event fields whose values form the group of `suppressRepeats`.
+    pub detection_group_fields: Option<Vec<String>>,
+}
+
+/// Options of `new Engine(options)`.
+#[napi(object)]
+#[derive(Default)]
+pub struct EngineOptions {
+    /// Sigma rules (detections, filters, correlations, in any mix): paths of rule files or
+    /// folders (searched recursively for `*.yml` / `*.yaml`), YAML texts (a string holding a
+    /// line break is YAML), or `{ yaml, path }` objects.
+    pub rules: Option<Vec<Either<String, RuleText>>>,
+    /// Load the rules that compile and keep the others' errors in `engine.errors` instead of
+    /// throwing a `RuleError`.
+    pub lenient: Option<bool>,
+    /// How `processLine` reads lines when it is given no format: `auto` (default), `syslog`,
+    /// `json`, `apache`, `nginx`, `cef`, `leef`, `kv` or `grok:<expression>`.
+    pub format: Option<String>,
+    /// IANA time zone of timestamps that carry none (classic syslog). Default `UTC`.
+    pub timezone: Option<String>,
+    /// Logsource given to parsed lines where the parser cannot tell.
+    pub logsource: Option<Logsource>,
+    /// Whether `logsource` replaces what the parser found instead of filling gaps.
+    pub logsource_override: Option<bool>,
+    /// Longest line read; longer ones are cut and tagged. Default 1 MiB.
+    pub max_line_bytes: Option<u32>,
+    /// Milliseconds a detection waits for out-of-order ones before correlation (default 2000).
+    /// Call `tick()` now and then so that waiting detections are applied on a quiet stream.
+    pub lateness: Option<f64>,
+    /// Bounds of the correlation state.
+    pub correlator: Option<CorrelatorOptions>,
+    /// The alert lifecycle policy.
+    pub policy: Option<PolicyOptions>,
+    /// Independently locked shards of the correlation state (default 8).
+    pub shards: Option<u32>,
+}
+
+/// A bad option: thrown as a `TypeError`-like plain error by the caller.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OptionError(pub String);
+
+fn duration_ms(name: &str, ms: f64) -> Result<Duration, OptionError> {
+    if ms.is_finite() && ms >= 0.0 {
+        Ok(Duration::from_secs_f64(ms / 1000.0))
+    } else {
+        Err(OptionError(format!(
+            "{name} must be a non-negative number of milliseconds, got {ms}"
+        )))
+    }
+}
+
+/// The parse options of an engine's options (also used by the module-level `parse`).
+pub fn parse_options(options: &EngineOptions) -> Result<ParseOptions, OptionError> {
+    let mut parse = ParseOptions::default();
+    if let Some(format) = &options.format {
+        parse.format = FormatSpec::from_str(format).map_err(OptionError)?;
+    }
+    if let Some(tz) = &options.timezone {
+        parse.timezone = chrono_tz::Tz::from_str(tz)
+            .map_err(|_| OptionError(format!("unknown time zone {tz:?}")))?;
+    }
+    if let Some(ls) = &options.logsource {
+        parse.logsource = ls.to_core();
+    }
+    parse.logsource_override = options.logsource_override.unwrap_or(false);
+    parse.max_line_bytes = options
+        .max_line_bytes
+        .map_or(DEFAULT_MAX_LINE_BYTES, |n| n.max(1) as usize);
+    Ok(parse)
+}
+
+/// Everything but the rules: parse options, correlator, policy, shards.
+pub fn configure(builder: &mut EngineBuilder, options: &EngineOptions) -> Result<(), OptionError> {
+    builder.parse_options(parse_options(options)?);
+    let mut correlator = CorrelatorConfig {
+        lateness: DEFAULT_LATENESS,
+        ..CorrelatorConfig::default()
+    };
+    if let Some(ms) = options.lateness {
+        correlator.lateness = duration_ms("lateness", ms)?;
+    }
+    if let Some(c) = &options.correlator {
+        if let Some(n) = c.max_groups {
+            correlator.max_groups = n as usize;
+        }
+        if let Some(n) = c.max_pending {
+            correlator.max_pending = n as usize;
+        }
+        if let Some(n) = c.sample_events {
+            correlator.sample_events = n as usize;
+        }
+        if let Some(n) = c.max_values_per_group {
+            correlator.max_values_per_group = n as usize;
+        }
+        match &c.max_clock_skew {
+            Some(Either::A(ms)) => {
+                correlator.max_clock_skew = Some(duration_ms("correlator.maxClockSkew", *ms)?)
+            }
+            Some(Either::B(_)) => correlator.max_clock_skew = None,
+            None => {}
+        }
+    }
+    builder.correlator(correlator);
+    if let Some(p) = &options.policy {
+        let mut policy = PolicyConfig::default();
+        if let Some(ms) = p.suppress_repeats {
+            policy.suppress_repeats = Some(duration_ms("policy.suppressRepeats", ms)?);
+        }
+        if let Some(ms) = p.cooldown {
+            policy.cooldown = Some(duration_ms("policy.cooldown", ms)?);
+        }
+        policy.max_alerts_per_hour = p.max_alerts_per_hour;
+        if let Some(fields) = &p.detection_group_fields {
+            policy.detection_group_fields = fields.iter().map(|f| f.as_str().into()).collect();
+        }
+        builder.policy(policy);
+    }
+    if let Some(shards) = options.shards {
+        builder.shards(shards as usize);
+    }
+    Ok(())
+}
+
+/// Adds the rules of the options to the builder; returns the files that could not be read.
+pub fn add_rules(builder: &mut EngineBuilder, options: &EngineOptions) -> Vec<RuleProblem> {
+    let mut problems = Vec::new();
+    let Some(sources) = &options.rules else {
+        return problems;
+    };
+    let mut paths = Vec::new();
+    for source in sources {
+        match source {
+            Either::A(text) if text.contains('\n') => {
+                builder.rules_yaml(text, None);
+            }
+            Either::A(path) => paths.push(path.clone()),
+            Either::B(RuleText { yaml, path }) => {
+                builder.rules_yaml(yaml, path.as_deref());
+            }
+        }
+    }
+    let (files, errors) = rules::read_rules(&paths);
+    for file in &files {
+        builder.rules_yaml(&file.text, Some(&file.path.to_string_lossy()));
+    }
+    for e in errors {
+        let path = e.path().map(|p: &Path| p.to_string_lossy().into_owned());
+        problems.push(RuleProblem {
+            reason: e.reason(),
+            message: e.to_string(),
+            path,
+            rule_id: None,
+            document: 0,
+        });
+    }
+    problems
+}

@@ -227,9 +227,8 @@ fn logsource_from_py(value: &Bound<'_, PyAny>) -> PyResult<Option<LogSource>> {
 /// (as `Event::from_json` reads it) or epoch milliseconds.
 pub fn timestamp_from_py(value: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {
     let py = value.py();
-    let bad = |what: String| {
-        errors::event_error(py, format!("@timestamp: {what}"), Some("@timestamp"))
-    };
+    let bad =
+        |what: String| errors::event_error(py, format!("@timestamp: {what}"), Some("@timestamp"));
     if value.is_instance_of::<PyDateTime>() {
         return datetime_to_utc(value).map_err(|e| bad(e.to_string()));
     }
@@ -247,16 +246,17 @@ pub fn timestamp_from_py(value: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {
     }
     if value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>() {
         let millis: f64 = value.extract()?;
-        if millis.is_finite() && millis.abs() < 1e17 {
-            if let Some(t) = DateTime::from_timestamp_millis(millis as i64) {
-                return Ok(t);
-            }
+        if millis.is_finite()
+            && millis.abs() < 1e17
+            && let Some(t) = DateTime::from_timestamp_millis(millis as i64)
+        {
+            return Ok(t);
         }
         return Err(bad(format!("epoch milliseconds {millis} out of range")));
     }
     if value.is_instance_of::<PyDate>() {
         return Err(bad(
-            "a date is not a point in time: give a datetime".to_string(),
+            "a date is not a point in time: give a datetime".to_string()
         ));
     }
     Err(bad(format!(
@@ -455,7 +455,11 @@ impl Flat {
 }
 
 fn not_text(py: Python<'_>, name: &str, e: PyErr) -> PyErr {
-    errors::event_error(py, format!("{name}: string is not valid text: {e}"), Some(name))
+    errors::event_error(
+        py,
+        format!("{name}: string is not valid text: {e}"),
+        Some(name),
+    )
 }
 
 fn too_deep(py: Python<'_>, name: &str) -> PyErr {
@@ -528,9 +532,8 @@ fn value_from_py(obj: &Bound<'_, PyAny>, name: &str, depth: usize) -> PyResult<V
         return Ok(Value::List(items));
     }
     if obj.is_instance_of::<PyDateTime>() {
-        let t = datetime_to_utc(obj).map_err(|e| {
-            errors::event_error(py, format!("{name}: {e}"), Some(name))
-        })?;
+        let t = datetime_to_utc(obj)
+            .map_err(|e| errors::event_error(py, format!("{name}: {e}"), Some(name)))?;
         return Ok(Value::Str(format_timestamp(t).into()));
     }
     if obj.is_instance_of::<PyDate>() {
@@ -758,9 +761,7 @@ pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, P
 fn float_to_py(py: Python<'_>, v: f64) -> PyResult<Bound<'_, PyAny>> {
     if v.is_finite() && v.fract() == 0.0 && v.abs() >= 1e15 {
         let literal = v.to_string();
-        return py
-            .get_type::<PyInt>()
-            .call1((PyString::new(py, &literal),));
+        return py.get_type::<PyInt>().call1((PyString::new(py, &literal),));
     }
     Ok(PyFloat::new(py, v).into_any())
 }

@@ -97,7 +97,10 @@ fn usize_option(obj: &Bound<'_, PyAny>, option: &str) -> PyResult<usize> {
     obj.extract::<usize>().map_err(|_| {
         errors::parse_error(
             obj.py(),
-            format!("{option}: expected a whole number (0 or more), got {}", obj.repr().map(|r| r.to_string()).unwrap_or_default()),
+            format!(
+                "{option}: expected a whole number (0 or more), got {}",
+                obj.repr().map(|r| r.to_string()).unwrap_or_default()
+            ),
             Some(option),
         )
     })
@@ -252,7 +255,11 @@ fn policy_config(dict: &Bound<'_, PyDict>, config: &mut PolicyConfig) -> PyResul
                     None
                 } else {
                     Some(v.extract::<u32>().map_err(|_| {
-                        errors::parse_error(py, format!("{option}: expected a whole number"), Some("policy"))
+                        errors::parse_error(
+                            py,
+                            format!("{option}: expected a whole number"),
+                            Some("policy"),
+                        )
                     })?)
                 }
             }
@@ -311,13 +318,12 @@ fn rule_sources(rules: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<RuleSource>> {
         return Ok(Vec::new());
     };
     // A single string or path is one entry, not a sequence of characters.
-    let items: Vec<Bound<'_, PyAny>> = if rules.is_instance_of::<PyString>()
-        || rules.hasattr("__fspath__")?
-    {
-        vec![rules.clone()]
-    } else {
-        rules.try_iter()?.collect::<PyResult<_>>()?
-    };
+    let items: Vec<Bound<'_, PyAny>> =
+        if rules.is_instance_of::<PyString>() || rules.hasattr("__fspath__")? {
+            vec![rules.clone()]
+        } else {
+            rules.try_iter()?.collect::<PyResult<_>>()?
+        };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         if let Ok(s) = item.cast::<PyString>() {
@@ -429,32 +435,33 @@ impl PyEngine {
         let sources = rule_sources(rules)?;
         let mut failures = Vec::new();
         // Reading files and compiling can take a while for large rule folders: without the GIL.
-        let (engine, rule_errors) = py.detach(|| {
-            let mut paths = Vec::new();
-            for source in &sources {
-                match source {
-                    RuleSource::Yaml { text, name } => {
-                        builder.rules_yaml(text, Some(name));
+        let (engine, rule_errors) = py
+            .detach(|| {
+                let mut paths = Vec::new();
+                for source in &sources {
+                    match source {
+                        RuleSource::Yaml { text, name } => {
+                            builder.rules_yaml(text, Some(name));
+                        }
+                        RuleSource::Path(p) => paths.push(p.clone()),
                     }
-                    RuleSource::Path(p) => paths.push(p.clone()),
                 }
-            }
-            for (path, result) in rules::read_rules(&paths) {
-                match result {
-                    Ok(text) => {
-                        builder.rules_yaml(&text, Some(&path));
+                for (path, result) in rules::read_rules(&paths) {
+                    match result {
+                        Ok(text) => {
+                            builder.rules_yaml(&text, Some(&path));
+                        }
+                        Err(reason) => failures.push(RuleFailure {
+                            path: Some(path),
+                            rule_id: None,
+                            reason,
+                            document: None,
+                        }),
                     }
-                    Err(reason) => failures.push(RuleFailure {
-                        path: Some(path),
-                        rule_id: None,
-                        reason,
-                        document: None,
-                    }),
                 }
-            }
-            builder.try_build()
-        })
-        .map_err(|e| errors::parse_error(py, e.to_string(), Some("format")))?;
+                builder.try_build()
+            })
+            .map_err(|e| errors::parse_error(py, e.to_string(), Some("format")))?;
         failures.extend(rule_errors.iter().map(RuleFailure::from_rule_error));
         if !failures.is_empty() && !lenient {
             return Err(errors::rule_error(py, &failures));
@@ -469,7 +476,11 @@ impl PyEngine {
 
     /// Processes one event (a dict of ECS fields, nested or dotted keys) and returns its
     /// alerts.
-    fn process<'py>(&self, py: Python<'py>, event: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn process<'py>(
+        &self,
+        py: Python<'py>,
+        event: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let event = event_from_py(event)?;
         let engine = &self.engine;
         let alerts = py.detach(|| engine.process_event(event));
@@ -563,7 +574,11 @@ impl PyEngine {
         format: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let bytes = line_bytes(line)?.ok_or_else(|| {
-            errors::event_error(py, format!("a line must be str or bytes, got {}", type_name(line)), None)
+            errors::event_error(
+                py,
+                format!("a line must be str or bytes, got {}", type_name(line)),
+                None,
+            )
         })?;
         let parser = self.parser_for(py, format)?;
         let engine = &self.engine;
@@ -582,7 +597,11 @@ impl PyEngine {
     /// before `now` (default: the clock) and returns the alerts they raise. Live callers call
     /// it now and then so that a quiet stream still gets its correlation alerts.
     #[pyo3(signature = (now = None))]
-    fn tick<'py>(&self, py: Python<'py>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyList>> {
+    fn tick<'py>(
+        &self,
+        py: Python<'py>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let now = match now.filter(|n| !n.is_none()) {
             Some(n) => datetime_to_utc(n)?,
             None => Utc::now(),
@@ -619,7 +638,11 @@ impl PyEngine {
 
     /// Replaces the correlation state with a snapshot taken by an engine with the same
     /// correlation rules and shard count. Returns what was kept and dropped.
-    fn restore<'py>(&self, py: Python<'py>, snapshot: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    fn restore<'py>(
+        &self,
+        py: Python<'py>,
+        snapshot: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let bytes = line_bytes(snapshot)?.ok_or_else(|| {
             pyo3::exceptions::PyTypeError::new_err(format!(
                 "restore() takes the bytes (or str) snapshot() returned, got {}",
@@ -737,7 +760,11 @@ pub fn parse<'py>(
     reference_time: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let bytes = line_bytes(line)?.ok_or_else(|| {
-        errors::event_error(py, format!("a line must be str or bytes, got {}", type_name(line)), None)
+        errors::event_error(
+            py,
+            format!("a line must be str or bytes, got {}", type_name(line)),
+            None,
+        )
     })?;
     let options = parse_options(
         py,
@@ -781,10 +808,8 @@ pub fn native_batch_rate(py: Python<'_>, engine: &Bound<'_, PyEngine>, lines: Ve
     py.detach(|| {
         let start = Instant::now();
         let n = lines.len();
-        let alerts = engine.process_batch_at(
-            lines.iter().map(|l| engine.parse(l).event),
-            Utc::now(),
-        );
+        let alerts =
+            engine.process_batch_at(lines.iter().map(|l| engine.parse(l).event), Utc::now());
         let elapsed = start.elapsed().as_secs_f64();
         std::hint::black_box(alerts);
         n as f64 / elapsed.max(1e-9)
@@ -795,7 +820,11 @@ pub fn native_batch_rate(py: Python<'_>, engine: &Bound<'_, PyEngine>, lines: Ve
 /// ready-made events (the dicts are converted before the clock starts). For the benchmark.
 #[pyfunction]
 #[pyo3(name = "_native_event_rate")]
-pub fn native_event_rate(py: Python<'_>, engine: &Bound<'_, PyEngine>, events: &Bound<'_, PyList>) -> PyResult<f64> {
+pub fn native_event_rate(
+    py: Python<'_>,
+    engine: &Bound<'_, PyEngine>,
+    events: &Bound<'_, PyList>,
+) -> PyResult<f64> {
     let converted: Vec<Event> = events
         .iter()
         .map(|e| event_from_py(&e))
@@ -824,7 +853,9 @@ pub fn native_json_rate(py: Python<'_>, engine: &Bound<'_, PyEngine>, texts: Vec
         let n = texts.len();
         // Read as processed, as a program reading a stream would (the texts are valid JSON
         // objects: the benchmark writes them with json.dumps).
-        let events = texts.iter().map(|t| Event::from_json(t).unwrap_or_default());
+        let events = texts
+            .iter()
+            .map(|t| Event::from_json(t).unwrap_or_default());
         let alerts = engine.process_batch_at(events, Utc::now());
         let elapsed = start.elapsed().as_secs_f64();
         std::hint::black_box(alerts);

@@ -5,6 +5,8 @@
 //! else: the public API, its documentation (`_siem.pyi`) and the exceptions live in the
 //! pure-Python package `siem`.
 
+#![warn(missing_docs)]
+
 mod alert;
 mod convert;
 mod engine;

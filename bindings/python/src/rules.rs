@@ -52,10 +52,9 @@ fn walk(
         match entry.file_type() {
             Ok(t) if t.is_dir() => walk(&path, depth + 1, found, out),
             Ok(_)
-                if path
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml")) =>
+                if path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml")
+                }) =>
             {
                 found.push(path)
             }

@@ -140,10 +140,13 @@ def test_permission_denied_bursts_are_correlated_from_the_middleware():
 
 def test_async_requests_go_through_the_middleware_too():
     client = AsyncClient()
-    for _ in range(6):
+
+    async def get():
         # The ASGI test client connects from 127.0.0.1: as a proxy would, it names the client.
-        response = async_to_sync(client.get)("/private/", headers={"X-Forwarded-For": "192.0.2.78"})
-        assert response.status_code == 403
+        return await client.get("/private/", headers={"X-Forwarded-For": "192.0.2.78"})
+
+    for _ in range(6):
+        assert async_to_sync(get)().status_code == 403
     assert collected.wait_for(for_rule(BURST_403, **{"source.ip": "192.0.2.78"}))
 
 
@@ -359,12 +362,16 @@ def test_email_alert_through_a_real_smtp_server(alert, settings):
         settings.EMAIL_PORT = port
         settings.SIEM = {**settings.SIEM, "EMAIL": {"TO": ["soc@example.org"], "SUBJECT_PREFIX": "[siem-test] "}}
         handlers.email_alert(alert)
+        # Without TO: settings.ADMINS.
+        settings.SIEM = {**settings.SIEM, "EMAIL": {}}
+        handlers.email_alert(alert)
         # Below the minimum level: not sent.
         settings.SIEM = {**settings.SIEM, "EMAIL": {"TO": ["soc@example.org"], "MIN_LEVEL": "critical"}}
         handlers.email_alert(alert)
     finally:
         controller.stop()
-    (envelope,) = inbox.messages
+    envelope, to_admins = inbox.messages
+    assert to_admins.rcpt_tos == ["security@example.org"]
     assert envelope.rcpt_tos == ["soc@example.org"]
     assert envelope.mail_from == "siem@example.org"
     text = envelope.content.decode("utf-8")

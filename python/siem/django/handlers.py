@@ -110,7 +110,8 @@ def email_alert(alert: siem.Alert) -> None:
         return
     to = list(config.get("TO") or [])
     if not to:
-        to = [address for _, address in getattr(settings, "ADMINS", [])]
+        # ADMINS: (name, address) pairs, or (Django 6) plain addresses.
+        to = [a if isinstance(a, str) else a[1] for a in getattr(settings, "ADMINS", [])]
     if not to:
         raise ImproperlyConfigured("siem email_alert: set SIEM['EMAIL']['TO'] or settings.ADMINS")
     subject = f"{config.get('SUBJECT_PREFIX', '[siem] ')}{summary(alert)}"

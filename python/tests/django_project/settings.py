@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import django
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # for `corpora`
 
@@ -46,7 +48,12 @@ TEMPLATES = [
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests
 
-ADMINS = [("Security", "security@example.org")]
+# Plain addresses since Django 6, (name, address) pairs before; handlers.email_alert reads both.
+ADMINS = (
+    ["security@example.org"]
+    if django.VERSION >= (6, 0)
+    else [("Security", "security@example.org")]
+)
 SERVER_EMAIL = "siem@example.org"
 
 LOGGING = {

@@ -463,6 +463,9 @@ impl RuleCondition {
 
 impl DetectionItemCondition {
     pub(super) fn matches(&self, item: &WItem, run: &Run<'_>) -> bool {
+        // Values as pySigma holds them (`contains` & co. applied as wildcards).
+        let baked = item.baked();
+        let item = baked.as_ref().unwrap_or(item);
         let over = |all: bool, f: &dyn Fn(ValueKind<'_>) -> bool| {
             let mut results = item.values.iter().map(|v| f(item.kind(v)));
             if all {

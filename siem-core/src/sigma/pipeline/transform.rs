@@ -298,6 +298,63 @@ impl WItem {
         }
     }
 
+    /// The item as pySigma holds it after parsing: `contains`, `startswith` and `endswith`
+    /// already turned into wildcards around string values (pySigma applies modifiers when it
+    /// reads a rule; siem keeps them for the compiler). Value conditions and value
+    /// transformations look at this form, so a pattern like `^\*\\` sees the `*` of an
+    /// `endswith`. `None` when there is nothing to bake or the values are not plain strings.
+    pub fn baked(&self) -> Option<WItem> {
+        let wraps = |m: &Modifier| {
+            matches!(m, Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith)
+        };
+        if !self.modifiers.iter().any(wraps)
+            || self.typed()
+            || self.modifiers.iter().any(|m| {
+                matches!(
+                    m,
+                    Modifier::Base64 | Modifier::Utf16le | Modifier::Utf16be | Modifier::Utf16
+                )
+            })
+            || !self.values.iter().all(|v| matches!(v, SigmaValue::String(_)))
+        {
+            return None;
+        }
+        let before = self
+            .modifiers
+            .iter()
+            .any(|m| matches!(m, Modifier::Contains | Modifier::EndsWith));
+        let after = self
+            .modifiers
+            .iter()
+            .any(|m| matches!(m, Modifier::Contains | Modifier::StartsWith));
+        let expand = self.expands();
+        let values = self
+            .values
+            .iter()
+            .map(|v| match v {
+                SigmaValue::String(s) => {
+                    let tokens = string::parse(s, expand);
+                    let mut out = String::with_capacity(s.len() + 2);
+                    if before && tokens.first() != Some(&Token::Star) {
+                        out.push('*');
+                    }
+                    out.push_str(s);
+                    if after && tokens.last() != Some(&Token::Star) {
+                        out.push('*');
+                    }
+                    SigmaValue::String(out)
+                }
+                other => other.clone(),
+            })
+            .collect();
+        Some(WItem {
+            field: self.field.clone(),
+            modifiers: self.modifiers.iter().filter(|m| !wraps(m)).copied().collect(),
+            values,
+            applied: self.applied.clone(),
+        })
+    }
+
     pub fn was_processed_by(&self, id: &str) -> bool {
         self.applied.iter().any(|a| a == id)
     }
@@ -626,10 +683,13 @@ fn apply_item(pi: &ProcessingItem, work: &mut Work<'_>, run: &mut Run<'_>) -> Re
             if !pi.matches_item(item, run) {
                 return Ok(None);
             }
+            // Transform the values in pySigma's form (modifier wildcards applied).
+            let view = item.baked();
+            let source = view.as_ref().unwrap_or(item);
             let mut modified = false;
-            let mut values = Vec::with_capacity(item.values.len());
-            for v in &item.values {
-                match transform_value(t, item, v)? {
+            let mut values = Vec::with_capacity(source.values.len());
+            for v in &source.values {
+                match transform_value(t, source, v)? {
                     Some(new) => {
                         values.extend(new);
                         modified = true;
@@ -639,6 +699,9 @@ fn apply_item(pi: &ProcessingItem, work: &mut Work<'_>, run: &mut Run<'_>) -> Re
             }
             if !modified {
                 return Ok(None);
+            }
+            if let Some(view) = view {
+                *item = view;
             }
             item.values = values;
             Ok(Some(WNode::Item(item.clone())))

@@ -44,6 +44,9 @@
 //! `processing_state`. Field name conditions: `include_fields`, `exclude_fields` (modes
 //! `plain` and `re`), `processing_item_applied`, `processing_state`.
 //!
+//! RSigma's additions to `add_condition` are read too: `prepend` (siem always puts the added
+//! condition first) and `field_refs` (`field: other_field`, a `fieldref` item).
+//!
 //! Not supported, each refused with an error naming it: `field_name_transform` (needs a
 //! Python function), `query_expression_placeholders` and `regex` (they produce backend query
 //! text), `hashes_fields`, `case` and `nest`. The query-stage keys `postprocessing` and

@@ -342,11 +342,29 @@ fn transformation(ty: &str, p: &mut Params) -> Result<Transformation, String> {
         },
         "drop_detection_item" => Transformation::DropDetectionItem,
         "add_condition" => {
-            let conditions = match p.take("conditions") {
-                Some(Yaml::Mapping(m)) if !m.is_empty() => m,
-                _ => return Err("`conditions` must be a non-empty mapping".into()),
+            let mut conditions = match p.take("conditions") {
+                None => Mapping::new(),
+                Some(Yaml::Mapping(m)) => m,
+                Some(_) => return Err("`conditions` must be a mapping".into()),
             };
+            // RSigma's `field_refs` (field: other field) are `fieldref` items.
+            match p.take("field_refs") {
+                None => {}
+                Some(Yaml::Mapping(refs)) => {
+                    for (k, v) in refs {
+                        let field = scalar_text(&k).ok_or("`field_refs` keys must be strings")?;
+                        conditions.insert(Yaml::String(format!("{field}|fieldref")), v);
+                    }
+                }
+                Some(_) => return Err("`field_refs` must be a mapping".into()),
+            }
+            if conditions.is_empty() {
+                return Err("`conditions` must be a non-empty mapping".into());
+            }
             condition_node(&conditions).map_err(|e| format!("`conditions`: {e}"))?;
+            // RSigma's `prepend` puts the added condition first, where siem always puts it
+            // (`added and (rule)`); the order does not change what matches.
+            p.boolean("prepend")?;
             Transformation::AddCondition {
                 conditions,
                 name: p.string("name")?,

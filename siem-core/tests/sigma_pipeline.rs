@@ -666,3 +666,58 @@ fn default_pipelines_keep_every_sigmahq_rule_compiling() {
     assert_eq!(plain.len(), mapped.len(), "rules lost to the pipelines:\n{}", new.join("\n"));
     assert!(plain.len() > 3700);
 }
+
+/// Chainsaw's Sigma mapping (`mappings/sigma-event-logs-all.yml`: Sigma field name to the
+/// evtx_dump path it reads) agrees with the `windows` pipeline: an `Event.EventData.X` field is
+/// `winlog.event_data.X` after it, a System field its `winlog.*` normalization.
+#[test]
+fn windows_pipeline_agrees_with_chainsaw_field_mappings() {
+    let text = std::fs::read_to_string(siem_testkit::corpus_file(
+        "chainsaw-tests",
+        "mappings/sigma-event-logs-all.yml",
+    ))
+    .unwrap();
+    let doc: yaml_serde::Value = yaml_serde::from_str(&text).unwrap();
+    let fields = doc["groups"][0]["fields"].as_sequence().unwrap();
+    let set = PipelineSet::defaults();
+    let ls = LogSource::new(Some("windows"), None, Some("security"));
+    let system = |path: &str| -> Option<&'static str> {
+        Some(match path {
+            "Event.System.EventID" => "winlog.event_id",
+            "Event.System.Channel" => "winlog.channel",
+            "Event.System.Computer" => "winlog.computer_name",
+            "Event.System.EventRecordID" => "winlog.record_id",
+            "Event.System.Provider" => "winlog.provider_name",
+            "Event.System.Keywords" => "winlog.keywords_raw",
+            "Event.System.Level" => "log.level",
+            _ => return None,
+        })
+    };
+    let mut checked = 0;
+    let mut disagreements = Vec::new();
+    for f in fields {
+        let from = f["from"].as_str().unwrap();
+        let to = f["to"].as_str().unwrap();
+        // `int(...)` is Chainsaw's cast; the path inside is what counts.
+        let to = to.strip_prefix("int(").and_then(|t| t.strip_suffix(')')).unwrap_or(to);
+        let want = match (to.strip_prefix("Event.EventData."), system(to)) {
+            (Some(name), _) => format!("winlog.event_data.{name}"),
+            (None, Some(s)) => s.to_string(),
+            // `EventData` (the whole object) is not a field a rule tests.
+            _ => continue,
+        };
+        checked += 1;
+        let got = set.map_field_name(from, &ls);
+        // SigmaHQ's only rule with `Provider` (win_wmi_persistence) means the WMI event's own
+        // `Provider` data field, not the System provider Chainsaw reads.
+        if from == "Provider" {
+            assert_eq!(got, ["winlog.event_data.Provider"]);
+            continue;
+        }
+        if !got.contains(&want) {
+            disagreements.push(format!("{from}: chainsaw {to} = {want}, siem {got:?}"));
+        }
+    }
+    assert!(checked > 100, "{checked}");
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}

@@ -91,3 +91,98 @@ fn every_regression_rule_matches_its_events() {
     assert_eq!(checked, 202, "REGRESSION_INDEX.tsv should list 202 cases");
     assert!(misses.is_empty(), "{} of {checked} missed:\n{}", misses.len(), misses.join("\n"));
 }
+
+fn security_sample_events() -> Vec<Event> {
+    let path = siem_testkit::corpus_file("chainsaw-tests", "tests/evtx/security_sample.jsonl");
+    let parser = Parser::new(ParseOptions {
+        format: FormatSpec::Json,
+        ..ParseOptions::default()
+    })
+    .unwrap();
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| parser.parse(l.as_bytes()).event)
+        .collect()
+}
+
+fn with_defaults(rule: &str) -> RuleSet {
+    let mut builder = RuleSet::builder();
+    PipelineSet::defaults().install(&mut builder);
+    let (rules, errors) = builder.add_yaml(rule, None).build();
+    assert!(errors.is_empty(), "{errors:?}");
+    rules
+}
+
+/// Chainsaw's `hunt` with its any-logon rule (`Event.System.EventID: 4624`) prints exactly two
+/// detections; the same rule in Sigma, through siem's parser and the default pipelines, selects
+/// the same two events with the values Chainsaw's table shows (read from its expected output).
+#[test]
+fn chainsaw_hunt_any_logon_table() {
+    let expected = std::fs::read_to_string(siem_testkit::corpus_file(
+        "chainsaw-tests",
+        "tests/evtx/clo_hunt_r_any_logon.txt",
+    ))
+    .unwrap();
+    // Rows of the box-drawing table, ANSI colours removed: timestamp, detections, event id,
+    // record id, computer, user, logon type, IP address.
+    let plain = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap().replace_all(&expected, "");
+    let rows: Vec<Vec<String>> = plain
+        .lines()
+        .filter(|l| l.starts_with('│') && !l.contains("timestamp"))
+        .map(|l| l.split('│').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{plain}");
+
+    let rules = with_defaults(
+        "title: Any Logon\nid: any-logon\nlogsource: {product: windows, service: security}\ndetection:\n  sel:\n    EventID: 4624\n  condition: sel\n",
+    );
+    let hits: Vec<Event> = security_sample_events()
+        .into_iter()
+        .filter(|e| !rules.matches(e).is_empty())
+        .collect();
+    assert_eq!(hits.len(), rows.len());
+    for (event, row) in hits.iter().zip(&rows) {
+        let text = |f: &str| event.get(f).map(|v| v.to_text().into_owned()).unwrap_or_default();
+        let time = event.timestamp.unwrap().format("%Y-%m-%d %H:%M:%S").to_string();
+        let got = [
+            time,
+            text("winlog.event_id"),
+            text("winlog.record_id"),
+            text("winlog.computer_name"),
+            text("winlog.event_data.TargetUserName"),
+            text("winlog.event_data.LogonType"),
+            text("winlog.event_data.IpAddress"),
+        ];
+        let want = [&row[0], &row[2], &row[3], &row[4], &row[5], &row[6], &row[7]];
+        assert_eq!(got.iter().collect::<Vec<_>>(), want, "{}", event.to_json());
+    }
+}
+
+/// Chainsaw's `search 4624` finds the same two records (its JSON output, read here); a Sigma
+/// keyword rule does too: keywords search every string of the event.
+#[test]
+fn chainsaw_search_matches_a_keyword_rule() {
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(siem_testkit::corpus_file(
+            "chainsaw-tests",
+            "tests/evtx/clo_search_qj_simple_string.txt",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let want: Vec<i64> = expected
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["Event"]["System"]["EventRecordID"].as_i64().unwrap())
+        .collect();
+    let rules = with_defaults("title: search\nid: search\ndetection:\n  keywords:\n    - '4624'\n  condition: keywords\n");
+    let got: Vec<i64> = security_sample_events()
+        .iter()
+        .filter(|e| !rules.matches(e).is_empty())
+        .filter_map(|e| e.get("winlog.record_id").and_then(|v| v.as_i64()))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(got, [31794, 31799]);
+}

@@ -376,35 +376,44 @@ fn cut(text: &str, max: usize) -> String {
     s
 }
 
-/// The few fields that tell a person what the event was.
+/// The few fields that tell a person what the event was: where, who, from where, and the
+/// most telling text (command line, script, service image, URL, message).
 fn event_summary(event: &Event) -> String {
+    let first = |fields: &[&str]| {
+        fields.iter().find_map(|f| {
+            event
+                .get(f)
+                .map(|v| v.to_text().into_owned())
+                .filter(|t| !t.trim().is_empty() && t != "-")
+        })
+    };
     let mut parts = Vec::new();
-    let host = event
-        .get_str("host.name")
-        .or_else(|| event.get_str("host.hostname"));
-    if let Some(h) = host {
-        parts.push(format!("host={h}"));
-    }
-    for (label, field) in [
-        ("user", "user.name"),
-        ("src", "source.ip"),
-        ("event_id", "winlog.event_id"),
+    for (label, fields) in [
+        ("host", &["host.name", "host.hostname"][..]),
+        (
+            "user",
+            &[
+                "user.name",
+                "winlog.event_data.TargetUserName",
+                "winlog.event_data.SubjectUserName",
+                "winlog.event_data.User",
+            ][..],
+        ),
+        ("src", &["source.ip", "winlog.event_data.IpAddress"][..]),
+        ("event_id", &["winlog.event_id"][..]),
     ] {
-        if let Some(v) = event.get(field) {
-            let text = v.to_text();
-            if !text.is_empty() {
-                parts.push(format!("{label}={text}"));
-            }
+        if let Some(v) = first(fields) {
+            parts.push(format!("{label}={v}"));
         }
     }
-    let detail = [
+    let detail = first(&[
         "process.command_line",
         "winlog.event_data.CommandLine",
+        "winlog.event_data.ScriptBlockText",
+        "winlog.event_data.ImagePath",
         "url.original",
         "message",
-    ]
-    .iter()
-    .find_map(|f| event.get_str(f).filter(|s| !s.trim().is_empty()));
+    ]);
     if let Some(d) = detail {
         parts.push(cut(&d.replace(['\n', '\r', '\t'], " "), 100));
     }

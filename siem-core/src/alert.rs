@@ -12,6 +12,18 @@
 //!  "group": {"source.ip": "203.0.113.7"},      // correlation; {} without group-by
 //!  "value": 8, "window": {"start": "...", "end": "..."}, "rules": ["..."], "events": [...]}
 //! ```
+//!
+//! For a correlation alert ([`crate::correlate`]): `@timestamp` is the time of the detection
+//! that completed the window (`window.end`); `group` maps each `group-by` name, as written in
+//! the rule, to its value (`null` when the events lacked the field); `value` is the measured
+//! value (an integer for event, distinct-value and rule counts and exact integer sums, else a
+//! float); `rules` names the referenced rules that contributed (by id, else as referenced);
+//! `events` is a bounded sample of the window's newest events, oldest first. When the times
+//! involved are arrival times (the events carried no usable timestamp), the alert ends with
+//! `"timestamp_source":"arrival"`; this holds for detections too.
+//!
+//! What reaches the sinks is decided by the alert lifecycle in [`policy`]: suppression of
+//! repeats, a cooldown per rule and a cap on alerts per hour.
 
 use std::sync::Arc;
 
@@ -20,6 +32,8 @@ use compact_str::CompactString;
 
 use crate::event::{Event, Value, format_timestamp, write_json_string, write_json_value};
 use crate::sigma::RuleMeta;
+
+pub mod policy;
 
 /// Whether an alert comes from a single event or from a correlation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -226,6 +240,53 @@ mod tests {
         assert_eq!(
             alert.to_json(),
             r#"{"@timestamp":"2024-05-01T10:00:00Z","kind":"detection","rule":{"id":"5b2d0a4e-0000-4000-8000-000000000001","title":"Failed SSH login","level":"high","tags":["attack.t1110"]},"event":{"@timestamp":"2024-05-01T10:00:00Z","source":{"ip":"203.0.113.7"}}}"#
+        );
+    }
+
+    #[test]
+    fn correlation_json_has_the_contract_shape() {
+        let rule = Arc::new(RuleMeta {
+            id: "887f757e-f4b1-4392-9ee2-4ffb42217147".into(),
+            title: "SSH Brute Force From One Address".into(),
+            level: Some(crate::sigma::Level::High),
+            ..RuleMeta::default()
+        });
+        let t = |s| Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, s).unwrap();
+        let mut event = Event::new();
+        event.timestamp = Some(t(9));
+        event.insert("source.ip", "203.0.113.7");
+        let alert = Alert {
+            timestamp: t(9),
+            kind: AlertKind::Correlation,
+            rule,
+            event: None,
+            group: vec![
+                ("source.ip".into(), Value::from("203.0.113.7")),
+                ("user.name".into(), Value::Null),
+            ],
+            value: Some(Value::Int(5)),
+            window: Some(Window {
+                start: t(1),
+                end: t(9),
+            }),
+            rules: vec!["04d59082-29c9-4301-985b-e8698ef25e5a".into()],
+            events: vec![event],
+            arrival_time: false,
+        };
+        assert_eq!(
+            alert.to_json(),
+            concat!(
+                r#"{"@timestamp":"2024-05-01T10:00:09Z","kind":"correlation","#,
+                r#""rule":{"id":"887f757e-f4b1-4392-9ee2-4ffb42217147","title":"SSH Brute Force From One Address","level":"high","tags":[]},"#,
+                r#""group":{"source.ip":"203.0.113.7","user.name":null},"value":5,"#,
+                r#""window":{"start":"2024-05-01T10:00:01Z","end":"2024-05-01T10:00:09Z"},"#,
+                r#""rules":["04d59082-29c9-4301-985b-e8698ef25e5a"],"#,
+                r#""events":[{"@timestamp":"2024-05-01T10:00:09Z","source":{"ip":"203.0.113.7"}}]}"#
+            )
+        );
+        assert_eq!(
+            alert.to_json_value()["group"]["user.name"],
+            serde_json::Value::Null
         );
     }
 

@@ -14,14 +14,17 @@
 //! - [`parse`]: syslog, auth-program decoders, access logs, JSON / Windows, CEF, LEEF, kv, grok.
 //! - [`sigma`]: the Sigma rule compiler and matcher.
 //! - [`correlate`]: streaming Sigma correlation rules over sliding windows.
-//! - [`alert`]: the [`Alert`](alert::Alert) type and its JSON.
+//! - [`alert`]: the [`Alert`](alert::Alert) type and its JSON, and the alert lifecycle policy.
+//! - [`engine`]: the [`Engine`](engine::Engine) facade that ties them together.
 #![warn(missing_docs)]
 
 pub mod alert;
 pub mod correlate;
+pub mod engine;
 pub mod event;
 pub mod parse;
 pub mod sigma;
 
 pub use alert::{Alert, AlertKind};
+pub use engine::{Engine, EngineBuilder};
 pub use event::{Event, LogSource, Value};

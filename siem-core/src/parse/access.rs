@@ -35,8 +35,9 @@ use chrono_tz::Tz;
 use compact_str::CompactString;
 
 use super::Format;
-use super::when;
+use super::time;
 use crate::event::{Event, Value};
+use crate::parse::k;
 
 /// Which web server wrote a line; decides the logsource service and `event.module`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,13 +144,9 @@ fn time_open(b: &[u8]) -> Option<usize> {
 pub(crate) fn looks_like_error(line: &str) -> bool {
     let b = line.as_bytes();
     if b.first() == Some(&b'[') {
-        return line.get(1..4).is_some_and(when::is_weekday) && b.get(4) == Some(&b' ');
+        return line.get(1..4).is_some_and(time::is_weekday) && b.get(4) == Some(&b' ');
     }
     b.len() > 21 && b[4] == b'/' && b[7] == b'/' && b[10] == b' ' && b[19] == b' ' && b[20] == b'['
-}
-
-const fn k(name: &'static str) -> CompactString {
-    CompactString::const_new(name)
 }
 
 fn set_module(event: &mut Event, server: Server, access: bool) {
@@ -266,7 +263,7 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
         at: open + 2,
     };
     let time = c.until(b']').ok_or(shape("unterminated [time]"))?;
-    let ts = when::parse_clf(time).ok_or(shape("unreadable [time]"))?;
+    let ts = time::parse_clf(time).ok_or(shape("unreadable [time]"))?;
     if !c.eat_str(" \"") {
         return Err(shape("no quoted request after [time]"));
     }
@@ -477,7 +474,7 @@ fn decode_apache_error(
 ) -> Result<(), AccessError> {
     let mut c = Cursor { s: line, at: 1 };
     let time = c.until(b']').ok_or(shape("unterminated [time]"))?;
-    let ts = when::parse_month_first(time, tz, now).ok_or(shape("unreadable [time]"))?;
+    let ts = time::parse_month_first(time, tz, now).ok_or(shape("unreadable [time]"))?;
     if !c.eat_str(" [") {
         return Err(shape("no [level] after [time]"));
     }
@@ -596,7 +593,7 @@ fn apache_auth_failure(event: &mut Event, message: &str) {
 
 fn decode_nginx_error(line: &str, tz: Tz, event: &mut Event) -> Result<(), AccessError> {
     let time = line.get(..19).ok_or(shape("short nginx error line"))?;
-    let ts = when::parse_slashed(time, tz).ok_or(shape("unreadable nginx error time"))?;
+    let ts = time::parse_slashed(time, tz).ok_or(shape("unreadable nginx error time"))?;
     let mut c = Cursor { s: line, at: 19 };
     if !c.eat_str(" [") {
         return Err(shape("no [level] after the time"));

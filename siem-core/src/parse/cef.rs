@@ -32,8 +32,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use compact_str::CompactString;
 
-use super::when;
+use super::time;
 use crate::event::{Event, format_timestamp};
+use crate::parse::k;
 
 /// Why a text is not a CEF message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -227,10 +228,6 @@ pub fn parse(line: &str, tz: Tz, now: DateTime<Utc>) -> Result<Event, CefError> 
     Ok(event)
 }
 
-const fn k(name: &'static str) -> CompactString {
-    CompactString::const_new(name)
-}
-
 /// Decodes CEF `text` (a whole line, or a syslog message) into `event`, keeping what the event
 /// already holds unless a CEF field replaces it. On error the event is left untouched.
 pub fn decode(text: &str, tz: Tz, now: DateTime<Utc>, event: &mut Event) -> Result<(), CefError> {
@@ -288,7 +285,7 @@ pub fn decode(text: &str, tz: Tz, now: DateTime<Utc>, event: &mut Event) -> Resu
                     event.insert(k("user.name"), v);
                 }
             }
-            Some(Target::Time(name)) => match when::parse_any(v, tz, now) {
+            Some(Target::Time(name)) => match time::parse_any(v, tz, now) {
                 Some(ts) if name == "@timestamp" => event.timestamp = Some(ts),
                 Some(ts) => event.insert(k(name), format_timestamp(ts)),
                 None => event.insert(extension_name(key), v),

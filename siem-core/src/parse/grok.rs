@@ -41,7 +41,7 @@ use chrono_tz::Tz;
 use compact_str::CompactString;
 use regex::{Regex, RegexBuilder};
 
-use super::when;
+use super::time;
 use crate::event::Event;
 
 /// The pattern library source (Logstash `grok-patterns`, adapted).
@@ -323,7 +323,7 @@ impl Grok {
             };
             let value = m.as_str();
             if capture.field == "@timestamp" {
-                match when::parse_any(value, tz, now) {
+                match time::parse_any(value, tz, now) {
                     Some(ts) => event.timestamp = Some(ts),
                     None => event.insert(
                         "error.message",

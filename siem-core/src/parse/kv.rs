@@ -30,8 +30,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use compact_str::CompactString;
 
-use super::when;
+use super::time;
 use crate::event::{Event, Value};
+use crate::parse::k;
 
 /// Why a line is not key=value data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -213,10 +214,6 @@ pub fn format_pair(key: &str, value: &str) -> String {
     }
     out.push('"');
     out
-}
-
-const fn k(name: &'static str) -> CompactString {
-    CompactString::const_new(name)
 }
 
 /// Which kind of key=value data a line holds.
@@ -453,13 +450,13 @@ fn fortigate(tokens: &[Pair<'_>], tz: Tz, now: DateTime<Utc>, event: &mut Event)
             .and_then(|p| p.value.as_deref())
     };
     // eventtime (FortiOS 6.2+, epoch s/ms/us/ns) is exact; date+time are local to `tz=`.
-    let ts = get("eventtime").and_then(when::parse_epoch).or_else(|| {
+    let ts = get("eventtime").and_then(time::parse_epoch).or_else(|| {
         let (date, time) = (get("date")?, get("time")?);
         let stamp = match get("tz") {
             Some(zone) => format!("{date}T{time}{}", zone.trim_matches('"')),
             None => format!("{date}T{time}"),
         };
-        when::parse_iso(&stamp, tz).or_else(|| when::parse_any(&format!("{date} {time}"), tz, now))
+        time::parse_iso(&stamp, tz).or_else(|| time::parse_any(&format!("{date} {time}"), tz, now))
     });
     if let Some(ts) = ts {
         event.timestamp = Some(ts);
@@ -550,7 +547,7 @@ fn logfmt(tokens: &[Pair<'_>], tz: Tz, now: DateTime<Utc>, event: &mut Event) {
             "err" | "error" => event.insert(k("error.message"), v),
             "logger" => event.insert(k("log.logger"), v),
             "time" | "ts" | "timestamp" | "t" | "@timestamp" if event.timestamp.is_none() => {
-                match when::parse_any(v, tz, now) {
+                match time::parse_any(v, tz, now) {
                     Some(ts) => event.timestamp = Some(ts),
                     None => event.insert(CompactString::from(p.key), v),
                 }

@@ -35,8 +35,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use compact_str::CompactString;
 
-use super::{cef, when};
+use super::{cef, time};
 use crate::event::Event;
+use crate::parse::k;
 
 /// Why a text is not a LEEF message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -139,10 +140,6 @@ pub fn parse(line: &str, tz: Tz, now: DateTime<Utc>) -> Result<Event, LeefError>
     Ok(event)
 }
 
-const fn k(name: &'static str) -> CompactString {
-    CompactString::const_new(name)
-}
-
 /// Decodes LEEF `text` (a whole line, or a syslog message) into `event`. On error the event is
 /// left untouched.
 pub fn decode(text: &str, tz: Tz, now: DateTime<Utc>, event: &mut Event) -> Result<(), LeefError> {
@@ -175,7 +172,7 @@ pub fn decode(text: &str, tz: Tz, now: DateTime<Utc>, event: &mut Event) -> Resu
     let format = attrs
         .iter()
         .find(|(key, _)| *key == "devTimeFormat")
-        .and_then(|(_, f)| when::JavaFormat::compile(f));
+        .and_then(|(_, f)| time::JavaFormat::compile(f));
     for (key, value) in &attrs {
         let v = value.as_ref();
         let target = match *key {
@@ -183,7 +180,7 @@ pub fn decode(text: &str, tz: Tz, now: DateTime<Utc>, event: &mut Event) -> Resu
             "devTime" => {
                 let ts = match &format {
                     Some(f) => f.parse(v, tz, now),
-                    None => when::parse_any(v, tz, now),
+                    None => time::parse_any(v, tz, now),
                 };
                 match ts {
                     Some(ts) => event.timestamp = Some(ts),

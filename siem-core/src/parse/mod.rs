@@ -45,7 +45,6 @@ pub mod leef;
 pub mod programs;
 pub mod syslog;
 pub mod time;
-mod when;
 
 /// The tag added to events whose line was longer than [`ParseOptions::max_line_bytes`] and was
 /// cut.
@@ -54,6 +53,13 @@ pub const TRUNCATED_TAG: &str = "_siem_line_truncated";
 /// The tag added to events whose line was not valid UTF-8 (invalid sequences are replaced by
 /// U+FFFD).
 pub const INVALID_UTF8_TAG: &str = "_siem_invalid_utf8";
+
+/// A field name for [`Event::insert`] from a string literal: `const`, and for names longer than
+/// a `CompactString` holds inline (`winlog.event_data.CommandLine`) a reference instead of a
+/// heap copy, so parsers set well-known fields without allocating their names.
+pub(crate) const fn k(name: &'static str) -> compact_str::CompactString {
+    compact_str::CompactString::const_new(name)
+}
 
 /// A log format: what a caller asks for ([`FormatSpec`] in `ParseOptions`) and what a parser
 /// reports having read ([`Parsed::format`]).

@@ -159,6 +159,9 @@ pub enum ErrorKind {
         /// The limit.
         limit: usize,
     },
+    /// A correlation rule that does not parse, or whose references cannot be resolved.
+    #[error("correlation: {0}")]
+    Correlation(String),
     /// A transformation hook given to the builder rejected the rule.
     #[error("transformation failed: {0}")]
     Transform(String),

@@ -47,6 +47,7 @@
 mod ast;
 mod compile;
 mod condition;
+pub mod correlation;
 mod error;
 mod eval;
 mod meta;

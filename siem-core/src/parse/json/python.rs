@@ -27,11 +27,8 @@ use compact_str::CompactString;
 
 use super::reader::J;
 use crate::event::{Event, LogSource, Value};
-use crate::parse::when;
-
-const fn k(name: &'static str) -> CompactString {
-    CompactString::const_new(name)
-}
+use crate::parse::k;
+use crate::parse::time;
 
 /// Whether a top-level object looks like a Python log record.
 pub(crate) fn is_record(obj: &J<'_>) -> bool {
@@ -61,7 +58,7 @@ fn text(j: &J<'_>) -> Option<String> {
 pub(crate) fn record(obj: &J<'_>, tz: Tz, now: DateTime<Utc>, event: &mut Event) {
     let get = |key: &str| obj.get(key);
     event.timestamp = match get("created") {
-        Some(J::Float(f)) => when::from_epoch_f64(*f),
+        Some(J::Float(f)) => time::from_epoch_f64(*f),
         Some(J::Int(i)) => DateTime::from_timestamp(*i, 0),
         _ => None,
     }
@@ -71,7 +68,7 @@ pub(crate) fn record(obj: &J<'_>, tz: Tz, now: DateTime<Utc>, event: &mut Event)
             .find_map(|key| {
                 get(key)
                     .and_then(J::as_str)
-                    .and_then(|t| when::parse_any(t, tz, now))
+                    .and_then(|t| time::parse_any(t, tz, now))
             })
     });
     if let Some(level) = get("levelname").and_then(J::as_str) {

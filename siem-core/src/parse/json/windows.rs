@@ -37,11 +37,8 @@ use std::borrow::Cow;
 
 use super::reader::{J, Reader, SyntaxError};
 use crate::event::{Event, LogSource, Value};
-use crate::parse::when;
-
-const fn k(name: &'static str) -> CompactString {
-    CompactString::const_new(name)
-}
+use crate::parse::k;
+use crate::parse::time;
 
 /// The System part of a Windows event, gathered from either JSON shape. Strings borrow from
 /// the input text unless they held escapes.
@@ -108,7 +105,7 @@ impl<'a> System<'a> {
             ("TimeCreated", ["#attributes", "SystemTime"]) => {
                 self.time = value
                     .as_str()
-                    .and_then(|t| when::parse_iso(t, chrono_tz::UTC))
+                    .and_then(|t| time::parse_iso(t, chrono_tz::UTC))
             }
             ("EventRecordID", []) => self.record_id = value.as_int(),
             ("Correlation", ["#attributes", "ActivityID"]) => self.activity_id = text(value),
@@ -1080,13 +1077,13 @@ pub(crate) fn flat(obj: &J<'_>, tz: Tz, event: &mut Event) {
     }
     // Time: TimeCreated (the record's), else the shipper's @timestamp, else NXLog's EventTime.
     sys.time = str_of(obj.get("TimeCreated"))
-        .and_then(|t| when::parse_iso(&t, tz))
+        .and_then(|t| time::parse_iso(&t, tz))
         .or_else(|| match obj.get("@timestamp") {
-            Some(J::Str(t)) => when::parse_iso(t, chrono_tz::UTC),
+            Some(J::Str(t)) => time::parse_iso(t, chrono_tz::UTC),
             Some(J::Int(ms)) => DateTime::from_timestamp_millis(*ms),
             _ => None,
         })
-        .or_else(|| str_of(obj.get("EventTime")).and_then(|t| when::parse_iso(&t, tz)));
+        .or_else(|| str_of(obj.get("EventTime")).and_then(|t| time::parse_iso(&t, tz)));
     let mut event_type = None;
     if let Some(t) = str_of(obj.get("EventType")) {
         match nxlog_event_type(&t) {

@@ -39,6 +39,9 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
+mod formats;
+pub(crate) use formats::*;
+
 /// How far after the reference time a yearless timestamp may lie and still keep the
 /// reference's year: one day, to absorb clock skew between the logging host and the reader
 /// (and time zones that run ahead of UTC).
@@ -432,7 +435,7 @@ fn parse_hms(b: &[u8]) -> Option<(NaiveTime, usize)> {
 /// Reads between `min` and `max` ASCII digits at the start of `b`; returns the value and the
 /// number of digits read.
 #[inline]
-fn digits(b: &[u8], min: usize, max: usize) -> Option<(u32, usize)> {
+pub(crate) fn digits(b: &[u8], min: usize, max: usize) -> Option<(u32, usize)> {
     let mut value = 0u32;
     let mut n = 0;
     while n < max {

@@ -1,43 +1,22 @@
-//! Time helpers shared by the non-syslog parsers: month names, zone application, the few
+//! Timestamp readers for the non-syslog parsers: month names, zone application, the few
 //! timestamp shapes web servers, CEF/LEEF devices and application logs write, and a subset of
 //! Java `SimpleDateFormat` for LEEF's `devTimeFormat`.
 //!
-//! Everything here is total: unreadable input gives `None`, never a panic. (MERGE: the
-//! integrator may unify these with `parse/time.rs` from the syslog branch.)
+//! Everything here is total: unreadable input gives `None`, never a panic. The building blocks
+//! (month names, zone application, year inference) are the parent module's.
 
 use chrono::{
-    DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
-    Utc,
+    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
 };
 use chrono_tz::Tz;
+
+use super::{digits, infer_year, local_to_utc, month_from_abbrev};
 
 /// The month number (1-12) of an English month name or its three-letter abbreviation, in any
 /// case.
 pub(crate) fn month_number(name: &str) -> Option<u32> {
     let b = name.as_bytes();
-    if b.len() < 3 {
-        return None;
-    }
-    let lower = [
-        b[0].to_ascii_lowercase(),
-        b[1].to_ascii_lowercase(),
-        b[2].to_ascii_lowercase(),
-    ];
-    let m = match &lower {
-        b"jan" => 1,
-        b"feb" => 2,
-        b"mar" => 3,
-        b"apr" => 4,
-        b"may" => 5,
-        b"jun" => 6,
-        b"jul" => 7,
-        b"aug" => 8,
-        b"sep" => 9,
-        b"oct" => 10,
-        b"nov" => 11,
-        b"dec" => 12,
-        _ => return None,
-    };
+    let m = month_from_abbrev(b.get(..3)?)?;
     if b.len() == 3 {
         return Some(m);
     }
@@ -75,36 +54,6 @@ pub(crate) fn is_weekday(name: &str) -> bool {
         && DAYS
             .iter()
             .any(|d| name.eq_ignore_ascii_case(&d[..3]) || name.eq_ignore_ascii_case(d))
-}
-
-/// Interprets a wall-clock time in `tz`. In the hour a DST change repeats, the earlier instant
-/// is taken; in the hour it skips, the offset in force before the gap.
-pub(crate) fn local_to_utc(naive: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
-    match tz.from_local_datetime(&naive) {
-        LocalResult::Single(t) => t.with_timezone(&Utc),
-        LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
-        LocalResult::None => {
-            // A skipped wall-clock time (spring forward): use the offset of an hour earlier.
-            let before = naive - chrono::Duration::hours(1);
-            match tz.from_local_datetime(&before) {
-                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => {
-                    (t + chrono::Duration::hours(1)).with_timezone(&Utc)
-                }
-                LocalResult::None => naive.and_utc(),
-            }
-        }
-    }
-}
-
-/// Parses up to `max` ASCII digits at the start of `s`; returns the number and the digits used.
-fn digits(s: &[u8], min: usize, max: usize) -> Option<(u32, usize)> {
-    let mut value: u32 = 0;
-    let mut n = 0;
-    while n < max && n < s.len() && s[n].is_ascii_digit() {
-        value = value * 10 + u32::from(s[n] - b'0');
-        n += 1;
-    }
-    (n >= min).then_some((value, n))
 }
 
 /// Exactly `n` digits at `s[at..]`.
@@ -241,7 +190,7 @@ pub(crate) fn parse_iso(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
     at += 1 + dn;
     let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
     if at == b.len() {
-        return Some(local_to_utc(date.and_hms_opt(0, 0, 0)?, tz));
+        return local_to_utc(date.and_hms_opt(0, 0, 0)?, tz);
     }
     if !matches!(b[at], b'T' | b't' | b' ') {
         return None;
@@ -274,7 +223,7 @@ pub(crate) fn parse_iso(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
         nanos,
     )?);
     if at == b.len() {
-        return Some(local_to_utc(naive, tz));
+        return local_to_utc(naive, tz);
     }
     let mut rest = &b[at..];
     if rest[0] == b' ' {
@@ -323,25 +272,6 @@ pub(crate) fn from_epoch_f64(secs: f64) -> Option<DateTime<Utc>> {
     let whole = secs.floor();
     let nanos = ((secs - whole) * 1e9).round().clamp(0.0, 999_999_999.0) as u32;
     DateTime::from_timestamp(whole as i64, nanos)
-}
-
-/// Gives a yearless date a year: the reference's, or the previous one when the date would lie
-/// more than a day in the future (a log written on 31 December read on 1 January).
-pub(crate) fn infer_year(
-    month: u32,
-    day: u32,
-    time: NaiveTime,
-    tz: Tz,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let year = now.with_timezone(&tz).year();
-    let this =
-        NaiveDate::from_ymd_opt(year, month, day).map(|d| local_to_utc(d.and_time(time), tz));
-    match this {
-        Some(t) if t <= now + chrono::Duration::days(1) => Some(t),
-        _ => NaiveDate::from_ymd_opt(year - 1, month, day)
-            .map(|d| local_to_utc(d.and_time(time), tz)),
-    }
 }
 
 /// `HH:MM:SS[.fff]` at the start of `s`; returns the time and the bytes used.
@@ -417,7 +347,7 @@ pub(crate) fn parse_month_first(s: &str, tz: Tz, now: DateTime<Utc>) -> Option<D
     };
     let naive_for = |year: i32| NaiveDate::from_ymd_opt(year, month, day).map(|d| d.and_time(time));
     match (year, zone) {
-        (Some(y), None) => Some(local_to_utc(naive_for(y)?, tz)),
+        (Some(y), None) => local_to_utc(naive_for(y)?, tz),
         (Some(y), Some(z)) => apply_zone(naive_for(y)?, z),
         (None, None) => infer_year(month, day, time, tz, now),
         (None, Some(z)) => {
@@ -445,7 +375,7 @@ fn apply_zone(naive: NaiveDateTime, zone: &str) -> Option<DateTime<Utc>> {
         return with_offset(naive, off);
     }
     match zone.parse::<Tz>() {
-        Ok(tz) => Some(local_to_utc(naive, tz)),
+        Ok(tz) => local_to_utc(naive, tz),
         Err(_) => with_offset(naive, abbreviation_offset(zone)?),
     }
 }
@@ -465,7 +395,7 @@ pub(crate) fn parse_slashed(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
     let date = NaiveDate::from_ymd_opt(fixed(b, 0, 4)? as i32, fixed(b, 5, 2)?, fixed(b, 8, 2)?)?;
     let time =
         NaiveTime::from_hms_opt(fixed(b, 11, 2)?, fixed(b, 14, 2)?, fixed(b, 17, 2)?.min(59))?;
-    Some(local_to_utc(date.and_time(time), tz))
+    local_to_utc(date.and_time(time), tz)
 }
 
 /// Any timestamp shape this module knows, tried cheapest first: epoch digits, ISO 8601, CLF,
@@ -672,17 +602,16 @@ impl JavaFormat {
         let time = NaiveTime::from_hms_nano_opt(hour, minute, second.min(59), nanos)?;
         let (month, day) = (month?, day?);
         match (year, zone) {
-            (Some(y), None) => Some(local_to_utc(
-                NaiveDate::from_ymd_opt(y, month, day)?.and_time(time),
-                tz,
-            )),
+            (Some(y), None) => {
+                local_to_utc(NaiveDate::from_ymd_opt(y, month, day)?.and_time(time), tz)
+            }
             (Some(y), Some(Ok(off))) => {
                 with_offset(NaiveDate::from_ymd_opt(y, month, day)?.and_time(time), off)
             }
-            (Some(y), Some(Err(zone_tz))) => Some(local_to_utc(
+            (Some(y), Some(Err(zone_tz))) => local_to_utc(
                 NaiveDate::from_ymd_opt(y, month, day)?.and_time(time),
                 zone_tz,
-            )),
+            ),
             (None, None) => infer_year(month, day, time, tz, now),
             (None, Some(Err(zone_tz))) => infer_year(month, day, time, zone_tz, now),
             (None, Some(Ok(off))) => Some(

@@ -1,0 +1,254 @@
+//! Correlation throughput and memory.
+//!
+//! - `event_count/1M_live_groups`: detections spread over one million source addresses, all
+//!   groups live (each address recurs within the time span), none reaching the threshold, so
+//!   every detection is a pure window update: hash the group key, find the group, slide its
+//!   ring, check the condition, move it to the back of the expiry queue.
+//! - `event_count/10k_live_groups`: the same over ten thousand groups, whose state fits in the
+//!   processor's caches: the cost of the work itself, without memory latency.
+//! - `event_count/flood_1M_cap`: every detection is a new address (a flood of distinct keys)
+//!   with the cap at one million groups: each update also evicts the stalest group.
+//! - `value_count/100k_groups`: distinct-user counting per address.
+//!
+//! Bytes per group are measured with a counting allocator (everything the correlator allocates
+//! while one million groups are created, divided by one million) and printed next to the
+//! correlator's own accounting (`Correlator::state_bytes`).
+//!
+//! Run: `cargo bench -p siem-benches --bench correlate`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use chrono::{DateTime, TimeZone, Utc};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use siem_core::correlate::{BaseRule, CorrelationSet, Correlator, CorrelatorConfig, Detection};
+use siem_core::event::Event;
+use siem_core::sigma::RuleMeta;
+use siem_core::sigma::correlation::CorrelationRule;
+
+/// Counts live heap bytes.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const GROUPS: usize = 1_000_000;
+
+fn set(yaml: &str) -> (Arc<CorrelationSet>, BaseRule) {
+    let doc: yaml_serde::Value = yaml_serde::from_str(yaml).unwrap();
+    let rule = CorrelationRule::from_yaml(
+        RuleMeta {
+            title: "bench".into(),
+            ..RuleMeta::default()
+        },
+        &doc,
+    )
+    .unwrap();
+    let set =
+        CorrelationSet::build(vec![rule], |r: &str| (r == "failed_login").then_some(0u32)).unwrap();
+    let base = set.base_rule(0).unwrap();
+    (Arc::new(set), base)
+}
+
+fn address(i: usize) -> String {
+    format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255)
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap()
+}
+
+/// A stream over the groups in a scattered order, with event time advancing so that a full pass
+/// over all groups spans 20 minutes (inside the 1 h time span, below the threshold).
+struct Stream {
+    events: Vec<Event>,
+    order: Vec<u32>,
+    next: usize,
+    time: DateTime<Utc>,
+    step: chrono::Duration,
+}
+
+impl Stream {
+    fn new(groups: usize, users: usize) -> Stream {
+        // Events are stored in the order they are fed (a parser hands over a fresh, cache-hot
+        // event), while their addresses are scattered over the groups by a fixed odd multiplier,
+        // so the correlator's state is hit in a cache-hostile order.
+        let events = (0..groups)
+            .map(|k| {
+                let i = ((k as u64 * 2_654_435_761) % groups as u64) as usize;
+                let mut e = Event::new();
+                e.insert("source.ip", address(i).as_str());
+                e.insert("event.outcome", "failure");
+                if users > 0 {
+                    e.insert("user.name", format!("user{}", (i * 7) % users).as_str());
+                }
+                e
+            })
+            .collect();
+        let order = (0..groups as u32).collect();
+        let step = chrono::Duration::nanoseconds(20 * 60 * 1_000_000_000 / groups as i64);
+        Stream {
+            events,
+            order,
+            next: 0,
+            time: start(),
+            step,
+        }
+    }
+
+    fn feed(&mut self, correlator: &mut Correlator, base: BaseRule, n: usize) -> usize {
+        let mut alerts = 0;
+        for _ in 0..n {
+            let i = self.order[self.next % self.order.len()] as usize;
+            self.next += 1;
+            self.time += self.step;
+            let event = &mut self.events[i];
+            event.timestamp = Some(self.time);
+            alerts += correlator
+                .process(&Detection::new(base, event, self.time))
+                .len();
+        }
+        alerts
+    }
+}
+
+fn config() -> CorrelatorConfig {
+    CorrelatorConfig {
+        max_groups: GROUPS,
+        sample_events: 0,
+        ..CorrelatorConfig::default()
+    }
+}
+
+fn event_count(c: &mut Criterion) {
+    let (set, base) = set(
+        "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], timespan: 1h, condition: {gte: 5}}",
+    );
+    let mut stream = Stream::new(GROUPS, 0);
+
+    // Memory: everything allocated while one million groups come to life.
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut correlator = Correlator::new(set.clone(), config());
+    stream.feed(&mut correlator, base, GROUPS);
+    let after = LIVE.load(Ordering::Relaxed);
+    assert_eq!(correlator.live_groups(), GROUPS);
+    println!(
+        "event_count gte 5: {} live groups, {:.1} bytes/group allocated ({:.1} by Correlator::state_bytes)",
+        correlator.live_groups(),
+        (after - before) as f64 / GROUPS as f64,
+        correlator.state_bytes() as f64 / GROUPS as f64
+    );
+
+    let mut group = c.benchmark_group("event_count");
+    group.sample_size(10);
+    let batch = 200_000;
+    group.throughput(Throughput::Elements(batch as u64));
+    group.bench_function("1M_live_groups", |b| {
+        b.iter(|| black_box(stream.feed(&mut correlator, base, batch)));
+    });
+    assert_eq!(correlator.live_groups(), GROUPS);
+    assert_eq!(correlator.stats().alerts, 0);
+    assert_eq!(correlator.stats().groups_evicted, 0);
+    drop(correlator);
+
+    // The same with state that fits in the processor's caches: the cost of the work itself.
+    let small = 10_000;
+    let mut small_stream = Stream::new(small, 0);
+    let mut small_correlator = Correlator::new(set.clone(), config());
+    small_stream.feed(&mut small_correlator, base, small);
+    group.bench_function("10k_live_groups", |b| {
+        b.iter(|| black_box(small_stream.feed(&mut small_correlator, base, batch)));
+    });
+    assert_eq!(small_correlator.live_groups(), small);
+    assert_eq!(small_correlator.stats().alerts, 0);
+    drop(small_correlator);
+
+    // A flood: every detection a new address, one million groups held at most.
+    let mut correlator = Correlator::new(set, config());
+    stream.feed(&mut correlator, base, GROUPS);
+    let mut round = 0usize;
+    group.bench_function("flood_1M_cap", |b| {
+        b.iter_batched(
+            || {
+                // Fresh addresses for each round, built outside the measurement.
+                round += 1;
+                (0..batch)
+                    .map(|i| {
+                        let mut e = Event::new();
+                        e.insert(
+                            "source.ip",
+                            format!("172.{}.{}.{}", round & 255, (i >> 8) & 1023, i & 255).as_str(),
+                        );
+                        stream.time += stream.step;
+                        e.timestamp = Some(stream.time);
+                        e
+                    })
+                    .collect::<Vec<Event>>()
+            },
+            |flood| {
+                let mut n = 0;
+                for e in &flood {
+                    n += correlator
+                        .process(&Detection::new(base, e, e.timestamp.unwrap()))
+                        .len();
+                }
+                n
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    assert!(correlator.live_groups() <= GROUPS);
+    println!(
+        "flood: {} groups live, {} evicted, {:.1} bytes/group by Correlator::state_bytes",
+        correlator.live_groups(),
+        correlator.stats().groups_evicted,
+        correlator.state_bytes() as f64 / correlator.live_groups() as f64
+    );
+    group.finish();
+}
+
+fn value_count(c: &mut Criterion) {
+    let (set, base) = set(
+        "correlation: {type: value_count, rules: [failed_login], group-by: [source.ip], timespan: 1h, condition: {gt: 5, field: user.name}}",
+    );
+    let groups = 100_000;
+    let mut stream = Stream::new(groups, 3);
+    let mut correlator = Correlator::new(set, config());
+    stream.feed(&mut correlator, base, groups);
+    let mut group = c.benchmark_group("value_count");
+    group.sample_size(10);
+    let batch = 200_000;
+    group.throughput(Throughput::Elements(batch as u64));
+    group.bench_function("100k_groups", |b| {
+        b.iter(|| black_box(stream.feed(&mut correlator, base, batch)));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, event_count, value_count);
+criterion_main!(benches);

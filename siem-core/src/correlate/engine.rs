@@ -1,0 +1,794 @@
+//! [`Correlator`]: the streaming evaluation of a [`CorrelationSet`].
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use compact_str::CompactString;
+
+use super::key::{Fields, GroupFields, Num, encode_key, from_nanos, partition_of, to_nanos};
+use super::set::{BaseRule, CorrelationId, CorrelationSet, Feed};
+use super::table::{Fire, Input, Limits, NONE, Table};
+use crate::alert::{Alert, AlertKind, Window};
+use crate::event::{Event, Value};
+use crate::sigma::correlation::CorrelationType;
+
+/// A detection: a referenced detection rule matched an event.
+///
+/// The event's `@timestamp` is its time; `arrival` is when the caller received it, used for
+/// events without a timestamp (and those too far in the future, see
+/// [`CorrelatorConfig::max_clock_skew`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Detection<'a> {
+    /// Which referenced rule matched ([`CorrelationSet::base_rule`]).
+    pub rule: BaseRule,
+    /// The event it matched; group-by values and `field` values are read from it.
+    pub event: &'a Event,
+    /// When the event arrived (the caller's clock; `siem-core` has none).
+    pub arrival: DateTime<Utc>,
+}
+
+impl<'a> Detection<'a> {
+    /// A detection of `rule` on `event`, arrived at `arrival`.
+    pub fn new(rule: BaseRule, event: &'a Event, arrival: DateTime<Utc>) -> Self {
+        Detection {
+            rule,
+            event,
+            arrival,
+        }
+    }
+}
+
+/// Partition `index` of `count`: the share of groups a correlator owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Partition {
+    /// Which partition, `0..count`.
+    pub index: u32,
+    /// How many partitions there are (at least 1).
+    pub count: u32,
+}
+
+/// How a [`Correlator`] bounds its memory and treats time. See the [module docs](super) for the
+/// semantics of each setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrelatorConfig {
+    /// The most groups (one per correlation rule, group-by values and clock) held at once.
+    /// At the cap, the least recently updated group is evicted (see the [module
+    /// docs](super#memory); counted in [`CorrelatorStats::groups_evicted`]). Default 1,000,000.
+    pub max_groups: usize,
+    /// How far behind the newest event time a detection may arrive and still be correlated in
+    /// event-time order. Later ones are dropped and counted
+    /// ([`CorrelatorStats::late_dropped`]). Detections wait up to this long (in event time)
+    /// before they are applied; [`Correlator::flush`] applies them all. Default 0: applied at
+    /// once, and anything older than the newest event seen is late.
+    pub lateness: Duration,
+    /// The most detections waiting for reordering; beyond it the oldest is applied early
+    /// ([`CorrelatorStats::reorder_overflow`]). Default 100,000.
+    pub max_pending: usize,
+    /// How many of a window's newest events an alert carries (`events`). Each group keeps that
+    /// many (shared) events, so memory grows with it. Default 5; 0 keeps none.
+    pub sample_events: usize,
+    /// The most values one group keeps: for `value_sum`, `value_avg` and `value_percentile`
+    /// the oldest beyond it are dropped; for counts whose threshold exceeds it the older entries
+    /// are only counted (see the [module docs](super#memory)). Either is counted in
+    /// [`CorrelatorStats::values_dropped`]. Default 10,000.
+    pub max_values_per_group: usize,
+    /// A detection whose event time lies further ahead of its arrival than this is correlated
+    /// by arrival time instead (a forged or badly skewed clock must not push the event-time
+    /// windows of everyone else into the future). `None` trusts every timestamp. Default one
+    /// hour.
+    pub max_clock_skew: Option<Duration>,
+    /// The partition this correlator owns, `None` for all groups. Detections for groups of
+    /// other partitions are ignored; chained detections for them become
+    /// [`Forward`]s ([`Correlator::take_forwards`]).
+    pub partition: Option<Partition>,
+}
+
+impl Default for CorrelatorConfig {
+    fn default() -> Self {
+        CorrelatorConfig {
+            max_groups: 1_000_000,
+            lateness: Duration::ZERO,
+            max_pending: 100_000,
+            sample_events: 5,
+            max_values_per_group: 10_000,
+            max_clock_skew: Some(Duration::from_secs(3600)),
+            partition: None,
+        }
+    }
+}
+
+/// What a [`Correlator`] has done, for monitoring. Counters only grow; `groups_live` and
+/// `pending` are current values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CorrelatorStats {
+    /// Detections offered to [`Correlator::process`].
+    pub detections: u64,
+    /// Detections of rules no correlation refers to (ignored).
+    pub unreferenced: u64,
+    /// Detections older than the lateness allows, dropped.
+    pub late_dropped: u64,
+    /// Detections timed by arrival because they had no timestamp.
+    pub arrival_timed: u64,
+    /// Detections timed by arrival because their timestamp was too far ahead of arrival.
+    pub future_retimed: u64,
+    /// Detections applied early because the reorder buffer was full.
+    pub reorder_overflow: u64,
+    /// Detections of groups owned by another partition, ignored.
+    pub not_owned: u64,
+    /// Detections a `value_*` rule ignored because the field was missing or not a number.
+    pub missing_value: u64,
+    /// Detections not counted because a `group-by` field was missing or null.
+    pub missing_group: u64,
+    /// Updates of a group's window (one per detection and correlation rule it feeds).
+    pub updates: u64,
+    /// Times a condition held (alerts raised, plus silent fires of inner chain rules).
+    pub fires: u64,
+    /// Alerts returned.
+    pub alerts: u64,
+    /// Groups created.
+    pub groups_created: u64,
+    /// Groups dropped because every event of theirs left the time span.
+    pub groups_expired: u64,
+    /// Groups dropped early because the cap on groups was reached.
+    pub groups_evicted: u64,
+    /// Values dropped by the per-group cap of the `value_*` types.
+    pub values_dropped: u64,
+    /// Chained detections handed to other partitions.
+    pub forwarded: u64,
+    /// Groups currently held.
+    pub groups_live: u64,
+    /// Detections currently waiting for reordering.
+    pub pending: u64,
+}
+
+/// A chained detection for a group another partition owns: correlation `from` fired and the
+/// correlations that refer to it must see it. Deliver it with [`Correlator::process_forward`]
+/// to the correlator owning [`Forward::partition`].
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// The partition that owns the group.
+    pub partition: u32,
+    /// The correlation rule that fired.
+    pub from: CorrelationId,
+    pub(crate) time: i64,
+    pub(crate) arrival_clock: bool,
+    pub(crate) group: Vec<(CompactString, Value)>,
+    pub(crate) sample: Option<Arc<Event>>,
+}
+
+/// Which clock a group lives on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clock {
+    Event = 0,
+    Arrival = 1,
+}
+
+/// A detection waiting in the reorder buffer.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub time: i64,
+    pub seq: u64,
+    pub rule: BaseRule,
+    pub event: Arc<Event>,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.time, self.seq).cmp(&(other.time, other.seq))
+    }
+}
+
+/// A fired inner correlation, waiting to be applied to the correlations that refer to it.
+struct Derived {
+    corr: u32,
+    /// Delivered from another partition, which already forwarded it to every other owner.
+    forwarded: bool,
+    group: Vec<(CompactString, Value)>,
+    sample: Option<Arc<Event>>,
+}
+
+/// The event of a detection, shared lazily: cloned into an `Arc` only when a sample is kept.
+struct SampleSource<'a> {
+    event: &'a Event,
+    shared: Option<Arc<Event>>,
+    wanted: bool,
+}
+
+impl SampleSource<'_> {
+    fn get(&mut self) -> Option<Arc<Event>> {
+        if !self.wanted {
+            return None;
+        }
+        Some(
+            self.shared
+                .get_or_insert_with(|| Arc::new(self.event.clone()))
+                .clone(),
+        )
+    }
+}
+
+/// The streaming correlator: feed it detections in arrival order, get correlation alerts.
+///
+/// Single-threaded (`&mut self`); for sharing across threads see
+/// [`SharedCorrelator`](super::SharedCorrelator). The semantics (windows, when an alert fires,
+/// lateness, arrival time, memory bounds) are described in the [module docs](super).
+///
+/// ```
+/// use std::sync::Arc;
+/// use chrono::{TimeZone, Utc};
+/// use siem_core::correlate::{CorrelationSet, Correlator, CorrelatorConfig, Detection};
+/// use siem_core::event::Event;
+/// use siem_core::sigma::{RuleMeta, correlation::CorrelationRule};
+///
+/// let doc: yaml_serde::Value = yaml_serde::from_str(
+///     "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], timespan: 10m, condition: {gte: 3}}",
+/// ).unwrap();
+/// let rule = CorrelationRule::from_yaml(RuleMeta { title: "Brute force".into(), ..RuleMeta::default() }, &doc).unwrap();
+/// let set = Arc::new(CorrelationSet::build(vec![rule], |r: &str| (r == "failed_login").then_some(0u32)).unwrap());
+/// let base = set.base_rule(0).unwrap();
+/// let mut correlator = Correlator::new(set, CorrelatorConfig::default());
+///
+/// let mut alerts = Vec::new();
+/// for second in [0, 20, 40] {
+///     let mut event = Event::new();
+///     event.timestamp = Some(Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, second).unwrap());
+///     event.insert("source.ip", "203.0.113.7");
+///     alerts.extend(correlator.process(&Detection::new(base, &event, Utc::now())));
+/// }
+/// assert_eq!(alerts.len(), 1);
+/// let json = alerts[0].to_json_value();
+/// assert_eq!(json["kind"], "correlation");
+/// assert_eq!(json["group"]["source.ip"], "203.0.113.7");
+/// assert_eq!(json["value"], 3);
+/// ```
+#[derive(Debug)]
+pub struct Correlator {
+    pub(crate) set: Arc<CorrelationSet>,
+    pub(crate) config: CorrelatorConfig,
+    pub(crate) tables: Vec<[Table; 2]>,
+    pub(crate) pending: BinaryHeap<Reverse<Pending>>,
+    pub(crate) seq: u64,
+    /// Newest event time seen (NONE before the first).
+    pub(crate) max_seen: i64,
+    /// Watermark floor raised by flushes and forced releases.
+    pub(crate) floor: i64,
+    /// The arrival clock (monotonic).
+    pub(crate) arrival_clock: i64,
+    pub(crate) stats: CorrelatorStats,
+    pub(crate) forwards: Vec<Forward>,
+    /// `config.lateness` and `config.max_clock_skew` in nanoseconds.
+    lateness: i64,
+    skew: Option<i64>,
+}
+
+fn nanos(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+impl Correlator {
+    /// A correlator with empty state for `set`.
+    pub fn new(set: Arc<CorrelationSet>, config: CorrelatorConfig) -> Correlator {
+        let limits = Limits {
+            sample_events: config.sample_events,
+            max_values: config.max_values_per_group,
+        };
+        let tables = set
+            .plans
+            .iter()
+            .map(|p| [Table::new(p, limits), Table::new(p, limits)])
+            .collect();
+        let lateness = nanos(config.lateness);
+        let skew = config.max_clock_skew.map(nanos);
+        Correlator {
+            lateness,
+            skew,
+            set,
+            config,
+            tables,
+            pending: BinaryHeap::new(),
+            seq: 0,
+            max_seen: NONE,
+            floor: NONE,
+            arrival_clock: NONE,
+            stats: CorrelatorStats::default(),
+            forwards: Vec::new(),
+        }
+    }
+
+    /// The rules this correlator evaluates.
+    pub fn set(&self) -> &Arc<CorrelationSet> {
+        &self.set
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CorrelatorConfig {
+        &self.config
+    }
+
+    /// Counters (see [`CorrelatorStats`]).
+    pub fn stats(&self) -> CorrelatorStats {
+        let mut s = self.stats.clone();
+        s.groups_live = self.live_groups() as u64;
+        s.pending = self.pending.len() as u64;
+        s
+    }
+
+    /// Groups currently held.
+    pub fn live_groups(&self) -> usize {
+        self.tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .map(|t| t.groups.live())
+            .sum()
+    }
+
+    /// Bytes of heap memory the correlation state holds (table capacities; sampled events are
+    /// shared with alerts and not included). Compare with the allocator-measured figure in the
+    /// `correlate` bench.
+    pub fn state_bytes(&self) -> usize {
+        self.tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .map(Table::heap_bytes)
+            .sum::<usize>()
+            + self.pending.capacity() * std::mem::size_of::<Reverse<Pending>>()
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            sample_events: self.config.sample_events,
+            max_values: self.config.max_values_per_group,
+        }
+    }
+
+    fn watermark(&self) -> i64 {
+        if self.max_seen == NONE {
+            return self.floor;
+        }
+        self.max_seen.saturating_sub(self.lateness).max(self.floor)
+    }
+
+    /// Offers one detection; returns the correlation alerts it completes (possibly several, or
+    /// alerts of earlier detections released from the reorder buffer).
+    pub fn process(&mut self, detection: &Detection<'_>) -> Vec<Alert> {
+        let mut out = Vec::new();
+        self.stats.detections += 1;
+        let arrival = to_nanos(detection.arrival);
+        self.arrival_clock = self.arrival_clock.max(arrival);
+        if self
+            .set
+            .base_feeds
+            .get(detection.rule.0 as usize)
+            .is_none_or(Vec::is_empty)
+        {
+            self.stats.unreferenced += 1;
+            return out;
+        }
+        let event_time = detection.event.timestamp.map(to_nanos).filter(|&t| {
+            let trusted = self
+                .skew
+                .is_none_or(|skew| t <= arrival.saturating_add(skew));
+            if !trusted {
+                self.stats.future_retimed += 1;
+            }
+            trusted
+        });
+        let Some(time) = event_time else {
+            if detection.event.timestamp.is_none() {
+                self.stats.arrival_timed += 1;
+            }
+            let clock = self.arrival_clock;
+            self.apply(
+                detection.rule,
+                clock,
+                Clock::Arrival,
+                detection.event,
+                None,
+                &mut out,
+            );
+            return out;
+        };
+        if time < self.watermark() {
+            self.stats.late_dropped += 1;
+            return out;
+        }
+        self.max_seen = self.max_seen.max(time);
+        if self.lateness == 0 && self.pending.is_empty() {
+            self.apply(
+                detection.rule,
+                time,
+                Clock::Event,
+                detection.event,
+                None,
+                &mut out,
+            );
+        } else {
+            self.seq += 1;
+            let pending = Pending {
+                time,
+                seq: self.seq,
+                rule: detection.rule,
+                event: Arc::new(detection.event.clone()),
+            };
+            self.pending.push(Reverse(pending));
+            self.release(false, &mut out);
+        }
+        out
+    }
+
+    /// Applies every waiting detection (end of input, or before a snapshot that should hold no
+    /// pending detections). Windows stay open; later detections older than the ones applied
+    /// are late.
+    pub fn flush(&mut self) -> Vec<Alert> {
+        let mut out = Vec::new();
+        self.release(true, &mut out);
+        self.floor = self.floor.max(self.max_seen);
+        out
+    }
+
+    /// Declares that no detection older than `time` will come (e.g. the caller's wall clock
+    /// minus the lateness, when input is idle) and applies the waiting detections up to it.
+    pub fn advance_to(&mut self, time: DateTime<Utc>) -> Vec<Alert> {
+        let mut out = Vec::new();
+        self.floor = self.floor.max(to_nanos(time));
+        self.release(false, &mut out);
+        out
+    }
+
+    fn release(&mut self, all: bool, out: &mut Vec<Alert>) {
+        loop {
+            let watermark = self.watermark();
+            let overflow = self.pending.len() > self.config.max_pending;
+            let Some(Reverse(top)) = self.pending.peek() else {
+                break;
+            };
+            if !(all || overflow || top.time <= watermark) {
+                break;
+            }
+            let Some(Reverse(p)) = self.pending.pop() else {
+                break;
+            };
+            if overflow && !all && p.time > watermark {
+                self.stats.reorder_overflow += 1;
+                self.floor = self.floor.max(p.time);
+            }
+            let event = p.event.clone();
+            self.apply(p.rule, p.time, Clock::Event, &event, Some(p.event), out);
+        }
+    }
+
+    /// Delivers a [`Forward`] from another partition's correlator.
+    pub fn process_forward(&mut self, forward: Forward) -> Vec<Alert> {
+        let mut out = Vec::new();
+        let clock = if forward.arrival_clock {
+            Clock::Arrival
+        } else {
+            Clock::Event
+        };
+        let mut queue = VecDeque::new();
+        queue.push_back(Derived {
+            corr: forward.from.0,
+            forwarded: true,
+            group: forward.group,
+            sample: forward.sample,
+        });
+        self.run_derived(forward.time, clock, queue, &mut out);
+        out
+    }
+
+    /// Chained detections produced for groups of other partitions since the last call.
+    pub fn take_forwards(&mut self) -> Vec<Forward> {
+        std::mem::take(&mut self.forwards)
+    }
+
+    fn apply(
+        &mut self,
+        rule: BaseRule,
+        time: i64,
+        clock: Clock,
+        event: &Event,
+        shared: Option<Arc<Event>>,
+        out: &mut Vec<Alert>,
+    ) {
+        let set = self.set.clone();
+        let mut sample = SampleSource {
+            event,
+            shared,
+            wanted: self.config.sample_events > 0,
+        };
+        let mut queue = VecDeque::new();
+        for feed in &set.base_feeds[rule.0 as usize] {
+            let Some(key) = set.group_key(feed, event) else {
+                self.stats.missing_group += 1;
+                continue;
+            };
+            if let Some(p) = self.config.partition
+                && partition_of(&key, p.count) != p.index
+            {
+                self.stats.not_owned += 1;
+                continue;
+            }
+            self.update(
+                &set,
+                *feed,
+                key,
+                time,
+                clock,
+                event,
+                &mut sample,
+                &mut queue,
+                out,
+            );
+        }
+        if !queue.is_empty() {
+            self.run_derived(time, clock, queue, out);
+        }
+    }
+
+    /// Applies fired inner correlations to the correlations that refer to them, breadth first.
+    fn run_derived(
+        &mut self,
+        time: i64,
+        clock: Clock,
+        mut queue: VecDeque<Derived>,
+        out: &mut Vec<Alert>,
+    ) {
+        let set = self.set.clone();
+        while let Some(d) = queue.pop_front() {
+            let fields = GroupFields(&d.group);
+            let mut elsewhere: Vec<u32> = Vec::new();
+            let placeholder = Event::new();
+            // A forward made by a correlator of another rule set refers to nothing here.
+            let Some(feeds) = set.corr_feeds.get(d.corr as usize) else {
+                continue;
+            };
+            for feed in feeds {
+                let Some(key) = set.group_key(feed, &fields) else {
+                    self.stats.missing_group += 1;
+                    continue;
+                };
+                if let Some(p) = self.config.partition {
+                    let owner = partition_of(&key, p.count);
+                    if owner != p.index {
+                        if !d.forwarded && !elsewhere.contains(&owner) {
+                            elsewhere.push(owner);
+                        }
+                        continue;
+                    }
+                }
+                let mut sample = SampleSource {
+                    event: &placeholder,
+                    shared: d.sample.clone(),
+                    wanted: d.sample.is_some(),
+                };
+                self.update(
+                    &set,
+                    *feed,
+                    key,
+                    time,
+                    clock,
+                    &fields,
+                    &mut sample,
+                    &mut queue,
+                    out,
+                );
+            }
+            for partition in elsewhere {
+                self.stats.forwarded += 1;
+                self.forwards.push(Forward {
+                    partition,
+                    from: CorrelationId(d.corr),
+                    time,
+                    arrival_clock: clock == Clock::Arrival,
+                    group: d.group.clone(),
+                    sample: d.sample.clone(),
+                });
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update(
+        &mut self,
+        set: &CorrelationSet,
+        feed: Feed,
+        key: CompactString,
+        time: i64,
+        clock: Clock,
+        source: &dyn Fields,
+        sample: &mut SampleSource<'_>,
+        queue: &mut VecDeque<Derived>,
+        out: &mut Vec<Alert>,
+    ) {
+        let c = feed.corr as usize;
+        let plan = &set.plans[c];
+        let rule = &set.rules()[c];
+        let input = match plan.kind {
+            CorrelationType::ValueCount => {
+                let values: Vec<Option<&Value>> = rule
+                    .condition
+                    .field
+                    .iter()
+                    .map(|f| source.field(f))
+                    .collect();
+                if values.iter().any(|v| v.is_none_or(Value::is_null)) {
+                    self.stats.missing_value += 1;
+                    return;
+                }
+                Input::Distinct(encode_key(values))
+            }
+            k if k.is_numeric() => {
+                let field = rule.condition.field.first().map(|f| source.field(f));
+                match field.flatten().and_then(Num::from_value) {
+                    Some(n) => Input::Number(n),
+                    None => {
+                        self.stats.missing_value += 1;
+                        return;
+                    }
+                }
+            }
+            _ => Input::None,
+        };
+        self.stats.updates += 1;
+        let limits = self.limits();
+        let ci = clock as usize;
+
+        // Groups whose newest event has left the window can never contribute again.
+        let min = time.saturating_sub(plan.timespan);
+        {
+            let table = &mut self.tables[c][ci];
+            while let Some(slot) = table.groups.pop_expired(min) {
+                table.clear(slot);
+                self.stats.groups_expired += 1;
+            }
+        }
+
+        let hash = self.tables[c][ci].groups_hash(&key);
+        let slot = match self.tables[c][ci].groups.find(hash, &key) {
+            Some(slot) => slot,
+            None => {
+                while self.live_groups() >= self.config.max_groups.max(1) {
+                    if !self.evict_one() {
+                        break;
+                    }
+                }
+                let table = &mut self.tables[c][ci];
+                let slot = table.groups.insert(hash, key, time);
+                table.ensure(slot);
+                table.clear(slot);
+                self.stats.groups_created += 1;
+                slot
+            }
+        };
+
+        let table = &mut self.tables[c][ci];
+        table.sample(slot, time, sample.get(), self.config.sample_events);
+        let (fire, dropped) = table.update(slot, plan, feed.slot, time, input, limits);
+        self.stats.values_dropped += dropped;
+        table.groups.touch(slot, time);
+        if let Some(fire) = fire {
+            let events = if set.emits_correlation_alerts(CorrelationId(feed.corr)) {
+                table.samples_since(slot, fire.start)
+            } else {
+                Vec::new()
+            };
+            let trigger = table
+                .samples
+                .as_ref()
+                .and_then(|s| s[slot as usize].back().map(|(_, e)| e.clone()));
+            table.clear(slot);
+            self.stats.fires += 1;
+            let group = set.group_values(&feed, source);
+            if set.emits_correlation_alerts(CorrelationId(feed.corr)) {
+                self.stats.alerts += 1;
+                out.push(Self::alert(
+                    set,
+                    feed.corr,
+                    &fire,
+                    time,
+                    clock,
+                    group.clone(),
+                    events,
+                ));
+            }
+            if !set.corr_feeds[c].is_empty() {
+                queue.push_back(Derived {
+                    corr: feed.corr,
+                    forwarded: false,
+                    group,
+                    sample: trigger,
+                });
+            }
+        }
+    }
+
+    fn alert(
+        set: &CorrelationSet,
+        corr: u32,
+        fire: &Fire,
+        time: i64,
+        clock: Clock,
+        group: Vec<(CompactString, Value)>,
+        events: Vec<Event>,
+    ) -> Alert {
+        let plan = &set.plans[corr as usize];
+        let rules = fire
+            .rules
+            .iter()
+            .map(|&s| plan.slots[usize::from(s)].ident.clone())
+            .collect();
+        Alert {
+            timestamp: from_nanos(time),
+            kind: AlertKind::Correlation,
+            rule: set.meta(corr),
+            event: None,
+            group,
+            value: Some(fire.value.clone()),
+            window: Some(Window {
+                start: from_nanos(fire.start),
+                end: from_nanos(time),
+            }),
+            rules,
+            events,
+            arrival_time: clock == Clock::Arrival,
+        }
+    }
+
+    /// Evicts a group: from the table whose queue front is stalest (measured against each
+    /// table's own clock), the oldest-queued group not updated since (see the table docs);
+    /// false if there is none.
+    pub(crate) fn evict_one(&mut self) -> bool {
+        let now = [self.max_seen, self.arrival_clock];
+        let mut best: Option<(i64, usize, usize)> = None;
+        for (c, pair) in self.tables.iter().enumerate() {
+            for (k, table) in pair.iter().enumerate() {
+                if let Some(front) = table.groups.front_time() {
+                    let staleness = now[k].saturating_sub(front);
+                    if best.is_none_or(|(s, _, _)| staleness > s) {
+                        best = Some((staleness, c, k));
+                    }
+                }
+            }
+        }
+        let Some((_, c, k)) = best else { return false };
+        let table = &mut self.tables[c][k];
+        if let Some(slot) = table.groups.pop_oldest() {
+            table.clear(slot);
+            self.stats.groups_evicted += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl Table {
+    /// The hash of a group key in this process (randomly seeded once per process, so keys an
+    /// attacker chooses cannot be aimed at one bucket; snapshots store keys, not hashes).
+    pub(crate) fn groups_hash(&self, key: &str) -> u64 {
+        use std::hash::BuildHasher;
+        GROUP_HASHER.hash_one(key)
+    }
+}
+
+static GROUP_HASHER: std::sync::LazyLock<foldhash::fast::FixedState> =
+    std::sync::LazyLock::new(|| {
+        use std::hash::BuildHasher;
+        foldhash::fast::FixedState::with_seed(
+            foldhash::fast::RandomState::default().hash_one(0x5ee3_u64),
+        )
+    });

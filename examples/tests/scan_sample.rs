@@ -23,55 +23,90 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// (rule title, 1-based line of the sample) for each alert.
-fn alerts(o: &Output) -> Vec<(String, usize)> {
-    assert!(o.status.success(), "{}", stderr(o));
-    let lines: Vec<String> = std::fs::read_to_string(SAMPLE).unwrap().lines().map(str::to_string).collect();
-    stdout(o)
-        .lines()
-        .map(|l| {
-            let a: serde_json::Value = serde_json::from_str(l).unwrap();
-            assert_eq!(a["kind"], "detection");
-            let original = a["event"]["event"]["original"].as_str().unwrap();
-            let line = lines.iter().position(|l| l == original).expect("alert from a sample line") + 1;
-            (a["rule"]["title"].as_str().unwrap().to_string(), line)
-        })
-        .collect()
+/// What a scan printed: detections as (rule title, 1-based line of the sample) and
+/// correlations as (rule title, group source.ip, value), in output order.
+#[derive(Debug, Default, PartialEq)]
+struct Alerts {
+    detections: Vec<(String, usize)>,
+    correlations: Vec<(String, String, i64)>,
 }
 
-const EXPECTED: &[(&str, usize)] = &[
+fn alerts(o: &Output) -> Alerts {
+    assert!(o.status.success(), "{}", stderr(o));
+    let lines: Vec<String> = std::fs::read_to_string(SAMPLE).unwrap().lines().map(str::to_string).collect();
+    let mut got = Alerts::default();
+    for l in stdout(o).lines() {
+        let a: serde_json::Value = serde_json::from_str(l).unwrap();
+        let title = a["rule"]["title"].as_str().unwrap().to_string();
+        match a["kind"].as_str().unwrap() {
+            "detection" => {
+                let original = a["event"]["event"]["original"].as_str().unwrap();
+                let line = lines.iter().position(|l| l == original).expect("alert from a sample line") + 1;
+                got.detections.push((title, line));
+            }
+            "correlation" => got.correlations.push((
+                title,
+                a["group"]["source.ip"].as_str().unwrap_or_default().to_string(),
+                a["value"].as_i64().unwrap_or_default(),
+            )),
+            other => panic!("unknown kind {other}"),
+        }
+    }
+    got
+}
+
+/// The detections the sample must raise, by line.
+const DETECTIONS: &[(&str, usize)] = &[
     ("SSH Login Attempt For A Nonexistent User", 5),
-    ("SSH Failed Login", 6),
-    ("SSH Failed Login", 7),
-    ("SSH Failed Login", 8),
-    ("Sudo By A User Not In Sudoers", 10),
-    ("Web Vulnerability Scanner User-Agent", 13),
-    ("Web Vulnerability Scanner User-Agent", 14),
-    ("SQL Injection Attempt In A Request", 14),
-    ("Web Vulnerability Scanner User-Agent", 15),
-    ("SQL Injection Attempt In A Request", 15),
-    ("Path Traversal Attempt In A Request", 17),
-    ("Path Traversal Attempt In A Request", 18),
-    ("Interactive Root Shell Through Sudo", 19),
+    ("Sudo By A User Not In Sudoers", 14),
+    ("Web Vulnerability Scanner User-Agent", 17),
+    ("Web Vulnerability Scanner User-Agent", 18),
+    ("SQL Injection Attempt In A Request", 18),
+    ("Web Vulnerability Scanner User-Agent", 19),
+    ("SQL Injection Attempt In A Request", 19),
+    ("Path Traversal Attempt In A Request", 21),
+    ("Path Traversal Attempt In A Request", 22),
+    ("Interactive Root Shell Through Sudo", 23),
 ];
+
+/// The correlations: five failed logins from 203.0.113.7 within ten minutes (lines 5 to 9),
+/// then its successful login (line 12).
+const CORRELATIONS: &[(&str, &str, i64)] = &[
+    ("SSH Brute Force From One Address", "203.0.113.7", 5),
+    ("SSH Brute Force Followed by Successful Login", "203.0.113.7", 2),
+];
+
+fn expected(keep: impl Fn(&str) -> bool) -> Alerts {
+    Alerts {
+        detections: DETECTIONS
+            .iter()
+            .filter(|(t, _)| keep(t))
+            .map(|(t, l)| (t.to_string(), *l))
+            .collect(),
+        correlations: CORRELATIONS
+            .iter()
+            .map(|(t, ip, v)| (t.to_string(), ip.to_string(), *v))
+            .collect(),
+    }
+}
 
 #[test]
 fn main_job_scan_of_the_sample_log() {
     let out = siem(&["scan", "--rules", RULES, "--output", "jsonl", SAMPLE]);
-    let got = alerts(&out);
-    let want: Vec<(String, usize)> = EXPECTED.iter().map(|(t, l)| (t.to_string(), *l)).collect();
-    assert_eq!(got, want);
+    assert_eq!(alerts(&out), expected(|_| true));
     let err = stderr(&out);
-    assert!(err.contains("siem scan: 7 of 7 rules loaded"), "{err}");
+    assert!(err.contains("siem scan: 13 of 13 rules loaded"), "{err}");
     assert!(
-        err.contains("21 events read, 0 parse failures, 0 lines cut (0 bytes dropped), 0 blank lines skipped, 13 alerts"),
+        err.contains("25 events read, 0 parse failures, 0 lines cut (0 bytes dropped), 0 blank lines skipped, 12 alerts"),
         "{err}"
     );
-    assert!(err.contains("       3  SSH Failed Login (2c0d8e1a-5b7f-4a53-9a3e-6f2b1c9d0e41)"), "{err}");
+    assert!(err.contains("       3  Web Vulnerability Scanner User-Agent (1e7c4b92-3f5a-4d8e-9c26-7a0b5e3d1f84)"), "{err}");
+    assert!(err.contains("       1  SSH Brute Force Followed by Successful Login (332ad2e8-a1cf-45f1-9d61-16b00971f535)"), "{err}");
 
     // The alert JSON contract.
     let first: serde_json::Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
     assert_eq!(first["@timestamp"], "2024-05-01T10:00:01.431220Z");
+    assert_eq!(first["kind"], "detection");
     assert_eq!(first["rule"]["id"], "7e4b9f02-1c8d-4e6a-b5f3-0a9d2e7c4b18");
     assert_eq!(first["rule"]["level"], "medium");
     assert_eq!(first["event"]["source"]["ip"], "203.0.113.7");
@@ -83,16 +118,10 @@ fn the_rules_written_with_sigma_field_names_need_the_ecs_pipeline() {
     // Without pipelines only the rules written with ECS names fire: the web rules (W3C names)
     // and the sudo shell rule (sudo's USER / COMMAND) go quiet.
     let out = siem(&["scan", "--rules", RULES, "-o", "jsonl", "--no-default-pipelines", SAMPLE]);
-    let got: Vec<(String, usize)> = alerts(&out);
-    let want: Vec<(String, usize)> = EXPECTED
-        .iter()
-        .filter(|(t, _)| t.starts_with("SSH") || t.starts_with("Sudo By"))
-        .map(|(t, l)| (t.to_string(), *l))
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(alerts(&out), expected(|t| t.starts_with("SSH") || t.starts_with("Sudo By")));
     // Naming the pipeline brings them back.
     let out = siem(&["scan", "--rules", RULES, "-o", "jsonl", "--pipeline", "ecs", SAMPLE]);
-    assert_eq!(alerts(&out).len(), EXPECTED.len());
+    assert_eq!(alerts(&out), expected(|_| true));
 }
 
 #[test]
@@ -101,11 +130,13 @@ fn table_output_of_the_sample() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let rows: Vec<&str> = text.lines().collect();
-    assert_eq!(rows.len(), EXPECTED.len() + 1, "{text}");
-    assert_eq!(
-        rows[5],
-        "2024-05-01T10:02:44Z  high           Sudo By A User Not In Sudoers                     host=web01 user=alice /usr/bin/cat /etc/shadow"
-    );
+    assert_eq!(rows.len(), DETECTIONS.len() + CORRELATIONS.len() + 1, "{text}");
+    assert!(rows.contains(
+        &"2024-05-01T10:02:44Z  high           Sudo By A User Not In Sudoers                     host=web01 user=alice /usr/bin/cat /etc/shadow"
+    ), "{text}");
+    assert!(rows.contains(
+        &"2024-05-01T10:00:12Z  high           SSH Brute Force From One Address                  source.ip=203.0.113.7 value=5 from 2024-05-01T10:00:01Z to 2024-05-01T10:00:12Z rules 04d59082-29c9-4301-985b-e8698ef25e5a"
+    ), "{text}");
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -119,10 +150,10 @@ fn scratch(name: &str) -> PathBuf {
 fn rules_check_reports_every_failure() {
     let out = siem(&["rules", "check", RULES]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "compiled 7 of 7 rules\n");
+    assert_eq!(stdout(&out), "compiled 13 of 13 rules, 4 of them correlation rules\n");
 
     let dir = scratch("rules-check");
-    std::fs::copy(format!("{RULES}/linux/ssh_failed_login.yml"), dir.join("good.yml")).unwrap();
+    std::fs::copy(format!("{RULES}/linux/ssh_invalid_user.yml"), dir.join("good.yml")).unwrap();
     std::fs::write(
         dir.join("bad.yml"),
         "title: bad\nid: bad-1\nlogsource: {product: linux}\ndetection:\n  sel:\n    a|bogus: x\n  condition: sel\n",
@@ -161,7 +192,7 @@ fn rules_check_reports_every_failure() {
     let err = stderr(&out);
     assert!(err.contains(&format!("siem scan: skipped {bad}: rule bad-1: field `a`: unknown modifier `bogus`")), "{err}");
     assert!(err.contains("siem scan: 1 of 4 rules loaded"), "{err}");
-    assert_eq!(stdout(&out).lines().count(), 3);
+    assert_eq!(stdout(&out).lines().count(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -195,9 +226,10 @@ fn pipelines_and_placeholders_from_files() {
         "jsonl",
         SAMPLE,
     ]);
-    let lines: Vec<usize> = alerts(&out).into_iter().map(|(_, l)| l).collect();
-    // Lines 5-9: the invalid user `admin`, its failed password, two for root, the disconnect.
-    assert_eq!(lines, [5, 6, 7, 8, 9]);
+    let lines: Vec<usize> = alerts(&out).detections.into_iter().map(|(_, l)| l).collect();
+    // Lines 5-12: the invalid user `admin`, its failed password, four for root, the
+    // disconnect and the accepted root login.
+    assert_eq!(lines, [5, 6, 7, 8, 9, 10, 11, 12]);
 
     // Without the placeholder values the rule is reported and nothing is scanned for.
     let out = siem(&["scan", "--rules", &rule, "--pipeline", pipeline.to_str().unwrap(), SAMPLE]);

@@ -1,8 +1,9 @@
 //! `siem rules check`: compile Sigma rule files and folders and report every rule that fails.
 //!
 //! Also home of what `siem scan` shares with it: the rule-loading options (`--pipeline`,
-//! `--no-default-pipelines`, `--placeholder`) and [`load`], which reads, transforms and
-//! compiles rules and reports what failed.
+//! `--no-default-pipelines`, `--placeholder`) and [`load`], which reads and transforms the
+//! rules and builds the [`Engine`] (detection rules compiled, correlation rules resolved),
+//! reporting what failed. Correlation rules are checked too.
 //!
 //! Pipelines: without `--pipeline`, the bundled default pipelines (`windows` and `ecs`, see
 //! `siem_core::sigma::pipeline::DEFAULT_PIPELINES`) are applied, since they only touch rules of
@@ -15,8 +16,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use siem_collect::rules::{read_pipeline, read_placeholder_values, read_rules};
+use siem_core::engine::Engine;
+use siem_core::parse::ParseOptions;
 use siem_core::sigma::pipeline::PipelineSet;
-use siem_core::sigma::{RuleError, RuleSet, SigmaDocument, parse_documents};
+use siem_core::sigma::{RuleError, SigmaDocument, parse_documents};
 
 /// Options that say how rules are loaded, shared by `rules check` and `scan`.
 #[derive(Debug, Clone, clap::Args)]
@@ -84,19 +87,20 @@ impl From<&RuleError> for Failure {
 /// What [`load`] produced.
 #[derive(Debug)]
 pub struct Loaded {
-    /// The compiled rules.
-    pub rules: RuleSet,
-    /// Detection rules and filters found (compiled or not).
+    /// The engine: compiled detection rules and resolved correlation rules.
+    pub engine: Engine,
+    /// Rules found: detection rules, filters and correlation rules, plus documents and files
+    /// that could not be read (each counts as one rule that did not load).
     pub total: usize,
-    /// Correlation rules found (kept for the correlation engine, not compiled here).
+    /// Correlation rules found.
     pub correlations: usize,
     /// Everything that failed: unreadable files, documents that do not parse, rules that do
-    /// not compile.
+    /// not compile, correlation rules that do not resolve.
     pub failures: Vec<Failure>,
 }
 
 impl Loaded {
-    /// Rules and filters that compiled.
+    /// Rules that loaded.
     pub fn compiled(&self) -> usize {
         self.total.saturating_sub(self.failures.len())
     }
@@ -119,15 +123,17 @@ pub fn pipelines(args: &LoadArgs) -> Result<PipelineSet, String> {
         .map(PipelineSet::new)
 }
 
-/// Reads, transforms and compiles the rules under `paths`.
-pub fn load(paths: &[PathBuf], args: &LoadArgs) -> Result<Loaded, String> {
+/// Reads, transforms and compiles the rules under `paths` into an engine that parses lines
+/// with `parse`. An `Err` is a usage error (a bad pipeline, placeholder file or parse option).
+pub fn load(paths: &[PathBuf], args: &LoadArgs, parse: ParseOptions) -> Result<Loaded, String> {
     let pipelines = pipelines(args)?;
-    let mut builder = RuleSet::builder();
+    let mut builder = Engine::builder();
+    builder.parse_options(parse);
     for (name, file) in &args.placeholders {
         let values = read_placeholder_values(file).map_err(|e| e.to_string())?;
-        builder.placeholder(name, values);
+        builder.rules().placeholder(name, values);
     }
-    pipelines.install(&mut builder);
+    pipelines.install(builder.rules());
     let (files, read_errors) = read_rules(paths);
     let mut failures: Vec<Failure> = read_errors
         .iter()
@@ -146,20 +152,19 @@ pub fn load(paths: &[PathBuf], args: &LoadArgs) -> Result<Loaded, String> {
     for file in &files {
         let path = file.path.to_string_lossy();
         let (documents, errors) = parse_documents(&file.text, Some(&path));
-        total += errors.len();
+        total += errors.len() + documents.len();
         failures.extend(errors.iter().map(Failure::from));
         for doc in documents {
-            match &doc {
-                SigmaDocument::Correlation(_) => correlations += 1,
-                _ => total += 1,
+            if matches!(doc, SigmaDocument::Correlation(_)) {
+                correlations += 1;
             }
-            builder.add_document(doc);
+            builder.rules().add_document(doc);
         }
     }
-    let (rules, errors) = builder.build();
+    let (engine, errors) = builder.try_build().map_err(|e| e.to_string())?;
     failures.extend(errors.iter().map(Failure::from));
     Ok(Loaded {
-        rules,
+        engine,
         total,
         correlations,
         failures,
@@ -201,7 +206,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn check(args: CheckArgs) -> ExitCode {
-    let loaded = match load(&args.paths, &args.load) {
+    let loaded = match load(&args.paths, &args.load, ParseOptions::default()) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("siem rules check: {e}");
@@ -236,7 +241,7 @@ fn check(args: CheckArgs) -> ExitCode {
         }
         let correlations = match loaded.correlations {
             0 => String::new(),
-            n => format!(" ({n} correlation rules kept for the correlation engine)"),
+            n => format!(", {n} of them correlation rules"),
         };
         text.push_str(&format!(
             "compiled {} of {} rules{correlations}\n",

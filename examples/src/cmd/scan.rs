@@ -1,18 +1,18 @@
 //! `siem scan`: log files in, alerts out.
 //!
-//! Loads Sigma rules (`--rules`, repeatable; files or folders) through the processing
-//! pipelines (the bundled `windows` + `ecs` by default, see [`super::rules`]), then reads each
-//! FILE (`-` is stdin) line by line with the bounded line reader, parses every line as
-//! `siem parse` does, matches it against the rules (routed by logsource) and prints one alert
-//! per match: a table for people (`--output table`, the default) or, with `--output jsonl`,
-//! one JSON object per alert exactly as `Alert::to_json` writes it.
+//! Loads Sigma rules (`--rules`, repeatable; files or folders; detection, filter and
+//! correlation rules) through the processing pipelines (the bundled `windows` + `ecs` by
+//! default, see [`super::rules`]) into an [`Engine`], then reads each FILE (`-` is stdin) line by
+//! line with the bounded line reader, parses every line as `siem parse` does and hands the event
+//! to the engine, which matches it (routed by logsource) and feeds the correlator. Every alert
+//! is printed: a table for people (`--output table`, the default) or, with `--output jsonl`,
+//! one JSON object per alert exactly as `Alert::to_json` writes it (`"kind": "detection"` or
+//! `"correlation"`). At the end of the input the correlator is flushed, so correlations still
+//! waiting for late events are reported.
 //!
 //! Rules that fail to load are reported on stderr and the scan goes on with the others. On
 //! stderr: progress (refreshed every second when stderr is a terminal, else a line every 30
 //! seconds) and a summary at the end: events read, parse failures, lines cut, alerts by rule.
-//!
-//! The per-line work (parse, match, build `Alert::detection`) is deliberately small so it can
-//! be swapped for the `Engine` facade when that lands.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -23,10 +23,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use siem_collect::lines::{LineReader, LineStats};
-use siem_core::alert::Alert;
+use siem_core::alert::{Alert, AlertKind};
+use siem_core::engine::Engine;
 use siem_core::event::{Event, LogSource, PARSE_FAILURE_TAG};
-use siem_core::parse::{self, FormatSpec, ParseOptions, Parser};
-use siem_core::sigma::{MatchScratch, RuleId, RuleSet};
+use siem_core::parse::{self, FormatSpec, ParseOptions};
 
 use super::rules::{LoadArgs, load};
 
@@ -119,7 +119,8 @@ struct Summary {
     blank: u64,
     failures: u64,
     alerts: u64,
-    by_rule: HashMap<RuleId, u64>,
+    /// Alerts per rule, keyed by the rule's handle, with its title.
+    by_rule: HashMap<String, (String, u64)>,
     files_failed: u64,
 }
 
@@ -177,7 +178,15 @@ enum Failure {
 
 /// Runs `siem scan`.
 pub fn run(args: Args) -> ExitCode {
-    let loaded = match load(&args.rules, &args.load) {
+    let options = ParseOptions {
+        format: args.format.clone(),
+        timezone: args.timezone,
+        reference_time: args.reference_time,
+        max_line_bytes: args.max_line_bytes,
+        logsource: args.logsource.clone().unwrap_or_default(),
+        logsource_override: args.logsource_override,
+    };
+    let loaded = match load(&args.rules, &args.load, options) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("siem scan: {e}");
@@ -187,7 +196,7 @@ pub fn run(args: Args) -> ExitCode {
     for f in &loaded.failures {
         eprintln!("siem scan: skipped {f}");
     }
-    if loaded.rules.is_empty() {
+    if loaded.engine.rules().is_empty() {
         eprintln!("siem scan: no rule compiled; nothing to scan for");
         return ExitCode::from(2);
     }
@@ -196,32 +205,15 @@ pub fn run(args: Args) -> ExitCode {
         loaded.compiled(),
         loaded.total
     );
-    let options = ParseOptions {
-        format: args.format.clone(),
-        timezone: args.timezone,
-        reference_time: args.reference_time,
-        max_line_bytes: args.max_line_bytes,
-        logsource: args.logsource.clone().unwrap_or_default(),
-        logsource_override: args.logsource_override,
-    };
-    let parser = match Parser::new(options) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("siem scan: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let engine = &loaded.engine;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut summary = Summary::default();
     let mut progress = Progress::new();
     let mut stdin_used = false;
     let mut scanner = Scanner {
-        rules: &loaded.rules,
-        parser: &parser,
+        engine,
         output: args.output,
-        scratch: MatchScratch::new(),
-        hits: Vec::new(),
         line: String::with_capacity(4096),
     };
     if args.output == Output::Table {
@@ -262,14 +254,19 @@ pub fn run(args: Args) -> ExitCode {
             }
         }
     }
+    // End of input: correlations still waiting for late events are decided now.
+    let rest = engine.flush();
+    let flushed = rest
+        .iter()
+        .try_for_each(|a| scanner.emit(a, &mut out, &mut summary));
     progress.finish();
-    if let Err(e) = out.flush()
+    if let Err(e) = flushed.and_then(|()| out.flush())
         && e.kind() != ErrorKind::BrokenPipe
     {
         eprintln!("siem scan: cannot write the output: {e}");
         return ExitCode::FAILURE;
     }
-    print_summary(&summary, &loaded.rules);
+    print_summary(&summary);
     if summary.files_failed > 0 {
         ExitCode::FAILURE
     } else {
@@ -277,7 +274,7 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-fn print_summary(summary: &Summary, rules: &RuleSet) {
+fn print_summary(summary: &Summary) {
     eprintln!(
         "siem scan: {} events read, {} parse failures, {} lines cut ({} bytes dropped), {} blank lines skipped, {} alerts",
         summary.events,
@@ -287,21 +284,17 @@ fn print_summary(summary: &Summary, rules: &RuleSet) {
         summary.blank,
         summary.alerts
     );
-    let mut by_rule: Vec<(&RuleId, &u64)> = summary.by_rule.iter().collect();
-    // Most frequent first; ties in rule order, so the output is stable.
-    by_rule.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    for (id, count) in by_rule {
-        let meta = rules.rule(*id);
-        eprintln!("{count:>8}  {} ({})", meta.title, meta.handle());
+    let mut by_rule: Vec<(&String, &(String, u64))> = summary.by_rule.iter().collect();
+    // Most frequent first, then by title, so the output is stable.
+    by_rule.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.1.0.cmp(&b.1.0)).then(a.0.cmp(b.0)));
+    for (handle, (title, count)) in by_rule {
+        eprintln!("{count:>8}  {title} ({handle})");
     }
 }
 
 struct Scanner<'a> {
-    rules: &'a RuleSet,
-    parser: &'a Parser,
+    engine: &'a Engine,
     output: Output,
-    scratch: MatchScratch,
-    hits: Vec<RuleId>,
     line: String,
 }
 
@@ -313,7 +306,7 @@ impl Scanner<'_> {
         summary: &mut Summary,
         progress: &mut Progress,
     ) -> Result<(), Failure> {
-        let mut reader = LineReader::new(input, self.parser.options().max_line_bytes);
+        let mut reader = LineReader::new(input, self.engine.parser().options().max_line_bytes);
         let result = loop {
             let line = match reader.next_line() {
                 Ok(Some(line)) => line,
@@ -324,29 +317,13 @@ impl Scanner<'_> {
                 summary.blank += 1;
                 continue;
             }
-            let mut parsed = self.parser.parse_cut(line.bytes, line.dropped);
+            let parsed = self.engine.parser().parse_cut(line.bytes, line.dropped);
             summary.events += 1;
             if parsed.event.has_tag(PARSE_FAILURE_TAG) {
                 summary.failures += 1;
             }
-            self.rules
-                .matches_into(&parsed.event, &mut self.scratch, &mut self.hits);
-            if !self.hits.is_empty() {
-                let now = Utc::now();
-                let hits = std::mem::take(&mut self.hits);
-                for (i, id) in hits.iter().enumerate() {
-                    // The last alert takes the event; the others get a copy.
-                    let event = if i + 1 == hits.len() {
-                        std::mem::take(&mut parsed.event)
-                    } else {
-                        parsed.event.clone()
-                    };
-                    let alert = Alert::detection(self.rules.rule(*id).clone(), event, now);
-                    *summary.by_rule.entry(*id).or_default() += 1;
-                    summary.alerts += 1;
-                    self.write(&alert, out).map_err(Failure::Output)?;
-                }
-                self.hits = hits;
+            for alert in self.engine.process_event(parsed.event) {
+                self.emit(&alert, out, summary).map_err(Failure::Output)?;
             }
             progress.tick(summary);
         };
@@ -354,7 +331,13 @@ impl Scanner<'_> {
         result
     }
 
-    fn write(&mut self, alert: &Alert, out: &mut impl Write) -> io::Result<()> {
+    fn emit(&mut self, alert: &Alert, out: &mut impl Write, summary: &mut Summary) -> io::Result<()> {
+        summary.alerts += 1;
+        summary
+            .by_rule
+            .entry(alert.rule.handle().to_string())
+            .or_insert_with(|| (alert.rule.title.clone(), 0))
+            .1 += 1;
         self.line.clear();
         match self.output {
             Output::Jsonl => alert.write_json(&mut self.line),
@@ -432,6 +415,32 @@ fn table_row(alert: &Alert, out: &mut String) {
     };
     let level = alert.rule.level.unwrap_or_default().as_str();
     let title = cut(&alert.rule.title, 48);
-    let summary = alert.event.as_ref().map(event_summary).unwrap_or_default();
+    let summary = match alert.kind {
+        AlertKind::Detection => alert.event.as_ref().map(event_summary).unwrap_or_default(),
+        AlertKind::Correlation => correlation_summary(alert),
+    };
     let _ = write!(out, "{time:<20}  {level:<13}  {title:<48}  {summary}");
+}
+
+/// A correlation alert in a few words: its group, the measured value, the window.
+fn correlation_summary(alert: &Alert) -> String {
+    let mut parts: Vec<String> = alert
+        .group
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.to_text()))
+        .collect();
+    if let Some(v) = &alert.value {
+        parts.push(format!("value={}", v.to_text()));
+    }
+    if let Some(w) = &alert.window {
+        parts.push(format!(
+            "from {} to {}",
+            w.start.to_rfc3339_opts(SecondsFormat::Secs, true),
+            w.end.to_rfc3339_opts(SecondsFormat::Secs, true)
+        ));
+    }
+    if !alert.rules.is_empty() {
+        parts.push(format!("rules {}", alert.rules.join(", ")));
+    }
+    parts.join(" ")
 }

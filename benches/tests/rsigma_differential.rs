@@ -90,9 +90,12 @@ fn int_of(v: &Value) -> Option<i64> {
     }
 }
 
+/// A flattened record: the object, its channel, event id and Sysmon `EventType`.
+type Flat = (Value, Option<String>, Option<i64>, Option<String>);
+
 /// An `evtx_dump` record as the flat, taxonomy-named object Sigma tools feed RSigma, plus the
 /// channel, event id and Sysmon `EventType` routing needs.
-fn flatten(doc: &Value) -> Option<(Value, Option<String>, Option<i64>, Option<String>)> {
+fn flatten(doc: &Value) -> Option<Flat> {
     let event = doc.get("Event")?;
     let system = event.get("System")?.as_object()?;
     let mut flat = Map::new();
@@ -100,14 +103,25 @@ fn flatten(doc: &Value) -> Option<(Value, Option<String>, Option<i64>, Option<St
     if let Some(id) = eid {
         flat.insert("EventID".into(), Value::from(id));
     }
-    let channel = system.get("Channel").and_then(|c| c.as_str()).map(str::to_string);
+    let channel = system
+        .get("Channel")
+        .and_then(|c| c.as_str())
+        .map(str::to_string);
     if let Some(c) = &channel {
         flat.insert("Channel".into(), Value::from(c.as_str()));
     }
     if let Some(p) = event.pointer("/System/Provider/#attributes/Name") {
         flat.insert("Provider_Name".into(), p.clone());
     }
-    for key in ["Computer", "EventRecordID", "Level", "Keywords", "Task", "Opcode", "Version"] {
+    for key in [
+        "Computer",
+        "EventRecordID",
+        "Level",
+        "Keywords",
+        "Task",
+        "Opcode",
+        "Version",
+    ] {
         if let Some(v) = system.get(key).and_then(text_of)
             && !v.is_null()
         {
@@ -128,7 +142,8 @@ fn flatten(doc: &Value) -> Option<(Value, Option<String>, Option<i64>, Option<St
                 text_of(v).unwrap_or(Value::Null)
             };
             if k.contains(' ') {
-                flat.entry(k.replace(' ', "")).or_insert_with(|| value.clone());
+                flat.entry(k.replace(' ', ""))
+                    .or_insert_with(|| value.clone());
             }
             flat.entry(k.clone()).or_insert(value);
         }
@@ -149,7 +164,10 @@ fn flatten(doc: &Value) -> Option<(Value, Option<String>, Option<i64>, Option<St
             }
         }
     }
-    let event_type = flat.get("EventType").and_then(|v| v.as_str()).map(str::to_string);
+    let event_type = flat
+        .get("EventType")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     Some((Value::Object(flat), channel, eid, event_type))
 }
 
@@ -181,12 +199,20 @@ struct Listed {
 
 /// The differences the document lists: matches per rule id, and rules only one engine loads.
 fn listed() -> (BTreeMap<String, Listed>, BTreeMap<String, String>) {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rsigma-differences.md"))
-        .expect("docs/rsigma-differences.md");
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/rsigma-differences.md"
+    ))
+    .expect("docs/rsigma-differences.md");
     let mut matches = BTreeMap::new();
     let mut loads = BTreeMap::new();
     for line in doc.lines() {
-        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+        let cells: Vec<&str> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect();
         match cells.as_slice() {
             ["match", id, _title, siem, rsigma, ..] => {
                 matches.insert(
@@ -213,7 +239,11 @@ fn siem_and_rsigma_agree_on_sigmahq_rules_over_windows_events() {
     let texts: Vec<(String, String)> = rule_files
         .iter()
         .map(|p| {
-            let rel = p.strip_prefix(&sigma).unwrap().to_string_lossy().into_owned();
+            let rel = p
+                .strip_prefix(&sigma)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             (rel, std::fs::read_to_string(p).unwrap())
         })
         .collect();
@@ -227,7 +257,12 @@ fn siem_and_rsigma_agree_on_sigmahq_rules_over_windows_events() {
     }
     let (ours, our_errors) = builder.build();
     let ours_loaded: BTreeSet<String> = ours.rules().map(|(_, m)| m.id.to_string()).collect();
-    println!("siem: {} rules, {} errors, {:?}", ours.len(), our_errors.len(), t.elapsed());
+    println!(
+        "siem: {} rules, {} errors, {:?}",
+        ours.len(),
+        our_errors.len(),
+        t.elapsed()
+    );
 
     // RSigma: its parser, the thor pipeline.
     let t = Instant::now();
@@ -244,7 +279,11 @@ fn siem_and_rsigma_agree_on_sigmahq_rules_over_windows_events() {
             Err(_) => rsigma_parse_failures += 1,
         }
     }
-    let failed: BTreeSet<usize> = engine.add_rules(rsigma_rules.iter()).into_iter().map(|(i, _)| i).collect();
+    let failed: BTreeSet<usize> = engine
+        .add_rules(rsigma_rules.iter())
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
     let rsigma_loaded: BTreeSet<String> = rsigma_rules
         .iter()
         .enumerate()
@@ -321,7 +360,11 @@ fn siem_and_rsigma_agree_on_sigmahq_rules_over_windows_events() {
     let titles: BTreeMap<String, String> = ours
         .rules()
         .map(|(_, m)| (m.id.to_string(), m.title.clone()))
-        .chain(rsigma_rules.iter().filter_map(|r| Some((r.id.clone()?, r.title.clone()))))
+        .chain(
+            rsigma_rules
+                .iter()
+                .filter_map(|r| Some((r.id.clone()?, r.title.clone()))),
+        )
         .collect();
     let mut found: BTreeMap<String, Listed> = BTreeMap::new();
     let locate = |i: usize| {
@@ -355,14 +398,19 @@ fn siem_and_rsigma_agree_on_sigmahq_rules_over_windows_events() {
     }
     println!("rules only one engine loads:");
     for (id, engine) in &load_diff {
-        println!("| load | `{id}` | {} | {engine} | |", titles.get(id).map(String::as_str).unwrap_or("?"));
+        println!(
+            "| load | `{id}` | {} | {engine} | |",
+            titles.get(id).map(String::as_str).unwrap_or("?")
+        );
     }
 
     let (doc_matches, doc_loads) = listed();
     let mut problems = Vec::new();
     for (id, d) in &found {
         match doc_matches.get(id) {
-            None => problems.push(format!("{id}: {d:?} not listed in docs/rsigma-differences.md")),
+            None => problems.push(format!(
+                "{id}: {d:?} not listed in docs/rsigma-differences.md"
+            )),
             Some(l) if l != d => {
                 problems.push(format!("{id}: found {d:?}, the document lists {l:?}"))
             }
@@ -371,7 +419,9 @@ fn siem_and_rsigma_agree_on_sigmahq_rules_over_windows_events() {
     }
     for id in doc_matches.keys() {
         if !found.contains_key(id) {
-            problems.push(format!("{id}: listed in the document but no longer differs"));
+            problems.push(format!(
+                "{id}: listed in the document but no longer differs"
+            ));
         }
     }
     if load_diff != doc_loads {
@@ -379,6 +429,10 @@ fn siem_and_rsigma_agree_on_sigmahq_rules_over_windows_events() {
             "rules only one engine loads: found {load_diff:?}, the document lists {doc_loads:?}"
         ));
     }
-    assert!(siem_hits.len() > 1000, "too few matches to compare: {}", siem_hits.len());
+    assert!(
+        siem_hits.len() > 1000,
+        "too few matches to compare: {}",
+        siem_hits.len()
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -39,7 +39,10 @@ fn rsigma_pipelines_dir() -> PathBuf {
             return dir;
         }
     }
-    panic!("rsigma-eval-0.23.0/pipelines not found under {}", src.display());
+    panic!(
+        "rsigma-eval-0.23.0/pipelines not found under {}",
+        src.display()
+    );
 }
 
 fn rsigma_pipeline_files() -> Vec<PathBuf> {
@@ -70,7 +73,11 @@ fn sigmahq_rules() -> Vec<(String, String)> {
     files
         .into_iter()
         .map(|p| {
-            let rel = p.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+            let rel = p
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             (rel, std::fs::read_to_string(&p).unwrap())
         })
         .collect()
@@ -83,14 +90,21 @@ fn rsigma_bundled_pipelines_parse() {
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let p = Pipeline::from_yaml(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        println!("{}: {} transformations, priority {}", p.name, p.items.len(), p.priority);
+        println!(
+            "{}: {} transformations, priority {}",
+            p.name,
+            p.items.len(),
+            p.priority
+        );
         assert!(!p.items.is_empty());
     }
 }
 
 fn our_fields(node: &DetectionNode, out: &mut BTreeSet<String>) {
     match node {
-        DetectionNode::AllOf(c) | DetectionNode::AnyOf(c) => c.iter().for_each(|n| our_fields(n, out)),
+        DetectionNode::AllOf(c) | DetectionNode::AnyOf(c) => {
+            c.iter().for_each(|n| our_fields(n, out))
+        }
         DetectionNode::Item(i) => out.extend(i.fields.iter().map(|f| f.to_string())),
     }
 }
@@ -126,27 +140,52 @@ fn both_engines_rewrite_sigmahq_rules_alike() {
                 continue;
             };
             let ok_ours = ours.apply(&mut rule).is_ok();
-            let ok_theirs = rsigma_eval::apply_pipelines(std::slice::from_ref(&theirs), &mut other).is_ok();
-            assert_eq!(ok_ours, ok_theirs, "{path}: only one engine's pipeline failed");
+            let ok_theirs =
+                rsigma_eval::apply_pipelines(std::slice::from_ref(&theirs), &mut other).is_ok();
+            assert_eq!(
+                ok_ours, ok_theirs,
+                "{path}: only one engine's pipeline failed"
+            );
             if !ok_ours {
                 continue;
             }
             compared += 1;
             let mut a = BTreeSet::new();
-            rule.detection.identifiers.values().for_each(|n| our_fields(n, &mut a));
+            rule.detection
+                .identifiers
+                .values()
+                .for_each(|n| our_fields(n, &mut a));
             let mut b = BTreeSet::new();
-            other.detection.named.values().for_each(|d| their_fields(d, &mut b));
+            other
+                .detection
+                .named
+                .values()
+                .for_each(|d| their_fields(d, &mut b));
             // The logsource is not compared: `change_logsource` replaces the whole logsource
             // in pySigma (and siem) but only the parts it sets in RSigma (see
             // docs/rsigma-differences.md, "Pipelines").
-            let (na, nb) = (rule.detection.identifiers.len(), other.detection.named.len());
+            let (na, nb) = (
+                rule.detection.identifiers.len(),
+                other.detection.named.len(),
+            );
             if a != b || na != nb {
-                differences.push(format!("{path}: fields {a:?} vs {b:?}, {na} vs {nb} search identifiers"));
+                differences.push(format!(
+                    "{path}: fields {a:?} vs {b:?}, {na} vs {nb} search identifiers"
+                ));
             }
         }
-        println!("{}: {compared} rules compared, {} differ", f.display(), differences.len());
+        println!(
+            "{}: {compared} rules compared, {} differ",
+            f.display(),
+            differences.len()
+        );
         assert!(compared > 3000);
-        assert!(differences.is_empty(), "{}:\n{}", f.display(), differences.join("\n"));
+        assert!(
+            differences.is_empty(),
+            "{}:\n{}",
+            f.display(),
+            differences.join("\n")
+        );
     }
 }
 
@@ -177,7 +216,10 @@ fn sysmon_flat(doc: &Value) -> Option<Value> {
         other => other,
     };
     flat.insert("EventID".into(), eid);
-    flat.insert("Channel".into(), Value::from("Microsoft-Windows-Sysmon/Operational"));
+    flat.insert(
+        "Channel".into(),
+        Value::from("Microsoft-Windows-Sysmon/Operational"),
+    );
     if let Some(Value::Object(data)) = event.get("EventData") {
         for (k, v) in data {
             if !k.starts_with('#') {
@@ -277,5 +319,8 @@ fn sysmon_pipeline_gives_the_same_matches_in_both_engines() {
         b.len()
     );
     assert!(events > 3000 && a.len() > 1000 && compared.len() > 2000);
-    assert!(only_ours.is_empty() && only_theirs.is_empty(), "siem only: {only_ours:?}\nrsigma only: {only_theirs:?}");
+    assert!(
+        only_ours.is_empty() && only_theirs.is_empty(),
+        "siem only: {only_ours:?}\nrsigma only: {only_theirs:?}"
+    );
 }

@@ -43,7 +43,10 @@ fn rule_and_line(alerts: &[serde_json::Value]) -> Vec<(String, String)> {
             assert_eq!(a["kind"], "detection");
             (
                 a["rule"]["id"].as_str().unwrap().to_string(),
-                a["event"]["event"]["original"].as_str().unwrap().to_string(),
+                a["event"]["event"]["original"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
             )
         })
         .collect();
@@ -52,7 +55,9 @@ fn rule_and_line(alerts: &[serde_json::Value]) -> Vec<(String, String)> {
 }
 
 fn path(corpus: &str, rel: &str) -> String {
-    siem_testkit::corpus_file(corpus, rel).to_string_lossy().into_owned()
+    siem_testkit::corpus_file(corpus, rel)
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// SigmaHQ's webserver rules over CrowdSec's nginx samples.
@@ -60,31 +65,64 @@ fn path(corpus: &str, rel: &str) -> String {
 fn sigmahq_web_rules_over_crowdsec_nginx_samples() {
     let rules = path("sigma", "rules/web");
     // Nikto's user agent, three requests.
-    let ua = path("crowdsec-hub", "tests/nginx-bad-user-agent/nginx-bad-user-agent.log");
+    let ua = path(
+        "crowdsec-hub",
+        "tests/nginx-bad-user-agent/nginx-bad-user-agent.log",
+    );
     let out = siem(&["scan", "--rules", &rules, "-o", "jsonl", &ua], None);
     let got = rule_and_line(&alerts(&out));
-    let lines: Vec<String> = std::fs::read_to_string(&ua).unwrap().lines().map(str::to_string).collect();
+    let lines: Vec<String> = std::fs::read_to_string(&ua)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
     let mut want: Vec<(String, String)> = lines
         .iter()
-        .map(|l| ("19aa4f58-94ca-45ff-bc34-92e533c0994a".to_string(), l.clone()))
+        .map(|l| {
+            (
+                "19aa4f58-94ca-45ff-bc34-92e533c0994a".to_string(),
+                l.clone(),
+            )
+        })
         .collect();
     want.sort();
     assert_eq!(got, want);
-    assert!(stderr(&out).contains("3 events read, 0 parse failures"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("3 events read, 0 parse failures"),
+        "{}",
+        stderr(&out)
+    );
 
     // Sensitive files: only the `.git` probe is in SigmaHQ's source-code enumeration rule.
-    let files = path("crowdsec-hub", "tests/nginx-http-sensitive-files/nginx-http-sensitive-files.log");
-    let got = rule_and_line(&alerts(&siem(&["scan", "--rules", &rules, "-o", "jsonl", &files], None)));
+    let files = path(
+        "crowdsec-hub",
+        "tests/nginx-http-sensitive-files/nginx-http-sensitive-files.log",
+    );
+    let got = rule_and_line(&alerts(&siem(
+        &["scan", "--rules", &rules, "-o", "jsonl", &files],
+        None,
+    )));
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].0, "953d460b-f810-420a-97a2-cfca4c98e602");
     assert!(got[0].1.contains("GET /.git/HEAD "), "{got:?}");
 
     // SQL injection probes: SigmaHQ's rule leaves out 404 responses (its filter_main_status),
     // and every probe in the sample got a 404.
-    let sqli = path("crowdsec-hub", "tests/nginx-http-sqli-probing/nginx-http-sqli-probing.log");
-    assert!(alerts(&siem(&["scan", "--rules", &rules, "-o", "jsonl", &sqli], None)).is_empty());
+    let sqli = path(
+        "crowdsec-hub",
+        "tests/nginx-http-sqli-probing/nginx-http-sqli-probing.log",
+    );
+    assert!(
+        alerts(&siem(
+            &["scan", "--rules", &rules, "-o", "jsonl", &sqli],
+            None
+        ))
+        .is_empty()
+    );
     // Answered with 200, three of them carry strings of the rule's list.
-    let answered = std::fs::read_to_string(&sqli).unwrap().replace("\" 404 ", "\" 200 ");
+    let answered = std::fs::read_to_string(&sqli)
+        .unwrap()
+        .replace("\" 404 ", "\" 200 ");
     let got = rule_and_line(&alerts(&siem(
         &["scan", "--rules", &rules, "-o", "jsonl", "-"],
         Some(answered.as_bytes()),
@@ -110,11 +148,23 @@ fn sigmahq_web_rules_over_crowdsec_nginx_samples() {
 #[test]
 fn project_web_rules_over_crowdsec_nginx_samples() {
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/web");
-    let traversal = path("crowdsec-hub", "tests/nginx-http-path-traversal/nginx-http-path-traversal.log");
-    let got = rule_and_line(&alerts(&siem(&["scan", "--rules", rules, "-o", "jsonl", &traversal], None)));
-    let mut urls: Vec<&str> = got.iter().map(|(_, l)| l.split('"').nth(1).unwrap()).collect();
+    let traversal = path(
+        "crowdsec-hub",
+        "tests/nginx-http-path-traversal/nginx-http-path-traversal.log",
+    );
+    let got = rule_and_line(&alerts(&siem(
+        &["scan", "--rules", rules, "-o", "jsonl", &traversal],
+        None,
+    )));
+    let mut urls: Vec<&str> = got
+        .iter()
+        .map(|(_, l)| l.split('"').nth(1).unwrap())
+        .collect();
     urls.sort();
-    assert!(got.iter().all(|(id, _)| id == "6d2f9a41-8e3c-4b05-b7a1-2c9e4f6d8b13"));
+    assert!(
+        got.iter()
+            .all(|(id, _)| id == "6d2f9a41-8e3c-4b05-b7a1-2c9e4f6d8b13")
+    );
     // The double-encoded `../`, the encoded /etc/passwd and win.ini: 8 of the 9 lines, all but
     // `/%2Fetc%2Fgroups` (no traversal, and not a file the rule lists).
     assert_eq!(
@@ -139,22 +189,53 @@ fn project_web_rules_over_crowdsec_nginx_samples() {
 #[test]
 fn linux_rules_over_loghub_openssh() {
     let log = path("loghub", "OpenSSH/OpenSSH_2k.log");
-    let out = siem(&["scan", "--rules", &path("sigma", "rules/linux"), "-o", "jsonl", &log], None);
+    let out = siem(
+        &[
+            "scan",
+            "--rules",
+            &path("sigma", "rules/linux"),
+            "-o",
+            "jsonl",
+            &log,
+        ],
+        None,
+    );
     assert!(alerts(&out).is_empty());
-    assert!(stderr(&out).contains("2000 events read, 0 parse failures"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2000 events read, 0 parse failures"),
+        "{}",
+        stderr(&out)
+    );
 
-    let csv = std::fs::read_to_string(path("loghub", "OpenSSH/OpenSSH_2k.log_structured.csv")).unwrap();
-    let lines: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    let csv =
+        std::fs::read_to_string(path("loghub", "OpenSSH/OpenSSH_2k.log_structured.csv")).unwrap();
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
     let mut want: Vec<(String, String)> = Vec::new();
     for (i, row) in csv.lines().skip(1).enumerate() {
-        // EventId is the second-to-last column (the template after it may hold commas).
-        let event_id = row.rsplitn(3, ',').nth(1).unwrap_or_default();
+        // EventId is the last `E<number>` column (the template after it may hold commas).
+        let event_id = row
+            .split(',')
+            .rev()
+            .find(|f| {
+                f.len() > 1 && f.starts_with('E') && f[1..].chars().all(|c| c.is_ascii_digit())
+            })
+            .unwrap_or_default();
         if matches!(event_id, "E12" | "E13") {
-            want.push(("7e4b9f02-1c8d-4e6a-b5f3-0a9d2e7c4b18".to_string(), lines[i].clone()));
+            want.push((
+                "7e4b9f02-1c8d-4e6a-b5f3-0a9d2e7c4b18".to_string(),
+                lines[i].clone(),
+            ));
         }
     }
     want.sort();
-    let rule = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/linux/ssh_invalid_user.yml");
+    let rule = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rules/linux/ssh_invalid_user.yml"
+    );
     let out = siem(&["scan", "--rules", rule, "-o", "jsonl", &log], None);
     let got = rule_and_line(&alerts(&out));
     assert_eq!(got.len(), 226);
@@ -188,7 +269,17 @@ fn sigmahq_windows_rules_over_deepbluecli() {
         ),
     ];
     for (file, want) in cases {
-        let got = alerts(&siem(&["scan", "--rules", &rules, "-o", "jsonl", &path("windows-evtx-json", file)], None));
+        let got = alerts(&siem(
+            &[
+                "scan",
+                "--rules",
+                &rules,
+                "-o",
+                "jsonl",
+                &path("windows-evtx-json", file),
+            ],
+            None,
+        ));
         let mut got: Vec<(String, i64)> = got
             .iter()
             .map(|a| {
@@ -208,8 +299,14 @@ fn sigmahq_windows_rules_over_deepbluecli() {
 /// essentials; the summary counts alerts by rule.
 #[test]
 fn table_output_for_people() {
-    let file = path("windows-evtx-json", "deepbluecli/evtx/new-user-security.jsonl");
-    let out = siem(&["scan", "--rules", &path("sigma", "rules/windows"), &file], None);
+    let file = path(
+        "windows-evtx-json",
+        "deepbluecli/evtx/new-user-security.jsonl",
+    );
+    let out = siem(
+        &["scan", "--rules", &path("sigma", "rules/windows"), &file],
+        None,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout.clone()).unwrap();
     let rows: Vec<&str> = text.lines().collect();
@@ -217,11 +314,32 @@ fn table_output_for_people() {
     assert_eq!(rows.len(), 3, "{text}");
     let by_title: BTreeMap<&str, &str> = rows[1..]
         .iter()
-        .map(|r| (if r.contains("Local User Creation") { "create" } else { "group" }, *r))
+        .map(|r| {
+            (
+                if r.contains("Local User Creation") {
+                    "create"
+                } else {
+                    "group"
+                },
+                *r,
+            )
+        })
         .collect();
-    assert!(by_title["create"].starts_with("2013-10-23T16:22:39Z  low "), "{text}");
-    assert!(by_title["create"].contains("host=IE8Win7") && by_title["create"].contains("event_id=4720"), "{text}");
+    assert!(
+        by_title["create"].starts_with("2013-10-23T16:22:39Z  low "),
+        "{text}"
+    );
+    assert!(
+        by_title["create"].contains("host=IE8Win7") && by_title["create"].contains("event_id=4720"),
+        "{text}"
+    );
     let err = stderr(&out);
-    assert!(err.contains("4 events read, 0 parse failures, 0 lines cut"), "{err}");
-    assert!(err.contains("       1  Local User Creation (66b6be3d-55d0-4f47-9855-d69df21740ea)"), "{err}");
+    assert!(
+        err.contains("4 events read, 0 parse failures, 0 lines cut"),
+        "{err}"
+    );
+    assert!(
+        err.contains("       1  Local User Creation (66b6be3d-55d0-4f47-9855-d69df21740ea)"),
+        "{err}"
+    );
 }

@@ -83,7 +83,10 @@ pub enum ReadError {
         source: PipelineError,
     },
     /// A pipeline name that is neither bundled nor an existing file.
-    #[error("pipeline {name:?}: not a bundled pipeline ({}) and no such file", bundled_names())]
+    #[error(
+        "pipeline {name:?}: not a bundled pipeline ({}) and no such file",
+        bundled_names()
+    )]
     UnknownPipeline {
         /// The name as given.
         name: String,
@@ -117,7 +120,11 @@ impl ReadError {
 }
 
 fn bundled_names() -> String {
-    BUNDLED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+    BUNDLED
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether a path names a rule file by its extension (`.yml` / `.yaml`, any case).
@@ -141,7 +148,9 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
         .read_to_end(&mut bytes)
         .map_err(io_err)?;
     if bytes.len() > MAX_TEXT_BYTES {
-        let size = fs::metadata(path).map(|m| m.len()).unwrap_or(bytes.len() as u64);
+        let size = fs::metadata(path)
+            .map(|m| m.len())
+            .unwrap_or(bytes.len() as u64);
         return Err(ReadError::TooLarge {
             path: path.to_path_buf(),
             size,
@@ -235,7 +244,8 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, errors: &mut Vec<ReadE
 /// argument looks like a path (has a separator or a `.yml` / `.yaml` extension).
 pub fn read_pipeline(spec: &str) -> Result<Pipeline, ReadError> {
     let path = Path::new(spec);
-    let looks_like_path = spec.contains(std::path::MAIN_SEPARATOR) || spec.contains('/') || is_rule_file(path);
+    let looks_like_path =
+        spec.contains(std::path::MAIN_SEPARATOR) || spec.contains('/') || is_rule_file(path);
     if !looks_like_path && let Some(p) = Pipeline::bundled(spec) {
         return Ok(p);
     }
@@ -267,7 +277,8 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("siem-collect-rules-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("siem-collect-rules-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
@@ -287,13 +298,27 @@ mod tests {
         let (files, errors) = read_rules(&[dir.clone(), dir.join("missing.yml")]);
         let names: Vec<String> = files
             .iter()
-            .map(|f| f.path.strip_prefix(&dir).unwrap().to_string_lossy().replace('\\', "/"))
+            .map(|f| {
+                f.path
+                    .strip_prefix(&dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
             .collect();
         assert_eq!(names, ["b/a.yml", "b/deeper/z.yaml", "c.YML"]);
         assert_eq!(files[0].text, "title: a");
         assert_eq!(errors.len(), 2);
-        assert!(errors[0].to_string().ends_with("bad.yml: not UTF-8 text"), "{}", errors[0]);
-        assert!(errors[1].to_string().contains("missing.yml"), "{}", errors[1]);
+        assert!(
+            errors[0].to_string().ends_with("bad.yml: not UTF-8 text"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].to_string().contains("missing.yml"),
+            "{}",
+            errors[1]
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -312,16 +337,25 @@ mod tests {
     fn pipelines_by_name_or_file() {
         assert_eq!(read_pipeline("windows").unwrap().name, "windows");
         let err = read_pipeline("nonesuch").unwrap_err().to_string();
-        assert!(err.contains("not a bundled pipeline (windows, ecs)"), "{err}");
+        assert!(
+            err.contains("not a bundled pipeline (windows, ecs)"),
+            "{err}"
+        );
         let dir = scratch("pipeline");
         let f = dir.join("p.yml");
         fs::write(&f, "name: mine\ntransformations:\n  - type: bogus\n").unwrap();
         let err = read_pipeline(f.to_str().unwrap()).unwrap_err().to_string();
-        assert!(err.contains("p.yml: transformation 1: unknown transformation type `bogus`"), "{err}");
+        assert!(
+            err.contains("p.yml: transformation 1: unknown transformation type `bogus`"),
+            "{err}"
+        );
         fs::write(&f, "name: mine\n").unwrap();
         assert_eq!(read_pipeline(f.to_str().unwrap()).unwrap().name, "mine");
         fs::write(dir.join("values.txt"), "# admins\nroot\n\n  alice  \n").unwrap();
-        assert_eq!(read_placeholder_values(&dir.join("values.txt")).unwrap(), ["root", "alice"]);
+        assert_eq!(
+            read_placeholder_values(&dir.join("values.txt")).unwrap(),
+            ["root", "alice"]
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -5,7 +5,9 @@
 
 use siem_core::event::{Event, LogSource, Value};
 use siem_core::sigma::pipeline::{Pipeline, PipelineSet};
-use siem_core::sigma::{DetectionNode, RuleError, RuleSet, SigmaDocument, SigmaRule, SigmaValue, parse_documents};
+use siem_core::sigma::{
+    DetectionNode, RuleError, RuleSet, SigmaDocument, SigmaRule, SigmaValue, parse_documents,
+};
 
 fn pipeline(yaml: &str) -> Pipeline {
     Pipeline::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
@@ -112,11 +114,23 @@ transformations:
     let cmd = ("process.command_line", Value::from("whoami /all"));
     // Either alternative of the one-to-many mapping matches.
     for image in ["process.executable", "process.name"] {
-        let e = event(ls, &[(image, Value::from(r"C:\Windows\System32\whoami.exe")), cmd.clone()]);
+        let e = event(
+            ls,
+            &[
+                (image, Value::from(r"C:\Windows\System32\whoami.exe")),
+                cmd.clone(),
+            ],
+        );
         assert_eq!(rules.matches(&e).len(), 1, "{image}");
     }
     // The old names no longer do.
-    let e = event(ls, &[("Image", Value::from(r"C:\x\whoami.exe")), ("CommandLine", Value::from("whoami /all"))]);
+    let e = event(
+        ls,
+        &[
+            ("Image", Value::from(r"C:\x\whoami.exe")),
+            ("CommandLine", Value::from("whoami /all")),
+        ],
+    );
     assert!(rules.matches(&e).is_empty());
 }
 
@@ -179,13 +193,34 @@ detection:
     let r = transformed(&[DOC_EXAMPLE], ok).unwrap();
     let items = all_items(&r);
     // Image|endswith '\cmd.exe' is `*\cmd.exe` to pySigma: the replacement keeps `cmd.exe`.
-    assert!(items.contains(&(vec!["win.Image".into()], vec![SigmaValue::String("cmd.exe".into())])), "{items:?}");
-    assert!(items.contains(&(vec!["event_id".into(), "evtid".into()], vec![SigmaValue::Int(4688)])), "{items:?}");
+    assert!(
+        items.contains(&(
+            vec!["win.Image".into()],
+            vec![SigmaValue::String("cmd.exe".into())]
+        )),
+        "{items:?}"
+    );
+    assert!(
+        items.contains(&(
+            vec!["event_id".into(), "evtid".into()],
+            vec![SigmaValue::Int(4688)]
+        )),
+        "{items:?}"
+    );
     // Added after the prefix step, the index condition keeps its name.
-    assert!(items.contains(&(vec!["index".into()], vec![SigmaValue::String("winevent".into())])), "{items:?}");
+    assert!(
+        items.contains(&(
+            vec!["index".into()],
+            vec![SigmaValue::String("winevent".into())]
+        )),
+        "{items:?}"
+    );
     assert_eq!(r.detection.conditions[0].to_string(), "(_cond_1 and sel)");
 
-    let with_path = ok.replace(r"Image|endswith: '\cmd.exe'", r"Image: 'C:\Windows\cmd.exe'");
+    let with_path = ok.replace(
+        r"Image|endswith: '\cmd.exe'",
+        r"Image: 'C:\Windows\cmd.exe'",
+    );
     let err = transformed(&[DOC_EXAMPLE], &with_path).unwrap_err();
     assert!(err.contains("Image must only contain file name"), "{err}");
     assert!(err.contains("`image_fail_path`"), "{err}");
@@ -193,7 +228,11 @@ detection:
     // Through the builder the failure is a rule error naming the rule.
     let (rules, errors) = build(&[DOC_EXAMPLE], &[&with_path, ok]);
     assert_eq!((rules.len(), errors.len()), (1, 1));
-    assert!(errors[0].to_string().contains("transformation failed"), "{}", errors[0]);
+    assert!(
+        errors[0].to_string().contains("transformation failed"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
@@ -220,15 +259,31 @@ detection:
     condition: 1 of them
 "#;
     let t = transformed(&[p], r).unwrap();
-    assert_eq!(t.detection.conditions[0].to_string(), "(not not_test and (_cond_1 and 1 of them))");
+    assert_eq!(
+        t.detection.conditions[0].to_string(),
+        "(not not_test and (_cond_1 and 1 of them))"
+    );
     let items = all_items(&t);
-    assert!(items.contains(&(vec!["source".into()], vec![SigmaValue::String("WinEventLog:security".into())])));
-    assert!(items.contains(&(vec!["index".into()], vec![SigmaValue::String("windows".into()), SigmaValue::String("x".into())])));
+    assert!(items.contains(&(
+        vec!["source".into()],
+        vec![SigmaValue::String("WinEventLog:security".into())]
+    )));
+    assert!(items.contains(&(
+        vec!["index".into()],
+        vec![
+            SigmaValue::String("windows".into()),
+            SigmaValue::String("x".into())
+        ]
+    )));
 
     let (rules, errors) = build(&[p], &[r]);
     assert!(errors.is_empty(), "{errors:?}");
     let ls = (Some("windows"), None, Some("security"));
-    let base = [("EventID", Value::Int(4625)), ("source", Value::from("WinEventLog:Security")), ("index", Value::from("windows-2024"))];
+    let base = [
+        ("EventID", Value::Int(4625)),
+        ("source", Value::from("WinEventLog:Security")),
+        ("index", Value::from("windows-2024")),
+    ];
     assert_eq!(rules.matches(&event(ls, &base)).len(), 1);
     // `them` does not cover the added identifiers: without EventID nothing matches.
     assert!(rules.matches(&event(ls, &base[1..])).is_empty());
@@ -271,11 +326,27 @@ transformations:
         ("CommandLine", Value::from("whoami /all")),
     ];
     // A Sysmon event without a category now reaches the rule; the EventID condition decides.
-    assert_eq!(rules.matches(&event((Some("windows"), None, Some("sysmon")), &fields)).len(), 1);
+    assert_eq!(
+        rules
+            .matches(&event((Some("windows"), None, Some("sysmon")), &fields))
+            .len(),
+        1
+    );
     let mut eid3 = fields.to_vec();
     eid3[0].1 = Value::Int(3);
-    assert!(rules.matches(&event((Some("windows"), None, Some("sysmon")), &eid3)).is_empty());
-    assert!(rules.matches(&event((Some("windows"), Some("process_creation"), None), &fields)).is_empty());
+    assert!(
+        rules
+            .matches(&event((Some("windows"), None, Some("sysmon")), &eid3))
+            .is_empty()
+    );
+    assert!(
+        rules
+            .matches(&event(
+                (Some("windows"), Some("process_creation"), None),
+                &fields
+            ))
+            .is_empty()
+    );
 }
 
 /// pySigma-pipeline-windows' audit pipeline, written as YAML: process_creation rules become
@@ -310,7 +381,10 @@ transformations:
         (Some("windows"), Some("process_creation"), Some("security")),
         &[
             ("EventID", Value::Int(4688)),
-            ("NewProcessName", Value::from(r"C:\Windows\System32\whoami.exe")),
+            (
+                "NewProcessName",
+                Value::from(r"C:\Windows\System32\whoami.exe"),
+            ),
             ("CommandLine", Value::from("whoami /all")),
         ],
     );
@@ -352,7 +426,13 @@ transformations:
     let untagged = PROC_RULE.replace("attack.t1033", "attack.t9999");
     let r = transformed(&[p], &untagged).unwrap();
     let fields: Vec<Vec<String>> = all_items(&r).into_iter().map(|(f, _)| f).collect();
-    assert_eq!(fields, vec![vec!["Image.keyword".to_string()], vec!["process.command_line".to_string()]]);
+    assert_eq!(
+        fields,
+        vec![
+            vec!["Image.keyword".to_string()],
+            vec!["process.command_line".to_string()]
+        ]
+    );
 }
 
 #[test]
@@ -376,8 +456,12 @@ transformations:
     assert!(case(&format!("{two}    rule_cond_op: or\n")));
     assert!(case(&format!("{two}    rule_cond_not: true\n")));
     let expr = "    rule_conditions:\n      lin: {type: logsource, product: linux}\n      t: {type: tag, tag: attack.t1033}\n      lvl: {type: rule_attribute, attribute: level, value: medium, op: gte}\n";
-    assert!(case(&format!("{expr}    rule_cond_expr: (lin or t) and lvl\n")));
-    assert!(!case(&format!("{expr}    rule_cond_expr: lin or (t and not lvl)\n")));
+    assert!(case(&format!(
+        "{expr}    rule_cond_expr: (lin or t) and lvl\n"
+    )));
+    assert!(!case(&format!(
+        "{expr}    rule_cond_expr: lin or (t and not lvl)\n"
+    )));
     let attrs = [
         "{type: rule_attribute, attribute: date, value: '2023-01-01', op: gte}",
         "{type: rule_attribute, attribute: status, value: experimental, op: gt}",
@@ -390,8 +474,12 @@ transformations:
     for a in attrs {
         assert!(case(&format!("    rule_conditions: [{a}]\n")), "{a}");
     }
-    assert!(!case("    rule_conditions: [{type: is_sigma_correlation_rule}]\n"));
-    assert!(!case("    rule_conditions: [{type: rule_attribute, attribute: level, value: critical, op: gte}]\n"));
+    assert!(!case(
+        "    rule_conditions: [{type: is_sigma_correlation_rule}]\n"
+    ));
+    assert!(!case(
+        "    rule_conditions: [{type: rule_attribute, attribute: level, value: critical, op: gte}]\n"
+    ));
 }
 
 #[test]
@@ -408,7 +496,10 @@ transformations:
       - {type: exclude_fields, fields: ['^a\.', 'Parent.*'], mode: re}
 "#;
     let r = transformed(&[p], PROC_RULE).unwrap();
-    let fields: Vec<String> = all_items(&r).into_iter().map(|(f, _)| f[0].clone()).collect();
+    let fields: Vec<String> = all_items(&r)
+        .into_iter()
+        .map(|(f, _)| f[0].clone())
+        .collect();
     assert_eq!(fields, ["a.Image", "b.CommandLine"]);
 }
 
@@ -433,7 +524,13 @@ detection:
 "#;
     let (rules, errors) = build(&[p], &[r]);
     assert!(errors.is_empty(), "{errors:?}");
-    let e = event((Some("windows"), None, Some("security")), &[("TargetUserName", Value::from("Admin")), ("EventID", Value::Int(7))]);
+    let e = event(
+        (Some("windows"), None, Some("security")),
+        &[
+            ("TargetUserName", Value::from("Admin")),
+            ("EventID", Value::Int(7)),
+        ],
+    );
     assert_eq!(rules.matches(&e).len(), 1);
 }
 
@@ -519,9 +616,21 @@ detection:
 "#;
     let t = transformed(&[p], r).unwrap();
     let items = all_items(&t);
-    assert_eq!(items[0], (vec!["user.target.name".into()], vec![SigmaValue::String("user.name".into())]));
+    assert_eq!(
+        items[0],
+        (
+            vec!["user.target.name".into()],
+            vec![SigmaValue::String("user.name".into())]
+        )
+    );
     // A keyword mapped onto a field keeps its substring meaning.
-    assert_eq!(items[1], (vec!["message".into()], vec![SigmaValue::String("*mimikatz*".into())]));
+    assert_eq!(
+        items[1],
+        (
+            vec!["message".into()],
+            vec![SigmaValue::String("*mimikatz*".into())]
+        )
+    );
 }
 
 #[test]
@@ -533,7 +642,10 @@ transformations:
   - type: strict_field_mapping_failure
 "#;
     let err = transformed(&[p], PROC_RULE).unwrap_err();
-    assert!(err.ends_with("the following fields are not mapped: Image"), "{err}");
+    assert!(
+        err.ends_with("the following fields are not mapped: Image"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -557,7 +669,10 @@ transformations:
 "#;
     // Given late first, it still runs second and sees the earlier pipeline's item.
     let r = transformed(&[late, early], PROC_RULE).unwrap();
-    let fields: Vec<String> = all_items(&r).into_iter().map(|(f, _)| f[0].clone()).collect();
+    let fields: Vec<String> = all_items(&r)
+        .into_iter()
+        .map(|(f, _)| f[0].clone())
+        .collect();
     // Field-name `processing_item_applied` looks at the names produced by mappings of the
     // `fields` list and field references (pySigma's tracking); Image is in neither here.
     assert_eq!(fields, ["proc", "CommandLine"]);
@@ -591,17 +706,47 @@ filter:
 #[test]
 fn pipeline_errors_are_precise() {
     let cases = [
-        ("transformations:\n  - type: nest\n", "transformation 1: `nest` is not supported"),
-        ("transformations:\n  - id: q\n    type: query_expression_placeholders\n", "transformation `q`: `query_expression_placeholders` is not supported"),
-        ("transformations:\n  - type: bogus\n", "unknown transformation type `bogus`"),
-        ("transformations:\n  - type: field_name_prefix\n", "missing `prefix`"),
-        ("transformations:\n  - type: field_name_prefix\n    prefix: x\n    colour: red\n", "unknown parameter `colour` for transformation type `field_name_prefix`"),
+        (
+            "transformations:\n  - type: nest\n",
+            "transformation 1: `nest` is not supported",
+        ),
+        (
+            "transformations:\n  - id: q\n    type: query_expression_placeholders\n",
+            "transformation `q`: `query_expression_placeholders` is not supported",
+        ),
+        (
+            "transformations:\n  - type: bogus\n",
+            "unknown transformation type `bogus`",
+        ),
+        (
+            "transformations:\n  - type: field_name_prefix\n",
+            "missing `prefix`",
+        ),
+        (
+            "transformations:\n  - type: field_name_prefix\n    prefix: x\n    colour: red\n",
+            "unknown parameter `colour` for transformation type `field_name_prefix`",
+        ),
         ("backend: splunk\n", "unknown key `backend`"),
-        ("transformations:\n  - type: drop_detection_item\n    rule_conditions: [{type: weather}]\n", "unknown rule condition type `weather`"),
-        ("transformations:\n  - type: drop_detection_item\n    detection_item_conditions: [{type: match_string, pattern: a}]\n", "missing `cond`"),
-        ("transformations:\n  - type: replace_string\n    regex: '(?<=a)b'\n", "invalid regular expression"),
-        ("transformations:\n  - type: drop_detection_item\n    rule_conditions: [{type: is_sigma_rule}]\n    rule_cond_expr: x\n", "needs `rule_conditions` as a mapping"),
-        ("transformations: {a: 1}\n", "`transformations` must be a list"),
+        (
+            "transformations:\n  - type: drop_detection_item\n    rule_conditions: [{type: weather}]\n",
+            "unknown rule condition type `weather`",
+        ),
+        (
+            "transformations:\n  - type: drop_detection_item\n    detection_item_conditions: [{type: match_string, pattern: a}]\n",
+            "missing `cond`",
+        ),
+        (
+            "transformations:\n  - type: replace_string\n    regex: '(?<=a)b'\n",
+            "invalid regular expression",
+        ),
+        (
+            "transformations:\n  - type: drop_detection_item\n    rule_conditions: [{type: is_sigma_rule}]\n    rule_cond_expr: x\n",
+            "needs `rule_conditions` as a mapping",
+        ),
+        (
+            "transformations: {a: 1}\n",
+            "`transformations` must be a list",
+        ),
         ("[1, 2]\n", "a pipeline must be a mapping"),
     ];
     for (yaml, want) in cases {
@@ -609,7 +754,9 @@ fn pipeline_errors_are_precise() {
         assert!(err.contains(want), "{yaml}: got {err:?}, want {want:?}");
     }
     // Query-stage sections are accepted and ignored.
-    let p = pipeline("name: q\npostprocessing:\n  - type: template\n    template: x\nfinalizers:\n  - type: concat\n");
+    let p = pipeline(
+        "name: q\npostprocessing:\n  - type: template\n    template: x\nfinalizers:\n  - type: concat\n",
+    );
     assert!(p.items.is_empty());
 }
 
@@ -617,7 +764,10 @@ fn pipeline_errors_are_precise() {
 fn correlation_group_by_fields_can_be_mapped() {
     let set = PipelineSet::defaults();
     let ls = LogSource::new(Some("windows"), None, Some("security"));
-    assert_eq!(set.map_field_name("IpAddress", &ls), ["winlog.event_data.IpAddress"]);
+    assert_eq!(
+        set.map_field_name("IpAddress", &ls),
+        ["winlog.event_data.IpAddress"]
+    );
     assert_eq!(set.map_field_name("EventID", &ls), ["winlog.event_id"]);
     let web = LogSource::new(None, Some("webserver"), None);
     assert_eq!(set.map_field_name("c-ip", &web), ["source.ip"]);
@@ -629,10 +779,11 @@ fn correlation_group_by_fields_can_be_mapped() {
 fn default_pipelines_keep_every_sigmahq_rule_compiling() {
     let root = siem_testkit::corpus("sigma");
     let mut files = Vec::new();
-    let mut stack: Vec<std::path::PathBuf> = ["rules", "rules-threat-hunting", "rules-emerging-threats"]
-        .iter()
-        .map(|d| root.join(d))
-        .collect();
+    let mut stack: Vec<std::path::PathBuf> =
+        ["rules", "rules-threat-hunting", "rules-emerging-threats"]
+            .iter()
+            .map(|d| root.join(d))
+            .collect();
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -656,14 +807,25 @@ fn default_pipelines_keep_every_sigmahq_rule_compiling() {
     };
     let (plain, plain_errors) = load(false);
     let (mapped, mapped_errors) = load(true);
-    println!("{} rules, {} errors without pipelines; {} rules, {} errors with", plain.len(), plain_errors.len(), mapped.len(), mapped_errors.len());
+    println!(
+        "{} rules, {} errors without pipelines; {} rules, {} errors with",
+        plain.len(),
+        plain_errors.len(),
+        mapped.len(),
+        mapped_errors.len()
+    );
     let plain_msgs: Vec<String> = plain_errors.iter().map(|e| e.to_string()).collect();
     let new: Vec<String> = mapped_errors
         .iter()
         .map(|e| e.to_string())
         .filter(|e| !plain_msgs.contains(e))
         .collect();
-    assert_eq!(plain.len(), mapped.len(), "rules lost to the pipelines:\n{}", new.join("\n"));
+    assert_eq!(
+        plain.len(),
+        mapped.len(),
+        "rules lost to the pipelines:\n{}",
+        new.join("\n")
+    );
     assert!(plain.len() > 3700);
 }
 
@@ -699,7 +861,10 @@ fn windows_pipeline_agrees_with_chainsaw_field_mappings() {
         let from = f["from"].as_str().unwrap();
         let to = f["to"].as_str().unwrap();
         // `int(...)` is Chainsaw's cast; the path inside is what counts.
-        let to = to.strip_prefix("int(").and_then(|t| t.strip_suffix(')')).unwrap_or(to);
+        let to = to
+            .strip_prefix("int(")
+            .and_then(|t| t.strip_suffix(')'))
+            .unwrap_or(to);
         let want = match (to.strip_prefix("Event.EventData."), system(to)) {
             (Some(name), _) => format!("winlog.event_data.{name}"),
             (None, Some(s)) => s.to_string(),

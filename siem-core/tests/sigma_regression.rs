@@ -25,7 +25,11 @@ fn json_stream(path: &Path) -> Vec<serde_json::Value> {
 fn events(path: &Path, parser: &Parser) -> Vec<Event> {
     json_stream(path)
         .iter()
-        .map(|doc| parser.parse(serde_json::to_string(doc).unwrap().as_bytes()).event)
+        .map(|doc| {
+            parser
+                .parse(serde_json::to_string(doc).unwrap().as_bytes())
+                .event
+        })
         .collect()
 }
 
@@ -58,7 +62,10 @@ fn every_regression_rule_matches_its_events() {
             continue;
         };
         let events = events(&root.join(json_path), &parser);
-        let fired = events.iter().filter(|e| rules.matches(e).contains(&id)).count();
+        let fired = events
+            .iter()
+            .filter(|e| rules.matches(e).contains(&id))
+            .count();
         if fired < min {
             // Say why: routing (logsource) or the detection itself.
             let unrouted = events
@@ -69,14 +76,25 @@ fn every_regression_rule_matches_its_events() {
                 format!(
                     "{unrouted} event(s) match the detection but are not routed to the rule (rule logsource {}, event logsources {:?})",
                     rules.rule(id).logsource,
-                    events.iter().map(|e| e.logsource.to_string()).collect::<Vec<_>>()
+                    events
+                        .iter()
+                        .map(|e| e.logsource.to_string())
+                        .collect::<Vec<_>>()
                 )
             } else {
                 let source = rules.source(id);
                 format!(
                     "the detection matches none of them; fields the rule reads after the pipelines: {:?}",
                     rules.field_names().collect::<Vec<_>>()
-                ) + &format!(" (conditions {:?})", source.detection.conditions.iter().map(|c| c.to_string()).collect::<Vec<_>>())
+                ) + &format!(
+                    " (conditions {:?})",
+                    source
+                        .detection
+                        .conditions
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                )
             };
             misses.push(format!(
                 "{rule_path} ({rule_id}): fired on {fired} of {} events, expected at least {min}: {reason}",
@@ -84,12 +102,20 @@ fn every_regression_rule_matches_its_events() {
             ));
         }
     }
-    println!("{checked} regression cases checked, {} missed", misses.len());
+    println!(
+        "{checked} regression cases checked, {} missed",
+        misses.len()
+    );
     for m in &misses {
         println!("MISS {m}");
     }
     assert_eq!(checked, 202, "REGRESSION_INDEX.tsv should list 202 cases");
-    assert!(misses.is_empty(), "{} of {checked} missed:\n{}", misses.len(), misses.join("\n"));
+    assert!(
+        misses.is_empty(),
+        "{} of {checked} missed:\n{}",
+        misses.len(),
+        misses.join("\n")
+    );
 }
 
 fn security_sample_events() -> Vec<Event> {
@@ -126,11 +152,18 @@ fn chainsaw_hunt_any_logon_table() {
     .unwrap();
     // Rows of the box-drawing table, ANSI colours removed: timestamp, detections, event id,
     // record id, computer, user, logon type, IP address.
-    let plain = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap().replace_all(&expected, "");
+    let plain = regex::Regex::new("\x1b\\[[0-9;]*m")
+        .unwrap()
+        .replace_all(&expected, "");
     let rows: Vec<Vec<String>> = plain
         .lines()
         .filter(|l| l.starts_with('│') && !l.contains("timestamp"))
-        .map(|l| l.split('│').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect())
+        .map(|l| {
+            l.split('│')
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
         .collect();
     assert_eq!(rows.len(), 2, "{plain}");
 
@@ -143,8 +176,17 @@ fn chainsaw_hunt_any_logon_table() {
         .collect();
     assert_eq!(hits.len(), rows.len());
     for (event, row) in hits.iter().zip(&rows) {
-        let text = |f: &str| event.get(f).map(|v| v.to_text().into_owned()).unwrap_or_default();
-        let time = event.timestamp.unwrap().format("%Y-%m-%d %H:%M:%S").to_string();
+        let text = |f: &str| {
+            event
+                .get(f)
+                .map(|v| v.to_text().into_owned())
+                .unwrap_or_default()
+        };
+        let time = event
+            .timestamp
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string();
         let got = [
             time,
             text("winlog.event_id"),
@@ -154,7 +196,9 @@ fn chainsaw_hunt_any_logon_table() {
             text("winlog.event_data.LogonType"),
             text("winlog.event_data.IpAddress"),
         ];
-        let want = [&row[0], &row[2], &row[3], &row[4], &row[5], &row[6], &row[7]];
+        let want = [
+            &row[0], &row[2], &row[3], &row[4], &row[5], &row[6], &row[7],
+        ];
         assert_eq!(got.iter().collect::<Vec<_>>(), want, "{}", event.to_json());
     }
 }
@@ -177,7 +221,9 @@ fn chainsaw_search_matches_a_keyword_rule() {
         .iter()
         .map(|e| e["Event"]["System"]["EventRecordID"].as_i64().unwrap())
         .collect();
-    let rules = with_defaults("title: search\nid: search\ndetection:\n  keywords:\n    - '4624'\n  condition: keywords\n");
+    let rules = with_defaults(
+        "title: search\nid: search\ndetection:\n  keywords:\n    - '4624'\n  condition: keywords\n",
+    );
     let got: Vec<i64> = security_sample_events()
         .iter()
         .filter(|e| !rules.matches(e).is_empty())

@@ -217,7 +217,11 @@ pub fn run(args: Args) -> ExitCode {
         line: String::with_capacity(4096),
     };
     if args.output == Output::Table {
-        let _ = writeln!(out, "{:<20}  {:<13}  {:<48}  EVENT", "TIME", "LEVEL", "RULE");
+        let _ = writeln!(
+            out,
+            "{:<20}  {:<13}  {:<48}  EVENT",
+            "TIME", "LEVEL", "RULE"
+        );
     }
     for path in &args.files {
         let input: Box<dyn Read> = if path.as_os_str() == "-" {
@@ -331,7 +335,12 @@ impl Scanner<'_> {
         result
     }
 
-    fn emit(&mut self, alert: &Alert, out: &mut impl Write, summary: &mut Summary) -> io::Result<()> {
+    fn emit(
+        &mut self,
+        alert: &Alert,
+        out: &mut impl Write,
+        summary: &mut Summary,
+    ) -> io::Result<()> {
         summary.alerts += 1;
         summary
             .by_rule

@@ -3,7 +3,7 @@
 
 use regex::Regex;
 
-use super::transform::{Run, WItem, Work, ValueKind, plain};
+use super::transform::{Run, ValueKind, WItem, Work, plain};
 use crate::sigma::meta::{Level, Status};
 
 /// A YAML scalar as pipelines use it: state values, attribute values, match values.
@@ -168,7 +168,9 @@ impl<C> Conditions<C> {
         let result = match &self.logic {
             Logic::All => self.conditions.iter().all(|(_, c)| f(c)),
             Logic::Any => self.conditions.iter().any(|(_, c)| f(c)),
-            Logic::Expression(e) => e.eval(&mut |i| self.conditions.get(i).is_some_and(|(_, c)| f(c))),
+            Logic::Expression(e) => {
+                e.eval(&mut |i| self.conditions.get(i).is_some_and(|(_, c)| f(c)))
+            }
         };
         result != self.negated
     }
@@ -497,17 +499,20 @@ impl DetectionItemCondition {
                     results.any(|r| r)
                 }
             }
-            DetectionItemCondition::ContainsWildcard { all } => over(*all, &|v| match v {
-                ValueKind::Str(raw) => crate::sigma::string::parse(raw, item.expands())
-                    .iter()
-                    .any(|t| {
-                        matches!(
-                            t,
-                            crate::sigma::string::Token::Star | crate::sigma::string::Token::One
-                        )
-                    }),
-                _ => false,
-            }),
+            DetectionItemCondition::ContainsWildcard { all } => {
+                over(*all, &|v| match v {
+                    ValueKind::Str(raw) => crate::sigma::string::parse(raw, item.expands())
+                        .iter()
+                        .any(|t| {
+                            matches!(
+                                t,
+                                crate::sigma::string::Token::Star
+                                    | crate::sigma::string::Token::One
+                            )
+                        }),
+                    _ => false,
+                })
+            }
             DetectionItemCondition::IsNull { all } => over(*all, &|v| matches!(v, ValueKind::Null)),
             DetectionItemCondition::ProcessingItemApplied { id } => item.was_processed_by(id),
             DetectionItemCondition::ProcessingState { key, value, op } => {

@@ -107,8 +107,8 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 pub use condition::{
-    CondExpr, Conditions, DetectionItemCondition, FieldNameCondition, Logic, RuleCondition,
-    Scalar, StateOp,
+    CondExpr, Conditions, DetectionItemCondition, FieldNameCondition, Logic, RuleCondition, Scalar,
+    StateOp,
 };
 pub use transform::{ConvertTarget, Transformation};
 
@@ -286,18 +286,17 @@ impl PipelineSet {
     /// item condition other than a logsource one that `logsource` satisfies) make of `field`:
     /// for mapping correlation rules' `group-by` fields, which the loader keeps raw. Returns
     /// the field unchanged when nothing maps it.
-    pub fn map_field_name(
-        &self,
-        field: &str,
-        logsource: &crate::event::LogSource,
-    ) -> Vec<String> {
+    pub fn map_field_name(&self, field: &str, logsource: &crate::event::LogSource) -> Vec<String> {
         transform::map_field_name(self, field, logsource)
     }
 
     fn items(&self) -> impl Iterator<Item = (&Pipeline, usize, &ProcessingItem)> {
-        self.pipelines
-            .iter()
-            .flat_map(|p| p.items.iter().enumerate().map(move |(i, item)| (p, i, item)))
+        self.pipelines.iter().flat_map(|p| {
+            p.items
+                .iter()
+                .enumerate()
+                .map(move |(i, item)| (p, i, item))
+        })
     }
 }
 
@@ -312,7 +311,10 @@ mod tests {
             assert_eq!(p.name, *name);
             assert!(!p.items.is_empty());
         }
-        assert_eq!(PipelineSet::defaults().pipelines().len(), DEFAULT_PIPELINES.len());
+        assert_eq!(
+            PipelineSet::defaults().pipelines().len(),
+            DEFAULT_PIPELINES.len()
+        );
     }
 
     #[test]

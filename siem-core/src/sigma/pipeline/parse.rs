@@ -6,8 +6,8 @@ use regex::Regex;
 use yaml_serde::{Mapping, Value as Yaml};
 
 use super::condition::{
-    CondExpr, Conditions, DetectionItemCondition, FieldNameCondition, Logic, RuleCondition,
-    Scalar, StateOp,
+    CondExpr, Conditions, DetectionItemCondition, FieldNameCondition, Logic, RuleCondition, Scalar,
+    StateOp,
 };
 use super::transform::{ConvertTarget, Transformation, condition_node};
 use super::{Pipeline, PipelineError, ProcessingItem};
@@ -75,13 +75,18 @@ pub(super) fn pipeline(text: &str) -> Result<Pipeline, PipelineError> {
         None | Some(Yaml::Null) => {}
         Some(Yaml::Mapping(m)) => {
             for (k, v) in m {
-                let key = scalar_text(k).ok_or_else(|| shape("`vars` keys must be strings".into()))?;
+                let key =
+                    scalar_text(k).ok_or_else(|| shape("`vars` keys must be strings".into()))?;
                 let values = match v {
-                    Yaml::Sequence(items) => items.iter().map(scalar_text).collect::<Option<Vec<_>>>(),
+                    Yaml::Sequence(items) => {
+                        items.iter().map(scalar_text).collect::<Option<Vec<_>>>()
+                    }
                     other => scalar_text(other).map(|s| vec![s]),
                 }
                 .ok_or_else(|| {
-                    shape(format!("`vars.{key}` must be a string, a number or a list of them"))
+                    shape(format!(
+                        "`vars.{key}` must be a string, a number or a list of them"
+                    ))
                 })?;
                 vars.insert(key, values);
             }
@@ -257,7 +262,10 @@ fn python_replacement(text: &str) -> Result<String, String> {
     Ok(out)
 }
 
-fn mapping(value: Option<Yaml>, key: &str) -> Result<Vec<(Option<String>, Vec<String>)>, String> {
+/// A name mapping: source (`None`: keywords) to its targets.
+type NameMapping = Vec<(Option<String>, Vec<String>)>;
+
+fn mapping(value: Option<Yaml>, key: &str) -> Result<NameMapping, String> {
     let Some(Yaml::Mapping(m)) = value else {
         return Err(format!("`{key}` must be a mapping"));
     };
@@ -411,7 +419,9 @@ fn transformation(ty: &str, p: &mut Params) -> Result<Transformation, String> {
                         }
                     }
                 },
-                Some(other) => return Err(format!("`force_type` must be str or num, got {other:?}")),
+                Some(other) => {
+                    return Err(format!("`force_type` must be str or num, got {other:?}"));
+                }
             };
             Transformation::SetValue { value }
         }
@@ -498,14 +508,22 @@ fn conditions<C>(
                 .map(|(k, v)| (scalar_text(&k).unwrap_or_default(), v))
                 .collect(),
         ),
-        Some(v) => return Err(format!("`{key}` must be a list or a mapping, got {}", kind_of(&v))),
+        Some(v) => {
+            return Err(format!(
+                "`{key}` must be a list or a mapping, got {}",
+                kind_of(&v)
+            ));
+        }
     };
     let mut conditions = Vec::with_capacity(list.len());
     for (name, value) in list {
         let Yaml::Mapping(m) = value else {
             return Err(format!("`{key}` entry {name} must be a mapping"));
         };
-        conditions.push((name.clone(), one(m).map_err(|e| format!("`{key}` entry {name}: {e}"))?));
+        conditions.push((
+            name.clone(),
+            one(m).map_err(|e| format!("`{key}` entry {name}: {e}"))?,
+        ));
     }
     let op = p.string(&format!("{kind}_cond_op"))?;
     let expr = p.string(&format!("{kind}_cond_expr"))?;
@@ -518,7 +536,9 @@ fn conditions<C>(
         }
         (Some("and") | None, None) => Logic::All,
         (Some("or"), None) => Logic::Any,
-        (Some(other), None) => return Err(format!("`{kind}_cond_op` must be and or or, got {other:?}")),
+        (Some(other), None) => {
+            return Err(format!("`{kind}_cond_op` must be and or or, got {other:?}"));
+        }
         (None, Some(text)) => {
             if !named {
                 return Err(format!(
@@ -747,7 +767,11 @@ fn parse_expr(text: &str, names: &[&str]) -> Result<CondExpr, String> {
                 self.pos += 1;
                 items.push(self.and()?);
             }
-            Ok(if items.len() == 1 { items.remove(0) } else { CondExpr::Or(items) })
+            Ok(if items.len() == 1 {
+                items.remove(0)
+            } else {
+                CondExpr::Or(items)
+            })
         }
         fn and(&mut self) -> Result<CondExpr, String> {
             let mut items = vec![self.not()?];
@@ -755,7 +779,11 @@ fn parse_expr(text: &str, names: &[&str]) -> Result<CondExpr, String> {
                 self.pos += 1;
                 items.push(self.not()?);
             }
-            Ok(if items.len() == 1 { items.remove(0) } else { CondExpr::And(items) })
+            Ok(if items.len() == 1 {
+                items.remove(0)
+            } else {
+                CondExpr::And(items)
+            })
         }
         fn not(&mut self) -> Result<CondExpr, String> {
             self.depth += 1;
@@ -778,11 +806,9 @@ fn parse_expr(text: &str, names: &[&str]) -> Result<CondExpr, String> {
                 }
                 Some(Tok::Name(n)) => {
                     self.pos += 1;
-                    let i = self
-                        .names
-                        .iter()
-                        .position(|x| x == n)
-                        .ok_or_else(|| format!("condition expression names unknown condition `{n}`"))?;
+                    let i = self.names.iter().position(|x| x == n).ok_or_else(|| {
+                        format!("condition expression names unknown condition `{n}`")
+                    })?;
                     self.used[i] = true;
                     Ok(CondExpr::Condition(i))
                 }
@@ -807,7 +833,10 @@ fn parse_expr(text: &str, names: &[&str]) -> Result<CondExpr, String> {
     };
     let expr = p.or()?;
     if p.pos != toks.len() {
-        return Err(format!("unexpected {:?} in condition expression", toks[p.pos]));
+        return Err(format!(
+            "unexpected {:?} in condition expression",
+            toks[p.pos]
+        ));
     }
     if let Some(i) = p.used.iter().position(|u| !u) {
         return Err(format!(
@@ -824,7 +853,10 @@ mod tests {
 
     #[test]
     fn python_replacements_become_regex_crate_syntax() {
-        assert_eq!(python_replacement(r"\1-\g<name>$").unwrap(), "${1}-${name}$$");
+        assert_eq!(
+            python_replacement(r"\1-\g<name>$").unwrap(),
+            "${1}-${name}$$"
+        );
         assert_eq!(python_replacement(r"a\\b").unwrap(), r"a\b");
     }
 
@@ -835,11 +867,18 @@ mod tests {
             e,
             CondExpr::Or(vec![
                 CondExpr::Condition(0),
-                CondExpr::And(vec![CondExpr::Not(Box::new(CondExpr::Condition(1))), CondExpr::Condition(2)])
+                CondExpr::And(vec![
+                    CondExpr::Not(Box::new(CondExpr::Condition(1))),
+                    CondExpr::Condition(2)
+                ])
             ])
         );
         assert!(parse_expr("a and", &["a"]).is_err());
-        assert!(parse_expr("a", &["a", "b"]).unwrap_err().contains("`b` is not used"));
+        assert!(
+            parse_expr("a", &["a", "b"])
+                .unwrap_err()
+                .contains("`b` is not used")
+        );
         assert!(parse_expr(&"(".repeat(500), &["a"]).is_err());
     }
 }

@@ -17,7 +17,9 @@ use yaml_serde::{Mapping, Value as Yaml};
 use super::condition::Scalar;
 use super::{PipelineSet, ProcessingItem};
 use crate::event::LogSource;
-use crate::sigma::ast::{DetectionItem, DetectionNode, Modifier, SigmaRule, SigmaValue, parse_detection};
+use crate::sigma::ast::{
+    DetectionItem, DetectionNode, Modifier, SigmaRule, SigmaValue, parse_detection,
+};
 use crate::sigma::compile::MAX_EXPANSION;
 use crate::sigma::condition::Condition;
 use crate::sigma::string::{self, Token};
@@ -215,8 +217,12 @@ impl Transformation {
                         .map(|rest| dest.iter().map(|d| format!("{d}{rest}")).collect())
                 })
             }
-            Transformation::FieldNamePrefix { prefix } => field.map(|f| vec![format!("{prefix}{f}")]),
-            Transformation::FieldNameSuffix { suffix } => field.map(|f| vec![format!("{f}{suffix}")]),
+            Transformation::FieldNamePrefix { prefix } => {
+                field.map(|f| vec![format!("{prefix}{f}")])
+            }
+            Transformation::FieldNameSuffix { suffix } => {
+                field.map(|f| vec![format!("{f}{suffix}")])
+            }
             _ => None,
         }
     }
@@ -305,7 +311,10 @@ impl WItem {
     /// `endswith`. `None` when there is nothing to bake or the values are not plain strings.
     pub fn baked(&self) -> Option<WItem> {
         let wraps = |m: &Modifier| {
-            matches!(m, Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith)
+            matches!(
+                m,
+                Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith
+            )
         };
         if !self.modifiers.iter().any(wraps)
             || self.typed()
@@ -315,7 +324,10 @@ impl WItem {
                     Modifier::Base64 | Modifier::Utf16le | Modifier::Utf16be | Modifier::Utf16
                 )
             })
-            || !self.values.iter().all(|v| matches!(v, SigmaValue::String(_)))
+            || !self
+                .values
+                .iter()
+                .all(|v| matches!(v, SigmaValue::String(_)))
         {
             return None;
         }
@@ -349,7 +361,12 @@ impl WItem {
             .collect();
         Some(WItem {
             field: self.field.clone(),
-            modifiers: self.modifiers.iter().filter(|m| !wraps(m)).copied().collect(),
+            modifiers: self
+                .modifiers
+                .iter()
+                .filter(|m| !wraps(m))
+                .copied()
+                .collect(),
             values,
             applied: self.applied.clone(),
         })
@@ -370,7 +387,10 @@ impl WItem {
 
     fn into_item(self) -> DetectionItem {
         DetectionItem {
-            fields: self.field.map(|f| vec![CompactString::from(f)]).unwrap_or_default(),
+            fields: self
+                .field
+                .map(|f| vec![CompactString::from(f)])
+                .unwrap_or_default(),
             modifiers: self.modifiers,
             values: self.values,
         }
@@ -417,7 +437,12 @@ impl WNode {
                 match item.fields.len() {
                     0 => single(None),
                     1 => single(Some(item.fields[0].to_string())),
-                    _ => WNode::Any(item.fields.iter().map(|f| single(Some(f.to_string()))).collect()),
+                    _ => WNode::Any(
+                        item.fields
+                            .iter()
+                            .map(|f| single(Some(f.to_string())))
+                            .collect(),
+                    ),
                 }
             }
         }
@@ -434,7 +459,8 @@ impl WNode {
                 // Alternatives that differ only in their field are one item with several
                 // fields: the same OR, evaluated in one pass.
                 let foldable = c.len() > 1
-                    && c.iter().all(|n| matches!(n, WNode::Item(i) if i.field.is_some()))
+                    && c.iter()
+                        .all(|n| matches!(n, WNode::Item(i) if i.field.is_some()))
                     && c.windows(2).all(|w| match (&w[0], &w[1]) {
                         (WNode::Item(a), WNode::Item(b)) => {
                             a.modifiers == b.modifiers && a.values == b.values
@@ -590,12 +616,16 @@ impl<'p> Run<'p> {
 
 impl ProcessingItem {
     fn matches_item(&self, item: &WItem, run: &Run<'_>) -> bool {
-        self.detection_item_conditions.eval(|c| c.matches(item, run))
-            && self.field_name_conditions.eval(|c| c.matches_item(item, run))
+        self.detection_item_conditions
+            .eval(|c| c.matches(item, run))
+            && self
+                .field_name_conditions
+                .eval(|c| c.matches_item(item, run))
     }
 
     fn matches_field_name(&self, field: Option<&str>, run: &Run<'_>) -> bool {
-        self.field_name_conditions.eval(|c| c.matches_name(field, run))
+        self.field_name_conditions
+            .eval(|c| c.matches_name(field, run))
     }
 
     /// pySigma's `_apply_field_name`: the mapping of a field of the `fields` list or of a
@@ -716,7 +746,9 @@ fn apply_item(pi: &ProcessingItem, work: &mut Work<'_>, run: &mut Run<'_>) -> Re
                 }
                 let handled = |name: &str| {
                     include.as_ref().is_none_or(|i| i.iter().any(|n| n == name))
-                        && exclude.as_ref().is_none_or(|e| !e.iter().any(|n| n == name))
+                        && exclude
+                            .as_ref()
+                            .is_none_or(|e| !e.iter().any(|n| n == name))
                 };
                 let replace = |name: &str| -> Result<Vec<String>, String> {
                     if wildcard {
@@ -741,7 +773,8 @@ fn apply_item(pi: &ProcessingItem, work: &mut Work<'_>, run: &mut Run<'_>) -> Re
             service,
         } => {
             let meta = &mut work.rule.meta;
-            meta.logsource = LogSource::new(product.as_deref(), category.as_deref(), service.as_deref());
+            meta.logsource =
+                LogSource::new(product.as_deref(), category.as_deref(), service.as_deref());
             meta.logsource_custom.clear();
             meta.logsource_definition = None;
             Ok(())
@@ -762,7 +795,10 @@ fn apply_item(pi: &ProcessingItem, work: &mut Work<'_>, run: &mut Run<'_>) -> Re
             if unmapped.is_empty() {
                 Ok(())
             } else {
-                Err(format!("the following fields are not mapped: {}", unmapped.join(", ")))
+                Err(format!(
+                    "the following fields are not mapped: {}",
+                    unmapped.join(", ")
+                ))
             }
         }
         Transformation::SetState { key, value } => {
@@ -777,11 +813,17 @@ fn apply_item(pi: &ProcessingItem, work: &mut Work<'_>, run: &mut Run<'_>) -> Re
             Ok(())
         }
         Transformation::RemoveField { fields } => {
-            work.rule.meta.fields.retain(|f| !fields.iter().any(|r| r == f));
+            work.rule
+                .meta
+                .fields
+                .retain(|f| !fields.iter().any(|r| r == f));
             Ok(())
         }
         Transformation::SetField { fields } => {
-            work.rule.meta.fields = fields.iter().map(|f| CompactString::from(f.as_str())).collect();
+            work.rule.meta.fields = fields
+                .iter()
+                .map(|f| CompactString::from(f.as_str()))
+                .collect();
             Ok(())
         }
         Transformation::SetCustomAttribute { .. } => Ok(()),
@@ -789,7 +831,11 @@ fn apply_item(pi: &ProcessingItem, work: &mut Work<'_>, run: &mut Run<'_>) -> Re
 }
 
 /// pySigma's `FieldMappingTransformationBase.apply_detection_item`.
-fn map_item(pi: &ProcessingItem, item: &mut WItem, run: &mut Run<'_>) -> Result<Option<WNode>, String> {
+fn map_item(
+    pi: &ProcessingItem,
+    item: &mut WItem,
+    run: &mut Run<'_>,
+) -> Result<Option<WNode>, String> {
     if !pi.matches_item(item, run) {
         return Ok(None);
     }
@@ -973,7 +1019,9 @@ fn transform_value(
         },
         Transformation::SetValue { value } => Some(vec![value.clone()]),
         Transformation::ConvertType { target } => match (target, value) {
-            (ConvertTarget::Str, SigmaValue::Int(i)) => Some(vec![SigmaValue::String(i.to_string())]),
+            (ConvertTarget::Str, SigmaValue::Int(i)) => {
+                Some(vec![SigmaValue::String(i.to_string())])
+            }
             (ConvertTarget::Str, SigmaValue::Float(f)) => {
                 Some(vec![SigmaValue::String(f.to_string())])
             }
@@ -1040,7 +1088,9 @@ fn fill_placeholders(
         let mut texts = vec![String::new()];
         for token in tokens {
             let pieces: Vec<String> = match token {
-                Token::Lit(bytes) => vec![escape_literal(&String::from_utf8_lossy(&bytes), remaining)],
+                Token::Lit(bytes) => {
+                    vec![escape_literal(&String::from_utf8_lossy(&bytes), remaining)]
+                }
                 Token::Star => vec!["*".into()],
                 Token::One => vec!["?".into()],
                 Token::Dash => vec!["-".into()],
@@ -1120,7 +1170,9 @@ fn substitute(text: &str, logsource: &LogSource) -> String {
 fn template(value: &Yaml, logsource: &LogSource) -> Yaml {
     match value {
         Yaml::String(s) => Yaml::String(substitute(s, logsource)),
-        Yaml::Sequence(items) => Yaml::Sequence(items.iter().map(|i| template(i, logsource)).collect()),
+        Yaml::Sequence(items) => {
+            Yaml::Sequence(items.iter().map(|i| template(i, logsource)).collect())
+        }
         other => other.clone(),
     }
 }
@@ -1238,7 +1290,10 @@ mod tests {
     fn template_substitutes_like_python() {
         let ls = LogSource::new(Some("windows"), None, Some("security"));
         assert_eq!(substitute("$product/$service", &ls), "windows/security");
-        assert_eq!(substitute("${product}x $$ $other $category", &ls), "windowsx $ $other None");
+        assert_eq!(
+            substitute("${product}x $$ $other $category", &ls),
+            "windowsx $ $other None"
+        );
         assert_eq!(substitute("trailing $", &ls), "trailing $");
     }
 }

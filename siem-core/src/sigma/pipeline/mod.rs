@@ -68,6 +68,14 @@
 //! [`Pipeline::bundled`] returns the pipelines shipped with siem (`windows`, `ecs`; see
 //! [`BUNDLED`]); [`PipelineSet::defaults`] is the set a caller that names no pipeline should use.
 //!
+//! **Default.** Rules written in the Sigma taxonomy (all of SigmaHQ's) only match siem's
+//! events through these pipelines, and each of them touches only rules of its own logsources
+//! (Windows products; webserver, proxy, firewall, DNS categories; sudo), leaving names with a dot
+//! (ECS) alone. So the default is to apply both: `siem scan` and `siem rules check` do unless
+//! given `--pipeline` (which replaces the set) or `--no-default-pipelines`; an embedding
+//! application building a [`RuleSetBuilder`] or an `Engine` installs
+//! `PipelineSet::defaults()` the same way unless its user configured pipelines.
+//!
 //! # Example
 //!
 //! ```

@@ -343,3 +343,40 @@ fn table_output_for_people() {
         "{err}"
     );
 }
+
+/// SigmaHQ's Django and Python rules (keyword rules, `category: application`) over Python
+/// logging records as python-json-logger writes them: the JSON reader gives Django loggers
+/// `product: django` and others `product: python`, and keeps the logger name and the
+/// exception's class, which the keywords find.
+#[test]
+fn sigmahq_application_rules_over_python_logging_records() {
+    let records = concat!(
+        r#"{"asctime": "2024-05-01 10:11:12,345", "levelname": "ERROR", "name": "django.security.DisallowedHost", "message": "Invalid HTTP_HOST header: 'evil.example'. You may need to add 'evil.example' to ALLOWED_HOSTS.", "status_code": 400, "request": "<WSGIRequest: GET '/admin/'>"}"#,
+        "\n",
+        r#"{"asctime": "2024-05-01 10:11:13,001", "levelname": "ERROR", "name": "shop.orders", "message": "order sync failed", "exc_info": "Traceback (most recent call last):\n  File \"/srv/shop/orders.py\", line 42, in sync\n    cur.execute(q)\nsqlite3.OperationalError: no such table: orders"}"#,
+        "\n",
+        r#"{"asctime": "2024-05-01 10:11:14,500", "levelname": "INFO", "name": "django.request", "message": "GET /products 200"}"#,
+        "\n",
+    );
+    let rules = path("sigma", "rules/application");
+    let got = alerts(&siem(
+        &["scan", "--rules", &rules, "-o", "jsonl", "-"],
+        Some(records.as_bytes()),
+    ));
+    let got: Vec<(&str, &str)> = got
+        .iter()
+        .map(|a| {
+            (
+                a["rule"]["id"].as_str().unwrap(),
+                a["event"]["logsource"]["product"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("fd435618-981e-4a7c-81f8-f78ce480d616", "django"),
+            ("19aefed0-ffd4-47dc-a7fc-f8b1425e84f9", "python"),
+        ]
+    );
+}

@@ -42,7 +42,14 @@ fn quoted(s: &str) -> String {
 fn item() -> impl Strategy<Value = String> {
     (
         prop::sample::select(vec!["a", "b", "c"]),
-        prop::sample::select(vec!["", "|contains", "|startswith", "|endswith", "|contains|all", "|cased"]),
+        prop::sample::select(vec![
+            "",
+            "|contains",
+            "|startswith",
+            "|endswith",
+            "|contains|all",
+            "|cased",
+        ]),
         prop::collection::vec(value(), 1..3),
     )
         .prop_map(|(f, m, vs)| {
@@ -56,7 +63,10 @@ fn selection() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::collection::vec(item(), 1..3).prop_map(|items| format!("{{{}}}", items.join(", "))),
         prop::collection::vec(prop::collection::vec(item(), 1..3), 1..3).prop_map(|maps| {
-            let maps: Vec<String> = maps.iter().map(|m| format!("{{{}}}", m.join(", "))).collect();
+            let maps: Vec<String> = maps
+                .iter()
+                .map(|m| format!("{{{}}}", m.join(", ")))
+                .collect();
             format!("[{}]", maps.join(", "))
         }),
         // A null test and an existence test: negative semantics go through the mapping too.
@@ -80,13 +90,18 @@ fn condition() -> impl Strategy<Value = String> {
 
 fn rule_yaml() -> impl Strategy<Value = String> {
     (selection(), selection(), selection(), condition()).prop_map(|(s1, s2, s3, c)| {
-        format!("title: t\nid: r\ndetection:\n  s1: {s1}\n  s2: {s2}\n  s3: {s3}\n  condition: {c}\n")
+        format!(
+            "title: t\nid: r\ndetection:\n  s1: {s1}\n  s2: {s2}\n  s3: {s3}\n  condition: {c}\n"
+        )
     })
 }
 
 fn event() -> impl Strategy<Value = Event> {
     prop::collection::vec(
-        (prop::sample::select(vec!["a", "b", "c", "x", "y", "b2"]), text()),
+        (
+            prop::sample::select(vec!["a", "b", "c", "x", "y", "b2"]),
+            text(),
+        ),
         0..5,
     )
     .prop_map(|fields| {

@@ -380,3 +380,41 @@ fn sigmahq_application_rules_over_python_logging_records() {
         ]
     );
 }
+
+/// SigmaHQ's sudo rule for CVE-2019-14287 tests sudo's own `USER` key (`#-1`, `#4294967295`);
+/// the `ecs` pipeline maps it onto `user.target.name`, where the sudo decoder puts it.
+#[test]
+fn sigmahq_sudo_rule_through_the_ecs_pipeline() {
+    let rules = path(
+        "sigma",
+        "rules-emerging-threats/2019/Exploits/CVE-2019-14287",
+    );
+    let lines = concat!(
+        "Oct 11 22:14:15 host sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=#-1 ; COMMAND=/usr/bin/id\n",
+        "Oct 11 22:14:20 host sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=#4294967295 ; COMMAND=/usr/bin/id\n",
+        "Oct 11 22:14:25 host sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id\n",
+    );
+    let args = [
+        "scan",
+        "--rules",
+        rules.as_str(),
+        "-o",
+        "jsonl",
+        "--reference-time",
+        "2024-01-01T00:00:00Z",
+        "-",
+    ];
+    let got = alerts(&siem(&args, Some(lines.as_bytes())));
+    let targets: Vec<&str> = got
+        .iter()
+        .map(|a| {
+            assert_eq!(a["rule"]["id"], "7fcc54cb-f27d-4684-84b7-436af096f858");
+            a["event"]["user"]["target"]["name"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(targets, ["#-1", "#4294967295"]);
+    // Without the pipeline the rule's `USER` is no field of these events.
+    let mut bare = args.to_vec();
+    bare.insert(3, "--no-default-pipelines");
+    assert!(alerts(&siem(&bare, Some(lines.as_bytes()))).is_empty());
+}

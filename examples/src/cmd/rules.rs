@@ -133,7 +133,7 @@ pub fn load(paths: &[PathBuf], args: &LoadArgs, parse: ParseOptions) -> Result<L
         let values = read_placeholder_values(file).map_err(|e| e.to_string())?;
         builder.rules().placeholder(name, values);
     }
-    pipelines.install(builder.rules());
+    builder.pipelines(pipelines);
     let (files, read_errors) = read_rules(paths);
     let mut failures: Vec<Failure> = read_errors
         .iter()

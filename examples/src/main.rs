@@ -22,11 +22,17 @@ struct Cli {
 enum Command {
     /// Parse log lines into ECS JSON events, one per line.
     Parse(cmd::parse::Args),
+    /// Work with Sigma rules: `siem rules check PATH...` compiles them and reports failures.
+    Rules(cmd::rules::Args),
+    /// Scan log files with Sigma rules and print the alerts.
+    Scan(cmd::scan::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
+        Command::Rules(args) => cmd::rules::run(args),
+        Command::Scan(args) => cmd::scan::run(args),
     }
 }

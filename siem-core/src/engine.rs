@@ -66,7 +66,8 @@ use crate::correlate::{
 };
 use crate::event::{Event, PARSE_FAILURE_TAG};
 use crate::parse::{ParseConfigError, ParseOptions, Parsed, Parser};
-use crate::sigma::correlation::CorrelationRule;
+use crate::sigma::correlation::{CorrelationRule, FieldAlias};
+use crate::sigma::pipeline::PipelineSet;
 use crate::sigma::{ErrorKind, RawCorrelation, RuleError, RuleId, RuleSet, RuleSetBuilder};
 
 /// The default lateness of an engine's correlator: two seconds.
@@ -75,6 +76,10 @@ pub const DEFAULT_LATENESS: Duration = Duration::from_secs(2);
 /// Builds an [`Engine`]. Obtained from [`Engine::builder`].
 pub struct EngineBuilder {
     rules: RuleSetBuilder,
+    /// Taken (installed into `rules`) by the first build.
+    pipelines: Option<PipelineSet>,
+    /// What the correlation rules' field names are mapped with (a copy of `pipelines`).
+    field_mapping: PipelineSet,
     parse: ParseOptions,
     correlator: CorrelatorConfig,
     policy: PolicyConfig,
@@ -85,6 +90,8 @@ impl Default for EngineBuilder {
     fn default() -> Self {
         EngineBuilder {
             rules: RuleSet::builder(),
+            pipelines: Some(PipelineSet::defaults()),
+            field_mapping: PipelineSet::defaults(),
             parse: ParseOptions::default(),
             correlator: CorrelatorConfig {
                 lateness: DEFAULT_LATENESS,
@@ -101,6 +108,19 @@ impl EngineBuilder {
     /// errors. Rules that do not compile are reported by [`EngineBuilder::build`].
     pub fn rules_yaml(&mut self, text: &str, path: Option<&str>) -> &mut Self {
         self.rules.add_yaml(text, path);
+        self
+    }
+
+    /// The processing pipelines every rule goes through before it is compiled (field-name
+    /// mapping onto the fields siem's parsers emit, and the like). Replaces the default set,
+    /// the bundled `windows` and `ecs` pipelines
+    /// ([`DEFAULT_PIPELINES`](crate::sigma::pipeline::DEFAULT_PIPELINES)), which only touch
+    /// rules of their logsources; pass an empty set for rules as written. Correlation rules'
+    /// `group-by`, alias and `field` names are mapped with the same set, through the logsource
+    /// of the rules they refer to.
+    pub fn pipelines(&mut self, pipelines: PipelineSet) -> &mut Self {
+        self.field_mapping = pipelines.clone();
+        self.pipelines = Some(pipelines);
         self
     }
 
@@ -153,8 +173,11 @@ impl EngineBuilder {
     /// Like [`EngineBuilder::build`], reporting invalid parse options as an error.
     pub fn try_build(&mut self) -> Result<(Engine, Vec<RuleError>), ParseConfigError> {
         let parser = Parser::new(self.parse.clone())?;
+        if let Some(pipelines) = self.pipelines.take() {
+            pipelines.install(&mut self.rules);
+        }
         let (rules, mut errors) = self.rules.build();
-        let correlations = build_correlations(&rules, &mut errors);
+        let correlations = build_correlations(&rules, &self.field_mapping, &mut errors);
         let rule_count = rules.len();
         let (base, emits) = match &correlations {
             Some(set) => (
@@ -186,11 +209,18 @@ impl EngineBuilder {
 /// Parses the raw correlation documents and resolves them against the rule set. A correlation
 /// that does not parse, or whose references cannot be resolved, becomes a [`RuleError`] and is
 /// left out; the others still load.
-fn build_correlations(rules: &RuleSet, errors: &mut Vec<RuleError>) -> Option<Arc<CorrelationSet>> {
+fn build_correlations(
+    rules: &RuleSet,
+    pipelines: &PipelineSet,
+    errors: &mut Vec<RuleError>,
+) -> Option<Arc<CorrelationSet>> {
     let mut parsed: Vec<(CorrelationRule, &RawCorrelation)> = Vec::new();
     for raw in rules.correlations() {
         match CorrelationRule::from_yaml(raw.meta.clone(), &raw.yaml) {
-            Ok(rule) => parsed.push((rule, raw)),
+            Ok(mut rule) => {
+                map_correlation_fields(&mut rule, rules, pipelines);
+                parsed.push((rule, raw))
+            }
             Err(e) => errors.push(correlation_error(raw, e.kind.to_string())),
         }
     }
@@ -215,6 +245,69 @@ fn build_correlations(rules: &RuleSet, errors: &mut Vec<RuleError>) -> Option<Ar
                     .unwrap_or(0);
                 let (_, raw) = parsed.remove(position);
                 errors.push(correlation_error(raw, e.to_string()));
+            }
+        }
+    }
+}
+
+/// Maps the field names a correlation reads in its detection rules' events (`group-by`, alias
+/// targets, `field`) through the pipelines that mapped those rules' own field names, so that a
+/// correlation written in the Sigma taxonomy (`group-by: IpAddress`) reads the field the
+/// detection rule's mapped name reads (`winlog.event_data.IpAddress`). `group-by` names stay
+/// as written: they are what the alert's `group` says. A name mapped to several alternatives
+/// reads the first; `field` is mapped through the first detection rule's logsource.
+fn map_correlation_fields(rule: &mut CorrelationRule, rules: &RuleSet, pipelines: &PipelineSet) {
+    if pipelines.is_empty() {
+        return;
+    }
+    let detection_rules: Vec<(compact_str::CompactString, crate::event::LogSource)> = rule
+        .rules
+        .iter()
+        .filter_map(|r| {
+            rules
+                .lookup(r)
+                .map(|id| (r.clone(), rules.rule(id).logsource.clone()))
+        })
+        .collect();
+    let mapped = |field: &str, logsource: &crate::event::LogSource| {
+        pipelines
+            .map_field_name(field, logsource)
+            .into_iter()
+            .next()
+            .filter(|m| m != field)
+    };
+    let mut aliases: Vec<(
+        compact_str::CompactString,
+        compact_str::CompactString,
+        String,
+    )> = Vec::new();
+    for name in &rule.group_by {
+        for (reference, logsource) in &detection_rules {
+            let field = rule.group_field(name, reference);
+            if let Some(target) = mapped(field, logsource) {
+                aliases.push((name.clone(), reference.clone(), target));
+            }
+        }
+    }
+    for (name, reference, target) in aliases {
+        let position = match rule.aliases.iter().position(|a| a.alias == name) {
+            Some(i) => i,
+            None => {
+                rule.aliases.push(FieldAlias {
+                    alias: name,
+                    fields: Vec::new(),
+                });
+                rule.aliases.len() - 1
+            }
+        };
+        let alias = &mut rule.aliases[position];
+        alias.fields.retain(|(r, _)| *r != reference);
+        alias.fields.push((reference, target.into()));
+    }
+    if let Some((_, logsource)) = detection_rules.first() {
+        for field in &mut rule.condition.field {
+            if let Some(target) = mapped(field, logsource) {
+                *field = target.into();
             }
         }
     }

@@ -41,7 +41,8 @@ fn strings(doc: &yaml_serde::Value, key: &str) -> Vec<String> {
     }
 }
 
-/// The metadata of a rule document: a stand-in for the Sigma loader's (branch `sigma`).
+/// The metadata of a rule document, read directly (the correlation tests build rules whose
+/// detection part is irrelevant, so they do not go through the Sigma loader).
 pub fn meta_of(doc: &yaml_serde::Value, path: Option<&str>) -> RuleMeta {
     let logsource = doc.get("logsource");
     let part = |k: &str| logsource.and_then(|l| l.get(k)).and_then(|v| v.as_str());

@@ -1,3 +1,5 @@
 //! The subcommands, one module each.
 
 pub mod parse;
+pub mod rules;
+pub mod scan;

@@ -19,6 +19,9 @@
 //! 4. **Matching** ([`RuleSet::matches`]): route the event by logsource, skip rules whose
 //!    required literals are absent (Aho-Corasick per field), evaluate the rest.
 //!
+//! [`pipeline`] reads pySigma processing pipelines (field mappings and the like) and applies
+//! them through that hook; siem bundles pipelines for its own Windows and ECS events.
+//!
 //! [`reference`](mod@reference) holds a plain interpreter of the rule tree, written straight from the
 //! specification, that the tests compare the compiled matcher against.
 //!
@@ -49,6 +52,7 @@ mod error;
 mod eval;
 mod meta;
 mod pattern;
+pub mod pipeline;
 mod prefilter;
 pub mod reference;
 mod ruleset;

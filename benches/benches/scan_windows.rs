@@ -1,0 +1,215 @@
+//! What `siem scan` does per Windows event, measured on the 26,365 real events of
+//! `windows-evtx-json/` with all 3,141 rules of SigmaHQ's `rules/` through the default
+//! pipelines, next to RSigma on the same events and rules (fed as the differential test feeds
+//! it, `tests/common/rsigma_flat.rs`); and what the pipelines cost at load time.
+//!
+//! `cargo bench -p siem-benches --bench scan_windows`
+//!
+//! - `scan_windows/siem/parse+match`: each JSON line through siem's parser, then the rule set.
+//! - `scan_windows/siem/match`: the parsed events through the rule set only.
+//! - `scan_windows/rsigma/evaluate`: RSigma's `evaluate_with_logsource` on the flattened
+//!   events (flattening not timed), with the `registry_event` implication as in the test.
+//! - `pipelines/apply_defaults`: the `windows` + `ecs` pipelines on each parsed rule.
+//! - `pipelines/build_with_defaults` and `pipelines/build_without`: parsing, transforming and
+//!   compiling the whole rule set.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rsigma_eval::Engine;
+use rsigma_eval::event::JsonEvent;
+use rsigma_eval::pipeline::parse_pipeline;
+use serde_json::Value;
+use siem_core::parse::json::windows;
+use siem_core::parse::{FormatSpec, ParseOptions, Parser};
+use siem_core::sigma::pipeline::PipelineSet;
+use siem_core::sigma::{MatchScratch, RuleSet, SigmaDocument, parse_documents};
+
+#[path = "../tests/common/rsigma_flat.rs"]
+mod rsigma_flat;
+
+/// thor.yml's renames for RSigma, as in `tests/rsigma_differential.rs`.
+const RSIGMA_PIPELINE: &str = r#"
+name: thor renames
+priority: 10
+transformations:
+  - type: field_name_mapping
+    mapping:
+      Image: [Image, NewProcessName]
+      ParentImage: [ParentImage, ParentProcessName]
+    rule_conditions: [{type: logsource, product: windows, category: process_creation}]
+  - type: field_name_mapping
+    mapping:
+      Signature: [Signature, ThreatName]
+      Filename: [Filename, Path]
+    rule_conditions: [{type: logsource, category: antivirus}]
+"#;
+
+fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == ext) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn rule_texts() -> Vec<(String, String)> {
+    let root = siem_testkit::corpus("sigma");
+    files(&root.join("rules"), "yml")
+        .into_iter()
+        .map(|p| {
+            let rel = p
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (rel, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect()
+}
+
+fn build(texts: &[(String, String)], pipelines: bool) -> RuleSet {
+    let mut builder = RuleSet::builder();
+    if pipelines {
+        PipelineSet::defaults().install(&mut builder);
+    }
+    for (path, text) in texts {
+        builder.add_yaml(text, Some(path));
+    }
+    builder.build().0
+}
+
+fn bench(c: &mut Criterion) {
+    let texts = rule_texts();
+    let rules = build(&texts, true);
+    let lines: Vec<String> = files(&siem_testkit::corpus("windows-evtx-json"), "jsonl")
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let parser = Parser::new(ParseOptions {
+        format: FormatSpec::Json,
+        ..ParseOptions::default()
+    })
+    .unwrap();
+    let events: Vec<_> = lines
+        .iter()
+        .map(|l| parser.parse(l.as_bytes()).event)
+        .collect();
+
+    let mut engine = Engine::new();
+    engine.add_pipeline(parse_pipeline(RSIGMA_PIPELINE).unwrap());
+    let parsed: Vec<_> = texts
+        .iter()
+        .filter_map(|(_, t)| rsigma_parser::parse_sigma_yaml(t).ok())
+        .flat_map(|c| c.rules)
+        .collect();
+    engine.add_rules(parsed.iter());
+    let flat: Vec<(Value, Vec<rsigma_parser::LogSource>)> = lines
+        .iter()
+        .filter_map(|l| {
+            let doc: Value = serde_json::from_str(l).ok()?;
+            let (flat, channel, eid, event_type) = rsigma_flat::flatten(&doc)?;
+            let ls = windows::logsource(channel.as_deref(), eid, event_type.as_deref());
+            let category = ls.category.as_deref();
+            let mut routes = vec![rsigma_flat::rsigma_logsource(&ls, category)];
+            if let Some(parent) = rsigma_flat::implied(category) {
+                routes.push(rsigma_flat::rsigma_logsource(&ls, Some(parent)));
+            }
+            Some((flat, routes))
+        })
+        .collect();
+
+    let mut group = c.benchmark_group("scan_windows");
+    group.throughput(Throughput::Elements(lines.len() as u64));
+    group.sample_size(10);
+    group.bench_function("siem/parse+match", |b| {
+        let mut scratch = MatchScratch::new();
+        let mut out = Vec::new();
+        b.iter(|| {
+            let mut hits = 0;
+            for line in &lines {
+                let event = parser.parse(line.as_bytes()).event;
+                rules.matches_into(&event, &mut scratch, &mut out);
+                hits += out.len();
+            }
+            black_box(hits)
+        })
+    });
+    group.bench_function("siem/match", |b| {
+        let mut scratch = MatchScratch::new();
+        let mut out = Vec::new();
+        b.iter(|| {
+            let mut hits = 0;
+            for event in &events {
+                rules.matches_into(event, &mut scratch, &mut out);
+                hits += out.len();
+            }
+            black_box(hits)
+        })
+    });
+    group.throughput(Throughput::Elements(flat.len() as u64));
+    group.bench_function("rsigma/evaluate", |b| {
+        b.iter(|| {
+            let mut hits = 0;
+            for (event, routes) in &flat {
+                let event = JsonEvent::borrow(event);
+                for ls in routes {
+                    hits += engine.evaluate_with_logsource(&event, ls).len();
+                }
+            }
+            black_box(hits)
+        })
+    });
+    group.finish();
+
+    let documents: Vec<_> = texts
+        .iter()
+        .filter_map(
+            |(p, t)| match parse_documents(t, Some(p)).0.into_iter().next() {
+                Some(SigmaDocument::Rule(r)) => Some(r),
+                _ => None,
+            },
+        )
+        .collect();
+    let defaults = PipelineSet::defaults();
+    let mut group = c.benchmark_group("pipelines");
+    group.throughput(Throughput::Elements(documents.len() as u64));
+    group.sample_size(10);
+    group.bench_function("apply_defaults", |b| {
+        b.iter(|| {
+            for rule in &documents {
+                let mut r = rule.clone();
+                defaults.apply(&mut r).unwrap();
+                black_box(&r);
+            }
+        })
+    });
+    group.throughput(Throughput::Elements(texts.len() as u64));
+    group.bench_function("build_with_defaults", |b| {
+        b.iter(|| black_box(build(&texts, true).len()))
+    });
+    group.bench_function("build_without", |b| {
+        b.iter(|| black_box(build(&texts, false).len()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,455 @@
+//! `siem scan`: log files in, alerts out.
+//!
+//! Loads Sigma rules (`--rules`, repeatable; files or folders; detection, filter and
+//! correlation rules) through the processing pipelines (the bundled `windows` + `ecs` by
+//! default, see [`super::rules`]) into an [`Engine`], then reads each FILE (`-` is stdin) line by
+//! line with the bounded line reader, parses every line as `siem parse` does and hands the event
+//! to the engine, which matches it (routed by logsource) and feeds the correlator. Every alert
+//! is printed: a table for people (`--output table`, the default) or, with `--output jsonl`,
+//! one JSON object per alert exactly as `Alert::to_json` writes it (`"kind": "detection"` or
+//! `"correlation"`). At the end of the input the correlator is flushed, so correlations still
+//! waiting for late events are reported.
+//!
+//! Rules that fail to load are reported on stderr and the scan goes on with the others. On
+//! stderr: progress (refreshed every second when stderr is a terminal, else a line every 30
+//! seconds) and a summary at the end: events read, parse failures, lines cut, alerts by rule.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, ErrorKind, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use siem_collect::lines::{LineReader, LineStats};
+use siem_core::alert::{Alert, AlertKind};
+use siem_core::engine::Engine;
+use siem_core::event::{Event, LogSource, PARSE_FAILURE_TAG};
+use siem_core::parse::{self, FormatSpec, ParseOptions};
+
+use super::rules::{LoadArgs, load};
+
+/// How alerts are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Aligned columns: time, level, rule title, a short event summary.
+    Table,
+    /// One JSON alert per line (`Alert::to_json`).
+    Jsonl,
+}
+
+/// Arguments of `siem scan`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Sigma rule file or folder (searched recursively for *.yml / *.yaml). Repeatable.
+    #[arg(long = "rules", required = true, value_name = "PATH")]
+    rules: Vec<PathBuf>,
+
+    #[command(flatten)]
+    load: LoadArgs,
+
+    /// Log format: auto, syslog, json, apache, nginx, cef, leef, kv (or logfmt), grok:<expression>.
+    #[arg(long, short, default_value = "auto", value_parser = parse_format)]
+    format: FormatSpec,
+
+    /// Logsource parts for the events, e.g. `product=django,category=application`. They fill
+    /// what the parser could not tell (see --logsource-override).
+    #[arg(long, value_parser = parse_logsource)]
+    logsource: Option<LogSource>,
+
+    /// Let --logsource replace what the parser inferred instead of only filling gaps.
+    #[arg(long, requires = "logsource")]
+    logsource_override: bool,
+
+    /// Time zone of timestamps that carry none (IANA name, e.g. Europe/Paris).
+    #[arg(long, default_value = "UTC", value_parser = parse_timezone)]
+    timezone: chrono_tz::Tz,
+
+    /// "Now" for giving yearless timestamps a year (RFC 3339); default: the clock.
+    #[arg(long, value_parser = parse_time)]
+    reference_time: Option<DateTime<Utc>>,
+
+    /// Longest line accepted; longer lines are cut there and tagged.
+    #[arg(long, default_value_t = parse::DEFAULT_MAX_LINE_BYTES, value_parser = parse_max_line_bytes)]
+    max_line_bytes: usize,
+
+    /// Output: `table` for people, `jsonl` for one JSON alert per line.
+    #[arg(long, short, value_enum, default_value_t = Output::Table)]
+    output: Output,
+
+    /// Files to scan; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+fn parse_format(s: &str) -> Result<FormatSpec, String> {
+    s.parse()
+}
+
+fn parse_logsource(s: &str) -> Result<LogSource, String> {
+    LogSource::parse_spec(s)
+}
+
+fn parse_timezone(s: &str) -> Result<chrono_tz::Tz, String> {
+    s.parse::<chrono_tz::Tz>().map_err(|_| {
+        format!("unknown time zone {s:?}: expected an IANA name such as UTC or Europe/Paris")
+    })
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
+}
+
+fn parse_max_line_bytes(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{s:?} is not a byte count: {e}")),
+    }
+}
+
+/// Counters over the whole scan.
+#[derive(Debug, Default)]
+struct Summary {
+    read: LineStats,
+    events: u64,
+    blank: u64,
+    failures: u64,
+    alerts: u64,
+    /// Alerts per rule, keyed by the rule's handle, with its title.
+    by_rule: HashMap<String, (String, u64)>,
+    files_failed: u64,
+}
+
+/// Progress on stderr: refreshed in place on a terminal, an occasional line otherwise.
+struct Progress {
+    terminal: bool,
+    every: Duration,
+    last: Instant,
+    shown: bool,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let terminal = io::stderr().is_terminal();
+        Progress {
+            terminal,
+            every: if terminal {
+                Duration::from_secs(1)
+            } else {
+                Duration::from_secs(30)
+            },
+            last: Instant::now(),
+            shown: false,
+        }
+    }
+
+    fn tick(&mut self, summary: &Summary) {
+        if self.last.elapsed() < self.every {
+            return;
+        }
+        self.last = Instant::now();
+        let text = format!(
+            "siem scan: {} events, {} alerts so far",
+            summary.events, summary.alerts
+        );
+        if self.terminal {
+            eprint!("\r{text}");
+            self.shown = true;
+        } else {
+            eprintln!("{text}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+enum Failure {
+    Input(io::Error),
+    Output(io::Error),
+}
+
+/// Runs `siem scan`.
+pub fn run(args: Args) -> ExitCode {
+    let options = ParseOptions {
+        format: args.format.clone(),
+        timezone: args.timezone,
+        reference_time: args.reference_time,
+        max_line_bytes: args.max_line_bytes,
+        logsource: args.logsource.clone().unwrap_or_default(),
+        logsource_override: args.logsource_override,
+    };
+    let loaded = match load(&args.rules, &args.load, options) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("siem scan: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for f in &loaded.failures {
+        eprintln!("siem scan: skipped {f}");
+    }
+    if loaded.engine.rules().is_empty() {
+        eprintln!("siem scan: no rule compiled; nothing to scan for");
+        return ExitCode::from(2);
+    }
+    eprintln!(
+        "siem scan: {} of {} rules loaded",
+        loaded.compiled(),
+        loaded.total
+    );
+    let engine = &loaded.engine;
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut summary = Summary::default();
+    let mut progress = Progress::new();
+    let mut stdin_used = false;
+    let mut scanner = Scanner {
+        engine,
+        output: args.output,
+        line: String::with_capacity(4096),
+    };
+    if args.output == Output::Table {
+        let _ = writeln!(
+            out,
+            "{:<20}  {:<13}  {:<48}  EVENT",
+            "TIME", "LEVEL", "RULE"
+        );
+    }
+    for path in &args.files {
+        let input: Box<dyn Read> = if path.as_os_str() == "-" {
+            if stdin_used {
+                eprintln!("siem scan: `-` given twice; standard input is read once");
+                continue;
+            }
+            stdin_used = true;
+            Box::new(io::stdin().lock())
+        } else {
+            match File::open(path) {
+                Ok(f) => Box::new(f),
+                Err(e) => {
+                    eprintln!("siem scan: cannot open {}: {e}", path.display());
+                    summary.files_failed += 1;
+                    continue;
+                }
+            }
+        };
+        match scanner.scan(input, &mut out, &mut summary, &mut progress) {
+            Ok(()) => {}
+            Err(Failure::Output(e)) if e.kind() == ErrorKind::BrokenPipe => {
+                progress.finish();
+                return ExitCode::SUCCESS;
+            }
+            Err(Failure::Output(e)) => {
+                progress.finish();
+                eprintln!("siem scan: cannot write the output: {e}");
+                return ExitCode::FAILURE;
+            }
+            Err(Failure::Input(e)) => {
+                eprintln!("siem scan: error reading {}: {e}", path.display());
+                summary.files_failed += 1;
+            }
+        }
+    }
+    // End of input: correlations still waiting for late events are decided now.
+    let rest = engine.flush();
+    let flushed = rest
+        .iter()
+        .try_for_each(|a| scanner.emit(a, &mut out, &mut summary));
+    progress.finish();
+    if let Err(e) = flushed.and_then(|()| out.flush())
+        && e.kind() != ErrorKind::BrokenPipe
+    {
+        eprintln!("siem scan: cannot write the output: {e}");
+        return ExitCode::FAILURE;
+    }
+    print_summary(&summary);
+    if summary.files_failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_summary(summary: &Summary) {
+    eprintln!(
+        "siem scan: {} events read, {} parse failures, {} lines cut ({} bytes dropped), {} blank lines skipped, {} alerts",
+        summary.events,
+        summary.failures,
+        summary.read.cut_lines,
+        summary.read.dropped_bytes,
+        summary.blank,
+        summary.alerts
+    );
+    let mut by_rule: Vec<(&String, &(String, u64))> = summary.by_rule.iter().collect();
+    // Most frequent first, then by title, so the output is stable.
+    by_rule.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.1.0.cmp(&b.1.0)).then(a.0.cmp(b.0)));
+    for (handle, (title, count)) in by_rule {
+        eprintln!("{count:>8}  {title} ({handle})");
+    }
+}
+
+struct Scanner<'a> {
+    engine: &'a Engine,
+    output: Output,
+    line: String,
+}
+
+impl Scanner<'_> {
+    fn scan(
+        &mut self,
+        input: impl Read,
+        out: &mut impl Write,
+        summary: &mut Summary,
+        progress: &mut Progress,
+    ) -> Result<(), Failure> {
+        let mut reader = LineReader::new(input, self.engine.parser().options().max_line_bytes);
+        let result = loop {
+            let line = match reader.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(Failure::Input(e)),
+            };
+            if line.dropped == 0 && line.bytes.iter().all(u8::is_ascii_whitespace) {
+                summary.blank += 1;
+                continue;
+            }
+            let parsed = self.engine.parser().parse_cut(line.bytes, line.dropped);
+            summary.events += 1;
+            if parsed.event.has_tag(PARSE_FAILURE_TAG) {
+                summary.failures += 1;
+            }
+            for alert in self.engine.process_event(parsed.event) {
+                self.emit(&alert, out, summary).map_err(Failure::Output)?;
+            }
+            progress.tick(summary);
+        };
+        summary.read += reader.stats();
+        result
+    }
+
+    fn emit(
+        &mut self,
+        alert: &Alert,
+        out: &mut impl Write,
+        summary: &mut Summary,
+    ) -> io::Result<()> {
+        summary.alerts += 1;
+        summary
+            .by_rule
+            .entry(alert.rule.handle().to_string())
+            .or_insert_with(|| (alert.rule.title.clone(), 0))
+            .1 += 1;
+        self.line.clear();
+        match self.output {
+            Output::Jsonl => alert.write_json(&mut self.line),
+            Output::Table => table_row(alert, &mut self.line),
+        }
+        self.line.push('\n');
+        out.write_all(self.line.as_bytes())
+    }
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut with `…`.
+fn cut(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
+/// The few fields that tell a person what the event was: where, who, from where, and the
+/// most telling text (command line, script, service image, URL, message).
+fn event_summary(event: &Event) -> String {
+    let first = |fields: &[&str]| {
+        fields.iter().find_map(|f| {
+            event
+                .get(f)
+                .map(|v| v.to_text().into_owned())
+                .filter(|t| !t.trim().is_empty() && t != "-")
+        })
+    };
+    let mut parts = Vec::new();
+    for (label, fields) in [
+        ("host", &["host.name", "host.hostname"][..]),
+        (
+            "user",
+            &[
+                "user.name",
+                "winlog.event_data.TargetUserName",
+                "winlog.event_data.SubjectUserName",
+                "winlog.event_data.User",
+            ][..],
+        ),
+        ("src", &["source.ip", "winlog.event_data.IpAddress"][..]),
+        ("event_id", &["winlog.event_id"][..]),
+    ] {
+        if let Some(v) = first(fields) {
+            parts.push(format!("{label}={v}"));
+        }
+    }
+    let detail = first(&[
+        "process.command_line",
+        "winlog.event_data.CommandLine",
+        "winlog.event_data.ScriptBlockText",
+        "winlog.event_data.ImagePath",
+        "url.original",
+        "message",
+    ]);
+    if let Some(d) = detail {
+        parts.push(cut(&d.replace(['\n', '\r', '\t'], " "), 100));
+    }
+    if parts.is_empty() {
+        parts.push(cut(event.original().unwrap_or(""), 100));
+    }
+    parts.join(" ")
+}
+
+fn table_row(alert: &Alert, out: &mut String) {
+    use std::fmt::Write as _;
+    let time = if alert.arrival_time {
+        "-".to_string()
+    } else {
+        alert.timestamp.to_rfc3339_opts(SecondsFormat::Secs, true)
+    };
+    let level = alert.rule.level.unwrap_or_default().as_str();
+    let title = cut(&alert.rule.title, 48);
+    let summary = match alert.kind {
+        AlertKind::Detection => alert.event.as_ref().map(event_summary).unwrap_or_default(),
+        AlertKind::Correlation => correlation_summary(alert),
+    };
+    let _ = write!(out, "{time:<20}  {level:<13}  {title:<48}  {summary}");
+}
+
+/// A correlation alert in a few words: its group, the measured value, the window.
+fn correlation_summary(alert: &Alert) -> String {
+    let mut parts: Vec<String> = alert
+        .group
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.to_text()))
+        .collect();
+    if let Some(v) = &alert.value {
+        parts.push(format!("value={}", v.to_text()));
+    }
+    if let Some(w) = &alert.window {
+        parts.push(format!(
+            "from {} to {}",
+            w.start.to_rfc3339_opts(SecondsFormat::Secs, true),
+            w.end.to_rfc3339_opts(SecondsFormat::Secs, true)
+        ));
+    }
+    if !alert.rules.is_empty() {
+        parts.push(format!("rules {}", alert.rules.join(", ")));
+    }
+    parts.join(" ")
+}

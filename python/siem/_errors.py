@@ -64,10 +64,12 @@ class EventError(SiemError, TypeError, ValueError):
 
 class ParseError(SiemError, ValueError):
     """An option siem cannot use: an unknown format, time zone or logsource key, a grok
-    expression that does not compile, a bad duration or limit.
+    expression that does not compile, a bad duration or limit, a processing pipeline that is
+    not bundled, cannot be read or is not a valid pySigma pipeline.
 
     Attributes:
-        option: The option at fault (``"format"``, ``"timezone"``, ``"correlator"``, ...).
+        option: The option at fault (``"format"``, ``"timezone"``, ``"correlator"``,
+            ``"pipelines"``, ...).
     """
 
     def __init__(self, message: str, *, option: Optional[str] = None) -> None:

@@ -125,8 +125,15 @@ class Engine:
             ``os.PathLike``; folders are searched recursively for ``*.yml`` / ``*.yaml``) and
             YAML texts (``str`` spanning several lines). Detection, filter and correlation
             rules may be mixed, several documents per text.
-        pipelines: pySigma processing pipelines applied to the rules before they compile:
-            bundled names (``"windows"``, ``"ecs"``) or pipeline file paths.
+        pipelines: pySigma processing pipelines applied to the rules (and to correlation
+            rules' ``group-by`` fields) before they compile, each a bundled name
+            (``"windows"``: Sigma's Windows field names onto the parsed ``winlog.*`` fields;
+            ``"ecs"``: webserver, proxy, firewall, DNS and Linux names onto ECS), a pipeline file
+            path (``str`` or ``os.PathLike``) or a pipeline's YAML text (``str`` spanning
+            several lines). ``None`` (the default) applies the engine's defaults,
+            ``["windows", "ecs"]``, each of which only touches rules of its logsources; ``[]``
+            compiles the rules as written. A bad entry raises :class:`siem.ParseError` with
+            ``option == "pipelines"``.
         lenient: When ``False`` (the default) a rule that does not load raises
             :class:`siem.RuleError`; when ``True`` it is skipped and listed in
             :attr:`rule_errors`.
@@ -158,7 +165,7 @@ class Engine:
     def __init__(
         self,
         rules: Union[None, str, os.PathLike[str], Iterable[Union[str, os.PathLike[str]]]] = None,
-        pipelines: Optional[Sequence[Union[str, os.PathLike[str]]]] = None,
+        pipelines: Union[None, str, os.PathLike[str], Sequence[Union[str, os.PathLike[str]]]] = None,
         *,
         lenient: bool = False,
         format: str = "auto",

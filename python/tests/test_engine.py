@@ -116,7 +116,8 @@ def test_rules_from_files_folders_and_yaml_strings():
         "SSH Brute Force From One Address",
     ]
     folder = siem.Engine(rules=[EXAMPLE_RULES])
-    files = siem.Engine(rules=sorted(EXAMPLE_RULES.glob("*.yml")))
+    # Folders are searched recursively, files in sorted path order.
+    files = siem.Engine(rules=sorted(EXAMPLE_RULES.rglob("*.yml")))
     assert [r.id for r in folder.rules] == [r.id for r in files.rules]
     assert len(folder.correlation_rules) == len(files.correlation_rules) >= 2
     rule = next(r for r in folder.rules if r.id == "04d59082-29c9-4301-985b-e8698ef25e5a")
@@ -194,6 +195,124 @@ def test_sigma1_aggregations_and_unresolvable_correlations_are_rule_errors():
         siem.Engine(rules=[BRUTE_FORCE])  # refers to a rule that is not loaded
     assert info.value.rule_id == "2b0e6a4c-7b7e-4c70-9d5e-1c1f4f6d0a02"
     assert info.value.reason.startswith("correlation:")
+
+
+# --- processing pipelines -------------------------------------------------------------------
+
+EVENTLOG_CLEAR = "rules/windows/process_creation/proc_creation_win_susp_eventlog_clear.yml"
+EVENTLOG_CLEAR_ID = "cc36992a-4671-4f21-a91d-6c2b72a2edf5"
+
+
+def sysmon_wevtutil_clear() -> str:
+    """DeepBlueCLI's Sliver log: Sysmon event 1 of `wevtutil.exe cl security`."""
+    path = corpus("windows-evtx-json") / "deepbluecli" / "evtx" / "sliver-sysmon.jsonl"
+    (line,) = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if '"EventID":1,' in line and "wevtutil.exe" in line and " cl security" in line
+    ]
+    return line
+
+
+def test_default_pipelines_map_sigma_windows_names_onto_parsed_windows_events():
+    # SigmaHQ's rule names Sysmon's fields (`Image`, `OriginalFileName`, `CommandLine`); the
+    # parser emits `winlog.event_data.*`: only the bundled `windows` pipeline joins them.
+    rule = corpus("sigma") / EVENTLOG_CLEAR
+    line = sysmon_wevtutil_clear()
+    assert siem.parse(line)["winlog"]["event_data"]["Image"].endswith("\\wevtutil.exe")
+    default = siem.Engine(rules=[rule])
+    (alert,) = default.process_line(line)
+    assert alert.rule.id == EVENTLOG_CLEAR_ID
+    assert alert.event["winlog"]["event_data"]["CommandLine"].endswith(" cl security")
+    assert siem.Engine(rules=[rule], pipelines=None).process_line(line) != []
+    assert siem.Engine(rules=[rule], pipelines=["windows", "ecs"]).process_line(line) != []
+    assert [a.rule.id for a in siem.Engine(rules=[rule], pipelines=["windows"]).process_line(line)] == [
+        EVENTLOG_CLEAR_ID
+    ]
+    # As written, or with the pipeline for other logsources: the names do not exist.
+    assert siem.Engine(rules=[rule], pipelines=[]).process_line(line) == []
+    assert siem.Engine(rules=[rule], pipelines=["ecs"]).process_line(line) == []
+
+
+def test_correlation_group_by_goes_through_the_default_pipelines():
+    # Hayabusa's "PW Guessing" correlation and its detection rule, as written (Sigma names
+    # `IpAddress`, `TargetUserName`, ... in the detection and in `group-by`), over DeepBlueCLI's
+    # SMB password guessing: 3558 wrong-password failures of one group, five per alert.
+    rule = (
+        corpus("hayabusa-rules")
+        / "hayabusa/builtin/Security/LogonLogoff/Logon"
+        / "Sec_4625_Med_LogonFail_WrongPW_PW-Guessing_Correlation.yml"
+    )
+    log = corpus("windows-evtx-json") / "deepbluecli" / "evtx" / "smb-password-guessing-security.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines()
+    engine = siem.Engine(rules=[rule])
+    alerts = engine.process_batch(lines) + engine.flush()
+    assert len(alerts) == 3558 // 5
+    for alert in alerts:
+        assert alert.kind == "correlation" and alert.rule.title == "PW Guessing"
+        assert alert.group["IpAddress"] == "192.168.198.149"
+        assert alert.group["TargetUserName"] == "Administrator"
+        assert alert.value == 5
+    as_written = siem.Engine(rules=[rule], pipelines=[])
+    assert as_written.process_batch(lines) + as_written.flush() == []
+
+
+RENAME_PIPELINE = """
+name: app_names
+priority: 100
+transformations:
+  - type: field_name_mapping
+    mapping:
+      src_addr: source.ip
+      account: user.name
+"""
+
+APP_NAMES_RULE = """
+title: Root login failure from the test net
+id: 7d7bb1f5-52d0-4f0e-9a55-3f1f2a3c9b10
+logsource: {category: application, product: django}
+detection:
+    selection:
+        src_addr|cidr: 203.0.113.0/24
+        account: root
+    condition: selection
+level: medium
+"""
+
+
+def test_a_custom_pipeline_renames_fields(tmp_path: Path):
+    event = failure("203.0.113.7", "root", 1)
+    other = failure("198.51.100.7", "root", 2)
+    file = tmp_path / "app_names.yml"
+    file.write_text(RENAME_PIPELINE, encoding="utf-8")
+    for pipelines in ([RENAME_PIPELINE], [str(file)], [file], file, ["windows", "ecs", RENAME_PIPELINE]):
+        engine = siem.Engine(rules=[APP_NAMES_RULE], pipelines=pipelines)
+        (alert,) = engine.process(event)
+        assert alert.rule.id == "7d7bb1f5-52d0-4f0e-9a55-3f1f2a3c9b10", pipelines
+        assert engine.process(other) == [], pipelines
+    # Without it the rule names fields no event has: it loads, and never matches.
+    for pipelines in (None, [], ["windows", "ecs"]):
+        assert siem.Engine(rules=[APP_NAMES_RULE], pipelines=pipelines).process(event) == []
+
+
+def test_bad_pipelines_raise_parse_error(tmp_path: Path):
+    bogus = tmp_path / "bogus.yml"
+    bogus.write_text("name: bogus\ntransformations:\n  - type: bogus\n", encoding="utf-8")
+    cases = [
+        (["nonesuch"], 'pipelines[0]: pipeline "nonesuch": not a bundled pipeline (windows, ecs) and no such file'),
+        (["windows", str(tmp_path / "missing.yml")], "pipelines[1]: pipeline"),
+        ([str(bogus)], f"pipelines[0]: {bogus}: transformation 1: unknown transformation type `bogus`"),
+        ([bogus], f"pipelines[0]: {bogus}: transformation 1: unknown transformation type `bogus`"),
+        (["name: x\ntransformations:\n  - type: bogus\n"], "pipelines[0]: YAML text: transformation 1: unknown"),
+        (["name: x\nfrobnicate: 1\n"], "pipelines[0]: YAML text: unknown key `frobnicate`"),
+    ]
+    for pipelines, message in cases:
+        with pytest.raises(siem.ParseError) as info:
+            siem.Engine(rules=[FAILED_LOGIN], pipelines=pipelines)
+        assert str(info.value).startswith(message), (pipelines, str(info.value))
+        assert info.value.option == "pipelines"
+    with pytest.raises(TypeError, match=r"pipelines\[0\]: expected a bundled pipeline name"):
+        siem.Engine(rules=[FAILED_LOGIN], pipelines=[42])
 
 
 def test_bad_options_raise_parse_error():

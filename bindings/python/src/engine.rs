@@ -1,6 +1,6 @@
 //! `siem.Engine`: the Rust `Engine` facade with Python conventions.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,13 +13,14 @@ use siem_core::correlate::CorrelatorConfig;
 use siem_core::engine::{DEFAULT_LATENESS, Engine, EngineSnapshot};
 use siem_core::event::{Event, LogSource};
 use siem_core::parse::{FormatSpec, ParseOptions, Parser};
+use siem_core::sigma::pipeline::{Pipeline, PipelineSet};
 
 use crate::alert::{PyAlert, PyRule};
 use crate::convert::{
     datetime_to_utc, event_from_py, event_from_py_sized, json_to_py, py_str, type_name,
 };
 use crate::errors::{self, RuleFailure};
-use crate::rules;
+use siem_collect::rules::{ReadError, read_pipeline, read_rules, read_text};
 
 /// How many items of an iterable `process_batch` converts before it releases the GIL to
 /// process them: large enough that the hand-over is rare, small enough that a batch of any
@@ -349,6 +350,61 @@ fn rule_sources(rules: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<RuleSource>> {
     Ok(out)
 }
 
+/// Reads `pipelines=[...]`: `None` keeps the engine's default pipelines (`Ok(None)`); otherwise
+/// the set of the pipelines listed, each a bundled name, a file path (`str` or
+/// `os.PathLike`) or a YAML text (a `str` spanning several lines). `[]` is the empty set: rules
+/// as written.
+fn pipeline_set(
+    py: Python<'_>,
+    pipelines: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<PipelineSet>> {
+    let Some(pipelines) = pipelines.filter(|p| !p.is_none()) else {
+        return Ok(None);
+    };
+    // A single name, path or text is one entry, not a sequence of characters.
+    let items: Vec<Bound<'_, PyAny>> =
+        if pipelines.is_instance_of::<PyString>() || pipelines.hasattr("__fspath__")? {
+            vec![pipelines.clone()]
+        } else {
+            pipelines.try_iter()?.collect::<PyResult<_>>()?
+        };
+    let bad = |i: usize, message: String| {
+        errors::parse_error(py, format!("pipelines[{i}]: {message}"), Some("pipelines"))
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let pipeline = if let Ok(s) = item.cast::<PyString>() {
+            let text = s.to_cow()?;
+            if text.contains('\n') {
+                Pipeline::from_yaml(&text).map_err(|e| bad(i, format!("YAML text: {e}")))?
+            } else {
+                // A bundled name, else a file (see `read_pipeline` for which wins).
+                read_pipeline(&text).map_err(|e| bad(i, e.to_string()))?
+            }
+        } else if item.hasattr("__fspath__")? {
+            // A path object is always a file, even when it reads like a bundled name.
+            let path: PathBuf = item.extract()?;
+            pipeline_file(&path).map_err(|e| bad(i, e.to_string()))?
+        } else {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "pipelines[{i}]: expected a bundled pipeline name, a file path or a YAML \
+                 string, got {}",
+                type_name(item)
+            )));
+        };
+        out.push(pipeline);
+    }
+    Ok(Some(PipelineSet::new(out)))
+}
+
+fn pipeline_file(path: &Path) -> Result<Pipeline, ReadError> {
+    let text = read_text(path)?;
+    Pipeline::from_yaml(&text).map_err(|source| ReadError::Pipeline {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 #[pymethods]
 impl PyEngine {
     /// See `siem/_siem.pyi` for the documentation of every argument.
@@ -430,7 +486,9 @@ impl PyEngine {
                 builder.rules().placeholder(&name, values);
             }
         }
-        rules::install_pipelines(py, &mut builder, pipelines)?;
+        if let Some(set) = pipeline_set(py, pipelines)? {
+            builder.pipelines(set);
+        }
 
         let sources = rule_sources(rules)?;
         let mut failures = Vec::new();
@@ -446,19 +504,16 @@ impl PyEngine {
                         RuleSource::Path(p) => paths.push(p.clone()),
                     }
                 }
-                for (path, result) in rules::read_rules(&paths) {
-                    match result {
-                        Ok(text) => {
-                            builder.rules_yaml(&text, Some(&path));
-                        }
-                        Err(reason) => failures.push(RuleFailure {
-                            path: Some(path),
-                            rule_id: None,
-                            reason,
-                            document: None,
-                        }),
-                    }
+                let (files, read_errors) = read_rules(&paths);
+                for file in &files {
+                    builder.rules_yaml(&file.text, Some(&file.path.to_string_lossy()));
                 }
+                failures.extend(read_errors.iter().map(|e| RuleFailure {
+                    path: e.path().map(|p| p.to_string_lossy().into_owned()),
+                    rule_id: None,
+                    reason: e.reason(),
+                    document: None,
+                }));
                 builder.try_build()
             })
             .map_err(|e| errors::parse_error(py, e.to_string(), Some("format")))?;

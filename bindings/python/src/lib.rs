@@ -11,7 +11,6 @@ mod alert;
 mod convert;
 mod engine;
 mod errors;
-mod rules;
 
 use pyo3::prelude::*;
 

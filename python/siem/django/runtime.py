@@ -301,7 +301,7 @@ def build_engine() -> siem.Engine:
     rules = [os.fspath(r) if hasattr(r, "__fspath__") else r for r in conf.get("RULES") or []]
     pipelines = conf.get("PIPELINES")
     if pipelines is not None:
-        kwargs["pipelines"] = list(pipelines)
+        kwargs["pipelines"] = pipelines
     engine = siem.Engine(rules=rules, lenient=lenient, **kwargs)
     for error in engine.rule_errors:
         logger.warning("siem: rule skipped: %s", error)

@@ -425,3 +425,31 @@ def test_slack_alert_posts_to_a_real_webhook(alert, settings):
     settings.SIEM = {**settings.SIEM, "SLACK": {}}
     with pytest.raises(ImproperlyConfigured):
         handlers.slack_alert(alert)
+
+
+def test_pipelines_setting_reaches_the_engine(settings):
+    # A project whose rules use its own field names maps them with a pipeline of its own.
+    rule = """
+title: Root login failure
+id: 5f3c2a10-8d4e-4b7a-9c21-0e6f4d8b7a31
+logsource: {category: application, product: django}
+detection:
+    selection: {account: root, outcome: failure}
+    condition: selection
+level: high
+"""
+    pipeline = """
+name: project_names
+transformations:
+  - type: field_name_mapping
+    mapping: {account: user.name, outcome: event.outcome}
+"""
+    event = {**auth_failure("203.0.113.12"), "user": {"name": "root"}}
+    settings.SIEM = {**settings.SIEM, "RULES": [rule], "PIPELINES": ["windows", pipeline]}
+    (alert,) = runtime.build_engine().process(event)
+    assert alert.rule.id == "5f3c2a10-8d4e-4b7a-9c21-0e6f4d8b7a31"
+    settings.SIEM = {**settings.SIEM, "PIPELINES": None}  # the engine's defaults
+    assert runtime.build_engine().process(event) == []
+    settings.SIEM = {**settings.SIEM, "PIPELINES": ["nonesuch"]}
+    with pytest.raises(siem.ParseError, match="nonesuch"):
+        runtime.build_engine()

@@ -41,6 +41,9 @@ if [ ! -x "$venv/bin/python" ]; then
         fail "could not create the virtual environment $venv with $python" \
             "on Debian/Ubuntu: apt-get install python3-venv; then remove $venv and run again"
 fi
+"$venv/bin/python" -m pip --version >/dev/null 2>&1 ||
+    fail "the virtual environment $venv has no pip (created without ensurepip?)" \
+        "on Debian/Ubuntu: apt-get install python3-venv; then remove $venv and run again"
 
 echo "run-tests: pip install ./python[test] (builds the extension; CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 "$venv/bin/python" -m pip install --quiet "$root/python[test]" ||

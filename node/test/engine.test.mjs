@@ -1,9 +1,9 @@
 // The Engine API: rules, events and lines in, alerts out, errors, state.
 
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { describe, test } from 'node:test'
 
 import { createRequire } from 'node:module'
@@ -237,9 +237,19 @@ describe('event objects', () => {
 
 describe('rules', () => {
   test('rules load from files, folders and YAML strings', () => {
-    const fromFolder = new Engine({ rules: [join(exampleRules('x'), '..')] })
-    assert.equal(fromFolder.correlationCount, 4)
-    assert.equal(fromFolder.ruleCount, 3)
+    // A folder is searched recursively: the same rules as every file under it, listed.
+    const folder = join(exampleRules('x'), '..')
+    const files = readdirSync(folder, { recursive: true })
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => join(folder, f))
+    const topLevel = files.filter((f) => dirname(f) === folder)
+    assert.ok(files.length > topLevel.length, 'examples/rules has subfolders')
+    const fromFolder = new Engine({ rules: [folder] })
+    const fromFiles = new Engine({ rules: files })
+    assert.equal(fromFolder.ruleCount, fromFiles.ruleCount)
+    assert.equal(fromFolder.correlationCount, fromFiles.correlationCount)
+    assert.ok(fromFolder.ruleCount > new Engine({ rules: topLevel }).ruleCount)
+    assert.ok(fromFolder.correlationCount >= 4)
     const mixed = new Engine({ rules: [exampleRules('http_403_burst.yml'), FAILED_SSH] })
     assert.equal(mixed.ruleCount, 2)
     assert.equal(mixed.correlationCount, 1)

@@ -266,6 +266,15 @@ export interface EngineOptions {
    */
   rules?: Array<string | RuleText>
   /**
+   * pySigma processing pipelines that rewrite the rules (and correlation rules' `group-by`
+   * fields) before they compile: bundled names (`windows`: Sigma's Windows field names onto
+   * the parsed `winlog.*` fields; `ecs`: webserver, proxy, firewall, DNS and Linux names
+   * onto ECS), pipeline file paths, or a pipeline's YAML text (a string holding a line
+   * break). Left out (or `null`): the engine's defaults, `['windows', 'ecs']`, each of which
+   * only touches rules of its own logsources; `[]`: the rules as written.
+   */
+  pipelines?: Array<string> | null
+  /**
    * Load the rules that compile and keep the others' errors in `engine.errors` instead of
    * throwing a `RuleError`.
    */

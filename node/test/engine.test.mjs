@@ -1,8 +1,9 @@
 // The Engine API: rules, events and lines in, alerts out, errors, state.
 
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { describe, test } from 'node:test'
 
 import { createRequire } from 'node:module'
@@ -236,9 +237,19 @@ describe('event objects', () => {
 
 describe('rules', () => {
   test('rules load from files, folders and YAML strings', () => {
-    const fromFolder = new Engine({ rules: [join(exampleRules('x'), '..')] })
-    assert.equal(fromFolder.correlationCount, 4)
-    assert.equal(fromFolder.ruleCount, 3)
+    // A folder is searched recursively: the same rules as every file under it, listed.
+    const folder = join(exampleRules('x'), '..')
+    const files = readdirSync(folder, { recursive: true })
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => join(folder, f))
+    const topLevel = files.filter((f) => dirname(f) === folder)
+    assert.ok(files.length > topLevel.length, 'examples/rules has subfolders')
+    const fromFolder = new Engine({ rules: [folder] })
+    const fromFiles = new Engine({ rules: files })
+    assert.equal(fromFolder.ruleCount, fromFiles.ruleCount)
+    assert.equal(fromFolder.correlationCount, fromFiles.correlationCount)
+    assert.ok(fromFolder.ruleCount > new Engine({ rules: topLevel }).ruleCount)
+    assert.ok(fromFolder.correlationCount >= 4)
     const mixed = new Engine({ rules: [exampleRules('http_403_burst.yml'), FAILED_SSH] })
     assert.equal(mixed.ruleCount, 2)
     assert.equal(mixed.correlationCount, 1)
@@ -284,6 +295,119 @@ describe('rules', () => {
     assert.throws(() => new Engine({ timezone: 'Mars/Olympus' }), /unknown time zone/)
     assert.throws(() => new Engine({ lateness: -1 }), /lateness must be a non-negative number/)
     assert.throws(() => new Engine({ format: 'grok:%{NOPE}' }), /invalid grok expression/)
+  })
+})
+
+describe('pipelines', () => {
+  // SigmaHQ's rule names Sysmon's fields (`Image`, `OriginalFileName`, `CommandLine`); the
+  // parser emits `winlog.event_data.*`: only the bundled `windows` pipeline joins them.
+  const EVENTLOG_CLEAR_ID = 'cc36992a-4671-4f21-a91d-6c2b72a2edf5'
+  const eventlogClear = () =>
+    join(corpus('sigma'), 'rules/windows/process_creation/proc_creation_win_susp_eventlog_clear.yml')
+  const sysmonWevtutilClear = () => {
+    const lines = readFileSync(join(corpus('windows-evtx-json'), 'deepbluecli/evtx/sliver-sysmon.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"EventID":1,') && l.includes('wevtutil.exe') && l.includes(' cl security'))
+    assert.equal(lines.length, 1)
+    return lines[0]
+  }
+  const ids = (alerts) => alerts.map((a) => a.rule.id)
+
+  test('the default pipelines map Sigma Windows names onto parsed Windows events', () => {
+    const rules = [eventlogClear()]
+    const line = sysmonWevtutilClear()
+    assert.match(parse(line).winlog.event_data.Image, /\\wevtutil\.exe$/)
+    assert.deepStrictEqual(ids(new Engine({ rules }).processLine(line)), [EVENTLOG_CLEAR_ID])
+    assert.deepStrictEqual(ids(new Engine({ rules, pipelines: null }).processLine(line)), [EVENTLOG_CLEAR_ID])
+    assert.deepStrictEqual(ids(new Engine({ rules, pipelines: ['windows'] }).processLine(line)), [EVENTLOG_CLEAR_ID])
+    // As written, or with the pipeline for other logsources: the names do not exist.
+    assert.deepStrictEqual(new Engine({ rules, pipelines: [] }).processLine(line), [])
+    assert.deepStrictEqual(new Engine({ rules, pipelines: ['ecs'] }).processLine(line), [])
+  })
+
+  test('correlation group-by fields go through the default pipelines', () => {
+    // Hayabusa's "PW Guessing" correlation and its detection rule, as written, over DeepBlueCLI's
+    // SMB password guessing: 3558 wrong-password failures of one group, five per alert.
+    const rule = join(corpus('hayabusa-rules'),
+      'hayabusa/builtin/Security/LogonLogoff/Logon/Sec_4625_Med_LogonFail_WrongPW_PW-Guessing_Correlation.yml')
+    const lines = readFileSync(join(corpus('windows-evtx-json'), 'deepbluecli/evtx/smb-password-guessing-security.jsonl'), 'utf8')
+      .split('\n').filter((l) => l.trim())
+    const engine = new Engine({ rules: [rule] })
+    const alerts = [...engine.processLines(lines), ...engine.flush()]
+    assert.equal(alerts.length, Math.floor(3558 / 5))
+    for (const alert of alerts) {
+      assert.equal(alert.kind, 'correlation')
+      assert.equal(alert.rule.title, 'PW Guessing')
+      assert.equal(alert.group.IpAddress, '192.168.198.149')
+      assert.equal(alert.group.TargetUserName, 'Administrator')
+    }
+    const asWritten = new Engine({ rules: [rule], pipelines: [] })
+    assert.deepStrictEqual([...asWritten.processLines(lines), ...asWritten.flush()], [])
+  })
+
+  const RENAME = `
+name: app_names
+priority: 100
+transformations:
+  - type: field_name_mapping
+    mapping:
+      src_addr: source.ip
+      account: user.name
+`
+  const APP_RULE = `
+title: Root login failure from the test net
+id: 7d7bb1f5-52d0-4f0e-9a55-3f1f2a3c9b10
+detection:
+  selection:
+    src_addr|cidr: 203.0.113.0/24
+    account: root
+  condition: selection
+level: medium
+`
+
+  test('a custom pipeline renames fields (YAML text or file)', () => {
+    const event = { source: { ip: '203.0.113.7' }, user: { name: 'root' } }
+    const other = { source: { ip: '198.51.100.7' }, user: { name: 'root' } }
+    const dir = mkdtempSync(join(tmpdir(), 'siem-pipeline-'))
+    const file = join(dir, 'app_names.yml')
+    writeFileSync(file, RENAME)
+    try {
+      for (const pipelines of [[RENAME], [file], ['windows', 'ecs', RENAME]]) {
+        const engine = new Engine({ rules: [APP_RULE], pipelines })
+        assert.deepStrictEqual(ids(engine.process(event)), ['7d7bb1f5-52d0-4f0e-9a55-3f1f2a3c9b10'], String(pipelines))
+        assert.deepStrictEqual(engine.process(other), [])
+      }
+      // Without it the rule names fields no event has: it loads, and never matches.
+      for (const pipelines of [undefined, [], ['windows', 'ecs']]) {
+        assert.deepStrictEqual(new Engine({ rules: [APP_RULE], pipelines }).process(event), [])
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('bad pipelines are refused with the entry and the reason', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'siem-pipeline-'))
+    const bogus = join(dir, 'bogus.yml')
+    writeFileSync(bogus, 'name: bogus\ntransformations:\n  - type: bogus\n')
+    try {
+      const cases = [
+        [['nonesuch'], 'pipelines[0]: pipeline "nonesuch": not a bundled pipeline (windows, ecs) and no such file'],
+        [['windows', join(dir, 'missing.yml')], 'pipelines[1]: pipeline'],
+        [[bogus], `pipelines[0]: ${bogus}: transformation 1: unknown transformation type \`bogus\``],
+        [['name: x\ntransformations:\n  - type: bogus\n'], 'pipelines[0]: YAML text: transformation 1: unknown'],
+        [['name: x\nfrobnicate: 1\n'], 'pipelines[0]: YAML text: unknown key `frobnicate`']
+      ]
+      for (const [pipelines, message] of cases) {
+        assert.throws(() => new Engine({ rules: [FAILED_SSH], pipelines }), (error) => {
+          assert.ok(error.message.startsWith(message), error.message)
+          return true
+        })
+      }
+      assert.throws(() => new Engine({ pipelines: [42] }))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

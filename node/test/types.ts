@@ -9,6 +9,7 @@ import siemTransport, { recordToEcs, request } from 'siem/pino'
 
 const options: EngineOptions = {
   rules: ['rules/', { yaml: 'title: x', path: 'inline.yml' }],
+  pipelines: ['windows', 'ecs', 'pipelines/ours.yml', 'name: inline\ntransformations: []\n'],
   lenient: true,
   format: 'syslog',
   timezone: 'Europe/Berlin',
@@ -99,5 +100,9 @@ void [errors, count, event, parsed, report, late, loginAlerts, closing]
 
 // @ts-expect-error: rules must be strings or { yaml } objects
 void new Engine({ rules: [42] })
+void new Engine({ pipelines: [] })
+void new Engine({ pipelines: null })
+// @ts-expect-error: pipelines are names, paths or YAML texts, in a list
+void new Engine({ pipelines: 'windows' })
 // @ts-expect-error: an outcome is success or failure
 siem.login(req, { outcome: 'maybe' })

@@ -28,7 +28,6 @@ mod decode;
 mod errors;
 mod js;
 mod options;
-mod rules;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;

@@ -12,8 +12,10 @@ use siem_core::engine::{DEFAULT_LATENESS, EngineBuilder};
 use siem_core::event::LogSource;
 use siem_core::parse::{DEFAULT_MAX_LINE_BYTES, FormatSpec, ParseOptions};
 
+use siem_collect::rules::{read_pipeline, read_rules};
+use siem_core::sigma::pipeline::{Pipeline, PipelineSet};
+
 use crate::errors::RuleProblem;
-use crate::rules;
 
 /// A rule text with the name it is reported under.
 #[napi(object)]
@@ -86,6 +88,13 @@ pub struct EngineOptions {
     /// folders (searched recursively for `*.yml` / `*.yaml`), YAML texts (a string holding a
     /// line break is YAML), or `{ yaml, path }` objects.
     pub rules: Option<Vec<Either<String, RuleText>>>,
+    /// pySigma processing pipelines that rewrite the rules (and correlation rules' `group-by`
+    /// fields) before they compile: bundled names (`windows`: Sigma's Windows field names onto
+    /// the parsed `winlog.*` fields; `ecs`: webserver, proxy, firewall, DNS and Linux names
+    /// onto ECS), pipeline file paths, or a pipeline's YAML text (a string holding a line
+    /// break). Left out (or `null`): the engine's defaults, `['windows', 'ecs']`, each of which
+    /// only touches rules of its own logsources; `[]`: the rules as written.
+    pub pipelines: Option<Either<Vec<String>, napi::bindgen_prelude::Null>>,
     /// Load the rules that compile and keep the others' errors in `engine.errors` instead of
     /// throwing a `RuleError`.
     pub lenient: Option<bool>,
@@ -146,9 +155,31 @@ pub fn parse_options(options: &EngineOptions) -> Result<ParseOptions, OptionErro
     Ok(parse)
 }
 
-/// Everything but the rules: parse options, correlator, policy, shards.
+/// The pipelines of `options.pipelines`, or `None` for the engine's defaults.
+pub fn pipeline_set(options: &EngineOptions) -> Result<Option<PipelineSet>, OptionError> {
+    let Some(Either::A(specs)) = &options.pipelines else {
+        return Ok(None);
+    };
+    let mut pipelines = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let pipeline = if spec.contains('\n') {
+            Pipeline::from_yaml(spec)
+                .map_err(|e| OptionError(format!("pipelines[{i}]: YAML text: {e}")))?
+        } else {
+            // A bundled name, else a file (see `read_pipeline` for which wins).
+            read_pipeline(spec).map_err(|e| OptionError(format!("pipelines[{i}]: {e}")))?
+        };
+        pipelines.push(pipeline);
+    }
+    Ok(Some(PipelineSet::new(pipelines)))
+}
+
+/// Everything but the rules: parse options, pipelines, correlator, policy, shards.
 pub fn configure(builder: &mut EngineBuilder, options: &EngineOptions) -> Result<(), OptionError> {
     builder.parse_options(parse_options(options)?);
+    if let Some(set) = pipeline_set(options)? {
+        builder.pipelines(set);
+    }
     let mut correlator = CorrelatorConfig {
         lateness: DEFAULT_LATENESS,
         ..CorrelatorConfig::default()
@@ -216,7 +247,7 @@ pub fn add_rules(builder: &mut EngineBuilder, options: &EngineOptions) -> Vec<Ru
             }
         }
     }
-    let (files, errors) = rules::read_rules(&paths);
+    let (files, errors) = read_rules(&paths);
     for file in &files {
         builder.rules_yaml(&file.text, Some(&file.path.to_string_lossy()));
     }

@@ -43,8 +43,8 @@ section_sysmon() {
 # Benchmark 3: rule loading, time and resident memory, siem vs RSigma (a separate process
 # per engine so each one's memory is its own).
 section_load() {
-    cargo build -q --release -p siem-benches --bin rule_load
-    local bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/rule_load"
+    cargo build -q --release -p siem-benches --example rule_load
+    local bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/rule_load"
     "$bin" siem | tee /dev/stderr | sed -n 's/^FIGURE|/|/p' >>"$ROWS"
     "$bin" rsigma | tee /dev/stderr | sed -n 's/^FIGURE|/|/p' >>"$ROWS"
 }

@@ -104,7 +104,7 @@ fn main() {
             }
         };
         // Alternate which engine goes first, so neither always meets a warm (or cold) cache.
-        if (start / CHUNK) % 2 == 0 {
+        if (start / CHUNK).is_multiple_of(2) {
             run_siem();
             run_rsigma();
         } else {

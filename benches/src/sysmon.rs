@@ -22,7 +22,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -33,7 +33,7 @@ impl Rng {
 
     /// A number below `n` (n > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 
     /// One of `items`.
@@ -190,24 +190,24 @@ fn fill(template: &str, rng: &mut Rng) -> String {
         .replace("{f}", file)
         .replace("{u}", user)
         .replace("{h}", host)
-        .replace("{n}", &(rng.next() % 100_000).to_string())
+        .replace("{n}", &(rng.next_u64() % 100_000).to_string())
 }
 
 fn guid(rng: &mut Rng) -> String {
-    let x = rng.next();
+    let x = rng.next_u64();
     format!(
         "0FD50764-{:04X}-{:04X}-{:04X}-{:012X}",
         x & 0xFFFF,
         (x >> 16) & 0xFFFF,
         (x >> 32) & 0xFFFF,
-        rng.next() & 0xFFFF_FFFF_FFFF
+        rng.next_u64() & 0xFFFF_FFFF_FFFF
     )
 }
 
 /// The `i`th event of the sequence seeded by `seed`, as one JSON line.
 pub fn event(seed: u64, i: u64) -> String {
     let mut rng = Rng::new(seed ^ i.wrapping_mul(0x2545_F491_4F6C_DD1D));
-    rng.next();
+    rng.next_u64();
     let planted = i % PLANT_EVERY == PLANT_EVERY - 1;
     let kind = if planted {
         [1, 13][rng.below(2)]
@@ -251,7 +251,7 @@ pub fn event(seed: u64, i: u64) -> String {
                 ("CurrentDirectory", "C:\\Windows\\system32\\".into()),
                 ("User", rng.pick(USERS).into()),
                 ("LogonGuid", guid(&mut rng)),
-                ("LogonId", format!("0x{:x}", rng.next() & 0xFFFFF)),
+                ("LogonId", format!("0x{:x}", rng.next_u64() & 0xFFFFF)),
                 ("TerminalSessionId", "1".into()),
                 (
                     "IntegrityLevel",
@@ -261,12 +261,12 @@ pub fn event(seed: u64, i: u64) -> String {
                     "Hashes",
                     format!(
                         "SHA256={:016X}{:016X}{:016X}{:016X},IMPHASH={:016X}{:016X}",
-                        rng.next(),
-                        rng.next(),
-                        rng.next(),
-                        rng.next(),
-                        rng.next(),
-                        rng.next()
+                        rng.next_u64(),
+                        rng.next_u64(),
+                        rng.next_u64(),
+                        rng.next_u64(),
+                        rng.next_u64(),
+                        rng.next_u64()
                     ),
                 ),
                 ("ParentProcessGuid", guid(&mut rng)),

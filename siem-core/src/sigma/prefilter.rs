@@ -51,12 +51,10 @@ pub(crate) enum NeedKind {
 type Needle = (NeedTarget, NeedKind, Vec<u8>);
 type Need = Vec<Needle>;
 
+/// Both needs' needles. Duplicates are harmless (the index keeps one entry per needle) and
+/// removing them here would be quadratic in a long value list.
 fn union(mut a: Need, b: Need) -> Need {
-    for n in b {
-        if !a.contains(&n) {
-            a.push(n);
-        }
-    }
+    a.extend(b);
     a
 }
 
@@ -174,7 +172,7 @@ fn item_need(item: &Item) -> Option<Need> {
         for alt in alts {
             let (kind, needle) = matcher_needle(alt)?;
             for &t in &targets {
-                need = union(need, vec![(t, kind, needle.clone())]);
+                need.push((t, kind, needle.clone()));
             }
         }
         Some(need)

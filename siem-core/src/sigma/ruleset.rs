@@ -278,6 +278,7 @@ impl RuleSetBuilder {
         let mut groups: Vec<(LsKey, Vec<u32>)> = Vec::new();
         let mut needs = Vec::with_capacity(rules.len());
         let mut rule_groups = Vec::with_capacity(rules.len());
+        let mut group_of: HashMap<LsKey, usize> = HashMap::new();
         let mut programs = Vec::with_capacity(rules.len());
         let mut sources = Vec::with_capacity(rules.len());
         for (i, (rule, program)) in rules.into_iter().enumerate() {
@@ -289,12 +290,13 @@ impl RuleSetBuilder {
                 by_reference.entry(name.clone()).or_insert(id);
             }
             let k = key(&rule.meta.logsource);
-            match groups.iter().position(|(g, _)| *g == k) {
-                Some(g) => {
+            match group_of.get(&k) {
+                Some(&g) => {
                     groups[g].1.push(i as u32);
                     rule_groups.push(g as u32);
                 }
                 None => {
+                    group_of.insert(k.clone(), groups.len());
                     rule_groups.push(groups.len() as u32);
                     groups.push((k, vec![i as u32]));
                 }
@@ -797,6 +799,69 @@ fn scan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Value;
+    use proptest::prelude::*;
+
+    /// Pieces rich in what the prefilter's kinds key on: backslashes (basenames), digits
+    /// (numbers, also as floats), case and a non-ASCII letter (folding).
+    fn piece() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(vec!["\\", "\\", "a", "B", "x.exe", "É", "1", " "]),
+            0..3,
+        )
+        .prop_map(|p| p.concat())
+    }
+
+    fn rule_value() -> impl Strategy<Value = String> {
+        (0usize..5, piece()).prop_map(|(kind, p)| {
+            let quoted = format!("'{}'", p.replace('\'', "''"));
+            match kind {
+                0 => format!("Image|endswith: {quoted}"),
+                1 => format!("Image: {quoted}"),
+                2 => format!("Image|contains: {quoted}"),
+                3 => format!("Count: {}", p.bytes().filter(u8::is_ascii_digit).count()),
+                _ => format!("Image|cased|endswith: {quoted}"),
+            }
+        })
+    }
+
+    fn event_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            3 => (piece(), piece()).prop_map(|(a, b)| Value::from(format!("{a}{b}"))),
+            1 => (0i64..5).prop_map(Value::Int),
+            1 => (0i64..5).prop_map(|i| Value::Float(i as f64)),
+            1 => prop::collection::vec(piece().prop_map(Value::from), 0..3).prop_map(Value::List),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Exact-value, basename and substring lookups (and the float form of an integer) skip
+        /// no rule that full evaluation of every rule would match.
+        #[test]
+        fn hashed_needles_equal_full_evaluation(
+            rules in prop::collection::vec(prop::collection::vec(rule_value(), 1..3), 1..6),
+            events in prop::collection::vec((event_value(), event_value()), 1..8),
+        ) {
+            let mut builder = RuleSet::builder();
+            for (i, items) in rules.iter().enumerate() {
+                let body: String = items.iter().map(|v| format!("        {v}\n")).collect();
+                let yaml = format!(
+                    "title: r{i}\nlogsource: {{product: windows}}\ndetection:\n    sel:\n{body}    condition: sel\n"
+                );
+                builder.add_yaml(&yaml, None);
+            }
+            let (set, _) = builder.build();
+            for (image, count) in events {
+                let mut event = Event::new();
+                event.logsource = LogSource::new(Some("windows"), None, None);
+                event.insert("Image", image);
+                event.insert("Count", count);
+                prop_assert_eq!(set.matches(&event), set.matches_exhaustive(&event));
+            }
+        }
+    }
 
     #[test]
     fn rule_set_is_send_sync() {

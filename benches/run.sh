@@ -19,15 +19,19 @@ export SIEM_CORPORA="${SIEM_CORPORA:-/work/shared/corpora}"
 CRITERION_ARGS=(--warm-up-time 1 --measurement-time 5)
 OUT="$ROOT/docs/performance.md"
 ROWS="$(mktemp)"
-trap 'rm -f "$ROWS"' EXIT
+trap 'rm -f "$ROWS" "$ROWS.log"' EXIT
 
 # Runs a bench and keeps its `FIGURE|` lines as table rows.
 #   figures <bench> [criterion filter]
 figures() {
     local bench="$1"
     shift
+    # `tee` to its own stdout sent to stderr: `tee /dev/stderr` would reopen (and truncate) a
+    # log file stderr points to.
     cargo bench -q -p siem-benches --bench "$bench" -- "${CRITERION_ARGS[@]}" "$@" 2>&1 |
-        tee /dev/stderr | sed -n 's/^FIGURE|/|/p' >>"$ROWS"
+        tee -a "$ROWS.log" >&2
+    sed -n 's/^FIGURE|/|/p' "$ROWS.log" >>"$ROWS"
+    rm -f "$ROWS.log"
 }
 
 # Benchmark 1: all SigmaHQ rules over the 26,365 Windows events, siem vs RSigma.
@@ -45,8 +49,12 @@ section_sysmon() {
 section_load() {
     cargo build -q --release -p siem-benches --example rule_load
     local bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/rule_load"
-    "$bin" siem | tee /dev/stderr | sed -n 's/^FIGURE|/|/p' >>"$ROWS"
-    "$bin" rsigma | tee /dev/stderr | sed -n 's/^FIGURE|/|/p' >>"$ROWS"
+    local engine
+    for engine in siem rsigma; do
+        "$bin" "$engine" | tee -a "$ROWS.log" >&2
+    done
+    sed -n 's/^FIGURE|/|/p' "$ROWS.log" >>"$ROWS"
+    rm -f "$ROWS.log"
 }
 
 SECTIONS=(match sysmon load)

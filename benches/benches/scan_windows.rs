@@ -9,12 +9,19 @@
 //! - `scan_windows/siem/match`: the parsed events through the rule set only.
 //! - `scan_windows/rsigma/evaluate`: RSigma's `evaluate_with_logsource` on the flattened
 //!   events (flattening not timed), with the `registry_event` implication as in the test.
+//! - before the criterion groups, an interleaved summary: five rounds, each matching every
+//!   event with siem then with RSigma (the order alternating), medians of each engine's rate,
+//!   their ratio, and a check that the (rule id, event) match sets are those the differential
+//!   test expects (equal, but for the siem-only matches `docs/rsigma-differences.md` lists).
+//!   Prints `FIGURE|` rows for `benches/run.sh`.
 //! - `pipelines/apply_defaults`: the `windows` + `ecs` pipelines on each parsed rule.
 //! - `pipelines/build_with_defaults` and `pipelines/build_without`: parsing, transforming and
 //!   compiling the whole rule set.
 
+use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rsigma_eval::Engine;
@@ -121,9 +128,12 @@ fn bench(c: &mut Criterion) {
         .flat_map(|c| c.rules)
         .collect();
     engine.add_rules(parsed.iter());
+    // RSigma's events, and which of siem's events they pair with (the lines it can flatten).
+    let mut paired: Vec<&siem_core::Event> = Vec::new();
     let flat: Vec<(Value, Vec<rsigma_parser::LogSource>)> = lines
         .iter()
-        .filter_map(|l| {
+        .zip(&events)
+        .filter_map(|(l, ours)| {
             let doc: Value = serde_json::from_str(l).ok()?;
             let (flat, channel, eid, event_type) = rsigma_flat::flatten(&doc)?;
             let ls = windows::logsource(channel.as_deref(), eid, event_type.as_deref());
@@ -132,9 +142,12 @@ fn bench(c: &mut Criterion) {
             if let Some(parent) = rsigma_flat::implied(category) {
                 routes.push(rsigma_flat::rsigma_logsource(&ls, Some(parent)));
             }
+            paired.push(ours);
             Some((flat, routes))
         })
         .collect();
+
+    summary(&rules, &paired, &engine, &flat);
 
     let mut group = c.benchmark_group("scan_windows");
     group.throughput(Throughput::Elements(lines.len() as u64));
@@ -209,6 +222,102 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(build(&texts, false).len()))
     });
     group.finish();
+}
+
+/// The siem-only matches `docs/rsigma-differences.md` lists (windash `/`, endswith with `?`).
+const DOCUMENTED_SIEM_ONLY: usize = 9;
+
+type Flat = (Value, Vec<rsigma_parser::LogSource>);
+
+/// Interleaved rates of both engines on the same events, and their match sets compared.
+fn summary(rules: &RuleSet, events: &[&siem_core::Event], engine: &Engine, flat: &[Flat]) {
+    let mut scratch = MatchScratch::new();
+    let mut out = Vec::new();
+    let mut siem_rates = Vec::new();
+    let mut rsigma_rates = Vec::new();
+    let mut siem_hits: BTreeSet<(usize, String)> = BTreeSet::new();
+    let mut rsigma_hits: BTreeSet<(usize, String)> = BTreeSet::new();
+    for round in 0u32..5 {
+        let mut run_siem = |record: bool| {
+            let t = Instant::now();
+            let mut hits = Vec::new();
+            for (i, event) in events.iter().enumerate() {
+                rules.matches_into(event, &mut scratch, &mut out);
+                if record {
+                    hits.extend(out.iter().map(|id| (i, *id)));
+                }
+            }
+            let elapsed = t.elapsed();
+            for (i, id) in hits {
+                siem_hits.insert((i, rules.rule(id).id.to_string()));
+            }
+            events.len() as f64 / elapsed.as_secs_f64()
+        };
+        let mut run_rsigma = |record: bool| {
+            let t = Instant::now();
+            let mut hits = Vec::new();
+            for (i, (event, routes)) in flat.iter().enumerate() {
+                let event = JsonEvent::borrow(event);
+                for ls in routes {
+                    for r in engine.evaluate_with_logsource(&event, ls) {
+                        if record {
+                            hits.push((i, r.header.rule_id.clone()));
+                        }
+                    }
+                }
+            }
+            let elapsed: Duration = t.elapsed();
+            for (i, id) in hits {
+                if let Some(id) = id {
+                    rsigma_hits.insert((i, id));
+                }
+            }
+            flat.len() as f64 / elapsed.as_secs_f64()
+        };
+        let record = round == 0;
+        if round.is_multiple_of(2) {
+            siem_rates.push(run_siem(record));
+            rsigma_rates.push(run_rsigma(record));
+        } else {
+            rsigma_rates.push(run_rsigma(record));
+            siem_rates.push(run_siem(record));
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (siem, rsigma) = (median(&mut siem_rates), median(&mut rsigma_rates));
+    let only_siem = siem_hits.difference(&rsigma_hits).count();
+    let only_rsigma = rsigma_hits.difference(&siem_hits).count();
+    println!(
+        "scan_windows summary: {} events, {} rules; siem match {siem:.0} events/s ({} matches), RSigma {rsigma:.0} events/s ({} matches), ratio {:.2}x; {only_siem} siem-only, {only_rsigma} RSigma-only matches",
+        events.len(),
+        rules.len(),
+        siem_hits.len(),
+        rsigma_hits.len(),
+        siem / rsigma
+    );
+    let cmd = "`cargo bench -p siem-benches --bench scan_windows`";
+    println!(
+        "FIGURE| Windows corpus ({} events), all {} SigmaHQ rules: siem match (median of 5 interleaved rounds) | {siem:.0} | events/s | {cmd} |",
+        events.len(),
+        rules.len()
+    );
+    println!(
+        "FIGURE| same events: RSigma `evaluate_with_logsource` (index on) | {rsigma:.0} | events/s | {cmd} |"
+    );
+    println!(
+        "FIGURE| same events: siem / RSigma ({} vs {} matches, the {DOCUMENTED_SIEM_ONLY} documented differences) | {:.2} | ratio | {cmd} |",
+        siem_hits.len(),
+        rsigma_hits.len(),
+        siem / rsigma
+    );
+    assert_eq!(
+        (only_siem, only_rsigma),
+        (DOCUMENTED_SIEM_ONLY, 0),
+        "match sets differ beyond docs/rsigma-differences.md"
+    );
 }
 
 criterion_group!(benches, bench);

@@ -12,7 +12,7 @@ use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use super::compile::{
     Cidr, Expr, FieldTable, Item, Matcher, Mode, Num, RefMode, Target, Test, TimePart,
 };
-use super::string::fold_into;
+use super::string::{fold_into, needs_folding};
 use crate::event::{Event, Value};
 
 /// The special field name that reads [`Event::timestamp`] when the event has no such field.
@@ -77,6 +77,8 @@ pub(crate) struct Eval<'e, 'b> {
     elems: Vec<Elem<'e>>,
     arena: &'b mut String,
     keywords: Option<(u32, u32)>,
+    /// Whether the event has a list field (only then can a dotted name reach into one).
+    lists: Option<bool>,
     buffers_elems: &'b mut Vec<Elem<'static>>,
 }
 
@@ -101,6 +103,7 @@ impl<'e, 'b> Eval<'e, 'b> {
             elems,
             arena: &mut buffers.arena,
             keywords: None,
+            lists: None,
             buffers_elems: &mut buffers.elems,
         }
     }
@@ -122,7 +125,12 @@ impl<'e, 'b> Eval<'e, 'b> {
                 push_flat(&mut self.elems, value);
             }
             None => {
-                for (split, _) in name.match_indices('.') {
+                let event = self.event;
+                let lists = *self.lists.get_or_insert_with(|| {
+                    event.fields().any(|(_, v)| matches!(v, Value::List(_)))
+                });
+                let splits = name.match_indices('.').filter(|_| lists);
+                for (split, _) in splits {
                     if let Some(Value::List(items)) = self.event.get(&name[..split]) {
                         for item in items {
                             if let Value::Object(map) = item
@@ -361,24 +369,32 @@ impl<'e, 'b> Eval<'e, 'b> {
         }
     }
 
-    /// Element texts of a field, folded: what the prefilter scans.
-    pub fn folded_texts(&mut self, id: u32, out: &mut dyn FnMut(&str)) {
+    /// Element texts of a field, folded: what the prefilter scans. With each text, for a float
+    /// element holding an integer exactly, that integer (numeric equality's exact needle).
+    pub fn folded_texts(&mut self, id: u32, out: &mut dyn FnMut(&str, Option<i64>)) {
         let slot = self.resolve(id);
-        for e in slot.start as usize..slot.end as usize {
-            self.ensure_folded(e);
-            if let Some(t) = self.get(self.elems[e].folded) {
-                out(t);
-            }
-        }
+        self.folded_range(slot.start as usize, slot.end as usize, out);
     }
 
     /// Folded texts of every string value (keyword search).
-    pub fn folded_keywords(&mut self, out: &mut dyn FnMut(&str)) {
+    pub fn folded_keywords(&mut self, out: &mut dyn FnMut(&str, Option<i64>)) {
         let (start, end) = self.keywords();
-        for e in start as usize..end as usize {
+        self.folded_range(start as usize, end as usize, out);
+    }
+
+    fn folded_range(&mut self, start: usize, end: usize, out: &mut dyn FnMut(&str, Option<i64>)) {
+        for e in start..end {
             self.ensure_folded(e);
+            let integer = match self.elems[e].value {
+                ElemValue::Value(Value::Float(f))
+                    if f.fract() == 0.0 && f.abs() < (1u64 << 53) as f64 =>
+                {
+                    Some(*f as i64)
+                }
+                _ => None,
+            };
             if let Some(t) = self.get(self.elems[e].folded) {
-                out(t);
+                out(t, integer);
             }
         }
     }
@@ -386,17 +402,6 @@ impl<'e, 'b> Eval<'e, 'b> {
     /// Hands the buffers back for the next event.
     pub fn finish(self) {
         *self.buffers_elems = recycle(self.elems);
-    }
-}
-
-fn needs_folding(s: &str) -> bool {
-    if s.is_ascii() {
-        s.bytes().any(|b| b.is_ascii_uppercase())
-    } else {
-        s.chars().any(|c| {
-            let mut lower = c.to_lowercase();
-            lower.next() != Some(c) || lower.next().is_some()
-        })
     }
 }
 

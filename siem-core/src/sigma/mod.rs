@@ -69,8 +69,8 @@ pub use error::{ErrorKind, RuleError};
 pub use eval::TIMESTAMP_FIELD;
 pub use meta::{Level, RelatedRule, RuleMeta, Status};
 pub use ruleset::{
-    DEFAULT_CATEGORY_IMPLICATIONS, MatchScratch, PrefilterStats, RuleId, RuleSet, RuleSetBuilder,
-    Transform,
+    DEFAULT_CATEGORY_IMPLICATIONS, MatchScratch, MatchTrace, PrefilterStats, RuleId, RuleSet,
+    RuleSetBuilder, Transform,
 };
 pub use string::{WINDASH_CHARS, escape_value, fold_case};
 pub use yaml::{MAX_DEPTH, MAX_NODES, MAX_STRING_BYTES, MAX_TEXT_BYTES};

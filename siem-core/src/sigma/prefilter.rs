@@ -1,21 +1,33 @@
 //! The literal prefilter: skip rules whose required literals cannot be in the event.
 //!
-//! For each rule the compiler's program yields a *need*: a set of (field, literal) pairs of
-//! which at least one must occur in the field's folded text if the rule is to match. It is
-//! derived soundly from the program: an item's need is the union over its values (for `all`,
-//! any one value's), each value's the union over its alternatives of one literal every
-//! alternative's pattern requires; `and` takes its most selective child's need, `or` the union
-//! of all children's; `not`, `neq`, `null`, `exists`, regular expressions, comparisons, CIDR and
-//! field references have none, which makes their enclosing `or` (or the whole rule) have none,
-//! and such rules are always evaluated. Literals are searched with one Aho-Corasick automaton per
-//! field (plus one for keyword searches) over all rules' literals.
+//! For each rule the compiler's program yields a *need*: a set of (field, kind, literal)
+//! needles of which at least one must be found in the field's folded text if the rule is to
+//! match. It is derived soundly from the program: an item's need is the union over its values
+//! (for `all`, any one value's), each value's the union over its alternatives of one needle every
+//! alternative requires; `and` takes its most selective child's need, `or` the union of all
+//! children's; `not`, `neq`, `null`, `exists`, regular expressions, comparisons, CIDR and field
+//! references have none, which makes their enclosing `or` (or the whole rule) have none, and such
+//! rules are always evaluated.
+//!
+//! Needles come in three kinds, each looked up its cheapest way, per field over all rules:
+//!
+//! - **exact**: the folded text equals the literal (a value without wildcards, a number, a
+//!   boolean): one hash probe per element;
+//! - **basename**: the folded text ends with a literal that starts with its only backslash
+//!   (`Image|endswith: '\whoami.exe'`): one hash probe of the text from its last backslash;
+//! - **substring**: a literal piece of any other pattern: one Aho-Corasick automaton per field
+//!   over all rules' pieces.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use hashbrown::HashMap;
 
-/// Automata over at most this many literals are built as DFAs (fast, memory-hungry).
-pub(crate) const DFA_MAX_PATTERNS: usize = 1000;
+/// An automaton whose DFA would stay under this many bytes (estimated from its literals' total
+/// length) is built as a DFA (fastest); larger ones as a contiguous NFA, whose memory stays
+/// near the literals' own size.
+pub(crate) const DFA_MAX_BYTES: usize = 512 << 10;
 
 use super::compile::{Expr, FieldId, Item, Matcher, Mode, Num, Target, Test};
+use super::pattern::Pattern;
 
 /// Where a needle must be found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,49 +36,125 @@ pub(crate) enum NeedTarget {
     Keywords,
 }
 
-type Need = Vec<(NeedTarget, Vec<u8>)>;
+/// How a needle is found in an element's folded text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum NeedKind {
+    /// The text equals the needle.
+    Exact,
+    /// The text, from its last backslash on, equals the needle (which starts with that
+    /// backslash and holds no other).
+    Basename,
+    /// The text contains the needle.
+    Substring,
+}
 
+type Needle = (NeedTarget, NeedKind, Vec<u8>);
+type Need = Vec<Needle>;
+
+/// Both needs' needles. Duplicates are harmless (the index keeps one entry per needle) and
+/// removing them here would be quadratic in a long value list.
 fn union(mut a: Need, b: Need) -> Need {
-    for n in b {
-        if !a.contains(&n) {
-            a.push(n);
-        }
-    }
+    a.extend(b);
     a
 }
 
-/// Larger is better: the shortest needle's length, then fewer needles.
-fn score(need: &Need) -> (usize, std::cmp::Reverse<usize>) {
+/// Larger is better: needs looked up by hash only (no text scanned: an exact value or a
+/// basename costs one probe per element, however long the text), then the shortest needle's
+/// length, then fewer needles.
+fn score(need: &Need) -> (bool, usize, std::cmp::Reverse<usize>) {
+    let hashed = need.iter().all(|(_, k, _)| *k != NeedKind::Substring);
     let shortest = need
         .iter()
-        .map(|(_, n)| n.len())
+        .map(|(_, _, n)| n.len())
         .min()
         .unwrap_or(usize::MAX);
-    (shortest, std::cmp::Reverse(need.len()))
+    (hashed, shortest, std::cmp::Reverse(need.len()))
 }
 
-fn matcher_needle(matcher: &Matcher) -> Option<Vec<u8>> {
+/// The part of folded `text` a basename needle is compared with: from its last backslash on.
+#[inline]
+pub(crate) fn basename(text: &[u8]) -> Option<&[u8]> {
+    let at = memchr::memrchr(b'\\', text)?;
+    text.get(at..)
+}
+
+fn fold(bytes: &[u8], cased: bool) -> Vec<u8> {
+    if !cased {
+        // The compiler folded the pattern's literals already.
+        return bytes.to_vec();
+    }
+    // The prefilter looks at folded text; a cased literal is found there folded, which holds for
+    // UTF-8 text because folding maps each character on its own. Non-UTF-8 literals (UTF-16
+    // encodings) never occur in an event's text, so any needle for them is sound.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => super::string::fold_case(text).into_owned().into_bytes(),
+        Err(_) => bytes.to_vec(),
+    }
+}
+
+/// Substring needles are cut to at most this many bytes: any piece of a required literal is
+/// required too, and short needles keep the automata small enough to be DFAs (their states grow
+/// with the needles' total length).
+pub(crate) const NEEDLE_MAX: usize = 8;
+
+/// How unusual a byte is in event text (larger is rarer), to cut needles to their rarest piece.
+fn rarity(b: u8) -> u32 {
+    match b {
+        b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' | b' ' => 1,
+        b'l' | b'c' | b'd' | b'h' | b'u' | b'm' | b'.' | b'\\' | b'/' | b'-' | b':' | b'_' => 2,
+        b'a'..=b'z' | b'0'..=b'9' => 3,
+        _ => 4,
+    }
+}
+
+/// The rarest window of at most [`NEEDLE_MAX`] bytes of `needle`, at a character boundary.
+fn cut(needle: &[u8]) -> &[u8] {
+    if needle.len() <= NEEDLE_MAX {
+        return needle;
+    }
+    let boundary = |i: usize| i == needle.len() || (needle[i] as i8) >= -0x40;
+    let mut best: Option<(u32, usize, usize)> = None;
+    for start in (0..needle.len()).filter(|&i| boundary(i)) {
+        let mut end = (start + NEEDLE_MAX).min(needle.len());
+        while end > start && !boundary(end) {
+            end -= 1;
+        }
+        if end == start {
+            continue;
+        }
+        let score: u32 = needle[start..end].iter().map(|&b| rarity(b)).sum();
+        if best.is_none_or(|(s, _, _)| score > s) {
+            best = Some((score, start, end));
+        }
+    }
+    match best {
+        Some((_, start, end)) => &needle[start..end],
+        None => needle,
+    }
+}
+
+fn matcher_needle(matcher: &Matcher) -> Option<(NeedKind, Vec<u8>)> {
     match matcher {
-        Matcher::Text { cased, pattern } => {
-            let best = pattern.literals().into_iter().max_by_key(|l| l.len())?;
-            if best.is_empty() {
-                return None;
+        Matcher::Text { cased, pattern } => match pattern {
+            Pattern::Exact(lit) => Some((NeedKind::Exact, fold(lit, *cased))),
+            Pattern::Suffix(lit) if lit.first() == Some(&b'\\') && !lit[1..].contains(&b'\\') => {
+                Some((NeedKind::Basename, fold(lit, *cased)))
             }
-            if *cased {
-                // The prefilter scans folded text; a cased literal is found there folded, which
-                // holds for UTF-8 text because folding maps each character on its own.
-                let text = std::str::from_utf8(best).ok()?;
-                Some(super::string::fold_case(text).into_owned().into_bytes())
-            } else {
-                Some(best.to_vec())
+            _ => {
+                let best = pattern.literals().into_iter().max_by_key(|l| l.len())?;
+                if best.is_empty() {
+                    return None;
+                }
+                Some((NeedKind::Substring, cut(&fold(best, *cased)).to_vec()))
             }
-        }
-        // A numeric element's text is its decimal form, which holds the integer's digits as long
-        // as the float comparison cannot round (|n| < 2^53).
+        },
+        // A numeric element equal to `n` is an integer whose text is `n`'s decimal form, or a
+        // float that the scan also looks up under its integer's decimal form (when it has one
+        // exactly: |n| < 2^53).
         Matcher::NumEq(Num::Int(n)) if n.unsigned_abs() < (1u64 << 53) => {
-            Some(n.to_string().into_bytes())
+            Some((NeedKind::Exact, n.to_string().into_bytes()))
         }
-        Matcher::BoolEq(b) => Some(b.to_string().into_bytes()),
+        Matcher::BoolEq(b) => Some((NeedKind::Exact, b.to_string().into_bytes())),
         _ => None,
     }
 }
@@ -82,9 +170,9 @@ fn item_need(item: &Item) -> Option<Need> {
     let value_need = |alts: &[Matcher]| -> Option<Need> {
         let mut need = Vec::new();
         for alt in alts {
-            let needle = matcher_needle(alt)?;
+            let (kind, needle) = matcher_needle(alt)?;
             for &t in &targets {
-                need = union(need, vec![(t, needle.clone())]);
+                need.push((t, kind, needle.clone()));
             }
         }
         Some(need)
@@ -117,28 +205,88 @@ pub(crate) fn need(expr: &Expr, items: &[Item]) -> Option<Need> {
     }
 }
 
-/// The automata, which rules each literal vouches for, and which rules have no literals.
+/// Folded needle bytes to the rules they make candidates.
+pub(crate) type NeedleMap = HashMap<Box<[u8]>, Box<[u32]>, foldhash::fast::FixedState>;
+
+/// Every needle of one target (a field, or the keywords) from the rules of one logsource group,
+/// by kind. Splitting by group keeps each event's automata to the needles of the rules it is
+/// routed to: small automata are DFAs with a fast prefilter, and a Windows event's keyword scan
+/// does not carry the Linux rules' keywords.
+#[derive(Debug)]
+pub(crate) struct TargetIndex {
+    pub target: NeedTarget,
+    pub exact: NeedleMap,
+    pub basename: NeedleMap,
+    /// Over the substring needles; `None` when there are none (or it could not be built).
+    pub automaton: Option<AhoCorasick>,
+    /// `[pattern]`: the rules a found substring makes candidates.
+    pub needle_rules: Box<[Box<[u32]>]>,
+    /// The shortest substring needle's length: shorter texts are not scanned.
+    pub min_len: usize,
+}
+
+impl TargetIndex {
+    /// Heap memory, roughly.
+    pub fn memory_usage(&self) -> usize {
+        let map = |m: &NeedleMap| {
+            m.iter()
+                .map(|(k, v)| k.len() + v.len() * 4 + 48)
+                .sum::<usize>()
+        };
+        map(&self.exact)
+            + map(&self.basename)
+            + self.automaton.as_ref().map_or(0, |a| a.memory_usage())
+            + self
+                .needle_rules
+                .iter()
+                .map(|r| r.len() * 4 + 16)
+                .sum::<usize>()
+    }
+
+    /// Literal count over all kinds.
+    pub fn literals(&self) -> usize {
+        self.exact.len() + self.basename.len() + self.needle_rules.len()
+    }
+}
+
+/// The per-target indexes, and which rules have no literals.
 #[derive(Debug, Default)]
 pub(crate) struct Prefilter {
-    /// Where each automaton searches.
-    pub targets: Vec<NeedTarget>,
-    /// One automaton per target over all rules' literals for it.
-    pub automata: Vec<Option<AhoCorasick>>,
-    /// `[target][needle]`: the rules a found literal makes candidates.
-    pub needle_rules: Vec<Vec<Box<[u32]>>>,
+    pub indexes: Vec<TargetIndex>,
     /// Per rule: evaluate it whatever the event holds (no literal requirement found).
     pub always: Vec<bool>,
     /// Per rule: the targets its literals live in (to scan only what routed rules need).
     pub rule_targets: Vec<Box<[u32]>>,
 }
 
+#[derive(Default)]
+struct Building {
+    exact: std::collections::HashMap<Vec<u8>, Vec<u32>>,
+    basename: std::collections::HashMap<Vec<u8>, Vec<u32>>,
+    substrings: Vec<Vec<u8>>,
+    substring_index: std::collections::HashMap<Vec<u8>, u32>,
+    substring_rules: Vec<Vec<u32>>,
+}
+
+fn push_owner(owners: &mut Vec<u32>, rule: u32) {
+    if owners.last() != Some(&rule) {
+        owners.push(rule);
+    }
+}
+
+fn freeze(map: std::collections::HashMap<Vec<u8>, Vec<u32>>) -> NeedleMap {
+    map.into_iter()
+        .map(|(k, v)| (k.into_boxed_slice(), v.into_boxed_slice()))
+        .collect()
+}
+
 impl Prefilter {
-    pub fn build(needs: Vec<Option<Need>>) -> Prefilter {
+    /// `needs[rule]` and `groups[rule]`, the rule's logsource group (any partition of the rules
+    /// works; routing reaches whole groups).
+    pub fn build(needs: Vec<Option<Need>>, groups: &[u32]) -> Prefilter {
         let rule_count = needs.len();
-        let mut targets: Vec<NeedTarget> = Vec::new();
-        let mut needles: Vec<Vec<Vec<u8>>> = Vec::new();
-        let mut needle_rules: Vec<Vec<Vec<u32>>> = Vec::new();
-        let mut index: Vec<std::collections::HashMap<Vec<u8>, u32>> = Vec::new();
+        let mut targets: Vec<(NeedTarget, u32)> = Vec::new();
+        let mut building: Vec<Building> = Vec::new();
         let mut always = vec![false; rule_count];
         let mut rule_targets: Vec<Vec<u32>> = vec![Vec::new(); rule_count];
         for (rule, need) in needs.into_iter().enumerate() {
@@ -146,64 +294,84 @@ impl Prefilter {
                 always[rule] = true;
                 continue;
             };
-            for (target, needle) in need {
+            let r = rule as u32;
+            let group = groups.get(rule).copied().unwrap_or(0);
+            for (target, kind, needle) in need {
+                let target = (target, group);
                 let t = match targets.iter().position(|x| *x == target) {
                     Some(t) => t,
                     None => {
                         targets.push(target);
-                        needles.push(Vec::new());
-                        needle_rules.push(Vec::new());
-                        index.push(Default::default());
+                        building.push(Building::default());
                         targets.len() - 1
                     }
                 };
-                let n = *index[t].entry(needle.clone()).or_insert_with(|| {
-                    needles[t].push(needle);
-                    needle_rules[t].push(Vec::new());
-                    (needles[t].len() - 1) as u32
-                });
-                let owners = &mut needle_rules[t][n as usize];
-                if owners.last() != Some(&(rule as u32)) {
-                    owners.push(rule as u32);
+                let b = &mut building[t];
+                match kind {
+                    NeedKind::Exact => push_owner(b.exact.entry(needle).or_default(), r),
+                    NeedKind::Basename => push_owner(b.basename.entry(needle).or_default(), r),
+                    NeedKind::Substring => {
+                        let n = *b.substring_index.entry(needle.clone()).or_insert_with(|| {
+                            b.substrings.push(needle);
+                            b.substring_rules.push(Vec::new());
+                            (b.substrings.len() - 1) as u32
+                        });
+                        push_owner(&mut b.substring_rules[n as usize], r);
+                    }
                 }
                 if !rule_targets[rule].contains(&(t as u32)) {
                     rule_targets[rule].push(t as u32);
                 }
             }
         }
-        let automata: Vec<Option<AhoCorasick>> = needles
-            .iter()
-            .map(|list| {
-                // A DFA is the fastest overlapping scanner but its tables grow with the pattern
-                // count (about 6 KB per pattern for SigmaHQ's literals: 36 MB for the 5,700
-                // CommandLine literals of the Windows rules); above the threshold the
+        let mut indexes = Vec::with_capacity(targets.len());
+        for ((target, _), b) in targets.into_iter().zip(building) {
+            let automaton = if b.substrings.is_empty() {
+                None
+            } else {
+                // A DFA is the fastest overlapping scanner but its tables grow with the
+                // automaton's states (about 256 bytes each with SigmaHQ's byte classes: 36 MB for
+                // the 5,700 CommandLine literals of the Windows rules); above the budget the
                 // contiguous NFA keeps memory near the literals' own size.
-                let kind = if list.len() <= DFA_MAX_PATTERNS {
+                let bytes: usize = b.substrings.iter().map(Vec::len).sum();
+                let kind = if bytes * 256 <= DFA_MAX_BYTES {
                     Some(AhoCorasickKind::DFA)
                 } else {
-                    None
+                    Some(AhoCorasickKind::ContiguousNFA)
                 };
-                AhoCorasick::builder()
+                let built = AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
                     .kind(kind)
-                    .build(list)
-                    .ok()
-            })
-            .collect();
-        // Should an automaton fail to build (it would take patterns far beyond any rule set's),
-        // the rules needing it are evaluated unconditionally, which keeps results exact.
-        for (rule, ts) in rule_targets.iter().enumerate() {
-            if ts.iter().any(|t| automata[*t as usize].is_none()) {
-                always[rule] = true;
-            }
+                    .build(&b.substrings)
+                    .ok();
+                // Should an automaton fail to build (it would take patterns far beyond any rule
+                // set's), the rules needing it are evaluated unconditionally, which keeps results
+                // exact.
+                if built.is_none() {
+                    for rules in &b.substring_rules {
+                        for &r in rules {
+                            always[r as usize] = true;
+                        }
+                    }
+                }
+                built
+            };
+            let min_len = b.substrings.iter().map(Vec::len).min().unwrap_or(0);
+            indexes.push(TargetIndex {
+                min_len,
+                target,
+                exact: freeze(b.exact),
+                basename: freeze(b.basename),
+                automaton,
+                needle_rules: b
+                    .substring_rules
+                    .into_iter()
+                    .map(Vec::into_boxed_slice)
+                    .collect(),
+            });
         }
         Prefilter {
-            targets,
-            automata,
-            needle_rules: needle_rules
-                .into_iter()
-                .map(|per_target| per_target.into_iter().map(Vec::into_boxed_slice).collect())
-                .collect(),
+            indexes,
             always,
             rule_targets: rule_targets
                 .into_iter()

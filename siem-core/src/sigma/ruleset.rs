@@ -277,6 +277,8 @@ impl RuleSetBuilder {
         let mut metas = Vec::with_capacity(rules.len());
         let mut groups: Vec<(LsKey, Vec<u32>)> = Vec::new();
         let mut needs = Vec::with_capacity(rules.len());
+        let mut rule_groups = Vec::with_capacity(rules.len());
+        let mut group_of: HashMap<LsKey, usize> = HashMap::new();
         let mut programs = Vec::with_capacity(rules.len());
         let mut sources = Vec::with_capacity(rules.len());
         for (i, (rule, program)) in rules.into_iter().enumerate() {
@@ -288,9 +290,16 @@ impl RuleSetBuilder {
                 by_reference.entry(name.clone()).or_insert(id);
             }
             let k = key(&rule.meta.logsource);
-            match groups.iter_mut().find(|(g, _)| *g == k) {
-                Some((_, members)) => members.push(i as u32),
-                None => groups.push((k, vec![i as u32])),
+            match group_of.get(&k) {
+                Some(&g) => {
+                    groups[g].1.push(i as u32);
+                    rule_groups.push(g as u32);
+                }
+                None => {
+                    group_of.insert(k.clone(), groups.len());
+                    rule_groups.push(groups.len() as u32);
+                    groups.push((k, vec![i as u32]));
+                }
             }
             let expr = program.expr.clone().unwrap_or(Expr::Const(false));
             needs.push(prefilter::need(&expr, &program.items));
@@ -301,7 +310,7 @@ impl RuleSetBuilder {
             });
             sources.push(rule);
         }
-        let prefilter = Prefilter::build(needs);
+        let prefilter = Prefilter::build(needs, &rule_groups);
         let everything = Arc::new(Route::new((0..programs.len() as u32).collect(), &prefilter));
         let inner = Inner {
             everything,
@@ -418,12 +427,30 @@ impl std::fmt::Debug for RuleSet {
 pub struct PrefilterStats {
     /// Rules with no literal the event must contain: evaluated for every event they see.
     pub always_evaluated: usize,
-    /// Aho-Corasick automata (one per field holding literals, plus one for keywords).
+    /// Aho-Corasick automata (one per field holding substring literals, plus one for keywords).
     pub automata: usize,
-    /// Distinct literals over all automata.
+    /// Distinct literals over all fields and kinds (exact values, basenames, substrings).
     pub literals: usize,
-    /// Heap memory of the automata.
+    /// Heap memory of the automata and hash tables, roughly.
     pub memory_bytes: usize,
+}
+
+/// What matching one event took, from [`RuleSet::trace`]: how far routing and the literal
+/// prefilter narrowed the rules down. For profiling and tuning; matching itself counts nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MatchTrace {
+    /// Rules the event's logsource routes to.
+    pub routed: usize,
+    /// Of those, rules without literals, evaluated whatever the event holds.
+    pub always: usize,
+    /// Prefilter targets (fields, keywords) scanned.
+    pub targets: usize,
+    /// Bytes of folded text the prefilter scanned with an automaton.
+    pub scanned_bytes: usize,
+    /// Rules fully evaluated (always-evaluated plus prefilter candidates).
+    pub evaluated: usize,
+    /// Rules that matched.
+    pub matched: usize,
 }
 
 /// Reusable buffers for [`RuleSet::matches_into`]: keep one per thread (or per worker) to make
@@ -513,9 +540,9 @@ impl RuleSet {
         let pf = &self.inner.prefilter;
         PrefilterStats {
             always_evaluated: pf.always.iter().filter(|a| **a).count(),
-            automata: pf.automata.len(),
-            literals: pf.automata.iter().flatten().map(|a| a.patterns_len()).sum(),
-            memory_bytes: pf.automata.iter().flatten().map(|a| a.memory_usage()).sum(),
+            automata: pf.indexes.iter().filter(|i| i.automaton.is_some()).count(),
+            literals: pf.indexes.iter().map(|i| i.literals()).sum(),
+            memory_bytes: pf.indexes.iter().map(|i| i.memory_usage()).sum(),
         }
     }
 
@@ -553,6 +580,20 @@ impl RuleSet {
         result
     }
 
+    /// Matches `event` like [`matches`](Self::matches) and reports what it took.
+    pub fn trace(&self, event: &Event) -> MatchTrace {
+        let mut trace = MatchTrace::default();
+        let mut out = Vec::new();
+        self.run_traced(
+            event,
+            &mut MatchScratch::new(),
+            &mut out,
+            true,
+            Some(&mut trace),
+        );
+        trace
+    }
+
     fn route(&self, event: &Event, scratch: &mut MatchScratch) -> Arc<Route> {
         let k = key(&event.logsource);
         if let Some(route) = scratch.routes.get(&k) {
@@ -581,6 +622,17 @@ impl RuleSet {
         out: &mut Vec<RuleId>,
         prefilter: bool,
     ) {
+        self.run_traced(event, scratch, out, prefilter, None)
+    }
+
+    fn run_traced(
+        &self,
+        event: &Event,
+        scratch: &mut MatchScratch,
+        out: &mut Vec<RuleId>,
+        prefilter: bool,
+        mut trace: Option<&mut MatchTrace>,
+    ) {
         out.clear();
         let inner = &*self.inner;
         if scratch.uid != inner.uid {
@@ -600,22 +652,47 @@ impl RuleSet {
             ..
         } = scratch;
         let mut eval = Eval::new(event, &inner.fields, buffers);
+        let evaluate = |eval: &mut Eval<'_, '_>,
+                        i: usize,
+                        out: &mut Vec<RuleId>,
+                        trace: Option<&mut MatchTrace>| {
+            let program = &inner.programs[i];
+            let hit = eval.expr(&program.expr, &program.items);
+            if hit {
+                out.push(RuleId(i as u32));
+            }
+            if let Some(trace) = trace {
+                trace.evaluated += 1;
+                trace.always += usize::from(pf.always[i]);
+                trace.matched += usize::from(hit);
+            }
+        };
         if prefilter {
             candidates.clear();
-            candidates.resize(inner.programs.len().div_ceil(64), 0);
+            candidates.resize(route.mask.len(), 0);
             for &t in route.targets.iter() {
-                scan(pf, t as usize, &mut eval, seen, candidates);
+                let bytes = scan(pf, t as usize, &mut eval, seen, candidates);
+                if let Some(trace) = trace.as_deref_mut() {
+                    trace.targets += 1;
+                    trace.scanned_bytes += bytes;
+                }
+            }
+            // Routed candidates and routed always-evaluated rules, in rule order.
+            for (w, (&mask, &always)) in route.mask.iter().zip(route.always.iter()).enumerate() {
+                let mut bits = (candidates[w] & mask) | always;
+                while bits != 0 {
+                    let i = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    evaluate(&mut eval, i, out, trace.as_deref_mut());
+                }
+            }
+        } else {
+            for &r in route.rules.iter() {
+                evaluate(&mut eval, r as usize, out, trace.as_deref_mut());
             }
         }
-        for &r in route.rules.iter() {
-            let i = r as usize;
-            if prefilter && !pf.always[i] && candidates[i / 64] & (1 << (i % 64)) == 0 {
-                continue;
-            }
-            let program = &inner.programs[i];
-            if eval.expr(&program.expr, &program.items) {
-                out.push(RuleId(r));
-            }
+        if let Some(trace) = trace {
+            trace.routed = route.rules.len();
         }
         eval.finish();
     }
@@ -625,55 +702,166 @@ impl RuleSet {
 #[derive(Debug)]
 struct Route {
     rules: Box<[u32]>,
+    /// `rules` as a bit set over all rules.
+    mask: Box<[u64]>,
+    /// The always-evaluated rules of `rules`, as a bit set.
+    always: Box<[u64]>,
     targets: Box<[u32]>,
 }
 
 impl Route {
     fn new(rules: Vec<u32>, prefilter: &Prefilter) -> Route {
         let targets = prefilter.targets_of(&rules);
+        let words = prefilter.always.len().div_ceil(64);
+        let mut mask = vec![0u64; words];
+        let mut always = vec![0u64; words];
+        for &r in &rules {
+            let (w, b) = (r as usize / 64, r % 64);
+            mask[w] |= 1 << b;
+            if prefilter.always[r as usize] {
+                always[w] |= 1 << b;
+            }
+        }
         Route {
             rules: rules.into_boxed_slice(),
+            mask: mask.into_boxed_slice(),
+            always: always.into_boxed_slice(),
             targets,
         }
     }
 }
 
-/// Runs target `t`'s automaton over its folded texts and marks the rules of every literal
-/// found as candidates.
+/// Looks target `t`'s needles up in its folded texts and marks the rules of every needle found
+/// as candidates. Returns the bytes scanned by an automaton.
 fn scan(
     pf: &Prefilter,
     t: usize,
     eval: &mut Eval<'_, '_>,
     seen: &mut Vec<u64>,
     candidates: &mut [u64],
-) {
-    // Rules whose automaton could not be built are marked `always`.
-    let Some(automaton) = &pf.automata[t] else {
-        return;
+) -> usize {
+    let index = &pf.indexes[t];
+    let mut bytes = 0;
+    if let Some(automaton) = &index.automaton {
+        seen.clear();
+        seen.resize(automaton.patterns_len().div_ceil(64), 0);
+    }
+    let mark = |rules: &[u32], candidates: &mut [u64]| {
+        for &r in rules {
+            candidates[r as usize / 64] |= 1 << (r % 64);
+        }
     };
-    seen.clear();
-    seen.resize(automaton.patterns_len().div_ceil(64), 0);
-    let owners = &pf.needle_rules[t];
-    let mut mark = |text: &str| {
-        for m in automaton.find_overlapping_iter(text) {
-            let p = m.pattern().as_usize();
-            if seen[p / 64] & (1 << (p % 64)) == 0 {
-                seen[p / 64] |= 1 << (p % 64);
-                for &r in owners[p].iter() {
-                    candidates[r as usize / 64] |= 1 << (r % 64);
+    let mut visit = |text: &str, integer: Option<i64>| {
+        let b = text.as_bytes();
+        if !index.exact.is_empty() {
+            if let Some(rules) = index.exact.get(b) {
+                mark(rules, candidates);
+            }
+            if let Some(n) = integer {
+                let mut buf = [0u8; 24];
+                let len = {
+                    use std::io::Write;
+                    let mut cursor = &mut buf[..];
+                    let _ = write!(cursor, "{n}");
+                    24 - cursor.len()
+                };
+                if let Some(rules) = index.exact.get(&buf[..len]) {
+                    mark(rules, candidates);
+                }
+            }
+        }
+        if !index.basename.is_empty()
+            && let Some(name) = prefilter::basename(b)
+            && let Some(rules) = index.basename.get(name)
+        {
+            mark(rules, candidates);
+        }
+        if let Some(automaton) = &index.automaton
+            && b.len() >= index.min_len
+        {
+            bytes += text.len();
+            for m in automaton.find_overlapping_iter(b) {
+                let p = m.pattern().as_usize();
+                if seen[p / 64] & (1 << (p % 64)) == 0 {
+                    seen[p / 64] |= 1 << (p % 64);
+                    mark(&index.needle_rules[p], candidates);
                 }
             }
         }
     };
-    match pf.targets[t] {
-        NeedTarget::Field(id) => eval.folded_texts(id, &mut mark),
-        NeedTarget::Keywords => eval.folded_keywords(&mut mark),
+    match index.target {
+        NeedTarget::Field(id) => eval.folded_texts(id, &mut visit),
+        NeedTarget::Keywords => eval.folded_keywords(&mut visit),
     }
+    bytes
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Value;
+    use proptest::prelude::*;
+
+    /// Pieces rich in what the prefilter's kinds key on: backslashes (basenames), digits
+    /// (numbers, also as floats), case and a non-ASCII letter (folding).
+    fn piece() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(vec!["\\", "\\", "a", "B", "x.exe", "É", "1", " "]),
+            0..3,
+        )
+        .prop_map(|p| p.concat())
+    }
+
+    fn rule_value() -> impl Strategy<Value = String> {
+        (0usize..5, piece()).prop_map(|(kind, p)| {
+            let quoted = format!("'{}'", p.replace('\'', "''"));
+            match kind {
+                0 => format!("Image|endswith: {quoted}"),
+                1 => format!("Image: {quoted}"),
+                2 => format!("Image|contains: {quoted}"),
+                3 => format!("Count: {}", p.bytes().filter(u8::is_ascii_digit).count()),
+                _ => format!("Image|cased|endswith: {quoted}"),
+            }
+        })
+    }
+
+    fn event_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            3 => (piece(), piece()).prop_map(|(a, b)| Value::from(format!("{a}{b}"))),
+            1 => (0i64..5).prop_map(Value::Int),
+            1 => (0i64..5).prop_map(|i| Value::Float(i as f64)),
+            1 => prop::collection::vec(piece().prop_map(Value::from), 0..3).prop_map(Value::List),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Exact-value, basename and substring lookups (and the float form of an integer) skip
+        /// no rule that full evaluation of every rule would match.
+        #[test]
+        fn hashed_needles_equal_full_evaluation(
+            rules in prop::collection::vec(prop::collection::vec(rule_value(), 1..3), 1..6),
+            events in prop::collection::vec((event_value(), event_value()), 1..8),
+        ) {
+            let mut builder = RuleSet::builder();
+            for (i, items) in rules.iter().enumerate() {
+                let body: String = items.iter().map(|v| format!("        {v}\n")).collect();
+                let yaml = format!(
+                    "title: r{i}\nlogsource: {{product: windows}}\ndetection:\n    sel:\n{body}    condition: sel\n"
+                );
+                builder.add_yaml(&yaml, None);
+            }
+            let (set, _) = builder.build();
+            for (image, count) in events {
+                let mut event = Event::new();
+                event.logsource = LogSource::new(Some("windows"), None, None);
+                event.insert("Image", image);
+                event.insert("Count", count);
+                prop_assert_eq!(set.matches(&event), set.matches_exhaustive(&event));
+            }
+        }
+    }
 
     #[test]
     fn rule_set_is_send_sync() {

@@ -166,15 +166,55 @@ pub fn fold_case(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// Appends the folded `text` to `out` (see [`fold_case`]).
+/// Appends the folded `text` to `out` (see [`fold_case`]). Runs of ASCII are lowercased in
+/// bulk; only non-ASCII characters go through Unicode's tables, so mostly-ASCII text (a Windows
+/// event whose product name holds a `®`) folds nearly as fast as ASCII.
 pub(crate) fn fold_into(text: &str, out: &mut String) {
-    if text.is_ascii() {
-        out.extend(text.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-    } else {
-        for c in text.chars() {
-            out.extend(c.to_lowercase());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ascii = rest
+            .as_bytes()
+            .iter()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(ascii);
+        let start = out.len();
+        out.push_str(run);
+        if let Some(pushed) = out.get_mut(start..) {
+            pushed.make_ascii_lowercase();
         }
+        let mut chars = tail.chars();
+        match chars.next() {
+            Some(c) => out.extend(c.to_lowercase()),
+            None => break,
+        }
+        rest = chars.as_str();
     }
+}
+
+/// Whether folding changes `text` (see [`fold_case`]), with the same ASCII fast path.
+pub(crate) fn needs_folding(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_uppercase() {
+                return true;
+            }
+            i += 1;
+            continue;
+        }
+        let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else {
+            return false;
+        };
+        let mut lower = c.to_lowercase();
+        if lower.next() != Some(c) || lower.next().is_some() {
+            return true;
+        }
+        i += c.len_utf8();
+    }
+    false
 }
 
 /// Folds literal bytes: Unicode folding when they are UTF-8, ASCII folding otherwise (UTF-16

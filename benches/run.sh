@@ -10,12 +10,12 @@
 # function and its name to SECTIONS.
 #
 # Short criterion runs (the machine is shared): --warm-up-time 1 --measurement-time 5.
-# Corpora: $SIEM_CORPORA (default /work/shared/corpora, see testkit).
+# Corpora: $SIEM_CORPORA (default ../shared/corpora beside the checkout, see testkit).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-export SIEM_CORPORA="${SIEM_CORPORA:-/work/shared/corpora}"
+export SIEM_CORPORA="${SIEM_CORPORA:-$ROOT/../shared/corpora}"
 CRITERION_ARGS=(--warm-up-time 1 --measurement-time 5)
 OUT="$ROOT/docs/performance.md"
 ROWS="$(mktemp)"

@@ -424,6 +424,22 @@ impl Case {
             matching,
             matching / rsigma
         );
+        let cmd = "`cargo bench -p siem-benches --bench scan_linux_web`";
+        let what = match self.name {
+            "auth" => "benchmark 2, auth lines + SigmaHQ rules/linux",
+            _ => "benchmark 2, access lines + SigmaHQ rules/web",
+        };
+        println!("FIGURE|{what}: siem parse+match | {siem:.0} | events/s per core | {cmd} |");
+        println!(
+            "FIGURE|{what}: RSigma evaluate (flat JSON, conversion untimed) | {rsigma:.0} | events/s per core | {cmd} |"
+        );
+        println!(
+            "FIGURE|{what}: siem / RSigma ({} identical matches) | {:.2} | x | {cmd} |",
+            ours.len(),
+            siem / rsigma
+        );
+        println!("FIGURE|{what}: siem parse only | {parse:.0} | lines/s per core | {cmd} |");
+        println!("FIGURE|{what}: siem match only | {matching:.0} | events/s per core | {cmd} |");
         assert!(
             only_siem.is_empty() && only_rsigma.is_empty(),
             "{}: the engines disagree (see above)",

@@ -275,7 +275,8 @@ pub fn run(args: Args) -> ExitCode {
             .unwrap_or(1)
     });
     let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    // Not locked for the whole scan: a parallel scan writes from its output thread.
+    let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let mut summary = Summary::default();
     let mut progress = Progress::new();
     let mut scanner = Scanner {
@@ -283,6 +284,8 @@ pub fn run(args: Args) -> ExitCode {
         output: args.output,
         line: String::with_capacity(4096),
         alerts: Vec::new(),
+        sink: None,
+        outbox: Vec::new(),
     };
     if args.output == Output::Table {
         let _ = writeln!(
@@ -296,37 +299,44 @@ pub fn run(args: Args) -> ExitCode {
             scanner.scan(input, &mut out, summary, &mut progress)
         })
     } else {
+        // The header goes out before the output thread writes anything.
+        if let Err(e) = out.flush() {
+            return finish_failed(Failure::Output(e), &progress);
+        }
         std::thread::scope(|scope| {
+            let (sink, batches) = mpsc::sync_channel(OUTSTANDING_PER_WORKER as usize * threads);
+            let output = args.output;
+            let writer = scope.spawn(move || write_alerts(batches, output));
+            scanner.sink = Some(sink);
             let mut pipeline = Pipeline::start(scope, engine, threads);
-            for_each_input(&args.files, &mut summary, |input, summary| {
+            let scanned = for_each_input(&args.files, &mut summary, |input, summary| {
                 scanner.scan_parallel(input, &mut out, summary, &mut progress, &mut pipeline)
             })
             .and_then(|()| {
                 scanner.finish_parallel(&mut pipeline, &mut out, &mut summary, &mut progress)
             })
+            .and_then(|()| {
+                // End of input: correlations still waiting for late events are decided now.
+                for alert in engine.flush() {
+                    count(&alert, &mut summary);
+                    scanner.outbox.push(alert);
+                }
+                scanner.ship().map_err(Failure::Output)
+            });
+            // Closing the channel ends the output thread; its error, if any, says why the
+            // scan could not hand it alerts.
+            scanner.sink = None;
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the output thread panicked")));
+            match (scanned, written) {
+                (Err(Failure::Output(_)), Err(e)) | (Ok(()), Err(e)) => Err(Failure::Output(e)),
+                (scanned, _) => scanned,
+            }
         })
     };
-    match scanned {
-        Ok(()) => {}
-        Err(Failure::Output(e)) if e.kind() == ErrorKind::BrokenPipe => {
-            progress.finish();
-            return ExitCode::SUCCESS;
-        }
-        Err(Failure::Output(e)) => {
-            progress.finish();
-            eprintln!("siem scan: cannot write the output: {e}");
-            return ExitCode::FAILURE;
-        }
-        Err(Failure::Input(e)) => {
-            progress.finish();
-            eprintln!("siem scan: error reading the input: {e}");
-            return ExitCode::FAILURE;
-        }
-        Err(Failure::Worker(e)) => {
-            progress.finish();
-            eprintln!("siem scan: internal error in a worker thread: {e}");
-            return ExitCode::FAILURE;
-        }
+    if let Err(failure) = scanned {
+        return finish_failed(failure, &progress);
     }
     // End of input: correlations still waiting for late events are decided now.
     let rest = engine.flush();
@@ -345,6 +355,26 @@ pub fn run(args: Args) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Ends a scan that could not go on: a closed output is a normal end (`siem scan ... | head`).
+fn finish_failed(failure: Failure, progress: &Progress) -> ExitCode {
+    progress.finish();
+    match failure {
+        Failure::Output(e) if e.kind() == ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Failure::Output(e) => {
+            eprintln!("siem scan: cannot write the output: {e}");
+            ExitCode::FAILURE
+        }
+        Failure::Input(e) => {
+            eprintln!("siem scan: error reading the input: {e}");
+            ExitCode::FAILURE
+        }
+        Failure::Worker(e) => {
+            eprintln!("siem scan: internal error in a worker thread: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -372,6 +402,10 @@ struct Scanner<'a> {
     line: String,
     /// Alerts of one event, reused.
     alerts: Vec<Alert>,
+    /// In a parallel scan, where alerts go to be written (see [`write_alerts`]).
+    sink: Option<mpsc::SyncSender<Vec<Alert>>>,
+    /// Alerts not yet handed to `sink`.
+    outbox: Vec<Alert>,
 }
 
 impl Scanner<'_> {
@@ -495,12 +529,31 @@ impl Scanner<'_> {
             alerts.clear();
             self.engine
                 .process_matched_at(event, matched, Utc::now(), &mut alerts);
-            for alert in &alerts {
-                self.emit(alert, out, summary)?;
+            if self.sink.is_some() {
+                for alert in &alerts {
+                    count(alert, summary);
+                }
+                self.outbox.append(&mut alerts);
+            } else {
+                for alert in &alerts {
+                    self.emit(alert, out, summary)?;
+                }
             }
         }
         self.alerts = alerts;
+        self.ship()?;
         progress.tick(summary);
+        Ok(())
+    }
+
+    /// Hands the alerts collected so far to the output thread, when there is one.
+    fn ship(&mut self) -> io::Result<()> {
+        if let Some(sink) = &self.sink
+            && !self.outbox.is_empty()
+        {
+            sink.send(std::mem::take(&mut self.outbox))
+                .map_err(|_| io::Error::other("the output thread has stopped"))?;
+        }
         Ok(())
     }
 
@@ -529,20 +582,48 @@ impl Scanner<'_> {
         out: &mut impl Write,
         summary: &mut Summary,
     ) -> io::Result<()> {
-        summary.alerts += 1;
-        summary
-            .by_rule
-            .entry(alert.rule.handle().to_string())
-            .or_insert_with(|| (alert.rule.title.clone(), 0))
-            .1 += 1;
-        self.line.clear();
-        match self.output {
-            Output::Jsonl => alert.write_json(&mut self.line),
-            Output::Table => table_row(alert, &mut self.line),
+        count(alert, summary);
+        if self.sink.is_some() {
+            self.outbox.push(alert.clone());
+            return Ok(());
         }
-        self.line.push('\n');
+        render(alert, self.output, &mut self.line);
         out.write_all(self.line.as_bytes())
     }
+}
+
+/// Counts an alert in the summary.
+fn count(alert: &Alert, summary: &mut Summary) {
+    summary.alerts += 1;
+    summary
+        .by_rule
+        .entry(alert.rule.handle().to_string())
+        .or_insert_with(|| (alert.rule.title.clone(), 0))
+        .1 += 1;
+}
+
+/// An alert as one output line (with its newline), in `line`.
+fn render(alert: &Alert, output: Output, line: &mut String) {
+    line.clear();
+    match output {
+        Output::Jsonl => alert.write_json(line),
+        Output::Table => table_row(alert, line),
+    }
+    line.push('\n');
+}
+
+/// The output stage of a parallel scan: renders and writes the alerts the ordered stage sends,
+/// so formatting (alert JSON with its event) runs beside correlation instead of after it.
+fn write_alerts(batches: mpsc::Receiver<Vec<Alert>>, output: Output) -> io::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout());
+    let mut line = String::with_capacity(4096);
+    for batch in batches {
+        for alert in &batch {
+            render(alert, output, &mut line);
+            out.write_all(line.as_bytes())?;
+        }
+    }
+    out.flush()
 }
 
 /// Lines per batch handed to a worker: enough that the hand-over costs nothing per line.

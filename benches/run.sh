@@ -58,6 +58,8 @@ section_load() {
 }
 
 SECTIONS=(match sysmon load)
+# Parsing, benchmark 2, correlation and `siem scan --threads` (adds its sections to SECTIONS).
+source "$ROOT/benches/run-parse.sh"
 
 main() {
     local wanted=("$@")
@@ -71,7 +73,7 @@ main() {
         echo "# Performance"
         echo
         echo "Written by \`benches/run.sh\` on $(date -u +%Y-%m-%d) on a machine with $(nproc)"
-        echo "cores ($model), Rust $(rustc --version | cut -d' ' -f2). Throughput is single-threaded;"
+        echo "cores ($model), Rust $(rustc --version | cut -d' ' -f2). Throughput is single-threaded unless a row says otherwise;"
         echo "rates are medians of interleaved runs in one process (siem and the other engine"
         echo "measured alternately, so load from other processes hits both alike)."
         echo

@@ -418,3 +418,52 @@ fn sigmahq_sudo_rule_through_the_ecs_pipeline() {
     bare.insert(3, "--no-default-pipelines");
     assert!(alerts(&siem(&bare, Some(lines.as_bytes()))).is_empty());
 }
+
+/// `--threads` changes nothing in what is printed: the same alerts, byte for byte, in the same
+/// order, with the project's correlation rules (which need events in order) over loghub's
+/// OpenSSH sample given four times (8,000 lines: several batches per worker).
+#[test]
+fn scan_output_does_not_depend_on_the_thread_count() {
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let log = path("loghub", "OpenSSH/OpenSSH_2k.log");
+    let run = |threads: &str| {
+        let o = siem(
+            &[
+                "scan",
+                "--rules",
+                rules,
+                "--reference-time",
+                "2024-12-31T00:00:00Z",
+                "-o",
+                "jsonl",
+                "--threads",
+                threads,
+                &log,
+                &log,
+                &log,
+                &log,
+            ],
+            None,
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        o
+    };
+    let one = run("1");
+    let parsed = alerts(&one);
+    let correlations = parsed.iter().filter(|a| a["kind"] == "correlation").count();
+    let detections = parsed.iter().filter(|a| a["kind"] == "detection").count();
+    assert!(
+        correlations > 0 && detections > 0,
+        "{correlations} correlations, {detections} detections"
+    );
+    for threads in ["2", "3", "8"] {
+        let other = run(threads);
+        assert!(
+            other.stdout == one.stdout,
+            "--threads {threads} printed other alerts than --threads 1"
+        );
+    }
+    let zero = siem(&["scan", "--rules", rules, "--threads", "0", &log], None);
+    assert!(!zero.status.success());
+    assert!(stderr(&zero).contains("at least 1"), "{}", stderr(&zero));
+}

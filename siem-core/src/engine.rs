@@ -483,18 +483,39 @@ impl Engine {
         self.rules.matches(event)
     }
 
-    fn process_into(&self, event: Event, arrival: DateTime<Utc>, out: &mut Vec<Alert>) {
+    /// The first, stateless half of [`Engine::process_event_at`]: the rules `event` matches
+    /// (routing and filters applied), counted in [`Engine::stats`]. It touches no correlation or
+    /// policy state, so threads may call it on different events in any order; the caller then
+    /// hands each event and its matches to [`Engine::process_matched_at`] in input order. This
+    /// is how `siem scan --threads N` parses and matches in parallel while correlation still
+    /// sees events in order. Events that match nothing need not be handed on.
+    pub fn match_event(&self, event: &Event) -> Vec<RuleId> {
         self.counters.events.fetch_add(1, Ordering::Relaxed);
         if event.has_tag(PARSE_FAILURE_TAG) {
             self.counters.parse_failures.fetch_add(1, Ordering::Relaxed);
         }
-        let matched = self.rules.matches(&event);
-        if matched.is_empty() {
-            return;
-        }
+        let matched = self.rules.matches(event);
         self.counters
             .detections
             .fetch_add(matched.len() as u64, Ordering::Relaxed);
+        matched
+    }
+
+    /// The second, stateful half of [`Engine::process_event_at`]: feeds the correlator with an
+    /// event's matches (from [`Engine::match_event`]) and appends to `out` the alerts the alert
+    /// policy lets through (detections first, then the correlations this event completed).
+    /// Correlation state depends on order: call it in input order, from one thread at a time
+    /// per ordered stream.
+    pub fn process_matched_at(
+        &self,
+        event: Event,
+        matched: Vec<RuleId>,
+        arrival: DateTime<Utc>,
+        out: &mut Vec<Alert>,
+    ) {
+        if matched.is_empty() {
+            return;
+        }
         let start = out.len();
         let mut correlated = Vec::new();
         if let Some(correlator) = &self.correlator {
@@ -524,6 +545,11 @@ impl Engine {
         }
         out.extend(correlated);
         self.admit(out, start, arrival);
+    }
+
+    fn process_into(&self, event: Event, arrival: DateTime<Utc>, out: &mut Vec<Alert>) {
+        let matched = self.match_event(&event);
+        self.process_matched_at(event, matched, arrival, out);
     }
 
     /// Runs the alert policy over `out[start..]`, keeping what it lets through.

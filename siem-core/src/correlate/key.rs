@@ -34,13 +34,60 @@ impl Fields for GroupFields<'_> {
 pub(crate) fn push_key_part(key: &mut CompactString, value: Option<&Value>) {
     match value {
         None | Some(Value::Null) => key.push('~'),
-        Some(v) => {
-            let text = v.to_text();
-            let mut digits = [0u8; 20];
-            key.push_str(decimal(&mut digits, text.len()));
-            key.push(':');
-            key.push_str(&text);
+        // Addresses (`source.ip` as parsers write it) and integers are formatted on the stack:
+        // `to_text` would allocate a string for each, on every detection.
+        Some(Value::Ip(ip)) => {
+            let mut buf = StackText::default();
+            let _ = std::fmt::Write::write_fmt(&mut buf, format_args!("{ip}"));
+            push_text(key, buf.as_str());
         }
+        Some(Value::Int(i)) => {
+            let mut buf = StackText::default();
+            let _ = std::fmt::Write::write_fmt(&mut buf, format_args!("{i}"));
+            push_text(key, buf.as_str());
+        }
+        Some(v) => push_text(key, &v.to_text()),
+    }
+}
+
+/// `<length>:<text>`.
+fn push_text(key: &mut CompactString, text: &str) {
+    let mut digits = [0u8; 20];
+    key.push_str(decimal(&mut digits, text.len()));
+    key.push(':');
+    key.push_str(text);
+}
+
+/// A small text buffer on the stack for formatting an address or an integer (at most 45 bytes:
+/// an IPv6 address with an embedded IPv4 one). Text that does not fit is an error.
+struct StackText {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        StackText {
+            buf: [0; 48],
+            len: 0,
+        }
+    }
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        // Only whole `&str`s were copied in, so the bytes are UTF-8.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 

@@ -428,8 +428,22 @@ impl CorrelationSet {
     /// missing or null (such a detection belongs to no group and is not counted).
     pub(crate) fn group_key(&self, feed: &Feed, source: &dyn Fields) -> Option<CompactString> {
         let slot = &self.plans[feed.corr as usize].slots[usize::from(feed.slot)];
-        let values: Vec<Option<&Value>> =
-            slot.group_fields.iter().map(|f| source.field(f)).collect();
+        let fields = &slot.group_fields;
+        // Every detection of a grouped correlation comes here: up to four group-by fields
+        // (nearly every rule) are collected on the stack rather than in a vector.
+        const STACK: usize = 4;
+        if fields.len() <= STACK {
+            let mut values: [Option<&Value>; STACK] = [None; STACK];
+            for (value, field) in values.iter_mut().zip(fields) {
+                let v = source.field(field);
+                if v.is_none_or(Value::is_null) {
+                    return None;
+                }
+                *value = v;
+            }
+            return Some(encode_key(values[..fields.len()].iter().copied()));
+        }
+        let values: Vec<Option<&Value>> = fields.iter().map(|f| source.field(f)).collect();
         if values.iter().any(|v| v.is_none_or(Value::is_null)) {
             return None;
         }

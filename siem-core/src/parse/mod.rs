@@ -230,6 +230,28 @@ pub struct Parser {
     grok: Option<grok::Grok>,
 }
 
+/// Which payload decoder a syslog message calls for (see `Parser::decode_payload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Payload {
+    /// `host CEF:0|...`: the syslog parser took `CEF` / `LEEF` for the program.
+    Framed,
+    /// A CEF, LEEF, netfilter or web server line inside the message.
+    Inner,
+}
+
+impl Payload {
+    /// The same tests, in the same order, as the decoding that follows; `None` when no payload
+    /// decoder applies.
+    fn of(payload: &str) -> Option<Payload> {
+        (payload.starts_with("CEF:")
+            || payload.starts_with("LEEF:")
+            || payload.contains("SRC=")
+            || access::looks_like_access(payload)
+            || access::looks_like_error(payload))
+        .then_some(Payload::Inner)
+    }
+}
+
 /// A new event holding `event.original`, with room for `capacity` fields.
 pub(crate) fn new_event(original: &str, capacity: usize) -> Event {
     let mut event = Event::with_capacity(capacity);
@@ -382,6 +404,17 @@ impl Parser {
             mut event,
             mut format,
         } = parsed;
+        // A program a decoder knows (sshd, sudo, cron, ...: the decoder set a service other
+        // than `syslog`) writes its own messages, never CEF, LEEF, netfilter or web server
+        // lines; running those tests would only risk reading a user-chosen command line as one.
+        if event
+            .logsource
+            .service
+            .as_deref()
+            .is_some_and(|s| s != "syslog")
+        {
+            return (event, format);
+        }
         let tz = self.options.timezone;
         // `host CEF:0|...` reads as the program `CEF` with the message `0|...`: put the
         // payload back together, it was never a program.
@@ -389,13 +422,22 @@ impl Parser {
             Some("CEF" | "LEEF") if event.get("process.pid").is_none() => Some(()),
             _ => None,
         };
-        let message = match framing {
-            Some(_) => {
+        // Decide on the borrowed message which decoder applies (most lines: none), and copy
+        // the message out of the event only for that decoder, which writes to the event.
+        let payload_kind = match framing {
+            Some(_) => Some(Payload::Framed),
+            None => event.message().and_then(|m| Payload::of(m.trim_start())),
+        };
+        let Some(kind) = payload_kind else {
+            return (event, format);
+        };
+        let message = match kind {
+            Payload::Framed => {
                 let name = event.remove("process.name");
                 let name = name.as_ref().and_then(Value::as_str).unwrap_or_default();
                 event.message().map(|m| format!("{name}:{m}"))
             }
-            None => event.message().map(str::to_string),
+            _ => event.message().map(str::to_string),
         };
         if let Some(message) = message {
             let payload = message.trim_start();

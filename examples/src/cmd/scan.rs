@@ -28,14 +28,14 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{SecondsFormat, Utc};
 use siem_collect::lines::{LineReader, LineStats};
 use siem_core::alert::{Alert, AlertKind};
 use siem_core::engine::Engine;
-use siem_core::event::{Event, LogSource, PARSE_FAILURE_TAG};
-use siem_core::parse::{self, FormatSpec, ParseOptions};
+use siem_core::event::{Event, PARSE_FAILURE_TAG};
 use siem_core::sigma::RuleId;
 
+use super::input::InputArgs;
 use super::rules::{LoadArgs, load};
 
 /// How alerts are printed.
@@ -57,30 +57,8 @@ pub struct Args {
     #[command(flatten)]
     load: LoadArgs,
 
-    /// Log format: auto, syslog, json, apache, nginx, cef, leef, kv (or logfmt), grok:<expression>.
-    #[arg(long, short, default_value = "auto", value_parser = parse_format)]
-    format: FormatSpec,
-
-    /// Logsource parts for the events, e.g. `product=django,category=application`. They fill
-    /// what the parser could not tell (see --logsource-override).
-    #[arg(long, value_parser = parse_logsource)]
-    logsource: Option<LogSource>,
-
-    /// Let --logsource replace what the parser inferred instead of only filling gaps.
-    #[arg(long, requires = "logsource")]
-    logsource_override: bool,
-
-    /// Time zone of timestamps that carry none (IANA name, e.g. Europe/Paris).
-    #[arg(long, default_value = "UTC", value_parser = parse_timezone)]
-    timezone: chrono_tz::Tz,
-
-    /// "Now" for giving yearless timestamps a year (RFC 3339); default: the clock.
-    #[arg(long, value_parser = parse_time)]
-    reference_time: Option<DateTime<Utc>>,
-
-    /// Longest line accepted; longer lines are cut there and tagged.
-    #[arg(long, default_value_t = parse::DEFAULT_MAX_LINE_BYTES, value_parser = parse_max_line_bytes)]
-    max_line_bytes: usize,
+    #[command(flatten)]
+    input: InputArgs,
 
     /// Output: `table` for people, `jsonl` for one JSON alert per line.
     #[arg(long, short, value_enum, default_value_t = Output::Table)]
@@ -97,39 +75,11 @@ pub struct Args {
     files: Vec<PathBuf>,
 }
 
-fn parse_format(s: &str) -> Result<FormatSpec, String> {
-    s.parse()
-}
-
-fn parse_logsource(s: &str) -> Result<LogSource, String> {
-    LogSource::parse_spec(s)
-}
-
-fn parse_timezone(s: &str) -> Result<chrono_tz::Tz, String> {
-    s.parse::<chrono_tz::Tz>().map_err(|_| {
-        format!("unknown time zone {s:?}: expected an IANA name such as UTC or Europe/Paris")
-    })
-}
-
-fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
-}
-
 fn parse_threads(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".to_string()),
         Ok(n) => Ok(n),
         Err(e) => Err(format!("{s:?} is not a thread count: {e}")),
-    }
-}
-
-fn parse_max_line_bytes(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".to_string()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(format!("{s:?} is not a byte count: {e}")),
     }
 }
 
@@ -241,14 +191,7 @@ fn for_each_input(
 
 /// Runs `siem scan`.
 pub fn run(args: Args) -> ExitCode {
-    let options = ParseOptions {
-        format: args.format.clone(),
-        timezone: args.timezone,
-        reference_time: args.reference_time,
-        max_line_bytes: args.max_line_bytes,
-        logsource: args.logsource.clone().unwrap_or_default(),
-        logsource_override: args.logsource_override,
-    };
+    let options = args.input.parse_options();
     let loaded = match load(&args.rules, &args.load, options) {
         Ok(l) => l,
         Err(e) => {

@@ -26,7 +26,9 @@ pub(crate) type FieldId = u32;
 #[derive(Debug, Default, Clone)]
 pub(crate) struct FieldTable {
     pub names: Vec<CompactString>,
-    index: HashMap<CompactString, FieldId>,
+    /// foldhash, not SipHash: names come from rules, and a flood of colliding names only costs
+    /// the loader of those rules time.
+    index: hashbrown::HashMap<CompactString, FieldId, foldhash::fast::FixedState>,
 }
 
 impl FieldTable {

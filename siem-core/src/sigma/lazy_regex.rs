@@ -11,6 +11,7 @@
 use std::sync::OnceLock;
 
 use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::utf8::Utf8Sequences;
 
 use super::compile::REGEX_SIZE_LIMIT;
 
@@ -39,14 +40,22 @@ fn builder(pattern: &str, i: bool, m: bool, s: bool) -> regex::RegexBuilder {
     b
 }
 
-/// An upper bound on the compiled NFA's size in transitions (saturating). Generous per item:
-/// a Unicode class range becomes at most a few UTF-8 byte sequences of at most four bytes each.
+/// An upper bound on the compiled NFA's size in transitions (saturating): each item counted as
+/// if compiled on its own, every repetition's copy in full.
 /// Recursion depth is bounded by the parser's nest limit.
 fn size_bound(hir: &Hir) -> u64 {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => 1,
         HirKind::Literal(lit) => lit.0.len() as u64 + 1,
-        HirKind::Class(Class::Unicode(c)) => (c.ranges().len() as u64).saturating_mul(64) + 1,
+        // Each range becomes byte-range transitions along its UTF-8 sequences (counted without
+        // the suffix sharing the compiler does).
+        HirKind::Class(Class::Unicode(c)) => c
+            .ranges()
+            .iter()
+            .flat_map(|r| Utf8Sequences::new(r.start(), r.end()))
+            .map(|seq| seq.len() as u64 + 1)
+            .sum::<u64>()
+            .saturating_add(1),
         HirKind::Class(Class::Bytes(c)) => (c.ranges().len() as u64).saturating_mul(4) + 1,
         HirKind::Repetition(r) => {
             let copies = u64::from(r.max.unwrap_or(r.min)) + 1;
@@ -115,6 +124,9 @@ mod tests {
             ("(?i)pass[0-9]{2,}", false),
             ("^cmd\\.exe$", true),
             ("\\p{Greek}+x", false),
+            ("://\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}", false),
+            ("-k\\s\\w{1,64}(?:\\s?(?:-p|-s))?", false),
+            ("\\w{1,20000}", false),
             ("", false),
         ] {
             let eager = builder(p, i, false, false).build();

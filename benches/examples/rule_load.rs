@@ -45,7 +45,12 @@ fn main() {
     let (rss, hwm) = (status("VmRSS:"), status("VmHWM:"));
     drop(loaded);
     let mut times = vec![first.as_secs_f64()];
-    for _ in 0..4 {
+    // An optional second argument sets the number of builds (1 for callgrind).
+    let runs: usize = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
+    for _ in 1..runs.max(1) {
         let t = Instant::now();
         let (_, loaded) = build();
         times.push(t.elapsed().as_secs_f64());
@@ -55,7 +60,7 @@ fn main() {
     let median_ms = times[times.len() / 2] * 1000.0;
     let name = if which == "rsigma" { "RSigma" } else { "siem" };
     println!(
-        "{name}: {count} rules from {} files; load {median_ms:.0} ms (median of 5, first {:.0} ms); RSS {before:.1} MB before, {rss:.1} MB loaded, peak {hwm:.1} MB",
+        "{name}: {count} rules from {} files; load {median_ms:.0} ms (median of {runs}, first {:.0} ms); RSS {before:.1} MB before, {rss:.1} MB loaded, peak {hwm:.1} MB",
         texts.len(),
         first.as_secs_f64() * 1000.0
     );

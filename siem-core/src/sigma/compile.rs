@@ -26,7 +26,9 @@ pub(crate) type FieldId = u32;
 #[derive(Debug, Default, Clone)]
 pub(crate) struct FieldTable {
     pub names: Vec<CompactString>,
-    index: HashMap<CompactString, FieldId>,
+    /// foldhash, not SipHash: names come from rules, and a flood of colliding names only costs
+    /// the loader of those rules time.
+    index: hashbrown::HashMap<CompactString, FieldId, foldhash::fast::FixedState>,
 }
 
 impl FieldTable {
@@ -245,7 +247,7 @@ pub(crate) enum Matcher {
     /// A string pattern over the element's text (folded unless cased).
     Text { cased: bool, pattern: Pattern },
     /// A regular expression searched in the element's text.
-    Regex(regex::Regex),
+    Regex(super::lazy_regex::LazyRegex),
     /// Numeric equality with a numeric element (a YAML number's other half).
     NumEq(Num),
     /// Equality with a boolean element (a YAML boolean's other half).
@@ -1063,23 +1065,13 @@ impl Compiler<'_> {
             }
             Typed::Regex { pattern, i, m, s } => {
                 cased_check("regular expressions (they are case-sensitive unless `i` is given)")?;
-                let regex = regex::RegexBuilder::new(&pattern)
-                    .case_insensitive(i)
-                    .multi_line(m)
-                    .dot_matches_new_line(s)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .dfa_size_limit(REGEX_SIZE_LIMIT)
-                    .nest_limit(64)
-                    .build()
-                    .map_err(|e| ErrorKind::Regex {
+                let regex = super::lazy_regex::LazyRegex::new(&pattern, i, m, s).map_err(|e| {
+                    ErrorKind::Regex {
                         field: field.into(),
                         pattern: pattern.clone(),
-                        message: e
-                            .to_string()
-                            .split_whitespace()
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    })?;
+                        message: e.split_whitespace().collect::<Vec<_>>().join(" "),
+                    }
+                })?;
                 vec![Matcher::Regex(regex)]
             }
             Typed::Cidr(c) => {

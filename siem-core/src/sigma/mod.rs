@@ -50,6 +50,7 @@ mod condition;
 pub mod correlation;
 mod error;
 mod eval;
+mod lazy_regex;
 mod meta;
 mod pattern;
 pub mod pipeline;

@@ -259,12 +259,15 @@ pub(crate) struct Prefilter {
     pub rule_targets: Vec<Box<[u32]>>,
 }
 
+/// Build-time maps hash with foldhash (SipHash was 2% of loading SigmaHQ).
+type BuildMap<V> = HashMap<Vec<u8>, V, foldhash::fast::FixedState>;
+
 #[derive(Default)]
 struct Building {
-    exact: std::collections::HashMap<Vec<u8>, Vec<u32>>,
-    basename: std::collections::HashMap<Vec<u8>, Vec<u32>>,
+    exact: BuildMap<Vec<u32>>,
+    basename: BuildMap<Vec<u32>>,
     substrings: Vec<Vec<u8>>,
-    substring_index: std::collections::HashMap<Vec<u8>, u32>,
+    substring_index: BuildMap<u32>,
     substring_rules: Vec<Vec<u32>>,
 }
 
@@ -274,7 +277,7 @@ fn push_owner(owners: &mut Vec<u32>, rule: u32) {
     }
 }
 
-fn freeze(map: std::collections::HashMap<Vec<u8>, Vec<u32>>) -> NeedleMap {
+fn freeze(map: BuildMap<Vec<u32>>) -> NeedleMap {
     map.into_iter()
         .map(|(k, v)| (k.into_boxed_slice(), v.into_boxed_slice()))
         .collect()
@@ -286,6 +289,8 @@ impl Prefilter {
     pub fn build(needs: Vec<Option<Need>>, groups: &[u32]) -> Prefilter {
         let rule_count = needs.len();
         let mut targets: Vec<(NeedTarget, u32)> = Vec::new();
+        let mut target_index: HashMap<(NeedTarget, u32), usize, foldhash::fast::FixedState> =
+            HashMap::default();
         let mut building: Vec<Building> = Vec::new();
         let mut always = vec![false; rule_count];
         let mut rule_targets: Vec<Vec<u32>> = vec![Vec::new(); rule_count];
@@ -298,9 +303,10 @@ impl Prefilter {
             let group = groups.get(rule).copied().unwrap_or(0);
             for (target, kind, needle) in need {
                 let target = (target, group);
-                let t = match targets.iter().position(|x| *x == target) {
-                    Some(t) => t,
+                let t = match target_index.get(&target) {
+                    Some(&t) => t,
                     None => {
+                        target_index.insert(target, targets.len());
                         targets.push(target);
                         building.push(Building::default());
                         targets.len() - 1
@@ -311,11 +317,16 @@ impl Prefilter {
                     NeedKind::Exact => push_owner(b.exact.entry(needle).or_default(), r),
                     NeedKind::Basename => push_owner(b.basename.entry(needle).or_default(), r),
                     NeedKind::Substring => {
-                        let n = *b.substring_index.entry(needle.clone()).or_insert_with(|| {
-                            b.substrings.push(needle);
-                            b.substring_rules.push(Vec::new());
-                            (b.substrings.len() - 1) as u32
-                        });
+                        let n = match b.substring_index.get(&needle) {
+                            Some(&n) => n,
+                            None => {
+                                let n = b.substrings.len() as u32;
+                                b.substring_index.insert(needle.clone(), n);
+                                b.substrings.push(needle);
+                                b.substring_rules.push(Vec::new());
+                                n
+                            }
+                        };
                         push_owner(&mut b.substring_rules[n as usize], r);
                     }
                 }

@@ -222,13 +222,14 @@ pub(crate) fn load_documents(text: &str) -> Vec<Result<Value, ErrorKind>> {
 
 /// Merges `src` into `dest`: mappings recursively, anything else replaced by `src`'s value.
 /// This is how Sigma 1 collections combined an `action: global` document with the documents
-/// after it.
-fn deep_merge(dest: &mut Mapping, src: &Mapping) {
+/// after it. Takes `src` by value so nothing is copied (an ordinary rule file merges every
+/// node of its one document).
+fn deep_merge(dest: &mut Mapping, src: Mapping) {
     for (key, value) in src {
-        match (dest.get_mut(key), value) {
+        match (dest.get_mut(&key), value) {
             (Some(Value::Mapping(d)), Value::Mapping(s)) => deep_merge(d, s),
-            _ => {
-                dest.insert(key.clone(), value.clone());
+            (_, value) => {
+                dest.insert(key, value);
             }
         }
     }
@@ -248,8 +249,9 @@ pub(crate) struct Document {
 /// the current global part, empty when there is none). Empty documents are skipped.
 pub(crate) fn expand_collection(documents: Vec<Result<Value, ErrorKind>>) -> Vec<Document> {
     let mut global = Mapping::new();
-    let mut previous: Option<Mapping> = None;
-    let mut out = Vec::new();
+    // Where in `out` the previous rule is (for `repeat`): cloned only when repeated.
+    let mut previous: Option<usize> = None;
+    let mut out: Vec<Document> = Vec::new();
     for (i, document) in documents.into_iter().enumerate() {
         let index = i + 1;
         let mut map = match document {
@@ -273,28 +275,34 @@ pub(crate) fn expand_collection(documents: Vec<Result<Value, ErrorKind>>) -> Vec
         let action = map.shift_remove("action");
         match action.as_ref().map(|a| scalar_text(a).unwrap_or_default()) {
             None => {
-                let mut merged = global.clone();
-                deep_merge(&mut merged, &map);
-                previous = Some(merged.clone());
+                // Merging into an empty global part gives the document itself.
+                let merged = if global.is_empty() {
+                    map
+                } else {
+                    let mut merged = global.clone();
+                    deep_merge(&mut merged, map);
+                    merged
+                };
+                previous = Some(out.len());
                 out.push(Document {
                     index,
                     value: Ok(merged),
                 });
             }
             Some(action) => match action.as_str() {
-                "global" => deep_merge(&mut global, &map),
+                "global" => deep_merge(&mut global, map),
                 "reset" => global = Mapping::new(),
-                "repeat" => match &previous {
-                    Some(prev) => {
+                "repeat" => match previous.and_then(|p| out.get(p)).map(|d| &d.value) {
+                    Some(Ok(prev)) => {
                         let mut merged = prev.clone();
-                        deep_merge(&mut merged, &map);
-                        previous = Some(merged.clone());
+                        deep_merge(&mut merged, map);
+                        previous = Some(out.len());
                         out.push(Document {
                             index,
                             value: Ok(merged),
                         });
                     }
-                    None => out.push(Document {
+                    _ => out.push(Document {
                         index,
                         value: Err(ErrorKind::RepeatWithoutRule),
                     }),

@@ -454,6 +454,19 @@ pub(crate) fn digits(b: &[u8], min: usize, max: usize) -> Option<(u32, usize)> {
 mod tests {
     use super::*;
 
+    /// Kiritimati moved from UTC-10 to UTC+14 by skipping 1994-12-31 entirely: a time on that
+    /// day is moved forward by the gap, like any time in a daylight-saving gap (found by the
+    /// year-inference property test).
+    #[test]
+    fn a_day_skipped_by_a_zone_moves_forward_by_the_gap() {
+        let now = Utc.timestamp_opt(788_817_120, 0).unwrap(); // 1994-12-30T20:32:00Z
+        let midnight = NaiveTime::from_hms_opt(0, 0, 0).unwrap();
+        let found = infer_year(12, 31, midnight, chrono_tz::Pacific::Kiritimati, now).unwrap();
+        assert_eq!(found.to_rfc3339(), "1994-12-31T10:00:00+00:00");
+        let local = found.with_timezone(&chrono_tz::Pacific::Kiritimati);
+        assert_eq!((local.year(), local.month(), local.day()), (1995, 1, 1));
+    }
+
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
     }
@@ -714,7 +727,16 @@ mod tests {
                 };
                 prop_assert!(found <= now + FUTURE_TOLERANCE);
                 let local = found.with_timezone(&tz);
-                prop_assert_eq!((local.month(), local.day()), (month, day));
+                // A wall-clock time in a gap is moved forward by the gap (`local_to_utc`); a gap
+                // can swallow a whole day (Kiritimati skipped 1994-12-31), so the date moves too.
+                let in_gap = |year: i32| {
+                    NaiveDate::from_ymd_opt(year, month, day).is_some_and(|d| {
+                        matches!(tz.from_local_datetime(&d.and_time(time)), LocalResult::None)
+                    })
+                };
+                if !in_gap(local.year()) && !in_gap(local.year() - 1) {
+                    prop_assert_eq!((local.month(), local.day()), (month, day));
+                }
                 for later in local.year() + 1..=local.year() + 8 {
                     if let Some(date) = NaiveDate::from_ymd_opt(later, month, day) {
                         let candidate = local_to_utc(date.and_time(time), tz).unwrap();

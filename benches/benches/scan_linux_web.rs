@@ -39,6 +39,7 @@ use rsigma_eval::Engine;
 use rsigma_eval::event::JsonEvent;
 use rsigma_eval::pipeline::parse_pipeline;
 use serde_json::{Map, Value as Json};
+use siem_benches::corpus;
 use siem_core::event::{Event, Value};
 use siem_core::parse::{FormatSpec, ParseOptions, Parser};
 use siem_core::sigma::pipeline::PipelineSet;
@@ -49,23 +50,6 @@ use siem_core::sigma::{MatchScratch, RuleSet};
 mod rsigma_flat;
 
 const ECS_PIPELINE: &str = include_str!("../../siem-core/pipelines/ecs.yml");
-
-fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == ext) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 fn read_lines(path: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
     std::fs::read_to_string(path)
@@ -98,7 +82,7 @@ fn auth_lines() -> Vec<String> {
     ] {
         let dir = crowdsec.join(test);
         if dir.is_dir() {
-            for f in files(&dir, "log") {
+            for f in corpus::files(&dir, "log") {
                 lines.extend(read_lines(&f, |_| true));
             }
         }
@@ -156,7 +140,7 @@ fn web_lines() -> Vec<String> {
         if !dir.is_dir() {
             continue;
         }
-        for f in files(&dir, "log") {
+        for f in corpus::files(&dir, "log") {
             // Access lines only (the error lines of these tests also start with a digit).
             out.extend(read_lines(&f, is_access));
         }
@@ -179,21 +163,6 @@ fn web_lines() -> Vec<String> {
     }
     out.extend(read_lines(&sample_log(), is_access));
     out
-}
-
-fn rule_texts(dir: &str) -> Vec<(String, String)> {
-    let root = siem_testkit::corpus("sigma");
-    files(&root.join("rules").join(dir), "yml")
-        .into_iter()
-        .map(|p| {
-            let rel = p
-                .strip_prefix(&root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            (rel, std::fs::read_to_string(&p).unwrap())
-        })
-        .collect()
 }
 
 /// An event as the flat JSON object RSigma gets: one key per field.
@@ -257,7 +226,7 @@ struct Case {
 }
 
 fn case(name: &'static str, dir: &str, lines: Vec<String>) -> Case {
-    let texts = rule_texts(dir);
+    let texts = corpus::sigmahq_rule_texts_in(&[&format!("rules/{dir}")]);
     let mut builder = RuleSet::builder();
     PipelineSet::defaults().install(&mut builder);
     for (path, text) in &texts {

@@ -20,14 +20,13 @@
 
 use std::collections::BTreeSet;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rsigma_eval::Engine;
 use rsigma_eval::event::JsonEvent;
-use rsigma_eval::pipeline::parse_pipeline;
 use serde_json::Value;
+use siem_benches::corpus;
 use siem_core::parse::json::windows;
 use siem_core::parse::{FormatSpec, ParseOptions, Parser};
 use siem_core::sigma::pipeline::PipelineSet;
@@ -36,60 +35,12 @@ use siem_core::sigma::{MatchScratch, RuleSet, SigmaDocument, parse_documents};
 #[path = "../tests/common/rsigma_flat.rs"]
 mod rsigma_flat;
 
-/// thor.yml's renames for RSigma, as in `tests/rsigma_differential.rs`.
-const RSIGMA_PIPELINE: &str = r#"
-name: thor renames
-priority: 10
-transformations:
-  - type: field_name_mapping
-    mapping:
-      Image: [Image, NewProcessName]
-      ParentImage: [ParentImage, ParentProcessName]
-    rule_conditions: [{type: logsource, product: windows, category: process_creation}]
-  - type: field_name_mapping
-    mapping:
-      Signature: [Signature, ThreatName]
-      Filename: [Filename, Path]
-    rule_conditions: [{type: logsource, category: antivirus}]
-"#;
-
-fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == ext) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-fn rule_texts() -> Vec<(String, String)> {
-    let root = siem_testkit::corpus("sigma");
-    files(&root.join("rules"), "yml")
-        .into_iter()
-        .map(|p| {
-            let rel = p
-                .strip_prefix(&root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            (rel, std::fs::read_to_string(&p).unwrap())
-        })
-        .collect()
-}
-
+/// The rule set, with or without the default pipelines (for the load-time comparison).
 fn build(texts: &[(String, String)], pipelines: bool) -> RuleSet {
-    let mut builder = RuleSet::builder();
     if pipelines {
-        PipelineSet::defaults().install(&mut builder);
+        return corpus::siem_rule_set(texts);
     }
+    let mut builder = RuleSet::builder();
     for (path, text) in texts {
         builder.add_yaml(text, Some(path));
     }
@@ -97,19 +48,9 @@ fn build(texts: &[(String, String)], pipelines: bool) -> RuleSet {
 }
 
 fn bench(c: &mut Criterion) {
-    let texts = rule_texts();
+    let texts = corpus::sigmahq_rule_texts();
     let rules = build(&texts, true);
-    let lines: Vec<String> = files(&siem_testkit::corpus("windows-evtx-json"), "jsonl")
-        .iter()
-        .flat_map(|f| {
-            std::fs::read_to_string(f)
-                .unwrap()
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let lines = corpus::windows_lines();
     let parser = Parser::new(ParseOptions {
         format: FormatSpec::Json,
         ..ParseOptions::default()
@@ -120,14 +61,7 @@ fn bench(c: &mut Criterion) {
         .map(|l| parser.parse(l.as_bytes()).event)
         .collect();
 
-    let mut engine = Engine::new();
-    engine.add_pipeline(parse_pipeline(RSIGMA_PIPELINE).unwrap());
-    let parsed: Vec<_> = texts
-        .iter()
-        .filter_map(|(_, t)| rsigma_parser::parse_sigma_yaml(t).ok())
-        .flat_map(|c| c.rules)
-        .collect();
-    engine.add_rules(parsed.iter());
+    let engine = corpus::rsigma_engine(&texts);
     // RSigma's events, and which of siem's events they pair with (the lines it can flatten).
     let mut paired: Vec<&siem_core::Event> = Vec::new();
     let flat: Vec<(Value, Vec<rsigma_parser::LogSource>)> = lines

@@ -7,57 +7,12 @@
 //! `cargo bench -p siem-benches --bench sigma_match`
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use siem_benches::corpus;
 use siem_core::event::Event;
 use siem_core::parse::{FormatSpec, ParseOptions, Parser};
-use siem_core::sigma::pipeline::PipelineSet;
-use siem_core::sigma::{MatchScratch, RuleSet};
-
-fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == ext) {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-fn rule_texts() -> Vec<(String, String)> {
-    let root = siem_testkit::corpus("sigma");
-    [
-        "rules/windows",
-        "rules-emerging-threats",
-        "rules-threat-hunting/windows",
-    ]
-    .iter()
-    .flat_map(|d| files(&root.join(d), "yml"))
-    .map(|p| {
-        (
-            p.display().to_string(),
-            std::fs::read_to_string(&p).unwrap(),
-        )
-    })
-    .collect()
-}
-
-fn build(texts: &[(String, String)]) -> RuleSet {
-    let mut builder = RuleSet::builder();
-    PipelineSet::defaults().install(&mut builder);
-    for (path, text) in texts {
-        builder.add_yaml(text, Some(path));
-    }
-    builder.build().0
-}
+use siem_core::sigma::MatchScratch;
 
 fn events() -> Vec<Event> {
     let parser = Parser::new(ParseOptions {
@@ -66,7 +21,7 @@ fn events() -> Vec<Event> {
     })
     .unwrap();
     let root = siem_testkit::corpus("windows-evtx-json");
-    files(&root, "jsonl")
+    corpus::files(&root, "jsonl")
         .iter()
         .flat_map(|p| {
             let text = std::fs::read_to_string(p).unwrap();
@@ -79,8 +34,12 @@ fn events() -> Vec<Event> {
 }
 
 fn bench(c: &mut Criterion) {
-    let texts = rule_texts();
-    let rules = build(&texts);
+    let texts = corpus::sigmahq_rule_texts_in(&[
+        "rules/windows",
+        "rules-emerging-threats",
+        "rules-threat-hunting/windows",
+    ]);
+    let rules = corpus::siem_rule_set(&texts);
     let events = events();
     let detections: usize = events.iter().map(|e| rules.matches(e).len()).sum();
     eprintln!(
@@ -120,7 +79,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(texts.len() as u64));
     group.sample_size(10);
     group.bench_function("windows_rules", |b| {
-        b.iter(|| build(black_box(&texts)).len())
+        b.iter(|| corpus::siem_rule_set(black_box(&texts)).len())
     });
     group.finish();
 }

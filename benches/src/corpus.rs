@@ -44,16 +44,23 @@ pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
 
 /// Every rule file of SigmaHQ's `rules/` folder: (path relative to the corpus, text).
 pub fn sigmahq_rule_texts() -> Vec<(String, String)> {
+    sigmahq_rule_texts_in(&["rules"])
+}
+
+/// Every rule file under these folders of the SigmaHQ corpus (e.g. `rules/linux`,
+/// `rules-emerging-threats`): (path relative to the corpus, text).
+pub fn sigmahq_rule_texts_in(dirs: &[&str]) -> Vec<(String, String)> {
     let root = siem_testkit::corpus("sigma");
-    files(&root.join("rules"), "yml")
-        .into_iter()
+    dirs.iter()
+        .flat_map(|d| files(&root.join(d), "yml"))
         .map(|p| {
             let rel = p
                 .strip_prefix(&root)
                 .unwrap_or(&p)
                 .to_string_lossy()
                 .into_owned();
-            (rel, std::fs::read_to_string(&p).expect("readable rule"))
+            let text = std::fs::read_to_string(&p).expect("readable rule");
+            (rel, text)
         })
         .collect()
 }

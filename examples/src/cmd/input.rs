@@ -1,5 +1,9 @@
 //! The options that say how input lines are read, shared by `siem parse` and `siem scan`.
 
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
 use siem_core::event::LogSource;
 use siem_core::parse::{self, FormatSpec, ParseOptions};
@@ -72,5 +76,54 @@ fn parse_max_line_bytes(s: &str) -> Result<usize, String> {
         Ok(0) => Err("must be at least 1".to_string()),
         Ok(n) => Ok(n),
         Err(e) => Err(format!("{s:?} is not a byte count: {e}")),
+    }
+}
+
+/// What opening one FILE argument gave.
+pub enum Opened {
+    /// The stream to read.
+    Reader(Box<dyn Read>),
+    /// A second `-`: standard input is read once; reported, not counted as a failure.
+    Skipped,
+    /// The file could not be opened; reported on stderr.
+    Failed,
+}
+
+/// Opens the FILE arguments of a command in turn: `-` is standard input (read once), any other
+/// argument a file. Problems are reported on stderr prefixed with the command's name.
+pub struct Inputs {
+    command: &'static str,
+    stdin_used: bool,
+}
+
+impl Inputs {
+    /// An opener for `command` (e.g. `"siem scan"`), used in its messages.
+    pub fn new(command: &'static str) -> Self {
+        Inputs {
+            command,
+            stdin_used: false,
+        }
+    }
+
+    /// Opens one FILE argument.
+    pub fn open(&mut self, path: &Path) -> Opened {
+        if path.as_os_str() == "-" {
+            if self.stdin_used {
+                eprintln!(
+                    "{}: `-` given twice; standard input is read once",
+                    self.command
+                );
+                return Opened::Skipped;
+            }
+            self.stdin_used = true;
+            return Opened::Reader(Box::new(io::stdin().lock()));
+        }
+        match File::open(path) {
+            Ok(f) => Opened::Reader(Box::new(f)),
+            Err(e) => {
+                eprintln!("{}: cannot open {}: {e}", self.command, path.display());
+                Opened::Failed
+            }
+        }
     }
 }

@@ -5,7 +5,6 @@
 //! parse failures, lines cut, invalid UTF-8, blank lines skipped. A file that cannot be opened
 //! or read is reported and skipped; the exit status is then 1.
 
-use std::fs::File;
 use std::io::{self, BufWriter, ErrorKind, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +13,7 @@ use siem_collect::lines::{LineReader, LineStats};
 use siem_core::event::PARSE_FAILURE_TAG;
 use siem_core::parse::{INVALID_UTF8_TAG, Parser};
 
-use super::input::InputArgs;
+use super::input::{InputArgs, Inputs, Opened};
 
 /// Arguments of `siem parse`.
 #[derive(Debug, clap::Args)]
@@ -54,23 +53,14 @@ pub fn run(args: Args) -> ExitCode {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut summary = Summary::default();
-    let mut stdin_used = false;
+    let mut inputs = Inputs::new("siem parse");
     for path in &args.files {
-        let input: Box<dyn Read> = if path.as_os_str() == "-" {
-            if stdin_used {
-                eprintln!("siem parse: `-` given twice; standard input is read once");
+        let input = match inputs.open(path) {
+            Opened::Reader(input) => input,
+            Opened::Skipped => continue,
+            Opened::Failed => {
+                summary.files_failed += 1;
                 continue;
-            }
-            stdin_used = true;
-            Box::new(io::stdin().lock())
-        } else {
-            match File::open(path) {
-                Ok(f) => Box::new(f),
-                Err(e) => {
-                    eprintln!("siem parse: cannot open {}: {e}", path.display());
-                    summary.files_failed += 1;
-                    continue;
-                }
             }
         };
         match parse_stream(input, &parser, args.show_format, &mut out, &mut summary) {

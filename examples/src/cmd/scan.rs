@@ -21,7 +21,6 @@
 //! seconds) and a summary at the end: events read, parse failures, lines cut, alerts by rule.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
 use std::io::{self, BufWriter, ErrorKind, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,7 +34,7 @@ use siem_core::engine::Engine;
 use siem_core::event::{Event, PARSE_FAILURE_TAG};
 use siem_core::sigma::RuleId;
 
-use super::input::InputArgs;
+use super::input::{InputArgs, Inputs, Opened};
 use super::rules::{LoadArgs, load};
 
 /// How alerts are printed.
@@ -158,23 +157,14 @@ fn for_each_input(
     summary: &mut Summary,
     mut scan: impl FnMut(Box<dyn Read>, &mut Summary) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    let mut stdin_used = false;
+    let mut inputs = Inputs::new("siem scan");
     for path in files {
-        let input: Box<dyn Read> = if path.as_os_str() == "-" {
-            if stdin_used {
-                eprintln!("siem scan: `-` given twice; standard input is read once");
+        let input = match inputs.open(path) {
+            Opened::Reader(input) => input,
+            Opened::Skipped => continue,
+            Opened::Failed => {
+                summary.files_failed += 1;
                 continue;
-            }
-            stdin_used = true;
-            Box::new(io::stdin().lock())
-        } else {
-            match File::open(path) {
-                Ok(f) => Box::new(f),
-                Err(e) => {
-                    eprintln!("siem scan: cannot open {}: {e}", path.display());
-                    summary.files_failed += 1;
-                    continue;
-                }
             }
         };
         match scan(input, summary) {

@@ -559,18 +559,55 @@ impl Event {
     }
 
     /// Calls `f` with every string value of the event, including those inside lists and
-    /// list objects: what a Sigma keyword search looks at. Stops early when `f` returns `true`,
+    /// list objects. Stops early when `f` returns `true`,
     /// and returns whether it did.
     pub fn any_string(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {
-        fn walk(value: &Value, f: &mut dyn FnMut(&str) -> bool) -> bool {
-            match value {
-                Value::Str(s) => f(s),
-                Value::List(items) => items.iter().any(|v| walk(v, f)),
-                Value::Object(map) => map.values().any(|v| walk(v, f)),
-                _ => false,
+        self.fields.values().any(|v| Self::walk_strings(v, f))
+    }
+
+    /// Calls `f` with the strings a Sigma keyword search looks at, stopping early when `f`
+    /// returns `true` (and returning whether it did): every string value like
+    /// [`Event::any_string`], except [`ORIGINAL`] (`event.original`) when any other string is
+    /// present. ECS declares `event.original` not indexed, so Elasticsearch's full-text search
+    /// skips it too; and it only repeats what the parser extracted (JSON-escaped, for JSON
+    /// events). An event holding nothing but its raw line is still searched through it.
+    ///
+    /// ```
+    /// use siem_core::Event;
+    /// let mut event = Event::new();
+    /// event.insert("event.original", "{\"user\":\"bob\"}");
+    /// event.insert("user.name", "bob");
+    /// assert!(event.keyword_strings(&mut |s| s == "bob"));
+    /// assert!(!event.keyword_strings(&mut |s| s.contains('{')));
+    /// ```
+    pub fn keyword_strings(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {
+        let mut seen_other = false;
+        let mut found = self.fields.iter().any(|(name, value)| {
+            if name == ORIGINAL {
+                return false;
             }
+            let mut seen = |s: &str| {
+                seen_other = true;
+                f(s)
+            };
+            Self::walk_strings(value, &mut seen)
+        });
+        if !found
+            && !seen_other
+            && let Some(original) = self.fields.get(ORIGINAL)
+        {
+            found = Self::walk_strings(original, f);
         }
-        self.fields.values().any(|v| walk(v, f))
+        found
+    }
+
+    fn walk_strings(value: &Value, f: &mut dyn FnMut(&str) -> bool) -> bool {
+        match value {
+            Value::Str(s) => f(s),
+            Value::List(items) => items.iter().any(|v| Self::walk_strings(v, f)),
+            Value::Object(map) => map.values().any(|v| Self::walk_strings(v, f)),
+            _ => false,
+        }
     }
 
     /// Parses an ECS JSON object (nested or dotted keys). `@timestamp` becomes

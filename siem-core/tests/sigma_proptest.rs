@@ -9,7 +9,7 @@ use siem_core::event::{Event, Value};
 use siem_core::sigma::{RuleSet, SigmaDocument, parse_documents, reference};
 use yaml_serde::{Mapping, Value as Yaml};
 
-const FIELDS: &[&str] = &["a", "b", "c", "d.e", "tags"];
+const FIELDS: &[&str] = &["a", "b", "c", "d.e", "tags", "event.original"];
 
 /// Short texts from a small vocabulary (so that rule values and event values often meet) whose
 /// pieces exercise folding (É, ß, Σ), windash (dashes starting words) and separators.
@@ -71,7 +71,7 @@ fn field_item() -> impl Strategy<Value = (String, Yaml)> {
         |n: std::ops::Range<usize>| prop::collection::vec(text().prop_map(|p| s(&p)), n);
     let modifier_and_values = prop_oneof![
         strings(1..4).prop_map(|v| ("", list(v))),
-        strings(1..4).prop_map(|v| ("|contains", list(v))),
+        strings(1..9).prop_map(|v| ("|contains", list(v))),
         strings(1..4).prop_map(|v| ("|startswith", list(v))),
         strings(1..4).prop_map(|v| ("|endswith", list(v))),
         strings(2..4).prop_map(|v| ("|contains|all", Yaml::Sequence(v))),
@@ -136,7 +136,7 @@ fn identifier() -> impl Strategy<Value = Yaml> {
     prop_oneof![
         4 => map(),
         2 => prop::collection::vec(map(), 1..3).prop_map(Yaml::Sequence),
-        1 => prop::collection::vec(pattern().prop_map(|p| s(&p)), 1..3).prop_map(Yaml::Sequence),
+        1 => prop::collection::vec(pattern().prop_map(|p| s(&p)), 1..8).prop_map(Yaml::Sequence),
         1 => prop::collection::vec(text().prop_map(|p| s(&p)), 2..3).prop_map(|v| {
             let mut m = Mapping::new();
             m.insert(s("|all"), Yaml::Sequence(v));

@@ -91,7 +91,73 @@ pub(crate) enum Test {
     Match {
         mode: Mode,
         values: Box<[Box<[Matcher]>]>,
+        /// For `Mode::Any` items with several case-insensitive `contains` values: those values
+        /// searched with one automaton per element instead of one `memmem` per value.
+        contains: Option<Box<ContainsSet>>,
     },
+}
+
+/// Fewest `contains` values of one item worth an automaton: below this, a few `memmem`
+/// searches per element cost less than building and running one.
+pub(crate) const CONTAINS_SET_MIN: usize = 4;
+
+/// The case-insensitive `contains` values of one `Mode::Any` item, searched together: an item
+/// with N such values over M elements costs M automaton scans instead of N×M substring
+/// searches (SigmaHQ's web and PowerShell rules list dozens per field). The automaton is built
+/// on first use, so rules that never reach full evaluation cost nothing at load.
+#[derive(Debug, Clone)]
+pub(crate) struct ContainsSet {
+    needles: Box<[Box<[u8]>]>,
+    /// Per value of the item: whether this set stands for it.
+    pub covered: Box<[bool]>,
+    automaton: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>>,
+}
+
+impl ContainsSet {
+    /// The set for `values` when enough of them are single case-insensitive `contains` tests.
+    pub(crate) fn for_values(values: &[Box<[Matcher]>]) -> Option<Box<ContainsSet>> {
+        fn needle(alts: &[Matcher]) -> Option<&[u8]> {
+            match alts {
+                [
+                    Matcher::Text {
+                        cased: false,
+                        pattern: Pattern::Contains(finder),
+                    },
+                ] => Some(finder.needle()),
+                _ => None,
+            }
+        }
+        let covered: Box<[bool]> = values.iter().map(|v| needle(v).is_some()).collect();
+        let needles: Box<[Box<[u8]>]> = values
+            .iter()
+            .filter_map(|v| needle(v))
+            .map(Box::from)
+            .collect();
+        (needles.len() >= CONTAINS_SET_MIN).then(|| {
+            Box::new(ContainsSet {
+                needles,
+                covered,
+                automaton: std::sync::OnceLock::new(),
+            })
+        })
+    }
+
+    /// The automaton, `None` when it could not be built (the values are then tested one by one).
+    pub(crate) fn automaton(&self) -> Option<&aho_corasick::AhoCorasick> {
+        self.automaton
+            .get_or_init(|| {
+                let bytes: usize = self.needles.iter().map(|n| n.len()).sum();
+                aho_corasick::AhoCorasick::builder()
+                    .kind(if bytes <= 1024 {
+                        Some(aho_corasick::AhoCorasickKind::DFA)
+                    } else {
+                        None
+                    })
+                    .build(self.needles.iter())
+                    .ok()
+            })
+            .as_ref()
+    }
 }
 
 /// A compiled detection item.
@@ -706,6 +772,10 @@ impl Compiler<'_> {
         Ok(Item {
             target,
             test: Test::Match {
+                contains: match mode {
+                    Mode::Any => ContainsSet::for_values(&values),
+                    Mode::All | Mode::None => None,
+                },
                 mode,
                 values: values.into_boxed_slice(),
             },

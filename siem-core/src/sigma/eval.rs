@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 
 use super::compile::{
-    Cidr, Expr, FieldTable, Item, Matcher, Mode, Num, RefMode, Target, Test, TimePart,
+    Cidr, ContainsSet, Expr, FieldTable, Item, Matcher, Mode, Num, RefMode, Target, Test, TimePart,
 };
 use super::string::{fold_into, needs_folding};
 use crate::event::{Event, Value};
@@ -185,7 +185,20 @@ impl<'e, 'b> Eval<'e, 'b> {
                 _ => {}
             }
         }
-        for (_, value) in self.event.fields() {
+        // `event.original` repeats what the parser extracted (with JSON escaping on top for
+        // JSON events), and ECS declares it not indexed, so a full-text search in Elasticsearch
+        // does not see it either: keywords search it only when the event holds no other text.
+        let mut original = None;
+        for (name, value) in self.event.fields() {
+            if name == crate::event::ORIGINAL {
+                original = Some(value);
+            } else {
+                walk(value, &mut self.elems);
+            }
+        }
+        if let Some(value) = original
+            && self.elems.len() as u32 == start
+        {
             walk(value, &mut self.elems);
         }
         let range = (start, self.elems.len() as u32);
@@ -278,13 +291,21 @@ impl<'e, 'b> Eval<'e, 'b> {
                 match &item.test {
                     Test::Exists(want) => slot.present == *want,
                     Test::Null => !slot.present || slot.null,
-                    Test::Match { mode, values } => self.range(slot.start, slot.end, *mode, values),
+                    Test::Match {
+                        mode,
+                        values,
+                        contains,
+                    } => self.range(slot.start, slot.end, *mode, values, contains.as_deref()),
                 }
             }),
             Target::Keywords => {
                 let (start, end) = self.keywords();
                 match &item.test {
-                    Test::Match { mode, values } => self.range(start, end, *mode, values),
+                    Test::Match {
+                        mode,
+                        values,
+                        contains,
+                    } => self.range(start, end, *mode, values, contains.as_deref()),
                     // The compiler gives keyword items only value tests.
                     Test::Exists(_) | Test::Null => false,
                 }
@@ -292,8 +313,31 @@ impl<'e, 'b> Eval<'e, 'b> {
         }
     }
 
-    fn range(&mut self, start: u32, end: u32, mode: Mode, values: &[Box<[Matcher]>]) -> bool {
+    fn range(
+        &mut self,
+        start: u32,
+        end: u32,
+        mode: Mode,
+        values: &[Box<[Matcher]>],
+        contains: Option<&ContainsSet>,
+    ) -> bool {
         let (start, end) = (start as usize, end as usize);
+        if let Some(set) = contains
+            && let Some(automaton) = set.automaton()
+        {
+            // `Mode::Any`: the set's values first, all at once per element, then the others.
+            if (start..end).any(|e| {
+                self.text(e, false)
+                    .is_some_and(|t| automaton.is_match(t.as_bytes()))
+            }) {
+                return true;
+            }
+            return values
+                .iter()
+                .zip(set.covered.iter())
+                .filter(|(_, covered)| !**covered)
+                .any(|(alts, _)| (start..end).any(|e| self.alternatives(e, alts)));
+        }
         match mode {
             Mode::Any => values
                 .iter()

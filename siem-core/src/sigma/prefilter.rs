@@ -160,7 +160,7 @@ fn matcher_needle(matcher: &Matcher) -> Option<(NeedKind, Vec<u8>)> {
 }
 
 fn item_need(item: &Item) -> Option<Need> {
-    let Test::Match { mode, values } = &item.test else {
+    let Test::Match { mode, values, .. } = &item.test else {
         return None;
     };
     let targets: Vec<NeedTarget> = match &item.target {

@@ -390,7 +390,7 @@ impl Interpreter<'_> {
         let has = |m: Modifier| item.modifiers.contains(&m);
         if item.is_keyword() {
             let mut strings = Vec::new();
-            self.event.any_string(&mut |s| {
+            self.event.keyword_strings(&mut |s| {
                 strings.push(Element::Value(Value::from(s)));
                 false
             });

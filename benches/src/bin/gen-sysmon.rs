@@ -12,7 +12,10 @@ fn main() -> std::io::Result<()> {
         eprintln!("usage: gen-sysmon OUT [EVENTS] [SEED]");
         std::process::exit(2);
     };
-    let events: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+    let events: u64 = args
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
     let seed: u64 = args
         .next()
         .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())

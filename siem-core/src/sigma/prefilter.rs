@@ -9,6 +9,12 @@
 //! references have none, which makes their enclosing `or` (or the whole rule) have none, and such
 //! rules are always evaluated.
 //!
+//! A rule's need is a conjunction of such clauses: a top-level `and` (a selection's items, or
+//! `selection_a and selection_b`) keeps up to [`MAX_CLAUSES`] of its children's needs, the
+//! further ones only over fields its logsource group scans anyway, and the rule is evaluated only
+//! when every clause had a needle found (on SigmaHQ's rules and the Windows corpus: 8.9 rules
+//! evaluated per event with one clause, 5.8 with three).
+//!
 //! Needles come in three kinds, each looked up its cheapest way, per field over all rules:
 //!
 //! - **exact**: the folded text equals the literal (a value without wildcards, a number, a
@@ -205,7 +211,30 @@ pub(crate) fn need(expr: &Expr, items: &[Item]) -> Option<Need> {
     }
 }
 
-/// Folded needle bytes to the rules they make candidates.
+/// Most clauses one rule's need keeps (its `and`'s most selective children): each further
+/// clause costs a bit per found needle and may add a target to scan.
+pub(crate) const MAX_CLAUSES: usize = 3;
+
+/// The need of a rule as a conjunction of clauses, each a disjunction of needles: a rule is a
+/// candidate only when every clause had a needle found. A top-level `and` contributes its
+/// children's needs (the [`MAX_CLAUSES`] most selective), anything else one clause, as
+/// [`need`] gives it. `None` when the rule must always be evaluated.
+pub(crate) fn needs(expr: &Expr, items: &[Item]) -> Option<Vec<Need>> {
+    match expr {
+        Expr::And(parts) => {
+            let mut clauses: Vec<Need> = parts.iter().filter_map(|p| need(p, items)).collect();
+            if clauses.is_empty() {
+                return None;
+            }
+            clauses.sort_by_key(|c| std::cmp::Reverse(score(c)));
+            clauses.truncate(MAX_CLAUSES);
+            Some(clauses)
+        }
+        other => need(other, items).map(|n| vec![n]),
+    }
+}
+
+/// Folded needle bytes to the clauses they satisfy.
 pub(crate) type NeedleMap = HashMap<Box<[u8]>, Box<[u32]>, foldhash::fast::FixedState>;
 
 /// Every needle of one target (a field, or the keywords) from the rules of one logsource group,
@@ -219,8 +248,8 @@ pub(crate) struct TargetIndex {
     pub basename: NeedleMap,
     /// Over the substring needles; `None` when there are none (or it could not be built).
     pub automaton: Option<AhoCorasick>,
-    /// `[pattern]`: the rules a found substring makes candidates.
-    pub needle_rules: Box<[Box<[u32]>]>,
+    /// `[pattern]`: the clauses a found substring satisfies.
+    pub needle_clauses: Box<[Box<[u32]>]>,
     /// The shortest substring needle's length: shorter texts are not scanned.
     pub min_len: usize,
 }
@@ -237,7 +266,7 @@ impl TargetIndex {
             + map(&self.basename)
             + self.automaton.as_ref().map_or(0, |a| a.memory_usage())
             + self
-                .needle_rules
+                .needle_clauses
                 .iter()
                 .map(|r| r.len() * 4 + 16)
                 .sum::<usize>()
@@ -245,7 +274,7 @@ impl TargetIndex {
 
     /// Literal count over all kinds.
     pub fn literals(&self) -> usize {
-        self.exact.len() + self.basename.len() + self.needle_rules.len()
+        self.exact.len() + self.basename.len() + self.needle_clauses.len()
     }
 }
 
@@ -257,6 +286,10 @@ pub(crate) struct Prefilter {
     pub always: Vec<bool>,
     /// Per rule: the targets its literals live in (to scan only what routed rules need).
     pub rule_targets: Vec<Box<[u32]>>,
+    /// Per clause: its rule. A rule's clauses have consecutive ids.
+    pub clause_rule: Box<[u32]>,
+    /// Per rule: its first clause and how many it has (0 for always-evaluated rules).
+    pub rule_clauses: Box<[(u32, u32)]>,
 }
 
 /// Build-time maps hash with foldhash (SipHash was 2% of loading SigmaHQ).
@@ -268,7 +301,7 @@ struct Building {
     basename: BuildMap<Vec<u32>>,
     substrings: Vec<Vec<u8>>,
     substring_index: BuildMap<u32>,
-    substring_rules: Vec<Vec<u32>>,
+    substring_clauses: Vec<Vec<u32>>,
 }
 
 fn push_owner(owners: &mut Vec<u32>, rule: u32) {
@@ -286,7 +319,7 @@ fn freeze(map: BuildMap<Vec<u32>>) -> NeedleMap {
 impl Prefilter {
     /// `needs[rule]` and `groups[rule]`, the rule's logsource group (any partition of the rules
     /// works; routing reaches whole groups).
-    pub fn build(needs: Vec<Option<Need>>, groups: &[u32]) -> Prefilter {
+    pub fn build(needs: Vec<Option<Vec<Need>>>, groups: &[u32]) -> Prefilter {
         let rule_count = needs.len();
         let mut targets: Vec<(NeedTarget, u32)> = Vec::new();
         let mut target_index: HashMap<(NeedTarget, u32), usize, foldhash::fast::FixedState> =
@@ -294,14 +327,47 @@ impl Prefilter {
         let mut building: Vec<Building> = Vec::new();
         let mut always = vec![false; rule_count];
         let mut rule_targets: Vec<Vec<u32>> = vec![Vec::new(); rule_count];
-        for (rule, need) in needs.into_iter().enumerate() {
-            let Some(need) = need else {
+        // Further clauses are kept only over targets the group's first clauses scan anyway: a
+        // clause over a new field would cost every event of the group a lookup and a scan.
+        let mut primary: std::collections::HashSet<(NeedTarget, u32), foldhash::fast::FixedState> =
+            Default::default();
+        for (rule, clauses) in needs.iter().enumerate() {
+            if let Some(first) = clauses.as_ref().and_then(|c| c.first()) {
+                let group = groups.get(rule).copied().unwrap_or(0);
+                primary.extend(first.iter().map(|(t, _, _)| (*t, group)));
+            }
+        }
+        let needs = needs.into_iter().enumerate().map(|(rule, clauses)| {
+            let group = groups.get(rule).copied().unwrap_or(0);
+            clauses.map(|clauses| {
+                let mut clauses = clauses.into_iter();
+                let first = clauses.next();
+                first
+                    .into_iter()
+                    .chain(
+                        clauses
+                            .filter(|c| c.iter().all(|(t, _, _)| primary.contains(&(*t, group)))),
+                    )
+                    .collect::<Vec<_>>()
+            })
+        });
+        let mut clause_rule: Vec<u32> = Vec::new();
+        let mut rule_clauses: Vec<(u32, u32)> = Vec::with_capacity(rule_count);
+        for (rule, clauses) in needs.enumerate() {
+            let Some(clauses) = clauses else {
                 always[rule] = true;
+                rule_clauses.push((clause_rule.len() as u32, 0));
                 continue;
             };
-            let r = rule as u32;
+            rule_clauses.push((clause_rule.len() as u32, clauses.len() as u32));
             let group = groups.get(rule).copied().unwrap_or(0);
-            for (target, kind, needle) in need {
+            let tagged = clauses.into_iter().flat_map(|clause| {
+                let c = clause_rule.len() as u32;
+                clause_rule.push(rule as u32);
+                clause.into_iter().map(move |needle| (c, needle))
+            });
+            let tagged: Vec<_> = tagged.collect();
+            for (r, (target, kind, needle)) in tagged {
                 let target = (target, group);
                 let t = match target_index.get(&target) {
                     Some(&t) => t,
@@ -323,11 +389,11 @@ impl Prefilter {
                                 let n = b.substrings.len() as u32;
                                 b.substring_index.insert(needle.clone(), n);
                                 b.substrings.push(needle);
-                                b.substring_rules.push(Vec::new());
+                                b.substring_clauses.push(Vec::new());
                                 n
                             }
                         };
-                        push_owner(&mut b.substring_rules[n as usize], r);
+                        push_owner(&mut b.substring_clauses[n as usize], r);
                     }
                 }
                 if !rule_targets[rule].contains(&(t as u32)) {
@@ -359,9 +425,9 @@ impl Prefilter {
                 // set's), the rules needing it are evaluated unconditionally, which keeps results
                 // exact.
                 if built.is_none() {
-                    for rules in &b.substring_rules {
-                        for &r in rules {
-                            always[r as usize] = true;
+                    for clauses in &b.substring_clauses {
+                        for &c in clauses {
+                            always[clause_rule[c as usize] as usize] = true;
                         }
                     }
                 }
@@ -374,8 +440,8 @@ impl Prefilter {
                 exact: freeze(b.exact),
                 basename: freeze(b.basename),
                 automaton,
-                needle_rules: b
-                    .substring_rules
+                needle_clauses: b
+                    .substring_clauses
                     .into_iter()
                     .map(Vec::into_boxed_slice)
                     .collect(),
@@ -388,7 +454,16 @@ impl Prefilter {
                 .into_iter()
                 .map(Vec::into_boxed_slice)
                 .collect(),
+            clause_rule: clause_rule.into_boxed_slice(),
+            rule_clauses: rule_clauses.into_boxed_slice(),
         }
+    }
+
+    /// Whether every clause of rule `r` had a needle found (`seen`: the clause bit set).
+    #[inline]
+    pub fn clauses_seen(&self, r: usize, seen: &[u64]) -> bool {
+        let (first, count) = self.rule_clauses[r];
+        (first..first + count).all(|c| seen[c as usize / 64] & (1 << (c % 64)) != 0)
     }
 
     /// The targets the given rules' literals live in, sorted.

@@ -302,7 +302,7 @@ impl RuleSetBuilder {
                 }
             }
             let expr = program.expr.clone().unwrap_or(Expr::Const(false));
-            needs.push(prefilter::need(&expr, &program.items));
+            needs.push(prefilter::needs(&expr, &program.items));
             metas.push(Arc::new(rule.meta.clone()));
             programs.push(CompiledRule {
                 expr,
@@ -463,6 +463,8 @@ pub struct MatchScratch {
     routes: HashMap<LsKey, Arc<Route>>,
     candidates: Vec<u64>,
     seen: Vec<u64>,
+    /// Per clause of the prefilter's rule needs: whether a needle of it was found.
+    clauses: Vec<u64>,
 }
 
 impl MatchScratch {
@@ -649,6 +651,7 @@ impl RuleSet {
             eval: buffers,
             candidates,
             seen,
+            clauses,
             ..
         } = scratch;
         let mut eval = Eval::new(event, &inner.fields, buffers);
@@ -670,20 +673,25 @@ impl RuleSet {
         if prefilter {
             candidates.clear();
             candidates.resize(route.mask.len(), 0);
+            clauses.clear();
+            clauses.resize(pf.clause_rule.len().div_ceil(64), 0);
             for &t in route.targets.iter() {
-                let bytes = scan(pf, t as usize, &mut eval, seen, candidates);
+                let bytes = scan(pf, t as usize, &mut eval, seen, candidates, clauses);
                 if let Some(trace) = trace.as_deref_mut() {
                     trace.targets += 1;
                     trace.scanned_bytes += bytes;
                 }
             }
             // Routed candidates and routed always-evaluated rules, in rule order.
+            // A candidate whose need has several clauses is evaluated only when all were seen.
             for (w, (&mask, &always)) in route.mask.iter().zip(route.always.iter()).enumerate() {
                 let mut bits = (candidates[w] & mask) | always;
                 while bits != 0 {
                     let i = w * 64 + bits.trailing_zeros() as usize;
                     bits &= bits - 1;
-                    evaluate(&mut eval, i, out, trace.as_deref_mut());
+                    if always & (1 << (i % 64)) != 0 || pf.clauses_seen(i, clauses) {
+                        evaluate(&mut eval, i, out, trace.as_deref_mut());
+                    }
                 }
             }
         } else {
@@ -739,6 +747,7 @@ fn scan(
     eval: &mut Eval<'_, '_>,
     seen: &mut Vec<u64>,
     candidates: &mut [u64],
+    clauses: &mut [u64],
 ) -> usize {
     let index = &pf.indexes[t];
     let mut bytes = 0;
@@ -746,8 +755,11 @@ fn scan(
         seen.clear();
         seen.resize(automaton.patterns_len().div_ceil(64), 0);
     }
-    let mark = |rules: &[u32], candidates: &mut [u64]| {
-        for &r in rules {
+    let clause_rule = &pf.clause_rule;
+    let mut mark = |found: &[u32], candidates: &mut [u64]| {
+        for &c in found {
+            clauses[c as usize / 64] |= 1 << (c % 64);
+            let r = clause_rule[c as usize];
             candidates[r as usize / 64] |= 1 << (r % 64);
         }
     };
@@ -784,7 +796,7 @@ fn scan(
                 let p = m.pattern().as_usize();
                 if seen[p / 64] & (1 << (p % 64)) == 0 {
                     seen[p / 64] |= 1 << (p % 64);
-                    mark(&index.needle_rules[p], candidates);
+                    mark(&index.needle_clauses[p], candidates);
                 }
             }
         }

@@ -141,7 +141,12 @@ fn outside_the_subset_falls_back() {
     for text in cases {
         assert!(read_yaml_fast(text).is_none(), "accepted:\n{text}");
     }
-    let deep = format!("{}x: 1\n", (0..60).map(|i| format!("{}k:\n", " ".repeat(i))).collect::<String>());
+    let deep = format!(
+        "{}x: 1\n",
+        (0..60)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect::<String>()
+    );
     assert!(read_yaml_fast(&deep).is_none());
 }
 
@@ -154,12 +159,69 @@ enum Node {
 }
 
 const SCALARS: &[&str] = &[
-    "a", "foo bar", "true", "False", "null", "~", "", "1", "-1", "+7", "0x1F", "0o17", "0b11",
-    "007", "-0", "1.5", "1e3", "1.", ".5", ".inf", "-.Inf", ".nan", "nan", "inf", "1_000",
-    "18446744073709551616", "-9223372036854775809", "a: b", "a #b", "a#b", "#x", "- x", "-x",
-    "x:", ":x", "?x", "'q'", "\"d\"", "it's", "\\\\evil.exe", "C:\\Windows\\", "%ph%", "*.exe",
-    "é ü", "{x}", "[y]", "a,b", "@x", "`x`", "!x", "&x", "|", ">", " lead", "trail ", "a\nb",
-    "a\n\nb", "tab\there", "---", "...", "x: y: z", "\\u00e9", "2001:db8::1",
+    "a",
+    "foo bar",
+    "true",
+    "False",
+    "null",
+    "~",
+    "",
+    "1",
+    "-1",
+    "+7",
+    "0x1F",
+    "0o17",
+    "0b11",
+    "007",
+    "-0",
+    "1.5",
+    "1e3",
+    "1.",
+    ".5",
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "nan",
+    "inf",
+    "1_000",
+    "18446744073709551616",
+    "-9223372036854775809",
+    "a: b",
+    "a #b",
+    "a#b",
+    "#x",
+    "- x",
+    "-x",
+    "x:",
+    ":x",
+    "?x",
+    "'q'",
+    "\"d\"",
+    "it's",
+    "\\\\evil.exe",
+    "C:\\Windows\\",
+    "%ph%",
+    "*.exe",
+    "é ü",
+    "{x}",
+    "[y]",
+    "a,b",
+    "@x",
+    "`x`",
+    "!x",
+    "&x",
+    "|",
+    ">",
+    " lead",
+    "trail ",
+    "a\nb",
+    "a\n\nb",
+    "tab\there",
+    "---",
+    "...",
+    "x: y: z",
+    "\\u00e9",
+    "2001:db8::1",
 ];
 
 fn node() -> impl Strategy<Value = Node> {
@@ -168,7 +230,10 @@ fn node() -> impl Strategy<Value = Node> {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Node::Seq),
             proptest::collection::vec(
-                (proptest::sample::select(SCALARS).prop_map(str::to_owned), inner),
+                (
+                    proptest::sample::select(SCALARS).prop_map(str::to_owned),
+                    inner
+                ),
                 1..4
             )
             .prop_map(Node::Map),

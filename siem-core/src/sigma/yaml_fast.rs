@@ -49,7 +49,10 @@ pub(crate) fn load(text: &str) -> Option<Vec<Value>> {
 /// and indentation are.
 fn printable(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if bytes.iter().all(|&b| b == b'\n' || (0x20..0x7f).contains(&b)) {
+    if bytes
+        .iter()
+        .all(|&b| b == b'\n' || (0x20..0x7f).contains(&b))
+    {
         return true;
     }
     text.chars().all(|c| match c {
@@ -461,9 +464,7 @@ impl<'a> Reader<'a> {
                         return None;
                     }
                 }
-                b'#' if self.s.get(self.pos.wrapping_sub(1)) == Some(&b' ')
-                    || self.at_indent() =>
-                {
+                b'#' if self.s.get(self.pos.wrapping_sub(1)) == Some(&b' ') || self.at_indent() => {
                     self.skip_comment()
                 }
                 _ => return Some(()),

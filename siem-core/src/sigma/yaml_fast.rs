@@ -564,12 +564,13 @@ impl<'a> Reader<'a> {
         // Fast path: one line, no escapes.
         let rest = &self.s[self.pos..];
         let stop = |b: u8| b == quote || b == b'\n' || (!single && b == b'\\');
-        if let Some(i) = rest.iter().position(|&b| stop(b)) {
-            if rest[i] == quote && !(single && rest.get(i + 1) == Some(&b'\'')) {
-                let s = self.text.get(self.pos..self.pos + i)?.to_owned();
-                self.pos += i + 1;
-                return Some(s);
-            }
+        if let Some(i) = rest.iter().position(|&b| stop(b))
+            && rest[i] == quote
+            && !(single && rest.get(i + 1) == Some(&b'\''))
+        {
+            let s = self.text.get(self.pos..self.pos + i)?.to_owned();
+            self.pos += i + 1;
+            return Some(s);
         }
         let mut s = String::new();
         let mut whitespaces = 0usize;
@@ -711,10 +712,8 @@ impl<'a> Reader<'a> {
                 }
             }
             if leading_blanks {
-                if leading_break {
-                    if trailing_breaks == 0 {
-                        s.push(' ');
-                    }
+                if leading_break && trailing_breaks == 0 {
+                    s.push(' ');
                 }
                 s.extend(std::iter::repeat_n('\n', trailing_breaks));
                 leading_break = false;
@@ -955,10 +954,10 @@ fn parse_f64(scalar: &str) -> Option<f64> {
     if let ".nan" | ".NaN" | ".NAN" = scalar {
         return Some(f64::NAN.copysign(1.0));
     }
-    if let Ok(float) = unpositive.parse::<f64>() {
-        if float.is_finite() {
-            return Some(float);
-        }
+    if let Ok(float) = unpositive.parse::<f64>()
+        && float.is_finite()
+    {
+        return Some(float);
     }
     None
 }

@@ -59,6 +59,7 @@ pub mod reference;
 mod ruleset;
 mod string;
 mod yaml;
+mod yaml_fast;
 
 pub use ast::{
     Detection, DetectionItem, DetectionNode, FilterTargets, Modifier, RawCorrelation,
@@ -74,4 +75,6 @@ pub use ruleset::{
     RuleSetBuilder, Transform,
 };
 pub use string::{WINDASH_CHARS, escape_value, fold_case};
-pub use yaml::{MAX_DEPTH, MAX_NODES, MAX_STRING_BYTES, MAX_TEXT_BYTES};
+pub use yaml::{
+    MAX_DEPTH, MAX_NODES, MAX_STRING_BYTES, MAX_TEXT_BYTES, read_yaml_fast, read_yaml_serde,
+};

@@ -191,6 +191,10 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
 /// Reads every document of a YAML stream. Stops at the first document that does not parse
 /// (the parser cannot resynchronise after a syntax error); each entry is the document's value or
 /// why it could not be read.
+///
+/// Texts in the part of YAML that rules use go through the fast reader (`yaml_fast`), which
+/// builds the same tree several times faster; anything else, errors included, goes through
+/// `yaml_serde`.
 pub(crate) fn load_documents(text: &str) -> Vec<Result<Value, ErrorKind>> {
     if text.len() > MAX_TEXT_BYTES {
         return vec![Err(ErrorKind::TooLarge {
@@ -198,6 +202,44 @@ pub(crate) fn load_documents(text: &str) -> Vec<Result<Value, ErrorKind>> {
             limit: MAX_TEXT_BYTES,
         })];
     }
+    if let Some(values) = super::yaml_fast::load(text) {
+        return values.into_iter().map(Ok).collect();
+    }
+    load_with_yaml_serde(text)
+}
+
+/// Reads a YAML stream with the fast reader alone: every document, or `None` when the text is
+/// outside the subset it handles (anchors, aliases, tags, flow mappings, tabs, CR line ends,
+/// errors...), where rule loading falls back to `yaml_serde`. Whatever it accepts it reads as
+/// [`read_yaml_serde`] does. Public for differential tests and benchmarks; loading rules uses
+/// it already.
+///
+/// ```
+/// let docs = siem_core::sigma::read_yaml_fast("title: t\ntags: [a, b]\n").unwrap();
+/// assert_eq!(docs[0]["tags"][1], "b");
+/// assert!(siem_core::sigma::read_yaml_fast("a: &x 1\nb: *x\n").is_none());
+/// ```
+pub fn read_yaml_fast(text: &str) -> Option<Vec<Value>> {
+    if text.len() > MAX_TEXT_BYTES {
+        return None;
+    }
+    super::yaml_fast::load(text)
+}
+
+/// Reads a YAML stream with `yaml_serde` alone, with the loader's bounds (size, nodes, string
+/// bytes, depth, duplicate keys): the reference [`read_yaml_fast`] is checked against. Each
+/// entry is a document or why it could not be read (reading stops at the first error).
+pub fn read_yaml_serde(text: &str) -> Vec<Result<Value, ErrorKind>> {
+    if text.len() > MAX_TEXT_BYTES {
+        return vec![Err(ErrorKind::TooLarge {
+            size: text.len(),
+            limit: MAX_TEXT_BYTES,
+        })];
+    }
+    load_with_yaml_serde(text)
+}
+
+fn load_with_yaml_serde(text: &str) -> Vec<Result<Value, ErrorKind>> {
     let mut budget = Budget {
         nodes: MAX_NODES,
         bytes: MAX_STRING_BYTES,

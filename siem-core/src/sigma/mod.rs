@@ -28,7 +28,9 @@
 //! # Semantics in brief
 //!
 //! - Maps are AND, lists OR; a list of plain values under an identifier (or a plain list) is a
-//!   keyword search over every string value of the event (substring, like a full-text search).
+//!   keyword search over every string value of the event (substring, like a full-text search),
+//!   `event.original` excepted when other text is present, as Elasticsearch does not index it
+//!   ([`Event::keyword_strings`](crate::Event::keyword_strings)).
 //! - Strings compare case-insensitively (each character folded by Unicode's lowercase mapping;
 //!   `cased` turns that off) with `*` and `?` wildcards and backslash escapes
 //!   ([`escape_value`]).

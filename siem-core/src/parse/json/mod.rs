@@ -34,6 +34,7 @@ use compact_str::CompactString;
 
 use crate::event::{Event, EventJsonError, ORIGINAL, Value};
 
+mod names;
 mod python;
 mod reader;
 pub mod windows;

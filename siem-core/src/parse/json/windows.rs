@@ -31,7 +31,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use compact_str::CompactString;
+use compact_str::{CompactString, ToCompactString};
 
 use std::borrow::Cow;
 
@@ -512,6 +512,9 @@ fn join(prefix: &str, key: &str) -> CompactString {
 }
 
 fn data_name(key: &str) -> CompactString {
+    if let Some(name) = super::names::event_data(key) {
+        return CompactString::const_new(name);
+    }
     let mut name = CompactString::with_capacity(18 + key.len());
     name.push_str("winlog.event_data.");
     name.push_str(key);
@@ -583,10 +586,11 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
         if g.starts_with('{') {
             event.insert(k("winlog.provider_guid"), g.as_ref());
         } else {
-            event.insert(
-                k("winlog.provider_guid"),
-                compact_str::format_compact!("{{{g}}}"),
-            );
+            let mut braced = CompactString::with_capacity(g.len() + 2);
+            braced.push('{');
+            braced.push_str(g);
+            braced.push('}');
+            event.insert(k("winlog.provider_guid"), braced);
         }
     }
     put(event, "winlog.event_source_name", &sys.event_source_name);
@@ -619,10 +623,7 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
         }
     }
     if let Some(mask) = sys.keywords {
-        event.insert(
-            k("winlog.keywords_raw"),
-            compact_str::format_compact!("0x{mask:016x}"),
-        );
+        event.insert(k("winlog.keywords_raw"), hex_mask(mask));
     }
     if let Some(v) = sys.version {
         event.insert(k("winlog.version"), v);
@@ -639,10 +640,23 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
     );
 }
 
+/// `0x` and the mask in 16 lower-case hex digits (what `format!("0x{mask:016x}")` gives,
+/// without the formatting machinery: this is on every Windows event's path).
+fn hex_mask(mask: u64) -> CompactString {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [b'0'; 18];
+    text[1] = b'x';
+    for (i, slot) in text[2..].iter_mut().enumerate() {
+        *slot = DIGITS[((mask >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    // Only ASCII digits were written.
+    CompactString::from_utf8(text).unwrap_or_default()
+}
+
 /// ECS fields and the logsource, after the winlog fields.
 fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>) {
     if let Some(id) = sys.event_id {
-        event.insert(k("event.code"), compact_str::format_compact!("{id}"));
+        event.insert(k("event.code"), id.to_compact_string());
     }
     if let Some(p) = &sys.provider_name {
         event.insert(k("event.provider"), p.as_ref());

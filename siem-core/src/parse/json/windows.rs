@@ -1229,6 +1229,13 @@ mod tests {
     }
 
     #[test]
+    fn hex_mask_is_format_016x() {
+        for mask in [0, 1, 0x8020_0000_0000_0000, u64::MAX, 0x0123_4567_89ab_cdef] {
+            assert_eq!(hex_mask(mask), format!("0x{mask:016x}"));
+        }
+    }
+
+    #[test]
     fn flat_shape_fields() {
         let text = r#"{"@version":"1","Keywords":-9214364837600034816,"ThreadID":4888,"Version":1,"host":"wec","Message":"permitted","SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","ProviderGuid":"{54849625-5478-4994-A5BA-3E3B0328C30D}","EventID":5156,"RecordNumber":110748,"Hostname":"WORKSTATION5","Category":"Filtering Platform Connection","Opcode":"Info","ProcessID":"116","EventTime":"2020-08-05 02:09:26","@timestamp":"2020-08-05T06:09:29.626Z","EventType":"AUDIT_SUCCESS","tags":["mordorDataset"],"Application":"svchost.exe"}"#;
         let j = parse(text).unwrap();

@@ -344,16 +344,8 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
         match key.as_ref() {
             "System" if r.peek() == Some(b'{') && sys.is_none() => {
                 let mut system = System::default();
-                let mut path: Vec<Cow<'a, str>> = Vec::with_capacity(4);
-                stream_scalars(r, 2, &mut path, &mut |path, value| {
-                    let mut parts = [""; 4];
-                    if path.len() <= parts.len() {
-                        for (slot, part) in parts.iter_mut().zip(path) {
-                            *slot = part.as_ref();
-                        }
-                        system.set(&parts[..path.len()], value);
-                    }
-                })?;
+                let mut path = [const { Cow::Borrowed("") }; SYSTEM_PATH];
+                stream_system(r, 2, &mut path, 0, &mut system)?;
                 // System comes first in evtx_dump output: the winlog fields lead the event.
                 emit_system(&system, event);
                 sys = Some(system);
@@ -397,28 +389,40 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
     Ok(true)
 }
 
-/// Streams an object, calling `f` with the path and value of every scalar (arrays are read
-/// whole) without building the object itself.
-fn stream_scalars<'a>(
+/// The longest path under `System` that [`System::set`] reads.
+const SYSTEM_PATH: usize = 4;
+
+/// Streams the `System` object (its `{` next), passing every scalar or array at a path of at
+/// most [`SYSTEM_PATH`] keys to [`System::set`] without building the object; deeper values
+/// are read (and checked) but not used. `path[..len]` holds the keys above the object.
+fn stream_system<'a>(
     r: &mut Reader<'a>,
     depth: usize,
-    path: &mut Vec<Cow<'a, str>>,
-    f: &mut dyn FnMut(&[Cow<'a, str>], J<'a>),
+    path: &mut [Cow<'a, str>; SYSTEM_PATH],
+    len: usize,
+    sys: &mut System<'a>,
 ) -> Result<(), SyntaxError> {
-    if r.peek() == Some(b'{') {
-        r.object_start(depth)?;
-        let mut first = true;
-        while let Some(key) = r.member(&mut first)? {
-            path.push(key);
-            stream_scalars(r, depth + 1, path, f)?;
-            path.pop();
+    r.object_start(depth)?;
+    let mut first = true;
+    while let Some(key) = r.member(&mut first)? {
+        let object = r.peek() == Some(b'{');
+        if let Some(slot) = path.get_mut(len) {
+            *slot = key;
         }
-        Ok(())
-    } else {
-        let value = r.value(depth)?;
-        f(path, value);
-        Ok(())
+        if object {
+            stream_system(r, depth + 1, path, len + 1, sys)?;
+        } else {
+            let value = r.value(depth + 1)?;
+            if len < SYSTEM_PATH {
+                let mut parts = [""; SYSTEM_PATH];
+                for (part, key) in parts.iter_mut().zip(&path[..=len]) {
+                    *part = key.as_ref();
+                }
+                sys.set(&parts[..=len], value);
+            }
+        }
     }
+    Ok(())
 }
 
 fn event_type_of(event: &Event) -> Option<CompactString> {

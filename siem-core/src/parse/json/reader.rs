@@ -313,20 +313,34 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string body after its opening quote; consumes the closing quote.
+    /// A string body after its opening quote; consumes the closing quote. Inlined: most
+    /// strings hold no escape and end in a few words, so the call would cost a good part of
+    /// the read; escapes are decoded out of line.
+    #[inline]
     fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
         let b = self.bytes();
         let start = self.at;
         // Most keys and values end within a few dozen bytes: eight bytes at a time (no setup)
         // first, then the vectorised search for the long ones (command lines, scripts).
-        let first_escape = match quote_or_backslash(b, start) {
+        match quote_or_backslash(b, start) {
             Some(i) if b[i] == b'"' => {
                 self.at = i + 1;
-                return Ok(Cow::Borrowed(&self.text[start..i]));
+                Ok(Cow::Borrowed(&self.text[start..i]))
             }
-            Some(i) => i - start,
-            None => return self.err("unterminated string"),
-        };
+            Some(i) => self.escaped_string(start, i - start),
+            None => self.err("unterminated string"),
+        }
+    }
+
+    /// The rest of [`Reader::string`] for a string holding an escape, `first_escape` bytes
+    /// after its `start`.
+    #[inline(never)]
+    fn escaped_string(
+        &mut self,
+        start: usize,
+        first_escape: usize,
+    ) -> Result<Cow<'a, str>, SyntaxError> {
+        let b = self.bytes();
         // Room for the text up to the first escape and some more; grows if needed.
         let mut out = String::with_capacity(first_escape + 64);
         let mut run = start;

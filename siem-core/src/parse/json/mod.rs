@@ -362,6 +362,23 @@ mod tests {
         assert!(compared >= 26_365, "{compared}");
     }
 
+    /// Nesting past [`MAX_DEPTH`] under `System` or `EventData` is refused by the streaming
+    /// path exactly as by the reference (same error, same offset), and never overflows the
+    /// stack.
+    #[test]
+    fn deep_nesting_is_refused_like_the_reference() {
+        for depth in [MAX_DEPTH - 3, MAX_DEPTH, MAX_DEPTH + 5, 10_000] {
+            let inner = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+            let system = format!("{{\"Event\":{{\"System\":{inner}}}}}");
+            let data = format!("{{\"Event\":{{\"System\":{{}},\"EventData\":{inner}}}}}");
+            assert_same_as_reference(&system);
+            assert_same_as_reference(&data);
+            if depth > MAX_DEPTH {
+                assert!(parse(&system, chrono_tz::UTC, fixed_now()).is_err());
+            }
+        }
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -566,6 +583,9 @@ mod tests {
             #[test]
             fn evtx_shaped_lines_equal_the_reference(line in evtx_line()) {
                 assert_same_as_reference(&line);
+                // The streaming path itself read it (not the tree fallback).
+                let mut event = crate::parse::new_event(&line, 64);
+                prop_assert_eq!(windows::nested_stream(&line, &mut event), Ok(true));
             }
 
             /// Any JSON object (and cut or damaged ones): same result as the reference.

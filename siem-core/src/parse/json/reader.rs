@@ -106,6 +106,7 @@ impl<'a> Reader<'a> {
         self.text.as_bytes()
     }
 
+    #[inline]
     pub(crate) fn skip_ws(&mut self) {
         let b = self.bytes();
         while self.at < b.len() && matches!(b[self.at], b' ' | b'\t' | b'\n' | b'\r') {
@@ -119,6 +120,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next non-whitespace byte, not consumed.
+    #[inline]
     pub(crate) fn peek(&mut self) -> Option<u8> {
         self.skip_ws();
         self.bytes().get(self.at).copied()
@@ -139,6 +141,7 @@ impl<'a> Reader<'a> {
 
     /// The next member key of an object opened with [`Reader::object_start`] (its `:`
     /// consumed), or `None` after the closing `}`. `first` must start `true` for each object.
+    #[inline]
     pub(crate) fn member(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>, SyntaxError> {
         let b = self.bytes();
         self.skip_ws();

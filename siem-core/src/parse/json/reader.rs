@@ -106,6 +106,7 @@ impl<'a> Reader<'a> {
         self.text.as_bytes()
     }
 
+    #[inline]
     pub(crate) fn skip_ws(&mut self) {
         let b = self.bytes();
         while self.at < b.len() && matches!(b[self.at], b' ' | b'\t' | b'\n' | b'\r') {
@@ -119,6 +120,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next non-whitespace byte, not consumed.
+    #[inline]
     pub(crate) fn peek(&mut self) -> Option<u8> {
         self.skip_ws();
         self.bytes().get(self.at).copied()
@@ -139,6 +141,7 @@ impl<'a> Reader<'a> {
 
     /// The next member key of an object opened with [`Reader::object_start`] (its `:`
     /// consumed), or `None` after the closing `}`. `first` must start `true` for each object.
+    #[inline]
     pub(crate) fn member(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>, SyntaxError> {
         let b = self.bytes();
         self.skip_ws();
@@ -313,33 +316,34 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string body after its opening quote; consumes the closing quote.
+    /// A string body after its opening quote; consumes the closing quote. Inlined: most
+    /// strings hold no escape and end in a few words, so the call would cost a good part of
+    /// the read; escapes are decoded out of line.
+    #[inline]
     fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
         let b = self.bytes();
         let start = self.at;
-        // Short strings (most keys and values) end within a few bytes: a plain loop beats
-        // setting up a vectorised search.
-        let short_end = (start + 16).min(b.len());
-        let mut i = start;
-        while i < short_end {
-            match b[i] {
-                b'"' => {
-                    self.at = i + 1;
-                    return Ok(Cow::Borrowed(&self.text[start..i]));
-                }
-                b'\\' => break,
-                _ => i += 1,
+        // Most keys and values end within a few dozen bytes: eight bytes at a time (no setup)
+        // first, then the vectorised search for the long ones (command lines, scripts).
+        match quote_or_backslash(b, start) {
+            Some(i) if b[i] == b'"' => {
+                self.at = i + 1;
+                Ok(Cow::Borrowed(&self.text[start..i]))
             }
+            Some(i) => self.escaped_string(start, i - start),
+            None => self.err("unterminated string"),
         }
-        // Fast path: no escapes.
-        let first_escape = match memchr::memchr2(b'"', b'\\', &b[start..]) {
-            Some(i) if b[start + i] == b'"' => {
-                self.at = start + i + 1;
-                return Ok(Cow::Borrowed(&self.text[start..start + i]));
-            }
-            Some(i) => i,
-            None => return self.err("unterminated string"),
-        };
+    }
+
+    /// The rest of [`Reader::string`] for a string holding an escape, `first_escape` bytes
+    /// after its `start`.
+    #[inline(never)]
+    fn escaped_string(
+        &mut self,
+        start: usize,
+        first_escape: usize,
+    ) -> Result<Cow<'a, str>, SyntaxError> {
+        let b = self.bytes();
         // Room for the text up to the first escape and some more; grows if needed.
         let mut out = String::with_capacity(first_escape + 64);
         let mut run = start;
@@ -411,6 +415,33 @@ impl<'a> Reader<'a> {
         self.at += 4;
         Ok(v)
     }
+}
+
+/// The position of the first quote or backslash at or after `from`: eight bytes per step for the
+/// first 32 bytes (a bit trick on a `u64`: a byte equal to the target becomes zero, and the
+/// lowest zero byte of a word is found exactly), then `memchr2` with its SIMD setup, which
+/// pays off only on longer strings.
+#[inline]
+fn quote_or_backslash(b: &[u8], from: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    let swar_end = from.saturating_add(32);
+    while i < swar_end {
+        let Some(&chunk) = b.get(i..).and_then(|rest| rest.first_chunk::<8>()) else {
+            break;
+        };
+        let x = u64::from_le_bytes(chunk);
+        let q = x ^ (LO * u64::from(b'"'));
+        let s = x ^ (LO * u64::from(b'\\'));
+        let hits = (q.wrapping_sub(LO) & !q | s.wrapping_sub(LO) & !s) & HI;
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let rest = b.get(i..)?;
+    memchr::memchr2(b'"', b'\\', rest).map(|j| i + j)
 }
 
 /// Parses a text holding exactly one JSON value (surrounding whitespace allowed).

@@ -31,7 +31,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use compact_str::CompactString;
+use compact_str::{CompactString, ToCompactString};
 
 use std::borrow::Cow;
 
@@ -344,16 +344,8 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
         match key.as_ref() {
             "System" if r.peek() == Some(b'{') && sys.is_none() => {
                 let mut system = System::default();
-                let mut path: Vec<Cow<'a, str>> = Vec::with_capacity(4);
-                stream_scalars(r, 2, &mut path, &mut |path, value| {
-                    let mut parts = [""; 4];
-                    if path.len() <= parts.len() {
-                        for (slot, part) in parts.iter_mut().zip(path) {
-                            *slot = part.as_ref();
-                        }
-                        system.set(&parts[..path.len()], value);
-                    }
-                })?;
+                let mut path = [const { Cow::Borrowed("") }; SYSTEM_PATH];
+                stream_system(r, 2, &mut path, 0, &mut system)?;
                 // System comes first in evtx_dump output: the winlog fields lead the event.
                 emit_system(&system, event);
                 sys = Some(system);
@@ -397,28 +389,40 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
     Ok(true)
 }
 
-/// Streams an object, calling `f` with the path and value of every scalar (arrays are read
-/// whole) without building the object itself.
-fn stream_scalars<'a>(
+/// The longest path under `System` that [`System::set`] reads.
+const SYSTEM_PATH: usize = 4;
+
+/// Streams the `System` object (its `{` next), passing every scalar or array at a path of at
+/// most [`SYSTEM_PATH`] keys to [`System::set`] without building the object; deeper values
+/// are read (and checked) but not used. `path[..len]` holds the keys above the object.
+fn stream_system<'a>(
     r: &mut Reader<'a>,
     depth: usize,
-    path: &mut Vec<Cow<'a, str>>,
-    f: &mut dyn FnMut(&[Cow<'a, str>], J<'a>),
+    path: &mut [Cow<'a, str>; SYSTEM_PATH],
+    len: usize,
+    sys: &mut System<'a>,
 ) -> Result<(), SyntaxError> {
-    if r.peek() == Some(b'{') {
-        r.object_start(depth)?;
-        let mut first = true;
-        while let Some(key) = r.member(&mut first)? {
-            path.push(key);
-            stream_scalars(r, depth + 1, path, f)?;
-            path.pop();
+    r.object_start(depth)?;
+    let mut first = true;
+    while let Some(key) = r.member(&mut first)? {
+        let object = r.peek() == Some(b'{');
+        if let Some(slot) = path.get_mut(len) {
+            *slot = key;
         }
-        Ok(())
-    } else {
-        let value = r.value(depth)?;
-        f(path, value);
-        Ok(())
+        if object {
+            stream_system(r, depth + 1, path, len + 1, sys)?;
+        } else {
+            let value = r.value(depth + 1)?;
+            if len < SYSTEM_PATH {
+                let mut parts = [""; SYSTEM_PATH];
+                for (part, key) in parts.iter_mut().zip(&path[..=len]) {
+                    *part = key.as_ref();
+                }
+                sys.set(&parts[..=len], value);
+            }
+        }
     }
+    Ok(())
 }
 
 fn event_type_of(event: &Event) -> Option<CompactString> {
@@ -512,6 +516,9 @@ fn join(prefix: &str, key: &str) -> CompactString {
 }
 
 fn data_name(key: &str) -> CompactString {
+    if let Some(name) = super::names::event_data(key) {
+        return CompactString::const_new(name);
+    }
     let mut name = CompactString::with_capacity(18 + key.len());
     name.push_str("winlog.event_data.");
     name.push_str(key);
@@ -583,10 +590,11 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
         if g.starts_with('{') {
             event.insert(k("winlog.provider_guid"), g.as_ref());
         } else {
-            event.insert(
-                k("winlog.provider_guid"),
-                compact_str::format_compact!("{{{g}}}"),
-            );
+            let mut braced = CompactString::with_capacity(g.len() + 2);
+            braced.push('{');
+            braced.push_str(g);
+            braced.push('}');
+            event.insert(k("winlog.provider_guid"), braced);
         }
     }
     put(event, "winlog.event_source_name", &sys.event_source_name);
@@ -619,10 +627,7 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
         }
     }
     if let Some(mask) = sys.keywords {
-        event.insert(
-            k("winlog.keywords_raw"),
-            compact_str::format_compact!("0x{mask:016x}"),
-        );
+        event.insert(k("winlog.keywords_raw"), hex_mask(mask));
     }
     if let Some(v) = sys.version {
         event.insert(k("winlog.version"), v);
@@ -639,10 +644,23 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
     );
 }
 
+/// `0x` and the mask in 16 lower-case hex digits (what `format!("0x{mask:016x}")` gives,
+/// without the formatting machinery: this is on every Windows event's path).
+fn hex_mask(mask: u64) -> CompactString {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [b'0'; 18];
+    text[1] = b'x';
+    for (i, slot) in text[2..].iter_mut().enumerate() {
+        *slot = DIGITS[((mask >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    // Only ASCII digits were written.
+    CompactString::from_utf8(text).unwrap_or_default()
+}
+
 /// ECS fields and the logsource, after the winlog fields.
 fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>) {
     if let Some(id) = sys.event_id {
-        event.insert(k("event.code"), compact_str::format_compact!("{id}"));
+        event.insert(k("event.code"), id.to_compact_string());
     }
     if let Some(p) = &sys.provider_name {
         event.insert(k("event.provider"), p.as_ref());
@@ -1212,6 +1230,13 @@ mod tests {
         );
         assert_eq!(e.get_str("winlog.user_data.Flags.value"), Some("1"));
         assert!(e.get("winlog.user_data.xmlns").is_none());
+    }
+
+    #[test]
+    fn hex_mask_is_format_016x() {
+        for mask in [0, 1, 0x8020_0000_0000_0000, u64::MAX, 0x0123_4567_89ab_cdef] {
+            assert_eq!(hex_mask(mask), format!("0x{mask:016x}"));
+        }
     }
 
     #[test]

@@ -20,7 +20,10 @@ use crate::alert::Alert;
 /// Each shard keeps its own clocks: lateness is measured against the newest event time *that
 /// shard* has seen, so with several shards a detection may be accepted that a single
 /// correlator would have found late. With `lateness` 0 (the default) and in-order input, the
-/// shards together raise exactly the alerts of one correlator.
+/// shards together raise exactly the alerts of one correlator, with one exception: a
+/// `temporal_ordered` correlation over two correlations that both fire on the same detection
+/// in different shards sees them at the same event time, and ties go by arrival, which then
+/// depends on the order the shards deliver them in.
 ///
 /// ```
 /// use std::sync::Arc;

@@ -273,6 +273,21 @@ pub struct Correlator {
     /// `config.lateness` and `config.max_clock_skew` in nanoseconds.
     lateness: i64,
     skew: Option<i64>,
+    /// Group keys computed ahead by [`Correlator::process_batch`] (kept for its buffer).
+    ahead: Vec<Ahead>,
+}
+
+/// How many detections [`Correlator::process_batch`] looks ahead: enough lookups in flight to
+/// hide memory latency (the processor tracks on the order of ten to twenty outstanding cache
+/// misses), few enough that the first prefetched lines are still cached when their turn comes.
+const BATCH: usize = 32;
+
+/// A group key (`None`: a `group-by` field is missing) and its hash, computed ahead of the
+/// update that uses it.
+#[derive(Debug, Default)]
+pub(crate) struct Ahead {
+    key: Option<CompactString>,
+    hash: u64,
 }
 
 fn nanos(d: Duration) -> i64 {
@@ -306,6 +321,7 @@ impl Correlator {
             arrival_clock: NONE,
             stats: CorrelatorStats::default(),
             forwards: Vec::new(),
+            ahead: Vec::new(),
         }
     }
 
@@ -364,8 +380,140 @@ impl Correlator {
 
     /// Offers one detection; returns the correlation alerts it completes (possibly several, or
     /// alerts of earlier detections released from the reorder buffer).
+    ///
+    /// For a stream of detections, [`Correlator::process_batch`] gives the same answers faster.
     pub fn process(&mut self, detection: &Detection<'_>) -> Vec<Alert> {
         let mut out = Vec::new();
+        self.process_ahead(detection, &mut [], &mut out);
+        out
+    }
+
+    /// Offers detections in order; returns the alerts of all of them, in order: exactly what
+    /// calling [`Correlator::process`] on each would return, concatenated.
+    ///
+    /// Cost: with many live groups each update waits on memory (the group's index bucket, then
+    /// its slot), one miss after the other. A batch first computes the group keys and hashes of
+    /// up to 32 detections and asks the processor to fetch their index buckets, then their
+    /// slots, and only then applies them one by one, so the misses of a batch overlap instead
+    /// of adding up. Detections that wait for reordering (`lateness` above zero) gain nothing.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use chrono::{TimeZone, Utc};
+    /// # use siem_core::correlate::{CorrelationSet, Correlator, CorrelatorConfig, Detection};
+    /// # use siem_core::event::Event;
+    /// # use siem_core::sigma::{RuleMeta, correlation::CorrelationRule};
+    /// # let doc: yaml_serde::Value = yaml_serde::from_str(
+    /// #     "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], timespan: 10m, condition: {gte: 3}}",
+    /// # ).unwrap();
+    /// # let rule = CorrelationRule::from_yaml(RuleMeta { title: "Brute force".into(), ..RuleMeta::default() }, &doc).unwrap();
+    /// # let set = Arc::new(CorrelationSet::build(vec![rule], |r: &str| (r == "failed_login").then_some(0u32)).unwrap());
+    /// let base = set.base_rule(0).unwrap();
+    /// let events: Vec<Event> = (0..6)
+    ///     .map(|second| {
+    ///         let mut event = Event::new();
+    ///         event.timestamp = Some(Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, second).unwrap());
+    ///         event.insert("source.ip", if second % 2 == 0 { "203.0.113.7" } else { "198.51.100.4" });
+    ///         event
+    ///     })
+    ///     .collect();
+    /// let detections: Vec<Detection> = events.iter().map(|e| Detection::new(base, e, Utc::now())).collect();
+    /// let mut correlator = Correlator::new(set, CorrelatorConfig::default());
+    /// let alerts = correlator.process_batch(&detections);
+    /// assert_eq!(alerts.len(), 2); // the third detection of each address
+    /// ```
+    pub fn process_batch(&mut self, detections: &[Detection<'_>]) -> Vec<Alert> {
+        let mut out = Vec::new();
+        self.process_batch_each(detections, |_, alerts| out.append(alerts));
+        out
+    }
+
+    /// [`Correlator::process_batch`] that hands over the alerts of each detection separately:
+    /// `each(i, alerts)` for every `i` in order, with what [`Correlator::process`] would have
+    /// returned for `detections[i]` (the callee may take the alerts out of the vector).
+    pub fn process_batch_each(
+        &mut self,
+        detections: &[Detection<'_>],
+        mut each: impl FnMut(usize, &mut Vec<Alert>),
+    ) {
+        let set = self.set.clone();
+        let mut ahead = std::mem::take(&mut self.ahead);
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(BATCH);
+        let mut out = Vec::new();
+        for (c, chunk) in detections.chunks(BATCH).enumerate() {
+            ahead.clear();
+            spans.clear();
+            // Only a detection applied at once (no reordering) uses its keys while the lines
+            // fetched for it are still cached.
+            if self.lateness == 0 && self.pending.is_empty() {
+                // 1. Keys and hashes (pure functions of the event), and their index buckets.
+                for d in chunk {
+                    let first = ahead.len();
+                    let ci = self.clock_of(d) as usize;
+                    for feed in set.base_feeds.get(d.rule.0 as usize).into_iter().flatten() {
+                        let key = set.group_key(feed, d.event);
+                        let hash = key.as_deref().map_or(0, group_hash);
+                        if key.is_some()
+                            && let Some(t) = self.tables.get(feed.corr as usize)
+                        {
+                            t[ci].groups.prefetch_bucket(hash);
+                        }
+                        ahead.push(Ahead { key, hash });
+                    }
+                    spans.push((first, ahead.len()));
+                }
+                // 2. The slots the buckets point to.
+                for (d, &(first, end)) in chunk.iter().zip(&spans) {
+                    let ci = self.clock_of(d) as usize;
+                    let feeds = set.base_feeds.get(d.rule.0 as usize).into_iter().flatten();
+                    for (feed, a) in feeds.zip(&ahead[first..end]) {
+                        if a.key.is_some()
+                            && let Some(t) = self.tables.get(feed.corr as usize)
+                        {
+                            t[ci].groups.prefetch_slot(a.hash);
+                        }
+                    }
+                }
+            }
+            // 3. The updates, in order, exactly as one at a time.
+            for (j, d) in chunk.iter().enumerate() {
+                let keys = match spans.get(j) {
+                    Some(&(first, end)) => &mut ahead[first..end],
+                    None => &mut [],
+                };
+                self.process_ahead(d, keys, &mut out);
+                each(c * BATCH + j, &mut out);
+                out.clear();
+            }
+        }
+        ahead.clear();
+        self.ahead = ahead;
+    }
+
+    /// Which clock a detection is timed by (see [`Correlator::process`]): a pure function of
+    /// the detection and the configuration.
+    fn clock_of(&self, detection: &Detection<'_>) -> Clock {
+        let arrival = to_nanos(detection.arrival);
+        match detection.event.timestamp.map(to_nanos) {
+            Some(t)
+                if self
+                    .skew
+                    .is_none_or(|skew| t <= arrival.saturating_add(skew)) =>
+            {
+                Clock::Event
+            }
+            _ => Clock::Arrival,
+        }
+    }
+
+    /// [`Correlator::process`] with the group keys of the detection's feeds computed ahead
+    /// (one per feed, in order), or none (`ahead` empty): computed here.
+    fn process_ahead(
+        &mut self,
+        detection: &Detection<'_>,
+        ahead: &mut [Ahead],
+        out: &mut Vec<Alert>,
+    ) {
         self.stats.detections += 1;
         let arrival = to_nanos(detection.arrival);
         self.arrival_clock = self.arrival_clock.max(arrival);
@@ -376,7 +524,7 @@ impl Correlator {
             .is_none_or(Vec::is_empty)
         {
             self.stats.unreferenced += 1;
-            return out;
+            return;
         }
         let event_time = detection.event.timestamp.map(to_nanos).filter(|&t| {
             let trusted = self
@@ -398,13 +546,14 @@ impl Correlator {
                 Clock::Arrival,
                 detection.event,
                 None,
-                &mut out,
+                ahead,
+                out,
             );
-            return out;
+            return;
         };
         if time < self.watermark() {
             self.stats.late_dropped += 1;
-            return out;
+            return;
         }
         self.max_seen = self.max_seen.max(time);
         if self.lateness == 0 && self.pending.is_empty() {
@@ -414,7 +563,8 @@ impl Correlator {
                 Clock::Event,
                 detection.event,
                 None,
-                &mut out,
+                ahead,
+                out,
             );
         } else {
             self.seq += 1;
@@ -425,9 +575,8 @@ impl Correlator {
                 event: Arc::new(detection.event.clone()),
             };
             self.pending.push(Reverse(pending));
-            self.release(false, &mut out);
+            self.release(false, out);
         }
-        out
     }
 
     /// Applies every waiting detection (end of input, or before a snapshot that should hold no
@@ -467,7 +616,15 @@ impl Correlator {
                 self.floor = self.floor.max(p.time);
             }
             let event = p.event.clone();
-            self.apply(p.rule, p.time, Clock::Event, &event, Some(p.event), out);
+            self.apply(
+                p.rule,
+                p.time,
+                Clock::Event,
+                &event,
+                Some(p.event),
+                &mut [],
+                out,
+            );
         }
     }
 
@@ -502,6 +659,7 @@ impl Correlator {
         clock: Clock,
         event: &Event,
         shared: Option<Arc<Event>>,
+        ahead: &mut [Ahead],
         out: &mut Vec<Alert>,
     ) {
         let set = self.set.clone();
@@ -511,8 +669,16 @@ impl Correlator {
             wanted: self.config.sample_events > 0,
         };
         let mut queue = VecDeque::new();
-        for feed in &set.base_feeds[rule.0 as usize] {
-            let Some(key) = set.group_key(feed, event) else {
+        for (n, feed) in set.base_feeds[rule.0 as usize].iter().enumerate() {
+            let (key, hash) = match ahead.get_mut(n) {
+                Some(a) => (a.key.take(), a.hash),
+                None => {
+                    let key = set.group_key(feed, event);
+                    let hash = key.as_deref().map_or(0, group_hash);
+                    (key, hash)
+                }
+            };
+            let Some(key) = key else {
                 self.stats.missing_group += 1;
                 continue;
             };
@@ -526,6 +692,7 @@ impl Correlator {
                 &set,
                 *feed,
                 key,
+                hash,
                 time,
                 clock,
                 event,
@@ -575,10 +742,12 @@ impl Correlator {
                     shared: d.sample.clone(),
                     wanted: d.sample.is_some(),
                 };
+                let hash = group_hash(&key);
                 self.update(
                     &set,
                     *feed,
                     key,
+                    hash,
                     time,
                     clock,
                     &fields,
@@ -607,6 +776,7 @@ impl Correlator {
         set: &CorrelationSet,
         feed: Feed,
         key: CompactString,
+        hash: u64,
         time: i64,
         clock: Clock,
         source: &dyn Fields,
@@ -657,7 +827,6 @@ impl Correlator {
             }
         }
 
-        let hash = self.tables[c][ci].groups_hash(&key);
         let slot = match self.tables[c][ci].groups.find(hash, &key) {
             Some(slot) => slot,
             None => {
@@ -776,13 +945,11 @@ impl Correlator {
     }
 }
 
-impl Table {
-    /// The hash of a group key in this process (randomly seeded once per process, so keys an
-    /// attacker chooses cannot be aimed at one bucket; snapshots store keys, not hashes).
-    pub(crate) fn groups_hash(&self, key: &str) -> u64 {
-        use std::hash::BuildHasher;
-        GROUP_HASHER.hash_one(key)
-    }
+/// The hash of a group key in this process (randomly seeded once per process, so keys an
+/// attacker chooses cannot be aimed at one bucket; snapshots store keys, not hashes).
+pub(crate) fn group_hash(key: &str) -> u64 {
+    use std::hash::BuildHasher;
+    GROUP_HASHER.hash_one(key)
 }
 
 static GROUP_HASHER: std::sync::LazyLock<foldhash::fast::FixedState> =

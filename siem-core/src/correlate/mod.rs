@@ -138,6 +138,7 @@
 //! [`SharedCorrelator`] does all this in-process with one `Mutex` per partition.
 
 mod engine;
+mod index;
 mod key;
 mod set;
 mod shared;

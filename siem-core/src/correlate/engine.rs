@@ -282,6 +282,22 @@ pub struct Correlator {
 /// misses), few enough that the first prefetched lines are still cached when their turn comes.
 const BATCH: usize = 32;
 
+/// A detection's arrival and event time in nanoseconds, converted once.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    arrival: i64,
+    event: Option<i64>,
+}
+
+impl Times {
+    fn of(detection: &Detection<'_>) -> Times {
+        Times {
+            arrival: to_nanos(detection.arrival),
+            event: detection.event.timestamp.map(to_nanos),
+        }
+    }
+}
+
 /// A group key (`None`: a `group-by` field is missing) and its hash, computed ahead of the
 /// update that uses it.
 #[derive(Debug, Default)]
@@ -384,7 +400,9 @@ impl Correlator {
     /// For a stream of detections, [`Correlator::process_batch`] gives the same answers faster.
     pub fn process(&mut self, detection: &Detection<'_>) -> Vec<Alert> {
         let mut out = Vec::new();
-        self.process_ahead(detection, &mut [], &mut out);
+        let set = self.set.clone();
+        let times = Times::of(detection);
+        self.process_ahead(&set, detection, times, &mut [], &mut out);
         out
     }
 
@@ -438,7 +456,8 @@ impl Correlator {
     ) {
         let set = self.set.clone();
         let mut ahead = std::mem::take(&mut self.ahead);
-        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(BATCH);
+        // Per detection of a chunk: its keys in `ahead`, its clock and its times.
+        let mut spans: Vec<(usize, usize, usize, Times)> = Vec::with_capacity(BATCH);
         let mut out = Vec::new();
         for (c, chunk) in detections.chunks(BATCH).enumerate() {
             ahead.clear();
@@ -449,7 +468,8 @@ impl Correlator {
                 // 1. Keys and hashes (pure functions of the event), and their index buckets.
                 for d in chunk {
                     let first = ahead.len();
-                    let ci = self.clock_of(d) as usize;
+                    let times = Times::of(d);
+                    let ci = self.clock_of(times) as usize;
                     for feed in set.base_feeds.get(d.rule.0 as usize).into_iter().flatten() {
                         let key = set.group_key(feed, d.event);
                         let hash = key.as_deref().map_or(0, group_hash);
@@ -460,11 +480,10 @@ impl Correlator {
                         }
                         ahead.push(Ahead { key, hash });
                     }
-                    spans.push((first, ahead.len()));
+                    spans.push((first, ahead.len(), ci, times));
                 }
                 // 2. The slots the buckets point to.
-                for (d, &(first, end)) in chunk.iter().zip(&spans) {
-                    let ci = self.clock_of(d) as usize;
+                for (d, &(first, end, ci, _)) in chunk.iter().zip(&spans) {
                     let feeds = set.base_feeds.get(d.rule.0 as usize).into_iter().flatten();
                     for (feed, a) in feeds.zip(&ahead[first..end]) {
                         if a.key.is_some()
@@ -477,11 +496,11 @@ impl Correlator {
             }
             // 3. The updates, in order, exactly as one at a time.
             for (j, d) in chunk.iter().enumerate() {
-                let keys = match spans.get(j) {
-                    Some(&(first, end)) => &mut ahead[first..end],
-                    None => &mut [],
+                let (keys, times) = match spans.get(j) {
+                    Some(&(first, end, _, times)) => (&mut ahead[first..end], times),
+                    None => (&mut [][..], Times::of(d)),
                 };
-                self.process_ahead(d, keys, &mut out);
+                self.process_ahead(&set, d, times, keys, &mut out);
                 each(c * BATCH + j, &mut out);
                 out.clear();
             }
@@ -492,13 +511,12 @@ impl Correlator {
 
     /// Which clock a detection is timed by (see [`Correlator::process`]): a pure function of
     /// the detection and the configuration.
-    fn clock_of(&self, detection: &Detection<'_>) -> Clock {
-        let arrival = to_nanos(detection.arrival);
-        match detection.event.timestamp.map(to_nanos) {
+    fn clock_of(&self, times: Times) -> Clock {
+        match times.event {
             Some(t)
                 if self
                     .skew
-                    .is_none_or(|skew| t <= arrival.saturating_add(skew)) =>
+                    .is_none_or(|skew| t <= times.arrival.saturating_add(skew)) =>
             {
                 Clock::Event
             }
@@ -510,15 +528,16 @@ impl Correlator {
     /// (one per feed, in order), or none (`ahead` empty): computed here.
     fn process_ahead(
         &mut self,
+        set: &CorrelationSet,
         detection: &Detection<'_>,
+        times: Times,
         ahead: &mut [Ahead],
         out: &mut Vec<Alert>,
     ) {
         self.stats.detections += 1;
-        let arrival = to_nanos(detection.arrival);
+        let arrival = times.arrival;
         self.arrival_clock = self.arrival_clock.max(arrival);
-        if self
-            .set
+        if set
             .base_feeds
             .get(detection.rule.0 as usize)
             .is_none_or(Vec::is_empty)
@@ -526,7 +545,7 @@ impl Correlator {
             self.stats.unreferenced += 1;
             return;
         }
-        let event_time = detection.event.timestamp.map(to_nanos).filter(|&t| {
+        let event_time = times.event.filter(|&t| {
             let trusted = self
                 .skew
                 .is_none_or(|skew| t <= arrival.saturating_add(skew));
@@ -541,6 +560,7 @@ impl Correlator {
             }
             let clock = self.arrival_clock;
             self.apply(
+                set,
                 detection.rule,
                 clock,
                 Clock::Arrival,
@@ -558,6 +578,7 @@ impl Correlator {
         self.max_seen = self.max_seen.max(time);
         if self.lateness == 0 && self.pending.is_empty() {
             self.apply(
+                set,
                 detection.rule,
                 time,
                 Clock::Event,
@@ -599,6 +620,7 @@ impl Correlator {
     }
 
     fn release(&mut self, all: bool, out: &mut Vec<Alert>) {
+        let set = self.set.clone();
         loop {
             let watermark = self.watermark();
             let overflow = self.pending.len() > self.config.max_pending;
@@ -617,6 +639,7 @@ impl Correlator {
             }
             let event = p.event.clone();
             self.apply(
+                &set,
                 p.rule,
                 p.time,
                 Clock::Event,
@@ -652,8 +675,10 @@ impl Correlator {
         std::mem::take(&mut self.forwards)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,
+        set: &CorrelationSet,
         rule: BaseRule,
         time: i64,
         clock: Clock,
@@ -662,7 +687,6 @@ impl Correlator {
         ahead: &mut [Ahead],
         out: &mut Vec<Alert>,
     ) {
-        let set = self.set.clone();
         let mut sample = SampleSource {
             event,
             shared,
@@ -689,7 +713,7 @@ impl Correlator {
                 continue;
             }
             self.update(
-                &set,
+                set,
                 *feed,
                 key,
                 hash,

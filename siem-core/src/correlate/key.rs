@@ -52,8 +52,19 @@ pub(crate) fn push_key_part(key: &mut CompactString, value: Option<&Value>) {
 
 /// `<length>:<text>`.
 fn push_text(key: &mut CompactString, text: &str) {
-    let mut digits = [0u8; 20];
-    key.push_str(decimal(&mut digits, text.len()));
+    let n = text.len();
+    // Group values are short (addresses, user and host names): one or two digits, pushed as
+    // characters without formatting.
+    let digit = |d: usize| char::from(b'0' + (d % 10) as u8);
+    if n < 10 {
+        key.push(digit(n));
+    } else if n < 100 {
+        key.push(digit(n / 10));
+        key.push(digit(n));
+    } else {
+        let mut digits = [0u8; 20];
+        key.push_str(decimal(&mut digits, n));
+    }
     key.push(':');
     key.push_str(text);
 }
@@ -247,6 +258,16 @@ pub(crate) fn from_nanos(nanos: i64) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn length_prefixes_are_decimal() {
+        for n in [0, 1, 9, 10, 11, 99, 100, 101, 1234] {
+            let text = "é".repeat(n / 2) + &"x".repeat(n % 2);
+            let mut key = CompactString::default();
+            push_text(&mut key, &text);
+            assert_eq!(key, format!("{}:{text}", text.len()));
+        }
+    }
 
     #[test]
     fn keys_are_unambiguous_and_type_blind() {

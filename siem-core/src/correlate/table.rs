@@ -4,12 +4,14 @@
 //! # Layout and cost
 //!
 //! A table keeps, per group: a [`Slot`] (the encoded key, its hash, the time of the last update
-//! and up to [`INLINE`] timestamps of window state: 96 bytes), one `u32` in a
-//! `hashbrown::HashTable` index (4–9 bytes with the table's load factor and control bytes), and
-//! one entry of the queue (16 bytes). An `event_count` rule whose condition needs at most six
-//! timestamps (`gte: 5`, `gt: 5`, ...) keeps its ring inside the slot, so looking a group up
-//! brings its window into the cache too; such a group costs about 128 bytes in all (measured
-//! in the `correlate` bench).
+//! and up to [`INLINE`] timestamps of window state: 96 bytes), one 8-byte entry in the
+//! [`Index`](super::index::Index) (tag and slot; 10.7–21.3 bytes per group with its load
+//! factor), and one entry of the queue (16 bytes). An `event_count` rule whose condition needs at
+//! most six timestamps (`gte: 5`, `gt: 5`, ...) keeps its ring inside the slot, so looking a
+//! group up brings its window into the cache too; such a group costs about 134 bytes in all
+//! (measured in the `correlate` bench). The index's home bucket is a function of the key's hash,
+//! so a batch can prefetch the bucket, then the slot, of each of its detections before applying
+//! any ([`Groups::prefetch_bucket`], [`Groups::prefetch_slot`]).
 //!
 //! # The queue: expiry and eviction
 //!

@@ -694,20 +694,23 @@ impl Correlator {
         };
         let mut queue = VecDeque::new();
         for (n, feed) in set.base_feeds[rule.0 as usize].iter().enumerate() {
-            let (key, hash) = match ahead.get_mut(n) {
-                Some(a) => (a.key.take(), a.hash),
+            // The key stays where it was computed; `update` takes it only for a new group.
+            let mut own = Ahead::default();
+            let a = match ahead.get_mut(n) {
+                Some(a) => a,
                 None => {
-                    let key = set.group_key(feed, event);
-                    let hash = key.as_deref().map_or(0, group_hash);
-                    (key, hash)
+                    own.key = set.group_key(feed, event);
+                    own.hash = own.key.as_deref().map_or(0, group_hash);
+                    &mut own
                 }
             };
-            let Some(key) = key else {
+            let hash = a.hash;
+            let Some(key) = &mut a.key else {
                 self.stats.missing_group += 1;
                 continue;
             };
             if let Some(p) = self.config.partition
-                && partition_of(&key, p.count) != p.index
+                && partition_of(key, p.count) != p.index
             {
                 self.stats.not_owned += 1;
                 continue;
@@ -748,7 +751,7 @@ impl Correlator {
                 continue;
             };
             for feed in feeds {
-                let Some(key) = set.group_key(feed, &fields) else {
+                let Some(mut key) = set.group_key(feed, &fields) else {
                     self.stats.missing_group += 1;
                     continue;
                 };
@@ -770,7 +773,7 @@ impl Correlator {
                 self.update(
                     &set,
                     *feed,
-                    key,
+                    &mut key,
                     hash,
                     time,
                     clock,
@@ -799,7 +802,7 @@ impl Correlator {
         &mut self,
         set: &CorrelationSet,
         feed: Feed,
-        key: CompactString,
+        key: &mut CompactString,
         hash: u64,
         time: i64,
         clock: Clock,
@@ -851,7 +854,7 @@ impl Correlator {
             }
         }
 
-        let slot = match self.tables[c][ci].groups.find(hash, &key) {
+        let slot = match self.tables[c][ci].groups.find(hash, key) {
             Some(slot) => slot,
             None => {
                 while self.live_groups() >= self.config.max_groups.max(1) {
@@ -860,7 +863,7 @@ impl Correlator {
                     }
                 }
                 let table = &mut self.tables[c][ci];
-                let slot = table.groups.insert(hash, key, time);
+                let slot = table.groups.insert(hash, std::mem::take(key), time);
                 table.ensure(slot);
                 table.clear(slot);
                 self.stats.groups_created += 1;

@@ -465,24 +465,32 @@ impl Correlator {
             // Only a detection applied at once (no reordering) uses its keys while the lines
             // fetched for it are still cached.
             if self.lateness == 0 && self.pending.is_empty() {
-                // 1. Keys and hashes (pure functions of the event), and their index buckets.
+                // 1. Keys (pure functions of the event).
                 for d in chunk {
                     let first = ahead.len();
                     let times = Times::of(d);
                     let ci = self.clock_of(times) as usize;
                     for feed in set.base_feeds.get(d.rule.0 as usize).into_iter().flatten() {
                         let key = set.group_key(feed, d.event);
-                        let hash = key.as_deref().map_or(0, group_hash);
-                        if key.is_some()
-                            && let Some(t) = self.tables.get(feed.corr as usize)
-                        {
-                            t[ci].groups.prefetch_bucket(hash);
-                        }
-                        ahead.push(Ahead { key, hash });
+                        ahead.push(Ahead { key, hash: 0 });
                     }
                     spans.push((first, ahead.len(), ci, times));
                 }
-                // 2. The slots the buckets point to.
+                // 2. Their hashes and index buckets. Hashing in a pass of its own reads each key
+                // well after it was written, not while its bytes still wait in the store buffer
+                // (reading them back at other widths would stall on store forwarding).
+                for (d, &(first, end, ci, _)) in chunk.iter().zip(&spans) {
+                    let feeds = set.base_feeds.get(d.rule.0 as usize).into_iter().flatten();
+                    for (feed, a) in feeds.zip(&mut ahead[first..end]) {
+                        if let Some(key) = &a.key {
+                            a.hash = group_hash(key);
+                            if let Some(t) = self.tables.get(feed.corr as usize) {
+                                t[ci].groups.prefetch_bucket(a.hash);
+                            }
+                        }
+                    }
+                }
+                // 3. The slots the buckets point to.
                 for (d, &(first, end, ci, _)) in chunk.iter().zip(&spans) {
                     let feeds = set.base_feeds.get(d.rule.0 as usize).into_iter().flatten();
                     for (feed, a) in feeds.zip(&ahead[first..end]) {
@@ -494,7 +502,7 @@ impl Correlator {
                     }
                 }
             }
-            // 3. The updates, in order, exactly as one at a time.
+            // 4. The updates, in order, exactly as one at a time.
             for (j, d) in chunk.iter().enumerate() {
                 let (keys, times) = match spans.get(j) {
                     Some(&(first, end, _, times)) => (&mut ahead[first..end], times),

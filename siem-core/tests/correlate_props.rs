@@ -727,6 +727,66 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Batches: `process_batch` is `process` on each detection in turn.
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Split anywhere into batches (longer than the correlator's look-ahead too), with evictions
+    /// at a small cap and reordering: each detection's alerts, the counters, the state and what
+    /// a flush releases are those of one-at-a-time processing.
+    #[test]
+    fn batches_equal_one_at_a_time(
+        specs in specs(),
+        inputs in inputs(),
+        lateness in prop::sample::select(vec![0u64, 0, 3]),
+        samples in 0usize..=2,
+        max_groups in prop::sample::select(vec![1usize, 2, 3, 1000]),
+        skew in prop::sample::select(vec![None, Some(0u64), Some(2000)]),
+        cuts in prop::collection::vec(0usize..70, 0..4),
+    ) {
+        let (set, _) = build(&specs);
+        let cfg = CorrelatorConfig {
+            max_groups,
+            max_clock_skew: skew.map(Duration::from_secs),
+            ..config(lateness, samples)
+        };
+        let events: Vec<Event> = inputs.iter().enumerate().map(|(i, x)| to_event(i, x)).collect();
+        let detections: Vec<Detection> = inputs
+            .iter()
+            .zip(&events)
+            .enumerate()
+            .filter_map(|(i, (x, e))| set.base_rule(x.base).map(|r| Detection::new(r, e, arrival(i))))
+            .collect();
+        let json = |alerts: &[Alert]| alerts.iter().map(Alert::to_json).collect::<Vec<String>>();
+
+        let mut one = Correlator::new(set.clone(), cfg.clone());
+        let want: Vec<Vec<String>> = detections.iter().map(|d| json(&one.process(d))).collect();
+
+        let mut batched = Correlator::new(set.clone(), cfg);
+        let mut got = vec![Vec::new(); detections.len()];
+        let mut bounds: Vec<usize> = cuts.iter().map(|&c| c.min(detections.len())).collect();
+        bounds.extend([0, detections.len()]);
+        bounds.sort_unstable();
+        bounds.dedup();
+        for w in bounds.windows(2) {
+            batched.process_batch_each(&detections[w[0]..w[1]], |i, alerts| {
+                got[w[0] + i] = json(alerts);
+                alerts.clear();
+            });
+        }
+        prop_assert_eq!(&got, &want);
+        prop_assert_eq!(batched.stats(), one.stats());
+        prop_assert_eq!(batched.snapshot().to_json(), one.snapshot().to_json());
+        prop_assert_eq!(json(&batched.flush()), json(&one.flush()));
+
+        // And the concatenating form.
+        let mut whole = Correlator::new(set.clone(), one.config().clone());
+        prop_assert_eq!(json(&whole.process_batch(&detections)), want.concat());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Totality: arbitrary rule YAML and tampered snapshots never panic.
 
 fn yaml_value() -> impl Strategy<Value = yaml_serde::Value> {

@@ -52,11 +52,39 @@ pub(crate) fn push_key_part(key: &mut CompactString, value: Option<&Value>) {
 
 /// `<length>:<text>`.
 fn push_text(key: &mut CompactString, text: &str) {
-    let mut digits = [0u8; 20];
-    key.push_str(decimal(&mut digits, text.len()));
-    key.push(':');
+    let n = text.len();
+    // Group values are short (addresses, user and host names): their prefix is a slice of a
+    // constant table rather than formatted.
+    match LENGTH_PREFIXES.get(if n < 10 { 3 * n + 1 } else { 3 * n }..3 * n + 3) {
+        Some(prefix) if n < 100 => key.push_str(prefix),
+        _ => {
+            let mut digits = [0u8; 20];
+            key.push_str(decimal(&mut digits, n));
+            key.push(':');
+        }
+    }
     key.push_str(text);
 }
+
+/// `00:01:02:...99:`: the length prefixes of texts shorter than 100 bytes (without the leading
+/// zero below 10).
+const LENGTH_PREFIXES: &str = {
+    const BYTES: [u8; 300] = {
+        let mut b = [0u8; 300];
+        let mut n = 0;
+        while n < 100 {
+            b[3 * n] = b'0' + (n / 10) as u8;
+            b[3 * n + 1] = b'0' + (n % 10) as u8;
+            b[3 * n + 2] = b':';
+            n += 1;
+        }
+        b
+    };
+    match std::str::from_utf8(&BYTES) {
+        Ok(s) => s,
+        Err(_) => panic!("ASCII digits"),
+    }
+};
 
 /// A small text buffer on the stack for formatting an address or an integer (at most 45 bytes:
 /// an IPv6 address with an embedded IPv4 one). Text that does not fit is an error.
@@ -247,6 +275,16 @@ pub(crate) fn from_nanos(nanos: i64) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn length_prefixes_are_decimal() {
+        for n in [0, 1, 9, 10, 11, 99, 100, 101, 1234] {
+            let text = "é".repeat(n / 2) + &"x".repeat(n % 2);
+            let mut key = CompactString::default();
+            push_text(&mut key, &text);
+            assert_eq!(key, format!("{}:{text}", text.len()));
+        }
+    }
 
     #[test]
     fn keys_are_unambiguous_and_type_blind() {

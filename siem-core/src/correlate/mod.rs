@@ -9,7 +9,8 @@
 //!   shared in an `Arc`. It also answers which detection rules raise their own alerts
 //!   ([`CorrelationSet::emits_detection_alerts`], the `generate` flag).
 //! - [`Correlator`]: the state. Feed it [`Detection`]s (a referenced rule matched an event),
-//!   get correlation [`Alert`](crate::alert::Alert)s back.
+//!   get correlation [`Alert`](crate::alert::Alert)s back; [`Correlator::process_batch`] does
+//!   the same for a slice of detections with their memory fetches overlapped.
 //! - [`SharedCorrelator`]: the same behind `&self`, sharded by group, for several threads.
 //! - [`Snapshot`]: the state as versioned JSON, to survive a restart.
 //!
@@ -119,7 +120,7 @@
 //! keeps the newest `m` timestamps of a group (a count above `m` never has to be remembered
 //! exactly), and `value_count` the `m` values seen most recently, each with its latest time
 //! (a value that dropped out can only matter again by reappearing, which makes it the most
-//! recent). A `gte: 5` rule costs about 128 bytes per group (measured in the `correlate` bench).
+//! recent). A `gte: 5` rule costs about 134 bytes per group (measured in the `correlate` bench).
 //! `value_sum`, `value_avg` and `value_percentile` must keep every value in the window, up to
 //! [`CorrelatorConfig::max_values_per_group`] (beyond it the oldest are dropped). A count whose
 //! condition needs more entries than that limit (`gte: 100000` with the default 10,000) keeps
@@ -138,6 +139,7 @@
 //! [`SharedCorrelator`] does all this in-process with one `Mutex` per partition.
 
 mod engine;
+mod index;
 mod key;
 mod set;
 mod shared;

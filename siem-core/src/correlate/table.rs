@@ -4,12 +4,14 @@
 //! # Layout and cost
 //!
 //! A table keeps, per group: a [`Slot`] (the encoded key, its hash, the time of the last update
-//! and up to [`INLINE`] timestamps of window state: 96 bytes), one `u32` in a
-//! `hashbrown::HashTable` index (4–9 bytes with the table's load factor and control bytes), and
-//! one entry of the queue (16 bytes). An `event_count` rule whose condition needs at most six
-//! timestamps (`gte: 5`, `gt: 5`, ...) keeps its ring inside the slot, so looking a group up
-//! brings its window into the cache too; such a group costs about 128 bytes in all (measured
-//! in the `correlate` bench).
+//! and up to [`INLINE`] timestamps of window state: 96 bytes), one 8-byte entry in the
+//! [`Index`](super::index::Index) (tag and slot; 10.7–21.3 bytes per group with its load
+//! factor), and one entry of the queue (16 bytes). An `event_count` rule whose condition needs at
+//! most six timestamps (`gte: 5`, `gt: 5`, ...) keeps its ring inside the slot, so looking a
+//! group up brings its window into the cache too; such a group costs about 134 bytes in all
+//! (measured in the `correlate` bench). The index's home bucket is a function of the key's hash,
+//! so a batch can prefetch the bucket, then the slot, of each of its detections before applying
+//! any ([`Groups::prefetch_bucket`], [`Groups::prefetch_slot`]).
 //!
 //! # The queue: expiry and eviction
 //!
@@ -28,8 +30,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use compact_str::CompactString;
-use hashbrown::HashTable;
 
+use super::index::{Index, prefetch, prefetch_at};
 use super::key::{Num, percentile, sum};
 use super::set::Plan;
 use crate::event::{Event, Value};
@@ -62,7 +64,7 @@ pub(crate) struct Slot {
 /// The groups of one table: index, slab, free list and queue (see the module docs).
 #[derive(Debug, Default)]
 pub(crate) struct Groups {
-    index: HashTable<u32>,
+    index: Index,
     pub slots: Vec<Slot>,
     free: Vec<u32>,
     /// One entry per live group: (a time not later than its last update, slot).
@@ -75,9 +77,30 @@ impl Groups {
     }
 
     pub fn find(&self, hash: u64, key: &str) -> Option<u32> {
-        self.index
-            .find(hash, |&i| self.slots[i as usize].key == key)
-            .copied()
+        self.index.find(hash, |i| {
+            self.slots.get(i as usize).is_some_and(|s| s.key == key)
+        })
+    }
+
+    /// Starts fetching the index bucket of `hash` (first step of a batch; see
+    /// [`Correlator::process_batch`](super::Correlator::process_batch)).
+    #[inline]
+    pub fn prefetch_bucket(&self, hash: u64) {
+        self.index.prefetch(hash);
+    }
+
+    /// Starts fetching the slot that most likely holds the key with `hash` (second step of a
+    /// batch, once its bucket is in the cache): both cache lines a slot can span.
+    #[inline]
+    pub fn prefetch_slot(&self, hash: u64) {
+        if let Some(s) = self
+            .index
+            .candidate(hash)
+            .and_then(|i| self.slots.get(i as usize))
+        {
+            prefetch(s);
+            prefetch_at(s, std::mem::size_of::<Slot>() - 1);
+        }
     }
 
     /// Adds a group (the caller has made room) and returns its slot.
@@ -101,9 +124,7 @@ impl Groups {
                 self.slots.len() as u32 - 1
             }
         };
-        let slots = &self.slots;
-        self.index
-            .insert_unique(hash, i, |&j| slots[j as usize].hash);
+        self.index.insert(hash, i);
         self.queue.push_back((now, i));
         i
     }
@@ -152,9 +173,7 @@ impl Groups {
 
     fn free_slot(&mut self, i: u32) {
         let hash = self.slots[i as usize].hash;
-        if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
-            entry.remove();
-        }
+        self.index.remove(hash, i);
         let s = &mut self.slots[i as usize];
         s.live = false;
         s.key = CompactString::default();
@@ -176,7 +195,7 @@ impl Groups {
 
     /// Bytes held (capacities, not lengths), for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.index.capacity() * (std::mem::size_of::<u32>() + 1)
+        self.index.heap_bytes()
             + self.slots.capacity() * std::mem::size_of::<Slot>()
             + self
                 .slots

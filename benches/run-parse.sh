@@ -28,7 +28,7 @@ criterion_rows() {
     local bench="$1" unit="$2"
     shift 2
     (cd "$PARSE_ROOT" && cargo bench -q -p siem-benches --bench "$bench" -- \
-        "${PARSE_CRITERION_ARGS[@]}" "$@" 2>&1) | tee /dev/stderr | awk -v bench="$bench" -v unit="$unit" '
+        "${PARSE_CRITERION_ARGS[@]}" "$@" 2>&1) | tee -a /dev/stderr | awk -v bench="$bench" -v unit="$unit" '
         # A benchmark name is on its own line, or before "time:" on the same line.
         /^[A-Za-z_].*\// && !/^(Benchmarking|Found|Warning|Gnuplot)/ {
             name = $0; sub(/ +time:.*/, "", name); sub(/ +$/, "", name)
@@ -54,7 +54,7 @@ section_parse() {
 
 section_linux_web() {
     (cd "$PARSE_ROOT" && cargo bench -q -p siem-benches --bench scan_linux_web -- \
-        "${PARSE_CRITERION_ARGS[@]}" 2>&1) | tee /dev/stderr | sed -n 's/^FIGURE|/|/p' | parse_emit
+        "${PARSE_CRITERION_ARGS[@]}" 2>&1) | tee -a /dev/stderr | sed -n 's/^FIGURE|/|/p' | parse_emit
 }
 
 section_correlate() {

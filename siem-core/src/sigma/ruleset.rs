@@ -542,7 +542,11 @@ impl RuleSet {
         let pf = &self.inner.prefilter;
         PrefilterStats {
             always_evaluated: pf.always.iter().filter(|a| **a).count(),
-            automata: pf.indexes.iter().filter(|i| i.automaton.is_some()).count(),
+            automata: pf
+                .indexes
+                .iter()
+                .filter(|i| !i.substrings.is_empty())
+                .count(),
             literals: pf.indexes.iter().map(|i| i.literals()).sum(),
             memory_bytes: pf.indexes.iter().map(|i| i.memory_usage()).sum(),
         }
@@ -751,7 +755,8 @@ fn scan(
 ) -> usize {
     let index = &pf.indexes[t];
     let mut bytes = 0;
-    if let Some(automaton) = &index.automaton {
+    let automaton = index.substrings.automaton();
+    if let Some(automaton) = automaton {
         seen.clear();
         seen.resize(automaton.patterns_len().div_ceil(64), 0);
     }
@@ -763,6 +768,13 @@ fn scan(
             candidates[r as usize / 64] |= 1 << (r % 64);
         }
     };
+    if automaton.is_none() && !index.substrings.is_empty() {
+        // The automaton could not be built: every substring needle counts as found, so the
+        // rules needing one are evaluated in full and results stay exact.
+        for found in &index.needle_clauses {
+            mark(found, candidates);
+        }
+    }
     let mut visit = |text: &str, integer: Option<i64>| {
         let b = text.as_bytes();
         if !index.exact.is_empty() {
@@ -788,7 +800,7 @@ fn scan(
         {
             mark(rules, candidates);
         }
-        if let Some(automaton) = &index.automaton
+        if let Some(automaton) = automaton
             && b.len() >= index.min_len
         {
             bytes += text.len();

@@ -8,9 +8,52 @@
 //! contain no `?` or windash positions (the compiler refuses that combination), so every
 //! segment is either plain bytes or UTF-8 text matched at character boundaries.
 
+use std::sync::OnceLock;
+
 use memchr::memmem::Finder;
 
 use super::string::{Token, WINDASH_CHARS};
+
+/// A `memmem` searcher for one literal, built on its first search (thread-safe: `OnceLock`).
+/// A built [`Finder`] is 288 bytes of SIMD tables and costs about 1,500 instructions to make;
+/// SigmaHQ's rules hold some 25,000 `contains` literals, most of which a stream never
+/// searches (the prefilter skips their rules, or a [`ContainsSet`](super::compile::ContainsSet)
+/// automaton searches them together), so building them all at load was 7 MB and 3% of the
+/// load time. Cost before first use: the literal and 16 bytes.
+#[derive(Debug)]
+pub(crate) struct LazyFinder {
+    needle: Box<[u8]>,
+    finder: OnceLock<Box<Finder<'static>>>,
+}
+
+impl LazyFinder {
+    pub(crate) fn new(needle: Box<[u8]>) -> LazyFinder {
+        LazyFinder {
+            needle,
+            finder: OnceLock::new(),
+        }
+    }
+
+    /// The literal searched for.
+    #[inline]
+    pub(crate) fn needle(&self) -> &[u8] {
+        &self.needle
+    }
+
+    /// The first occurrence of the literal in `text` (builds the searcher on first call).
+    #[inline]
+    pub(crate) fn find(&self, text: &[u8]) -> Option<usize> {
+        self.finder
+            .get_or_init(|| Box::new(Finder::new(&self.needle[..]).into_owned()))
+            .find(text)
+    }
+}
+
+impl Clone for LazyFinder {
+    fn clone(&self) -> LazyFinder {
+        LazyFinder::new(self.needle.clone())
+    }
+}
 
 /// One token of a glob segment.
 #[derive(Debug, Clone)]
@@ -25,7 +68,7 @@ pub(crate) enum SegTok {
 pub(crate) struct Segment {
     toks: Box<[SegTok]>,
     /// Finder for the first token when it is a literal (the usual case).
-    first: Option<Box<Finder<'static>>>,
+    first: Option<Box<LazyFinder>>,
     /// Upper bound of the bytes the segment can span.
     max_len: usize,
     /// Whether the segment is one literal.
@@ -44,7 +87,7 @@ pub(crate) enum Pattern {
     /// `*lit`.
     Suffix(Box<[u8]>),
     /// `*lit*`.
-    Contains(Box<Finder<'static>>),
+    Contains(Box<LazyFinder>),
     /// Anything else.
     Glob {
         segments: Box<[Segment]>,
@@ -83,7 +126,7 @@ fn dash_at(text: &[u8], at: usize) -> Option<usize> {
 impl Segment {
     fn new(toks: Vec<SegTok>) -> Segment {
         let first = match toks.first() {
-            Some(SegTok::Lit(lit)) => Some(Box::new(Finder::new(&lit[..]).into_owned())),
+            Some(SegTok::Lit(lit)) => Some(Box::new(LazyFinder::new(lit.clone()))),
             _ => None,
         };
         let max_len = toks
@@ -195,9 +238,7 @@ impl Pattern {
                 return Pattern::Suffix(lit(t).unwrap_or_default());
             }
             [Token::Star, t, Token::Star] if lit(t).is_some() => {
-                return Pattern::Contains(Box::new(
-                    Finder::new(&lit(t).unwrap_or_default()[..]).into_owned(),
-                ));
+                return Pattern::Contains(Box::new(LazyFinder::new(lit(t).unwrap_or_default())));
             }
             _ => {}
         }

@@ -2,7 +2,7 @@
 # Runs siem's benchmarks and writes the figures table to docs/performance.md.
 #
 #   benches/run.sh            # every section
-#   benches/run.sh match load # only these sections (the others keep no rows)
+#   benches/run.sh match load # only these sections (the others keep their previous figures)
 #
 # Each section is one function `section_<name>` that runs its bench and appends markdown table
 # rows (`| what | figure | unit | command |`) to "$ROWS". Benches print the rows they measure

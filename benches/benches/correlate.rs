@@ -37,6 +37,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use compact_str::CompactString;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use siem_benches::clock::{cpu_iter, thread_cpu_time};
 use siem_core::correlate::{BaseRule, CorrelationSet, Correlator, CorrelatorConfig, Detection};
 use siem_core::event::Event;
 use siem_core::sigma::RuleMeta;
@@ -75,30 +76,6 @@ const GROUPS: usize = 1_000_000;
 
 /// Detections per `process_batch` call in the `/batch` cases.
 const BATCH: usize = 256;
-
-/// CPU time consumed by this thread so far.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec through a valid pointer; the clock id is a
-    // constant every Linux kernel supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-/// Times `f` once per iteration in thread CPU time.
-fn cpu_iter<T>(b: &mut criterion::Bencher<'_>, mut f: impl FnMut() -> T) {
-    b.iter_custom(|iterations| {
-        let start = thread_cpu_time();
-        for _ in 0..iterations {
-            black_box(f());
-        }
-        thread_cpu_time().saturating_sub(start)
-    })
-}
 
 fn set(yaml: &str) -> (Arc<CorrelationSet>, BaseRule) {
     let doc: yaml_serde::Value = yaml_serde::from_str(yaml).unwrap();

@@ -14,9 +14,9 @@
 
 use std::hint::black_box;
 use std::path::Path;
-use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use siem_benches::clock::cpu_iter;
 use siem_core::parse::{FormatSpec, ParseOptions, Parser};
 
 fn lines(path: &Path) -> Vec<Vec<u8>> {
@@ -26,19 +26,6 @@ fn lines(path: &Path) -> Vec<Vec<u8>> {
         .filter(|l| !l.is_empty())
         .map(<[u8]>::to_vec)
         .collect()
-}
-
-/// CPU time consumed by this thread so far.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec through a valid pointer; the clock id is a
-    // constant every Linux kernel supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn parser(format: FormatSpec) -> Parser {
@@ -55,14 +42,10 @@ fn bench_batch(c: &mut Criterion, name: &str, parser: &Parser, batch: &[Vec<u8>]
     let mut group = c.benchmark_group("parse");
     group.throughput(Throughput::Elements(batch.len() as u64));
     group.bench_function(name, |b| {
-        b.iter_custom(|iterations| {
-            let start = thread_cpu_time();
-            for _ in 0..iterations {
-                for line in batch {
-                    black_box(parser.parse(black_box(line)));
-                }
+        cpu_iter(b, || {
+            for line in batch {
+                black_box(parser.parse(black_box(line)));
             }
-            thread_cpu_time().saturating_sub(start)
         })
     });
     group.finish();
@@ -147,28 +130,18 @@ fn formats(c: &mut Criterion) {
     let mut group = c.benchmark_group("yardstick");
     group.throughput(Throughput::Elements(windows.len() as u64));
     group.bench_function("serde_json_value/windows_evtx_json", |b| {
-        b.iter_custom(|iterations| {
-            let start = thread_cpu_time();
-            for _ in 0..iterations {
-                for line in &windows {
-                    black_box(
-                        serde_json::from_slice::<serde_json::Value>(black_box(line)).unwrap(),
-                    );
-                }
+        cpu_iter(b, || {
+            for line in &windows {
+                black_box(serde_json::from_slice::<serde_json::Value>(black_box(line)).unwrap());
             }
-            thread_cpu_time().saturating_sub(start)
         })
     });
     group.bench_function("event_from_json/windows_evtx_json", |b| {
-        b.iter_custom(|iterations| {
-            let start = thread_cpu_time();
-            for _ in 0..iterations {
-                for line in &windows {
-                    let text = std::str::from_utf8(black_box(line)).unwrap();
-                    black_box(siem_core::Event::from_json(text).unwrap());
-                }
+        cpu_iter(b, || {
+            for line in &windows {
+                let text = std::str::from_utf8(black_box(line)).unwrap();
+                black_box(siem_core::Event::from_json(text).unwrap());
             }
-            thread_cpu_time().saturating_sub(start)
         })
     });
 
@@ -191,18 +164,14 @@ fn formats(c: &mut Criterion) {
             .collect();
         group.throughput(Throughput::Elements(batch.len() as u64));
         group.bench_function(name, |b| {
-            b.iter_custom(|iterations| {
-                let start = thread_cpu_time();
-                for _ in 0..iterations {
-                    for fields in &prepared {
-                        let mut event = siem_core::Event::with_capacity(fields.len());
-                        for (k, v) in fields {
-                            event.insert(k.clone(), v.clone());
-                        }
-                        black_box(event);
+            cpu_iter(b, || {
+                for fields in &prepared {
+                    let mut event = siem_core::Event::with_capacity(fields.len());
+                    for (k, v) in fields {
+                        event.insert(k.clone(), v.clone());
                     }
+                    black_box(event);
                 }
-                thread_cpu_time().saturating_sub(start)
             })
         });
     }

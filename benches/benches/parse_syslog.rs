@@ -16,35 +16,11 @@
 //! Run: `cargo bench -p siem-benches --bench parse_syslog`
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use chrono::{FixedOffset, TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use siem_benches::clock::cpu_iter;
 use siem_core::parse::{FormatSpec, ParseOptions, Parser, syslog};
-
-/// CPU time consumed by this thread so far.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec through a valid pointer; the clock id is a
-    // constant every Linux kernel supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-/// Times `f` once per iteration in thread CPU time.
-fn cpu_iter(b: &mut criterion::Bencher<'_>, mut f: impl FnMut()) {
-    b.iter_custom(|iterations| {
-        let start = thread_cpu_time();
-        for _ in 0..iterations {
-            f();
-        }
-        thread_cpu_time().saturating_sub(start)
-    })
-}
 
 /// The benchmark lines, in corpus order.
 fn lines() -> Vec<String> {

@@ -32,13 +32,13 @@
 use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rsigma_eval::Engine;
 use rsigma_eval::event::JsonEvent;
 use rsigma_eval::pipeline::parse_pipeline;
 use serde_json::{Map, Value as Json};
+use siem_benches::clock::{cpu_iter, thread_cpu_time};
 use siem_benches::corpus;
 use siem_core::event::{Event, Value};
 use siem_core::parse::{FormatSpec, ParseOptions, Parser};
@@ -186,19 +186,6 @@ fn flat_json(event: &Event) -> Json {
         map.insert(k.to_string(), value(v));
     }
     Json::Object(map)
-}
-
-/// CPU time consumed by this thread so far.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec through a valid pointer; the clock id is a
-    // constant every Linux kernel supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// Events per second of `pass` (which handles `n` events): the median of 7 passes.
@@ -437,21 +424,13 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{}/siem/parse+match", case.name), |b| {
             let mut scratch = MatchScratch::new();
             let mut out = Vec::new();
-            b.iter_custom(|iterations| {
-                let start = thread_cpu_time();
-                for _ in 0..iterations {
-                    black_box(case.siem_pass(&mut scratch, &mut out));
-                }
-                thread_cpu_time().saturating_sub(start)
+            cpu_iter(b, || {
+                black_box(case.siem_pass(&mut scratch, &mut out));
             })
         });
         group.bench_function(format!("{}/rsigma/evaluate", case.name), |b| {
-            b.iter_custom(|iterations| {
-                let start = thread_cpu_time();
-                for _ in 0..iterations {
-                    black_box(case.rsigma_pass());
-                }
-                thread_cpu_time().saturating_sub(start)
+            cpu_iter(b, || {
+                black_box(case.rsigma_pass());
             })
         });
     }

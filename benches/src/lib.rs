@@ -1,4 +1,5 @@
-//! Shared helpers for the benchmarks (corpus loading, event generation).
+//! Shared helpers for the benchmarks (corpus loading, event generation, CPU-time measurement).
 
+pub mod clock;
 pub mod corpus;
 pub mod sysmon;

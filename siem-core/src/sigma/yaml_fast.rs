@@ -529,22 +529,7 @@ impl<'a> Reader<'a> {
             if !matches!(self.peek(), b' ' | b'\n') {
                 break;
             }
-            while matches!(self.peek(), b' ' | b'\n') {
-                if self.peek() == b' ' {
-                    if !leading_blanks {
-                        whitespaces += 1;
-                    }
-                    self.pos += 1;
-                } else {
-                    if !leading_blanks {
-                        whitespaces = 0;
-                        leading_blanks = true;
-                    } else {
-                        trailing_breaks += 1;
-                    }
-                    self.newline();
-                }
-            }
+            self.fold_blanks(&mut leading_blanks, &mut whitespaces, &mut trailing_breaks);
             if !flow && (self.col() as isize) < indent {
                 break;
             }
@@ -554,6 +539,37 @@ impl<'a> Reader<'a> {
             None => PlainText::Borrowed(self.text.get(start..end)?),
         };
         Some((text, crossed))
+    }
+
+    /// Consumes the blanks and line breaks between two words of a multi-line plain or quoted
+    /// scalar, counting them as libyaml's scanners do: spaces before the first break add to
+    /// `whitespaces`; the first break clears them and sets `leading_blanks`; each later break
+    /// adds to `trailing_breaks`. Returns whether this call saw that first break.
+    fn fold_blanks(
+        &mut self,
+        leading_blanks: &mut bool,
+        whitespaces: &mut usize,
+        trailing_breaks: &mut usize,
+    ) -> bool {
+        let mut first_break = false;
+        while matches!(self.peek(), b' ' | b'\n') {
+            if self.peek() == b' ' {
+                if !*leading_blanks {
+                    *whitespaces += 1;
+                }
+                self.pos += 1;
+            } else {
+                if !*leading_blanks {
+                    *whitespaces = 0;
+                    *leading_blanks = true;
+                    first_break = true;
+                } else {
+                    *trailing_breaks += 1;
+                }
+                self.newline();
+            }
+        }
+        first_break
     }
 
     /// A single- or double-quoted scalar (libyaml's `scan_flow_scalar`), the reader at its
@@ -694,22 +710,8 @@ impl<'a> Reader<'a> {
                 break;
             }
             // Blanks and breaks between the words of a multi-line scalar fold.
-            while matches!(self.peek(), b' ' | b'\n') {
-                if self.peek() == b' ' {
-                    if !leading_blanks {
-                        whitespaces += 1;
-                    }
-                    self.pos += 1;
-                } else {
-                    if !leading_blanks {
-                        whitespaces = 0;
-                        leading_break = true;
-                        leading_blanks = true;
-                    } else {
-                        trailing_breaks += 1;
-                    }
-                    self.newline();
-                }
+            if self.fold_blanks(&mut leading_blanks, &mut whitespaces, &mut trailing_breaks) {
+                leading_break = true;
             }
             if leading_blanks {
                 if leading_break && trailing_breaks == 0 {

@@ -77,7 +77,7 @@ pub(crate) struct Eval<'e, 'b> {
     elems: Vec<Elem<'e>>,
     arena: &'b mut String,
     keywords: Option<(u32, u32)>,
-    /// Whether the event has a list field (only then can a dotted name reach into one).
+    /// Whether the event has a list holding objects (only then can a dotted name reach into one).
     lists: Option<bool>,
     buffers_elems: &'b mut Vec<Elem<'static>>,
 }
@@ -126,11 +126,22 @@ impl<'e, 'b> Eval<'e, 'b> {
             }
             None => {
                 let event = self.event;
+                // Only a list holding objects can lead to a field (`threat.enrichments` ->
+                // `threat.enrichments.indicator.ip`); lists of strings (`event.category`) are
+                // in nearly every event and lead nowhere, so they do not make every missing
+                // field's name be searched for dots.
                 let lists = *self.lists.get_or_insert_with(|| {
-                    event.fields().any(|(_, v)| matches!(v, Value::List(_)))
+                    event.fields().any(|(_, v)| {
+                        matches!(v, Value::List(items)
+                            if items.iter().any(|i| matches!(i, Value::Object(_))))
+                    })
                 });
-                let splits = name.match_indices('.').filter(|_| lists);
-                for (split, _) in splits {
+                let splits = if lists {
+                    Some(name.match_indices('.'))
+                } else {
+                    None
+                };
+                for (split, _) in splits.into_iter().flatten() {
                     if let Some(Value::List(items)) = self.event.get(&name[..split]) {
                         for item in items {
                             if let Value::Object(map) = item

@@ -166,18 +166,47 @@ pub fn fold_case(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// Appends the folded `text` to `out` (see [`fold_case`]). Runs of ASCII are lowercased in
-/// bulk; only non-ASCII characters go through Unicode's tables, so mostly-ASCII text (a Windows
-/// event whose product name holds a `®`) folds nearly as fast as ASCII.
+/// Bit 7 of every byte: set in a word holding a non-ASCII byte.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Of a word of eight ASCII bytes, `0x20` in every byte that is an uppercase letter and 0
+/// elsewhere (adding `0x80 - b'A'` sets bit 7 from `A` up, adding `0x80 - b'Z' - 1` from past
+/// `Z` up; no byte carries into the next because every byte is below `0x80`).
+#[inline]
+fn ascii_upper_bits(word: u64) -> u64 {
+    let from_a = word.wrapping_add(0x3f3f_3f3f_3f3f_3f3f);
+    let past_z = word.wrapping_add(0x2525_2525_2525_2525);
+    ((from_a ^ past_z) & HIGH_BITS) >> 2
+}
+
+/// How many leading bytes of `bytes` are ASCII, eight at a time.
+#[inline]
+fn ascii_prefix_len(bytes: &[u8]) -> usize {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut len = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        if word & HIGH_BITS != 0 {
+            return len + (word & HIGH_BITS).trailing_zeros() as usize / 8;
+        }
+        len += 8;
+    }
+    len + chunks
+        .remainder()
+        .iter()
+        .position(|b| !b.is_ascii())
+        .unwrap_or(chunks.remainder().len())
+}
+
+/// Appends the folded `text` to `out` (see [`fold_case`]). Runs of ASCII (found eight bytes at
+/// a time) are lowercased in bulk; only non-ASCII characters go through Unicode's tables, so
+/// mostly-ASCII text (a Windows event whose product name holds a `®`) folds nearly as fast as
+/// ASCII.
 pub(crate) fn fold_into(text: &str, out: &mut String) {
+    out.reserve(text.len());
     let mut rest = text;
     while !rest.is_empty() {
-        let ascii = rest
-            .as_bytes()
-            .iter()
-            .position(|b| !b.is_ascii())
-            .unwrap_or(rest.len());
-        let (run, tail) = rest.split_at(ascii);
+        let (run, tail) = rest.split_at(ascii_prefix_len(rest.as_bytes()));
         let start = out.len();
         out.push_str(run);
         if let Some(pushed) = out.get_mut(start..) {
@@ -192,11 +221,22 @@ pub(crate) fn fold_into(text: &str, out: &mut String) {
     }
 }
 
-/// Whether folding changes `text` (see [`fold_case`]), with the same ASCII fast path.
+/// Whether folding changes `text` (see [`fold_case`]): ASCII is tested eight bytes at a time,
+/// only non-ASCII characters go through Unicode's tables.
 pub(crate) fn needs_folding(text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            if word & HIGH_BITS == 0 {
+                if ascii_upper_bits(word) != 0 {
+                    return true;
+                }
+                i += 8;
+                continue;
+            }
+        }
         let b = bytes[i];
         if b.is_ascii() {
             if b.is_ascii_uppercase() {
@@ -288,6 +328,38 @@ pub(crate) fn normalize(tokens: Vec<Token>) -> Vec<Token> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The definition the word-at-a-time paths are checked against: every character through
+    /// Unicode's lowercase mapping.
+    fn fold_reference(text: &str) -> String {
+        text.chars().flat_map(char::to_lowercase).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn folding_word_at_a_time_equals_the_definition(
+            text in "[a-zA-Z@\\[`{Z_0-9 ÄöİΣ®\u{7f}\u{80}]{0,40}"
+        ) {
+            let expected = fold_reference(&text);
+            let mut out = String::from("prefix");
+            fold_into(&text, &mut out);
+            prop_assert_eq!(&out["prefix".len()..], expected.as_str());
+            prop_assert_eq!(needs_folding(&text), expected != text);
+            prop_assert_eq!(ascii_prefix_len(text.as_bytes()),
+                text.bytes().position(|b| !b.is_ascii()).unwrap_or(text.len()));
+        }
+    }
+
+    #[test]
+    fn upper_bits_mark_exactly_the_uppercase_letters() {
+        for b in 0u8..0x80 {
+            let word = u64::from_le_bytes([b'a', b, b'@', b'[', b'A', b'Z', b'z', b'`']);
+            let marks = ascii_upper_bits(word).to_le_bytes();
+            assert_eq!(marks[1] == 0x20, b.is_ascii_uppercase(), "byte {b:#x}");
+            assert_eq!(marks, [0, marks[1], 0, 0, 0x20, 0x20, 0, 0]);
+        }
+    }
 
     fn lit(s: &str) -> Token {
         Token::Lit(s.as_bytes().to_vec())

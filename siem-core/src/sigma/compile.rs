@@ -110,7 +110,7 @@ pub(crate) struct ContainsSet {
     needles: Box<[Box<[u8]>]>,
     /// Per value of the item: whether this set stands for it.
     pub covered: Box<[bool]>,
-    automaton: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>>,
+    automaton: std::sync::OnceLock<Option<super::needles::NeedleAutomaton>>,
 }
 
 impl ContainsSet {
@@ -143,20 +143,13 @@ impl ContainsSet {
     }
 
     /// The automaton, `None` when it could not be built (the values are then tested one by one).
-    pub(crate) fn automaton(&self) -> Option<&aho_corasick::AhoCorasick> {
+    pub(crate) fn automaton(&self) -> Option<&super::needles::NeedleAutomaton> {
         self.automaton
             .get_or_init(|| {
                 // A DFA only for small sets: its tables (states x byte classes) cost build time
                 // and memory that a contiguous NFA, nearly as fast on short texts, does not.
                 let bytes: usize = self.needles.iter().map(|n| n.len()).sum();
-                aho_corasick::AhoCorasick::builder()
-                    .kind(Some(if bytes <= 256 {
-                        aho_corasick::AhoCorasickKind::DFA
-                    } else {
-                        aho_corasick::AhoCorasickKind::ContiguousNFA
-                    }))
-                    .build(self.needles.iter())
-                    .ok()
+                super::needles::NeedleAutomaton::build(&self.needles, bytes <= 256)
             })
             .as_ref()
     }

@@ -54,6 +54,7 @@ mod error;
 mod eval;
 mod lazy_regex;
 mod meta;
+mod needles;
 mod pattern;
 pub mod pipeline;
 mod prefilter;

@@ -27,7 +27,7 @@
 //! - **substring**: a literal piece of any other pattern: one Aho-Corasick automaton per field
 //!   over all rules' pieces.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use super::needles::NeedleAutomaton;
 use hashbrown::HashMap;
 
 /// An automaton whose DFA would stay under this many bytes (estimated from its literals' total
@@ -298,7 +298,7 @@ impl TargetIndex {
 #[derive(Debug)]
 pub(crate) struct Substrings {
     needles: Box<[Box<[u8]>]>,
-    automaton: std::sync::OnceLock<Option<AhoCorasick>>,
+    automaton: std::sync::OnceLock<Option<NeedleAutomaton>>,
 }
 
 impl Substrings {
@@ -319,7 +319,7 @@ impl Substrings {
     /// built (it would take patterns far beyond any rule set's); the caller then treats every
     /// needle as found, which keeps results exact.
     #[inline]
-    pub fn automaton(&self) -> Option<&AhoCorasick> {
+    pub fn automaton(&self) -> Option<&NeedleAutomaton> {
         if self.needles.is_empty() {
             return None;
         }
@@ -330,16 +330,7 @@ impl Substrings {
                 // for the 5,700 CommandLine literals of the Windows rules); above the budget the
                 // contiguous NFA keeps memory near the literals' own size.
                 let bytes: usize = self.needles.iter().map(|n| n.len()).sum();
-                let kind = if bytes * 256 <= DFA_MAX_BYTES {
-                    AhoCorasickKind::DFA
-                } else {
-                    AhoCorasickKind::ContiguousNFA
-                };
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(kind))
-                    .build(&self.needles)
-                    .ok()
+                NeedleAutomaton::build(&self.needles, bytes * 256 <= DFA_MAX_BYTES)
             })
             .as_ref()
     }
@@ -351,7 +342,7 @@ impl Substrings {
                 .automaton
                 .get()
                 .and_then(Option::as_ref)
-                .map_or(0, AhoCorasick::memory_usage)
+                .map_or(0, NeedleAutomaton::memory_usage)
     }
 }
 

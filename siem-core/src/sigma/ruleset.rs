@@ -804,13 +804,12 @@ fn scan(
             && b.len() >= index.min_len
         {
             bytes += text.len();
-            for m in automaton.find_overlapping_iter(b) {
-                let p = m.pattern().as_usize();
+            automaton.for_each_overlapping(b, |p| {
                 if seen[p / 64] & (1 << (p % 64)) == 0 {
                     seen[p / 64] |= 1 << (p % 64);
                     mark(&index.needle_clauses[p], candidates);
                 }
-            }
+            });
         }
     };
     match index.target {

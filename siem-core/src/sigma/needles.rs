@@ -6,7 +6,7 @@
 //! compiled for it: the same automata, the same matches, a third of the instructions.
 
 use aho_corasick::automaton::{Automaton, OverlappingState};
-use aho_corasick::{Input, MatchKind, dfa, nfa};
+use aho_corasick::{Anchored, Input, MatchKind, dfa, nfa};
 
 /// An Aho-Corasick automaton (standard match semantics, unanchored) over byte needles, as a
 /// DFA (fastest; its tables grow with states times byte classes) or a contiguous NFA (memory
@@ -73,6 +73,22 @@ impl NeedleAutomaton {
     #[inline]
     pub fn for_each_overlapping(&self, haystack: &[u8], found: impl FnMut(usize)) {
         fn run<A: Automaton>(a: &A, haystack: &[u8], mut found: impl FnMut(usize)) {
+            if a.prefilter().is_none()
+                && let Ok(mut sid) = a.start_state(Anchored::No)
+            {
+                // The crate's overlapping search keeps its position in the caller's state
+                // through memory on every byte; without a prefilter to skip ahead, this loop
+                // does the same transitions with the position in a register.
+                for &byte in haystack {
+                    sid = a.next_state(Anchored::No, sid, byte);
+                    if a.is_special(sid) && a.is_match(sid) {
+                        for i in 0..a.match_len(sid) {
+                            found(a.match_pattern(sid, i).as_usize());
+                        }
+                    }
+                }
+                return;
+            }
             let input = Input::new(haystack);
             let mut state = OverlappingState::start();
             while a.try_find_overlapping(&input, &mut state).is_ok() {

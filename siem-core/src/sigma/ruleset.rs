@@ -460,7 +460,8 @@ pub struct MatchTrace {
 pub struct MatchScratch {
     uid: u64,
     eval: EvalBuffers,
-    routes: HashMap<LsKey, Arc<Route>>,
+    /// Routes by the event's logsource as the parser wrote it (lowercased only on a miss).
+    routes: HashMap<LogSource, Arc<Route>, foldhash::fast::RandomState>,
     candidates: Vec<u64>,
     seen: Vec<u64>,
     /// Per clause of the prefilter's rule needs: whether a needle of it was found.
@@ -601,10 +602,10 @@ impl RuleSet {
     }
 
     fn route(&self, event: &Event, scratch: &mut MatchScratch) -> Arc<Route> {
-        let k = key(&event.logsource);
-        if let Some(route) = scratch.routes.get(&k) {
+        if let Some(route) = scratch.routes.get(&event.logsource) {
             return route.clone();
         }
+        let k = key(&event.logsource);
         let mut rules: Vec<u32> = self
             .inner
             .groups
@@ -617,7 +618,9 @@ impl RuleSet {
         if scratch.routes.len() >= ROUTE_CACHE {
             scratch.routes.clear();
         }
-        scratch.routes.insert(k, route.clone());
+        scratch
+            .routes
+            .insert(event.logsource.clone(), route.clone());
         route
     }
 

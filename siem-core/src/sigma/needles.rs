@@ -56,6 +56,18 @@ impl NeedleAutomaton {
     #[inline]
     pub fn is_match(&self, haystack: &[u8]) -> bool {
         fn run<A: Automaton>(a: &A, haystack: &[u8]) -> bool {
+            if a.prefilter().is_none()
+                && let Ok(mut sid) = a.start_state(Anchored::No)
+            {
+                // As in `for_each_overlapping`: the position in a register.
+                for &byte in haystack {
+                    sid = a.next_state(Anchored::No, sid, byte);
+                    if a.is_special(sid) && a.is_match(sid) {
+                        return true;
+                    }
+                }
+                return false;
+            }
             // An unanchored search of an automaton built unanchored cannot fail.
             matches!(
                 a.try_find(&Input::new(haystack).earliest(true)),

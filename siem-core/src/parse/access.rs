@@ -156,11 +156,14 @@ fn set_module(event: &mut Event, server: Server, access: bool) {
         (_, true) => ("apache", "apache.access", Some("apache")),
         (_, false) => ("apache", "apache.error", Some("apache")),
     };
-    event.insert(k("event.kind"), "event");
-    event.insert(k("event.category"), Value::List(vec![Value::from("web")]));
+    static WEB: [Value; 1] = [Value::static_str("web")];
+    static ACCESS: [Value; 1] = [Value::static_str("access")];
+    static ERROR: [Value; 1] = [Value::static_str("error")];
+    event.insert(k("event.kind"), Value::static_str("event"));
+    event.insert(k("event.category"), Value::static_list(&WEB));
     event.insert(
         k("event.type"),
-        Value::List(vec![Value::from(if access { "access" } else { "error" })]),
+        Value::static_list(if access { &ACCESS } else { &ERROR }),
     );
     event.insert(k("event.module"), module);
     event.insert(k("event.dataset"), dataset);
@@ -349,7 +352,7 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
         } else {
             "apache.access.remote_ip_list"
         };
-        event.insert(k(name), Value::List(list));
+        event.insert(k(name), Value::List(list.into()));
     }
     Ok(())
 }

@@ -132,7 +132,7 @@ impl<'e, 'b> Eval<'e, 'b> {
                 let splits = name.match_indices('.').filter(|_| lists);
                 for (split, _) in splits {
                     if let Some(Value::List(items)) = self.event.get(&name[..split]) {
-                        for item in items {
+                        for item in items.iter() {
                             if let Value::Object(map) = item
                                 && let Some(value) = map.get(&name[split + 1..])
                             {

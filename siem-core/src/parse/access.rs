@@ -242,16 +242,26 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
     // The fields before the time: `client ident user`, `vhost[:port] client ident user`, or
     // nginx's `client - ` with the user missing.
     let open = time_open(line.as_bytes()).ok_or(shape("no [time] field"))?;
-    let head = &line[..open];
+    // `head.split(' ')` into at most four parts, with a byte loop: the generic `char` searcher
+    // cost more than the rest of the line's tokenizing.
     let mut parts = [""; 4];
     let mut n = 0;
-    for part in head.split(' ') {
-        if n == 4 {
-            return Err(shape("too many fields before [time]"));
+    let mut start = 0;
+    for (i, &c) in line.as_bytes()[..open].iter().enumerate() {
+        if c == b' ' {
+            if n == 4 {
+                return Err(shape("too many fields before [time]"));
+            }
+            parts[n] = &line[start..i];
+            n += 1;
+            start = i + 1;
         }
-        parts[n] = part;
-        n += 1;
     }
+    if n == 4 {
+        return Err(shape("too many fields before [time]"));
+    }
+    parts[n] = &line[start..open];
+    n += 1;
     let (vhost, client, user) = match n {
         4 => (Some(parts[0]), parts[1], parts[3]),
         3 => (None, parts[0], parts[2]),
@@ -310,7 +320,7 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
     event.timestamp = Some(ts);
     if let Some(vhost) = vhost.filter(|v| !v.is_empty() && *v != "-") {
         let (host, port) = split_host_port(vhost);
-        match host.parse::<IpAddr>() {
+        match super::parse_ip(host) {
             Ok(ip) => event.insert(k("destination.ip"), ip),
             Err(_) => event.insert(k("destination.domain"), host),
         }
@@ -377,7 +387,7 @@ fn split_host_port(s: &str) -> (&str, Option<u16>) {
 /// An address field: an IP goes to `ip_field` as [`Value::Ip`], anything else to
 /// `address_field` as text.
 fn put_address(event: &mut Event, ip_field: &'static str, address_field: &'static str, text: &str) {
-    match text.parse::<IpAddr>() {
+    match super::parse_ip(text) {
         Ok(ip) => event.insert(k(ip_field), ip),
         Err(_) => event.insert(k(address_field), text),
     }

@@ -105,8 +105,6 @@
 //! assert_eq!(event.get_str("event.reason"), Some("user NOT in sudoers"));
 //! ```
 
-use std::net::IpAddr;
-
 use compact_str::CompactString;
 
 use crate::event::{Event, MESSAGE, Value};
@@ -438,7 +436,7 @@ fn set_endpoint(event: &mut Event, side: &'static str, address: &str, port: Opti
         .and_then(|a| a.strip_suffix(']'))
         .unwrap_or(address);
     if !address.is_empty() {
-        match address.parse::<IpAddr>() {
+        match crate::parse::parse_ip(address) {
             // `.address` would only repeat a plain IP; the IPv4-mapped form keeps its text.
             Ok(ip) => {
                 let canonical = ip.to_canonical();

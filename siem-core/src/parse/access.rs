@@ -748,7 +748,11 @@ mod tests {
         ] {
             let mut e = Event::new();
             put_url_parts(&mut e, uri);
-            assert_eq!((e.get_str("url.path"), e.get_str("url.query")), (path, query), "{uri}");
+            assert_eq!(
+                (e.get_str("url.path"), e.get_str("url.query")),
+                (path, query),
+                "{uri}"
+            );
         }
     }
 

@@ -129,11 +129,11 @@ fn with_offset(naive: NaiveDateTime, secs_east: i32) -> Option<DateTime<Utc>> {
 /// time's minute plus its seconds, without reading the date, the month name and the offset
 /// again. (The same result as [`parse_clf_text`], which a property test checks.)
 pub(crate) fn parse_clf(s: &str) -> Option<DateTime<Utc>> {
+    /// The last 26-byte time read (seconds zeroed) and its minute in UTC (offsets are whole
+    /// minutes): the date, the hour and the minute.
+    type Minute = ([u8; 26], NaiveDate, u32, u32);
     thread_local! {
-        /// The last 26-byte time read (seconds zeroed) and its minute in UTC (offsets are
-        /// whole minutes): the date, the hour and the minute.
-        static LAST_MINUTE: std::cell::Cell<Option<([u8; 26], NaiveDate, u32, u32)>> =
-            const { std::cell::Cell::new(None) };
+        static LAST_MINUTE: std::cell::Cell<Option<Minute>> = const { std::cell::Cell::new(None) };
     }
     let Ok(text) = <[u8; 26]>::try_from(s.as_bytes()) else {
         return parse_clf_text(s);

@@ -76,10 +76,18 @@ pub enum Value {
     /// An IPv4 or IPv6 address (ECS `ip` type fields such as `source.ip`).
     Ip(IpAddr),
     /// A list of values; a rule matches a list field when any element matches.
-    List(Vec<Value>),
+    ///
+    /// Usually owned (`Value::List(vec.into())`); a parser that sets the same short list on
+    /// every event (`event.category: [authentication]`) borrows a `static` one instead
+    /// ([`Value::static_list`]), which costs no allocation. Read it as a `[Value]` slice; write
+    /// through [`Cow::to_mut`].
+    List(Cow<'static, [Value]>),
     /// An object inside a list, itself flattened.
     Object(Box<FieldMap>),
 }
+
+// Every field map bucket holds one: a larger `Value` would cost on every parser's hot path.
+const _: () = assert!(std::mem::size_of::<Value>() == 32);
 
 impl Value {
     /// The string slice when this is a [`Value::Str`].
@@ -123,6 +131,24 @@ impl Value {
     /// Whether this is [`Value::Null`].
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
+    }
+
+    /// A string known at compile time, pointing at the static text (no copy, no allocation).
+    /// Usable in `const` / `static` items.
+    pub const fn static_str(s: &'static str) -> Value {
+        Value::Str(CompactString::const_new(s))
+    }
+
+    /// A list borrowed from a `static` slice: no allocation to build, none to free. Equal to the
+    /// owned list with the same elements.
+    ///
+    /// ```
+    /// use siem_core::event::Value;
+    /// static AUTH: [Value; 1] = [Value::static_str("authentication")];
+    /// assert_eq!(Value::static_list(&AUTH), Value::from(vec!["authentication"]));
+    /// ```
+    pub const fn static_list(items: &'static [Value]) -> Value {
+        Value::List(Cow::Borrowed(items))
     }
 
     /// Converts a `serde_json` value, flattening objects (outside lists objects do not occur in an
@@ -440,7 +466,7 @@ impl Event {
         for (split, _) in name.match_indices('.') {
             let (prefix, rest) = (&name[..split], &name[split + 1..]);
             if let Some(Value::List(items)) = self.fields.get(prefix) {
-                for item in items {
+                for item in items.iter() {
                     if let Value::Object(map) = item
                         && let Some(value) = map.get(rest)
                     {
@@ -510,16 +536,16 @@ impl Event {
         match self.fields.get_mut("tags") {
             Some(Value::List(tags)) => {
                 if !tags.iter().any(|t| t.as_str() == Some(tag)) {
-                    tags.push(Value::from(tag));
+                    tags.to_mut().push(Value::from(tag));
                 }
             }
             Some(other) => {
                 let previous = std::mem::take(other);
-                *other = Value::List(vec![previous, Value::from(tag)]);
+                *other = Value::List(vec![previous, Value::from(tag)].into());
             }
             None => {
                 self.fields
-                    .insert("tags".into(), Value::List(vec![Value::from(tag)]));
+                    .insert("tags".into(), Value::List(vec![Value::from(tag)].into()));
             }
         }
     }
@@ -826,7 +852,8 @@ impl<'de> serde::de::Visitor<'de> for FieldSeed<'_> {
         while let Some(item) = seq.next_element::<serde_json::Value>()? {
             items.push(Value::from_json(item));
         }
-        self.flat.put(self.name, Value::List(items), self.depth);
+        self.flat
+            .put(self.name, Value::List(items.into()), self.depth);
         Ok(())
     }
 
@@ -1160,7 +1187,7 @@ mod tests {
         assert!(event.has_tag(PARSE_FAILURE_TAG));
         assert_eq!(
             event.get("tags"),
-            Some(&Value::List(vec![Value::from(PARSE_FAILURE_TAG)]))
+            Some(&Value::List(vec![Value::from(PARSE_FAILURE_TAG)].into()))
         );
         assert!(event.any_string(&mut |s| s == "raw line"));
         assert!(!event.any_string(&mut |s| s == "nope"));

@@ -221,14 +221,14 @@ fn value() -> impl Strategy<Value = Value> {
     ];
     prop_oneof![
         5 => scalar.clone(),
-        1 => prop::collection::vec(scalar, 0..3).prop_map(Value::List),
+        1 => prop::collection::vec(scalar, 0..3).prop_map(Value::from),
     ]
 }
 
 fn event_with(pool: Vec<(String, String)>) -> impl Strategy<Value = Event> {
     let texts: Vec<String> = pool.iter().map(|(_, t)| t.clone()).collect();
     let from_pool = prop::sample::select(texts).prop_map(Value::from);
-    let any_value = prop_oneof![2 => value(), 3 => from_pool.clone(), 1 => prop::collection::vec(from_pool, 1..3).prop_map(Value::List)];
+    let any_value = prop_oneof![2 => value(), 3 => from_pool.clone(), 1 => prop::collection::vec(from_pool, 1..3).prop_map(Value::from)];
     let random = (
         prop::sample::select(FIELDS.to_vec()).prop_map(str::to_string),
         any_value,

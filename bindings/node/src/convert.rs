@@ -326,7 +326,7 @@ impl Walker {
                     let item = js.element(value, i)?;
                     items.push(self.list_item(name, item, depth + 1)?);
                 }
-                Value::List(items)
+                Value::List(items.into())
             }
             Kind::Object if js.is_date(value)? => {
                 let ms = js.date_value(value)?;

@@ -170,7 +170,7 @@ impl<'a> Reader<'a> {
                         None => return Err(Fail::Malformed),
                     }
                 }
-                Value::List(items)
+                Value::List(items.into())
             }
             _ => return Err(Fail::Malformed),
         })

@@ -529,7 +529,7 @@ fn value_from_py(obj: &Bound<'_, PyAny>, name: &str, depth: usize) -> PyResult<V
         for item in obj.try_iter()? {
             items.push(list_item_from_py(&item?, name, depth + 1)?);
         }
-        return Ok(Value::List(items));
+        return Ok(Value::List(items.into()));
     }
     if obj.is_instance_of::<PyDateTime>() {
         let t = datetime_to_utc(obj)
@@ -745,7 +745,7 @@ pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, P
         Value::Ip(ip) => PyString::new(py, &ip.to_string()).into_any(),
         Value::List(items) => {
             let list = PyList::empty(py);
-            for item in items {
+            for item in items.iter() {
                 list.append(value_to_py(py, item)?)?;
             }
             list.into_any()

@@ -422,20 +422,19 @@ fn netfilter(text: &str, tokens: &[Pair<'_>], event: &mut Event) {
         }
     }
     if !tcp_flags.is_empty() {
-        event.insert(k("iptables.tcp.flags"), Value::List(tcp_flags));
+        event.insert(k("iptables.tcp.flags"), Value::List(tcp_flags.into()));
     }
     if !fragment_flags.is_empty() {
-        event.insert(k("iptables.fragment_flags"), Value::List(fragment_flags));
+        event.insert(
+            k("iptables.fragment_flags"),
+            Value::List(fragment_flags.into()),
+        );
     }
     event.insert(k("event.kind"), "event");
-    event.insert(
-        k("event.category"),
-        Value::List(vec![Value::from("network")]),
-    );
-    event.insert(
-        k("event.type"),
-        Value::List(vec![Value::from("connection")]),
-    );
+    static NETWORK: [Value; 1] = [Value::static_str("network")];
+    static CONNECTION: [Value; 1] = [Value::static_str("connection")];
+    event.insert(k("event.category"), Value::static_list(&NETWORK));
+    event.insert(k("event.type"), Value::static_list(&CONNECTION));
     event.insert(k("event.module"), "iptables");
     event.insert(k("event.dataset"), "iptables.log");
     // Keep what a surrounding syslog header told (product, service); the payload is firewall data.

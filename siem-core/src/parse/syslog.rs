@@ -458,10 +458,10 @@ fn put_sd_param(event: &mut Event, id: &str, name: &str, value: CompactString) {
     match event.remove(&key) {
         // A parameter repeated within an element (RFC 5424 allows it): keep every value.
         Some(Value::List(mut items)) => {
-            items.push(Value::Str(value));
+            items.to_mut().push(Value::Str(value));
             event.insert(key, Value::List(items));
         }
-        Some(previous) => event.insert(key, Value::List(vec![previous, Value::Str(value)])),
+        Some(previous) => event.insert(key, Value::List(vec![previous, Value::Str(value)].into())),
         None => event.insert(key, Value::Str(value)),
     }
 }

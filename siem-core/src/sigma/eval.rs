@@ -143,7 +143,7 @@ impl<'e, 'b> Eval<'e, 'b> {
                 };
                 for (split, _) in splits.into_iter().flatten() {
                     if let Some(Value::List(items)) = self.event.get(&name[..split]) {
-                        for item in items {
+                        for item in items.iter() {
                             if let Value::Object(map) = item
                                 && let Some(value) = map.get(&name[split + 1..])
                             {

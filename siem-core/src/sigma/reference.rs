@@ -370,7 +370,7 @@ impl Interpreter<'_> {
         let mut out = Vec::new();
         fn flatten(v: Value, out: &mut Vec<Element>) {
             match v {
-                Value::List(items) => items.into_iter().for_each(|i| flatten(i, out)),
+                Value::List(items) => items.into_owned().into_iter().for_each(|i| flatten(i, out)),
                 other => out.push(Element::Value(other)),
             }
         }

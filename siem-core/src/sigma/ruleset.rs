@@ -856,7 +856,7 @@ mod tests {
             3 => (piece(), piece()).prop_map(|(a, b)| Value::from(format!("{a}{b}"))),
             1 => (0i64..5).prop_map(Value::Int),
             1 => (0i64..5).prop_map(|i| Value::Float(i as f64)),
-            1 => prop::collection::vec(piece().prop_map(Value::from), 0..3).prop_map(Value::List),
+            1 => prop::collection::vec(piece().prop_map(Value::from), 0..3).prop_map(Value::from),
         ]
     }
 

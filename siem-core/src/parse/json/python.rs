@@ -225,11 +225,11 @@ fn put_extra(event: &mut Event, key: &str, value: &J<'_>) {
         J::Float(f) => event.insert(CompactString::from(key), *f),
         J::Str(s) => event.insert(CompactString::from(key), s.as_ref()),
         J::Arr(items) => {
-            let list = items
+            let list: Vec<Value> = items
                 .iter()
                 .map(|i| text(i).map_or(Value::Null, Value::from))
                 .collect();
-            event.insert(CompactString::from(key), Value::List(list));
+            event.insert(CompactString::from(key), Value::List(list.into()));
         }
     }
 }

@@ -615,7 +615,7 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
         event.insert(k("winlog.opcode"), o.clone());
     }
     if let Some(names) = &sys.keyword_names {
-        event.insert(k("winlog.keywords"), Value::List(names.clone()));
+        event.insert(k("winlog.keywords"), Value::List(names.clone().into()));
     } else if let Some(mask) = sys.keywords {
         let names: Vec<Value> = KEYWORD_NAMES
             .iter()
@@ -623,7 +623,7 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
             .map(|(_, n)| Value::Str(CompactString::const_new(n)))
             .collect();
         if !names.is_empty() {
-            event.insert(k("winlog.keywords"), Value::List(names));
+            event.insert(k("winlog.keywords"), Value::List(names.into()));
         }
     }
     if let Some(mask) = sys.keywords {

@@ -1,17 +1,18 @@
 //! cron / crond / crontab: `(root) CMD (command)`, `(alice) REPLACE (alice)`,
 //! `(alice) BEGIN EDIT (alice)`, `LIST`, `DELETE`, `RELOAD`, and PAM session messages.
 
+use super::Keywords;
 use crate::event::Event;
 
 use super::{Outcome, classify, pam, set_user, split_once};
 
-const PROCESS: &[&str] = &["process"];
-const CONFIGURATION: &[&str] = &["configuration"];
-const START: &[&str] = &["start"];
-const CHANGE: &[&str] = &["change"];
-const DELETION: &[&str] = &["deletion"];
-const ACCESS: &[&str] = &["access"];
-const INFO: &[&str] = &["info"];
+const PROCESS: Keywords = keywords!["process"];
+const CONFIGURATION: Keywords = keywords!["configuration"];
+const START: Keywords = keywords!["start"];
+const CHANGE: Keywords = keywords!["change"];
+const DELETION: Keywords = keywords!["deletion"];
+const ACCESS: Keywords = keywords!["access"];
+const INFO: Keywords = keywords!["info"];
 
 pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     let m = message.trim();
@@ -28,7 +29,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
         Some((verb, argument)) => (verb, argument.strip_suffix(')').unwrap_or(argument)),
         None => (rest, ""),
     };
-    let (category, kind, action): (&[&str], &[&str], &str) = match verb {
+    let (category, kind, action): (Keywords, Keywords, &str) = match verb {
         "CMD" => (PROCESS, START, "cron-command"),
         "REPLACE" => (CONFIGURATION, CHANGE, "crontab-replaced"),
         "BEGIN EDIT" | "END EDIT" => (CONFIGURATION, ACCESS, "crontab-edited"),

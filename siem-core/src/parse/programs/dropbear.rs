@@ -2,15 +2,16 @@
 //! `Login attempt for nonexistent user from ...`, `Exit before auth ...: Max auth tries reached`,
 //! `Password auth succeeded for 'root' from ...`, `Pubkey auth succeeded for ...`.
 
+use super::Keywords;
 use crate::event::Event;
 
 use super::{
     Outcome, classify, quoted, rsplit_once, set_source, set_user, split_host_port, split_once, word,
 };
 
-const AUTH: &[&str] = &["authentication"];
-const INFO: &[&str] = &["info"];
-const START: &[&str] = &["start"];
+const AUTH: Keywords = keywords!["authentication"];
+const INFO: Keywords = keywords!["info"];
+const START: Keywords = keywords!["start"];
 
 pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     let mut m = message.trim();

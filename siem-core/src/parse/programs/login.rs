@@ -1,16 +1,17 @@
 //! login, systemd-logind, pkexec and vsftpd messages.
 
+use super::Keywords;
 use crate::event::Event;
 
 use super::{Outcome, classify, pam, set_source, set_user, split_once};
 
-const AUTH: &[&str] = &["authentication"];
-const SESSION: &[&str] = &["session"];
-const PROCESS: &[&str] = &["process"];
-const START: &[&str] = &["start"];
-const END: &[&str] = &["end"];
-const INFO: &[&str] = &["info"];
-const DENIED: &[&str] = &["start", "denied"];
+const AUTH: Keywords = keywords!["authentication"];
+const SESSION: Keywords = keywords!["session"];
+const PROCESS: Keywords = keywords!["process"];
+const START: Keywords = keywords!["start"];
+const END: Keywords = keywords!["end"];
+const INFO: Keywords = keywords!["info"];
+const DENIED: Keywords = keywords!["start", "denied"];
 
 /// login: `ROOT LOGIN ON tty2`, `LOGIN ON tty1 BY alice`, `FAILED LOGIN 1 FROM host FOR root, reason`.
 pub(super) fn decode_login(message: &str, event: &mut Event) -> bool {

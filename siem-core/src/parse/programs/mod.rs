@@ -105,11 +105,20 @@
 //! assert_eq!(event.get_str("event.reason"), Some("user NOT in sudoers"));
 //! ```
 
-use std::net::IpAddr;
-
 use compact_str::CompactString;
 
 use crate::event::{Event, MESSAGE, Value};
+
+/// An ECS keyword list (`event.category`, `event.type`) known at compile time: set on an event
+/// as a borrowed [`Value::static_list`], so classifying a line allocates nothing.
+pub(crate) type Keywords = &'static [Value];
+
+/// A [`Keywords`] constant: `keywords!["connection", "end"]`.
+macro_rules! keywords {
+    ($($word:literal),+ $(,)?) => {
+        &[$(crate::event::Value::static_str($word)),+]
+    };
+}
 
 mod cron;
 mod dropbear;
@@ -177,17 +186,24 @@ pub(crate) fn decode_parts(program: &str, message: &str, event: &mut Event) -> b
 /// The program name without a directory and without a `(pam_unix)` suffix, and whether the
 /// suffix was there (then the whole message is a PAM message body).
 fn program_base(program: &str) -> (&str, bool) {
-    let base = match program.rfind('/') {
-        // `postfix/smtpd` keeps its name; a path (`/usr/sbin/cron`) loses its directory.
-        Some(i) if program.starts_with('/') => &program[i + 1..],
+    // `postfix/smtpd` keeps its name; a path (`/usr/sbin/cron`) loses its directory. (Byte
+    // searches: `str::rfind` with a `char` costs more than the rest of this function.)
+    let base = match program.as_bytes().first() {
+        Some(b'/') => {
+            memchr::memrchr(b'/', program.as_bytes()).map_or(program, |i| &program[i + 1..])
+        }
         _ => program,
     };
+    if !base.ends_with(')') {
+        return (base, false);
+    }
     if let Some(stripped) = base.strip_suffix("(pam_unix)") {
         return (stripped, true);
     }
     // `auth-worker(304)`: a pid in parentheses.
-    match base.strip_suffix(')').and_then(|b| b.rsplit_once('(')) {
-        Some((name, pid)) if is_digits(pid) => (name, false),
+    let inner = &base[..base.len() - 1];
+    match memchr::memrchr(b'(', inner.as_bytes()) {
+        Some(i) if is_digits(&inner[i + 1..]) => (&inner[..i], false),
         _ => (base, false),
     }
 }
@@ -359,21 +375,17 @@ fn static_str(s: &'static str) -> Value {
     Value::Str(CompactString::const_new(s))
 }
 
-fn static_list(items: &[&'static str]) -> Value {
-    Value::List(items.iter().map(|s| static_str(s)).collect())
-}
-
 /// Sets `event.kind`, `event.category`, `event.type`, `event.action` and `event.outcome`.
 pub(crate) fn classify(
     event: &mut Event,
-    category: &[&'static str],
-    kind: &[&'static str],
+    category: Keywords,
+    kind: Keywords,
     action: &'static str,
     outcome: Option<Outcome>,
 ) {
     event.insert(key("event.kind"), static_str("event"));
-    event.insert(key("event.category"), static_list(category));
-    event.insert(key("event.type"), static_list(kind));
+    event.insert(key("event.category"), Value::static_list(category));
+    event.insert(key("event.type"), Value::static_list(kind));
     event.insert(key("event.action"), static_str(action));
     if let Some(outcome) = outcome {
         let text = match outcome {
@@ -424,7 +436,7 @@ fn set_endpoint(event: &mut Event, side: &'static str, address: &str, port: Opti
         .and_then(|a| a.strip_suffix(']'))
         .unwrap_or(address);
     if !address.is_empty() {
-        match address.parse::<IpAddr>() {
+        match crate::parse::parse_ip(address) {
             // `.address` would only repeat a plain IP; the IPv4-mapped form keeps its text.
             Ok(ip) => {
                 let canonical = ip.to_canonical();

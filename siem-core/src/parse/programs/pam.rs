@@ -3,17 +3,18 @@
 //! `PAM 2 more authentication failures; ...`, and the lock messages of `pam_tally2` and
 //! `pam_faillock`.
 
+use super::Keywords;
 use crate::event::Event;
 
 use super::{Outcome, classify, find_from, rsplit_once, set_source, set_user, split_once};
 
-const AUTH: &[&str] = &["authentication"];
-const SESSION: &[&str] = &["session"];
-const IAM: &[&str] = &["iam"];
-const INFO: &[&str] = &["info"];
-const START: &[&str] = &["start"];
-const END: &[&str] = &["end"];
-const USER_CHANGE: &[&str] = &["user", "change"];
+const AUTH: Keywords = keywords!["authentication"];
+const SESSION: Keywords = keywords!["session"];
+const IAM: Keywords = keywords!["iam"];
+const INFO: Keywords = keywords!["info"];
+const START: Keywords = keywords!["start"];
+const END: Keywords = keywords!["end"];
+const USER_CHANGE: Keywords = keywords!["user", "change"];
 
 /// Whether `message` starts the way a PAM module's message does.
 pub(super) fn is_pam_message(message: &str) -> bool {

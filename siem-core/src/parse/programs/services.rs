@@ -5,6 +5,7 @@
 //! filters are written for; the logsource stays `service: syslog` (Sigma has no service names
 //! for these).
 
+use super::Keywords;
 use crate::event::Event;
 
 use super::{
@@ -12,12 +13,12 @@ use super::{
     split_once, word,
 };
 
-const AUTH: &[&str] = &["authentication"];
-const NETWORK: &[&str] = &["network"];
-const INFO: &[&str] = &["info"];
-const START: &[&str] = &["start"];
-const DENIED: &[&str] = &["denied"];
-const CONNECTION_END: &[&str] = &["connection", "end"];
+const AUTH: Keywords = keywords!["authentication"];
+const NETWORK: Keywords = keywords!["network"];
+const INFO: Keywords = keywords!["info"];
+const START: Keywords = keywords!["start"];
+const DENIED: Keywords = keywords!["denied"];
+const CONNECTION_END: Keywords = keywords!["connection", "end"];
 
 /// A failed login to a service: `login` / failure.
 fn failed_login(event: &mut Event, user: &str, address: &str, port: Option<&str>) {
@@ -262,7 +263,7 @@ pub(super) fn decode_postfix(message: &str, event: &mut Event) -> bool {
     ]
     .iter()
     .any(|needle| m.contains(needle));
-    let kind: &[&str] = if failed { DENIED } else { CONNECTION_END };
+    let kind: Keywords = if failed { DENIED } else { CONNECTION_END };
     classify(
         event,
         NETWORK,

@@ -1,17 +1,18 @@
 //! The shadow utilities (useradd, userdel, usermod, groupadd, groupdel, groupmod, passwd,
 //! chpasswd, chage, gpasswd, ...): account and group changes, and PAM password changes.
 
+use super::Keywords;
 use crate::event::{Event, Value};
 
 use super::{Outcome, classify, pam, quoted, rsplit_once, set_user, split_once};
 
-const IAM: &[&str] = &["iam"];
-const USER_CREATION: &[&str] = &["user", "creation"];
-const USER_DELETION: &[&str] = &["user", "deletion"];
-const USER_CHANGE: &[&str] = &["user", "change"];
-const GROUP_CREATION: &[&str] = &["group", "creation"];
-const GROUP_DELETION: &[&str] = &["group", "deletion"];
-const GROUP_CHANGE: &[&str] = &["group", "change"];
+const IAM: Keywords = keywords!["iam"];
+const USER_CREATION: Keywords = keywords!["user", "creation"];
+const USER_DELETION: Keywords = keywords!["user", "deletion"];
+const USER_CHANGE: Keywords = keywords!["user", "change"];
+const GROUP_CREATION: Keywords = keywords!["group", "creation"];
+const GROUP_DELETION: Keywords = keywords!["group", "deletion"];
+const GROUP_CHANGE: Keywords = keywords!["group", "change"];
 
 pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     let m = message.trim();

@@ -5,6 +5,7 @@
 //! writes itself (the fixed tail ` from ADDR port N ssh2`, the last ` port N`) and takes the
 //! user name as whatever lies before it.
 
+use super::Keywords;
 use crate::event::Event;
 
 use super::{
@@ -12,16 +13,16 @@ use super::{
     set_source, set_user, split_once, word,
 };
 
-const AUTH: &[&str] = &["authentication"];
-const NETWORK: &[&str] = &["network"];
-const SESSION: &[&str] = &["session"];
-const INFO: &[&str] = &["info"];
-const START: &[&str] = &["start"];
-const END: &[&str] = &["end"];
-const CONNECTION_END: &[&str] = &["connection", "end"];
-const CONNECTION_START: &[&str] = &["connection", "start"];
-const PROTOCOL: &[&str] = &["protocol", "error"];
-const DENIED: &[&str] = &["denied"];
+const AUTH: Keywords = keywords!["authentication"];
+const NETWORK: Keywords = keywords!["network"];
+const SESSION: Keywords = keywords!["session"];
+const INFO: Keywords = keywords!["info"];
+const START: Keywords = keywords!["start"];
+const END: Keywords = keywords!["end"];
+const CONNECTION_END: Keywords = keywords!["connection", "end"];
+const CONNECTION_START: Keywords = keywords!["connection", "start"];
+const PROTOCOL: Keywords = keywords!["protocol", "error"];
+const DENIED: Keywords = keywords!["denied"];
 
 pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     let mut m = message.trim_end();

@@ -2,13 +2,14 @@
 //! alice`, `+ pts/0 alice:root`, `(to root) alice on pts/0`, `FAILED SU (to root) alice on pts/0`,
 //! `'su root' failed for lonvick on /dev/pts/8` (RFC 3164's example), and PAM messages.
 
+use super::Keywords;
 use crate::event::Event;
 
 use super::{Outcome, classify, pam, set_user, split_once};
 
-const AUTH: &[&str] = &["authentication"];
-const START: &[&str] = &["start"];
-const INFO: &[&str] = &["info"];
+const AUTH: Keywords = keywords!["authentication"];
+const START: Keywords = keywords!["start"];
+const INFO: Keywords = keywords!["info"];
 
 pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     let m = message.trim();

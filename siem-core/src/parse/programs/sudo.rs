@@ -1,14 +1,15 @@
 //! sudo: `alice : [reason ; ]TTY=pts/0 ; PWD=/home/alice ; USER=root ; [GROUP=g ; ][ENV=... ; ]COMMAND=/bin/ls -l`,
 //! and the PAM messages sudo logs.
 
+use super::Keywords;
 use crate::event::Event;
 
 use super::{Outcome, classify, pam, set_user, split_once};
 
-const PROCESS: &[&str] = &["process"];
-const AUTH_PROCESS: &[&str] = &["authentication", "process"];
-const START: &[&str] = &["start"];
-const DENIED: &[&str] = &["start", "denied"];
+const PROCESS: Keywords = keywords!["process"];
+const AUTH_PROCESS: Keywords = keywords!["authentication", "process"];
+const START: Keywords = keywords!["start"];
+const DENIED: Keywords = keywords!["start", "denied"];
 
 pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     let m = message.trim();

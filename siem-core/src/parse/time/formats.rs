@@ -6,7 +6,8 @@
 //! (month names, zone application, year inference) are the parent module's.
 
 use chrono::{
-    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
+    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike,
+    Utc,
 };
 use chrono_tz::Tz;
 
@@ -122,7 +123,51 @@ fn with_offset(naive: NaiveDateTime, secs_east: i32) -> Option<DateTime<Utc>> {
 }
 
 /// The Common Log Format time, `10/Oct/2000:13:55:36 -0700` (Apache `%t`, nginx `$time_local`).
+///
+/// Consecutive lines of a log mostly share the minute: the time of the usual 26-byte shape
+/// whose text outside the seconds is that of the previous one read on this thread is that
+/// time's minute plus its seconds, without reading the date, the month name and the offset
+/// again. (The same result as [`parse_clf_text`], which a property test checks.)
 pub(crate) fn parse_clf(s: &str) -> Option<DateTime<Utc>> {
+    /// The last 26-byte time read (seconds zeroed) and its minute in UTC (offsets are whole
+    /// minutes): the date, the hour and the minute.
+    type Minute = ([u8; 26], NaiveDate, u32, u32);
+    thread_local! {
+        static LAST_MINUTE: std::cell::Cell<Option<Minute>> = const { std::cell::Cell::new(None) };
+    }
+    let Ok(text) = <[u8; 26]>::try_from(s.as_bytes()) else {
+        return parse_clf_text(s);
+    };
+    // `dd/Mon/yyyy:HH:MM:SS ±hhmm`: the seconds are at 18..20 whenever these hold.
+    if text[2] != b'/' || text[17] != b':' || text[20] != b' ' {
+        return parse_clf_text(s);
+    }
+    let (s1, s2) = (text[18], text[19]);
+    if !s1.is_ascii_digit() || !s2.is_ascii_digit() {
+        return parse_clf_text(s);
+    }
+    // `parse_clf_text` reads seconds 60-99 as 59.
+    let seconds = (u32::from(s1 - b'0') * 10 + u32::from(s2 - b'0')).min(59);
+    let mut key = text;
+    key[18] = b'0';
+    key[19] = b'0';
+    LAST_MINUTE.with(|last| {
+        if let Some((cached, date, hour, minute)) = last.get()
+            && cached == key
+        {
+            return Some(date.and_hms_opt(hour, minute, seconds)?.and_utc());
+        }
+        let t = parse_clf_text(s)?;
+        let naive = t.naive_utc();
+        if naive.second() == seconds && naive.nanosecond() == 0 {
+            last.set(Some((key, naive.date(), naive.hour(), naive.minute())));
+        }
+        Some(t)
+    })
+}
+
+/// [`parse_clf`] without the minute cache.
+fn parse_clf_text(s: &str) -> Option<DateTime<Utc>> {
     let b = s.as_bytes();
     // dd/Mon/yyyy:HH:MM:SS +zzzz ; the day may have one digit in hand-written logs.
     let (day, dn) = digits(b, 1, 2)?;
@@ -795,6 +840,30 @@ mod tests {
                 prop_assert_eq!(parse_clf(&clf), Some(reference));
                 let iso = t.to_rfc3339();
                 prop_assert_eq!(parse_iso(&iso, chrono_tz::UTC), Some(t.with_timezone(&Utc)));
+            }
+
+            /// The minute cache of `parse_clf` gives what reading the text gives, on runs of
+            /// times that share a minute, seconds 60-99, and near misses of the 26-byte shape.
+            #[test]
+            fn clf_minute_cache_matches_reading(
+                secs in -2_000_000_000i64..8_000_000_000, offset_minutes in -720i32..=840,
+                steps in proptest::collection::vec((0u8..100, 0usize..26, 0u8..4, any::<u8>()), 1..16),
+            ) {
+                let offset = FixedOffset::east_opt(offset_minutes * 60).unwrap();
+                let t = offset.timestamp_opt(secs, 0).unwrap();
+                let base = t.format("%d/%b/%Y:%H:%M:%S %z").to_string();
+                for (second, at, how, byte) in steps {
+                    let mut text = base.clone().into_bytes();
+                    text[18] = b'0' + second / 10;
+                    text[19] = b'0' + second % 10;
+                    // Now and then a changed byte elsewhere: another minute, or no time at all.
+                    if how == 0 {
+                        text[at] = byte;
+                    }
+                    if let Ok(text) = String::from_utf8(text) {
+                        prop_assert_eq!(parse_clf(&text), parse_clf_text(&text), "{}", text);
+                    }
+                }
             }
 
             #[test]

@@ -148,14 +148,23 @@ pub fn infer_year(
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
+    if tz == chrono_tz::UTC {
+        return infer_year_utc(month, day, time, now);
+    }
+    infer_year_search(month, day, time, tz, now)
+}
+
+/// The year search itself: the latest year from [`first_year`] down whose candidate is not
+/// past the limit. [`infer_year`] for every zone, and the reference of its UTC fast path.
+fn infer_year_search(
+    month: u32,
+    day: u32,
+    time: NaiveTime,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let limit = now.checked_add_signed(FUTURE_TOLERANCE)?;
-    let year_now = now.year();
-    // In early January a zone ahead of UTC may already be in the next year.
-    let first = if month == 1 && now.month() == 12 {
-        year_now + 1
-    } else {
-        year_now
-    };
+    let first = first_year(month, now.year(), now.month() == 12);
     // Eight years back reaches a leap year from anywhere (1900 and 2100 are not leap years).
     for year in (first - 8..=first).rev() {
         let Some(date) = NaiveDate::from_ymd_opt(year, month, day) else {
@@ -167,6 +176,121 @@ pub fn infer_year(
         }
     }
     None
+}
+
+/// The year tried first: `now`'s, or the next one for January dates read in December (in
+/// early January a zone ahead of UTC may already be in the next year).
+#[inline]
+fn first_year(month: u32, year_now: i32, now_in_december: bool) -> i32 {
+    if month == 1 && now_in_december {
+        year_now + 1
+    } else {
+        year_now
+    }
+}
+
+/// [`infer_year_search`] in UTC, for one time of day, against a ready `limit`.
+fn utc_search(
+    month: u32,
+    day: u32,
+    time: NaiveTime,
+    limit: DateTime<Utc>,
+    first: i32,
+) -> Option<NaiveDate> {
+    (first - 8..=first)
+        .rev()
+        .filter_map(|year| NaiveDate::from_ymd_opt(year, month, day))
+        .find(|date| date.and_time(time).and_utc() <= limit)
+}
+
+/// What [`infer_year_utc`] remembers between calls on one thread: the reference time last
+/// seen (and what follows from it), and the date last resolved with the range of limits for
+/// which its year holds at every time of day.
+#[derive(Debug, Clone, Copy)]
+struct YearCache {
+    now: DateTime<Utc>,
+    limit: DateTime<Utc>,
+    year_now: i32,
+    now_in_december: bool,
+    /// `(month, day, first year tried)` of `date`; `date` holds while `lo <= limit < hi`.
+    key: (u32, u32, i32),
+    date: Option<NaiveDate>,
+    lo: DateTime<Utc>,
+    hi: Option<DateTime<Utc>>,
+}
+
+thread_local! {
+    static YEAR_CACHE: std::cell::Cell<Option<YearCache>> = const { std::cell::Cell::new(None) };
+}
+
+/// [`infer_year`] in UTC, where a candidate grows with the time of day: when the earliest
+/// (00:00) and the latest (23:59:60.999...) time of a date pick the same year, every time of
+/// that date does, as long as the limit stays between the latest candidate of that year and
+/// the earliest one of the next year in which the date exists. Consecutive lines of a log
+/// share their date, so the year search (and the limit) is done once per date instead of once
+/// per line. The result is the search's, exactly (a property test compares them).
+fn infer_year_utc(
+    month: u32,
+    day: u32,
+    time: NaiveTime,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    YEAR_CACHE.with(|cell| {
+        let cached = cell.get();
+        let mut entry = match cached {
+            Some(e) if e.now == now => e,
+            _ => YearCache {
+                now,
+                limit: now.checked_add_signed(FUTURE_TOLERANCE)?,
+                year_now: now.year(),
+                now_in_december: now.month() == 12,
+                ..cached.unwrap_or(YearCache {
+                    now,
+                    limit: now,
+                    year_now: 0,
+                    now_in_december: false,
+                    key: (0, 0, 0),
+                    date: None,
+                    lo: now,
+                    hi: None,
+                })
+            },
+        };
+        let first = first_year(month, entry.year_now, entry.now_in_december);
+        let limit = entry.limit;
+        if let Some(date) = entry.date
+            && entry.key == (month, day, first)
+            && entry.lo <= limit
+            && entry.hi.is_none_or(|hi| limit < hi)
+        {
+            if cached.is_none_or(|c| c.now != now) {
+                cell.set(Some(entry));
+            }
+            return Some(date.and_time(time).and_utc());
+        }
+        const LATEST: NaiveTime = match NaiveTime::from_hms_nano_opt(23, 59, 59, 1_999_999_999) {
+            Some(t) => t,
+            None => NaiveTime::MIN,
+        };
+        let earliest = utc_search(month, day, NaiveTime::MIN, limit, first);
+        let latest = utc_search(month, day, LATEST, limit, first);
+        entry.date = None;
+        if let (Some(date), Some(other)) = (earliest, latest)
+            && date == other
+        {
+            entry.key = (month, day, first);
+            entry.date = Some(date);
+            entry.lo = date.and_time(LATEST).and_utc();
+            entry.hi = (date.year() + 1..=first)
+                .find_map(|year| NaiveDate::from_ymd_opt(year, month, day))
+                .map(|next| next.and_time(NaiveTime::MIN).and_utc());
+        }
+        cell.set(Some(entry));
+        match entry.date {
+            Some(date) => Some(date.and_time(time).and_utc()),
+            None => utc_search(month, day, time, limit, first).map(|d| d.and_time(time).and_utc()),
+        }
+    })
 }
 
 /// A timestamp read from a classic syslog header (`Mmm dd hh:mm:ss` and its variants); the
@@ -708,6 +832,40 @@ mod tests {
                 prop_assert_eq!(used, text.len());
                 let reference = DateTime::parse_from_rfc3339(&text).unwrap().with_timezone(&Utc);
                 prop_assert_eq!(stamp.resolve(chrono_tz::UTC), Some(reference));
+            }
+
+            /// The UTC fast path of `infer_year` (a per-thread cache of the last date's year)
+            /// gives what the year search gives, also when consecutive calls share a date or a
+            /// reference time, and around the limit (times of day near `now`, leap seconds).
+            #[test]
+            fn utc_year_cache_matches_the_search(
+                now_s in 0i64..4_000_000_000, now_ns in 0u32..1_000_000_000,
+                calls in proptest::collection::vec(
+                    (0u32..4, 1u32..=12, 1u32..=31, 0u32..86_400, 0u32..2_000_000_000, -3i64..3, -2i64..3),
+                    1..12,
+                ),
+            ) {
+                let mut now = Utc.timestamp_opt(now_s, now_ns).unwrap();
+                let mut last = (1u32, 1u32);
+                for (how, month, day, secs, nanos, shift_days, shift_s) in calls {
+                    // Repeat the last date, take `now`'s date, or a random one.
+                    let (month, day) = match how {
+                        0 | 1 => last,
+                        2 => (now.month(), now.day()),
+                        _ => (month, day),
+                    };
+                    last = (month, day);
+                    now = now
+                        .checked_add_signed(TimeDelta::days(shift_days * (how as i64 % 2)))
+                        .and_then(|n| n.checked_add_signed(TimeDelta::seconds(shift_s)))
+                        .unwrap_or(now);
+                    let time = NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos % 1_000_000_000 + if secs % 60 == 59 { nanos / 1_000_000_000 * 1_000_000_000 } else { 0 }).unwrap();
+                    prop_assert_eq!(
+                        infer_year(month, day, time, chrono_tz::UTC, now),
+                        infer_year_search(month, day, time, chrono_tz::UTC, now),
+                        "{}-{} {} now {}", month, day, time, now
+                    );
+                }
             }
 
             /// The year picked is the latest that keeps the time within a day of `now`: the

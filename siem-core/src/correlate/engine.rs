@@ -8,7 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
-use super::key::{Fields, GroupFields, Num, encode_key, from_nanos, partition_of, to_nanos};
+use super::key::{
+    Fields, GroupFields, GroupKey, NanosCache, Num, encode_key, from_nanos, to_nanos,
+};
 use super::set::{BaseRule, CorrelationId, CorrelationSet, Feed};
 use super::table::{Fire, Input, Limits, NONE, Table};
 use crate::alert::{Alert, AlertKind, Window};
@@ -273,8 +275,10 @@ pub struct Correlator {
     /// `config.lateness` and `config.max_clock_skew` in nanoseconds.
     lateness: i64,
     skew: Option<i64>,
-    /// Group keys computed ahead by [`Correlator::process_batch`] (kept for its buffer).
-    ahead: Vec<Ahead>,
+    /// The limits of `config` the tables need.
+    limits: Limits,
+    /// Day starts of the last arrival and event times converted (see [`NanosCache`]).
+    nanos: [NanosCache; 2],
 }
 
 /// How many detections [`Correlator::process_batch`] looks ahead: enough lookups in flight to
@@ -289,21 +293,13 @@ struct Times {
     event: Option<i64>,
 }
 
-impl Times {
-    fn of(detection: &Detection<'_>) -> Times {
-        Times {
-            arrival: to_nanos(detection.arrival),
-            event: detection.event.timestamp.map(to_nanos),
-        }
-    }
-}
-
 /// A group key (`None`: a `group-by` field is missing) and its hash, computed ahead of the
 /// update that uses it.
-#[derive(Debug, Default)]
-pub(crate) struct Ahead {
-    key: Option<CompactString>,
+pub(crate) struct Ahead<'a> {
+    key: Option<GroupKey<'a>>,
     hash: u64,
+    /// The table (correlation, clock) whose index was prefetched for it.
+    table: Option<(u32, u8)>,
 }
 
 fn nanos(d: Duration) -> i64 {
@@ -337,7 +333,8 @@ impl Correlator {
             arrival_clock: NONE,
             stats: CorrelatorStats::default(),
             forwards: Vec::new(),
-            ahead: Vec::new(),
+            nanos: [NanosCache::default(); 2],
+            limits,
         }
     }
 
@@ -380,10 +377,13 @@ impl Correlator {
             + self.pending.capacity() * std::mem::size_of::<Reverse<Pending>>()
     }
 
-    fn limits(&self) -> Limits {
-        Limits {
-            sample_events: self.config.sample_events,
-            max_values: self.config.max_values_per_group,
+    /// A detection's arrival and event time in nanoseconds.
+    #[inline]
+    fn times(&mut self, detection: &Detection<'_>) -> Times {
+        let [arrival, event] = &mut self.nanos;
+        Times {
+            arrival: arrival.get(detection.arrival),
+            event: detection.event.timestamp.map(|t| event.get(t)),
         }
     }
 
@@ -401,7 +401,7 @@ impl Correlator {
     pub fn process(&mut self, detection: &Detection<'_>) -> Vec<Alert> {
         let mut out = Vec::new();
         let set = self.set.clone();
-        let times = Times::of(detection);
+        let times = self.times(detection);
         self.process_ahead(&set, detection, times, &mut [], &mut out);
         out
     }
@@ -455,9 +455,9 @@ impl Correlator {
         mut each: impl FnMut(usize, &mut Vec<Alert>),
     ) {
         let set = self.set.clone();
-        let mut ahead = std::mem::take(&mut self.ahead);
-        // Per detection of a chunk: its keys in `ahead`, its clock and its times.
-        let mut spans: Vec<(usize, usize, usize, Times)> = Vec::with_capacity(BATCH);
+        let mut ahead: Vec<Ahead<'_>> = Vec::with_capacity(BATCH);
+        // Per detection of a chunk: its keys in `ahead` and its times.
+        let mut spans: Vec<(usize, usize, Times)> = Vec::with_capacity(BATCH);
         let mut out = Vec::new();
         for (c, chunk) in detections.chunks(BATCH).enumerate() {
             ahead.clear();
@@ -465,56 +465,47 @@ impl Correlator {
             // Only a detection applied at once (no reordering) uses its keys while the lines
             // fetched for it are still cached.
             if self.lateness == 0 && self.pending.is_empty() {
-                // 1. Keys (pure functions of the event).
+                // 1. Keys and hashes (pure functions of the event; a hash is read from the
+                // event's own text, not from a key just written), and the index buckets.
                 for d in chunk {
                     let first = ahead.len();
-                    let times = Times::of(d);
+                    let times = self.times(d);
                     let ci = self.clock_of(times) as usize;
                     for feed in set.base_feeds.get(d.rule.0 as usize).into_iter().flatten() {
-                        let key = set.group_key(feed, d.event);
-                        ahead.push(Ahead { key, hash: 0 });
-                    }
-                    spans.push((first, ahead.len(), ci, times));
-                }
-                // 2. Their hashes and index buckets. Hashing in a pass of its own reads each key
-                // well after it was written, not while its bytes still wait in the store buffer
-                // (reading them back at other widths would stall on store forwarding).
-                for (d, &(first, end, ci, _)) in chunk.iter().zip(&spans) {
-                    let feeds = set.base_feeds.get(d.rule.0 as usize).into_iter().flatten();
-                    for (feed, a) in feeds.zip(&mut ahead[first..end]) {
-                        if let Some(key) = &a.key {
-                            a.hash = group_hash(key);
+                        let key = set.group_parts(feed, d.event);
+                        let mut hash = 0;
+                        let mut table = None;
+                        if let Some(k) = &key {
+                            hash = k.hash();
                             if let Some(t) = self.tables.get(feed.corr as usize) {
-                                t[ci].groups.prefetch_bucket(a.hash);
+                                t[ci].groups.prefetch_bucket(hash);
+                                table = Some((feed.corr, ci as u8));
                             }
                         }
+                        ahead.push(Ahead { key, hash, table });
                     }
+                    spans.push((first, ahead.len(), times));
                 }
-                // 3. The slots the buckets point to.
-                for (d, &(first, end, ci, _)) in chunk.iter().zip(&spans) {
-                    let feeds = set.base_feeds.get(d.rule.0 as usize).into_iter().flatten();
-                    for (feed, a) in feeds.zip(&ahead[first..end]) {
-                        if a.key.is_some()
-                            && let Some(t) = self.tables.get(feed.corr as usize)
-                        {
-                            t[ci].groups.prefetch_slot(a.hash);
-                        }
+                // 2. The slots the buckets point to.
+                for a in &ahead {
+                    if let Some((corr, ci)) = a.table {
+                        self.tables[corr as usize][usize::from(ci)]
+                            .groups
+                            .prefetch_slot(a.hash);
                     }
                 }
             }
-            // 4. The updates, in order, exactly as one at a time.
+            // 3. The updates, in order, exactly as one at a time.
             for (j, d) in chunk.iter().enumerate() {
                 let (keys, times) = match spans.get(j) {
-                    Some(&(first, end, _, times)) => (&mut ahead[first..end], times),
-                    None => (&mut [][..], Times::of(d)),
+                    Some(&(first, end, times)) => (&mut ahead[first..end], times),
+                    None => (&mut [][..], self.times(d)),
                 };
                 self.process_ahead(&set, d, times, keys, &mut out);
                 each(c * BATCH + j, &mut out);
                 out.clear();
             }
         }
-        ahead.clear();
-        self.ahead = ahead;
     }
 
     /// Which clock a detection is timed by (see [`Correlator::process`]): a pure function of
@@ -539,7 +530,7 @@ impl Correlator {
         set: &CorrelationSet,
         detection: &Detection<'_>,
         times: Times,
-        ahead: &mut [Ahead],
+        ahead: &mut [Ahead<'_>],
         out: &mut Vec<Alert>,
     ) {
         self.stats.detections += 1;
@@ -692,7 +683,7 @@ impl Correlator {
         clock: Clock,
         event: &Event,
         shared: Option<Arc<Event>>,
-        ahead: &mut [Ahead],
+        ahead: &mut [Ahead<'_>],
         out: &mut Vec<Alert>,
     ) {
         let mut sample = SampleSource {
@@ -700,25 +691,32 @@ impl Correlator {
             shared,
             wanted: self.config.sample_events > 0,
         };
-        let mut queue = VecDeque::new();
+        // Fired correlations that feed others (rare: a `Vec`, cheaper to drop empty than a deque).
+        let mut fired = Vec::new();
         for (n, feed) in set.base_feeds[rule.0 as usize].iter().enumerate() {
-            // The key stays where it was computed; `update` takes it only for a new group.
-            let mut own = Ahead::default();
-            let a = match ahead.get_mut(n) {
+            // The key stays where it was computed (borrowing the event's values); `update`
+            // encodes it only for a new group.
+            let own;
+            let a = match ahead.get(n) {
                 Some(a) => a,
                 None => {
-                    own.key = set.group_key(feed, event);
-                    own.hash = own.key.as_deref().map_or(0, group_hash);
-                    &mut own
+                    let key = set.group_parts(feed, event);
+                    let hash = key.as_ref().map_or(0, GroupKey::hash);
+                    own = Ahead {
+                        key,
+                        hash,
+                        table: None,
+                    };
+                    &own
                 }
             };
             let hash = a.hash;
-            let Some(key) = &mut a.key else {
+            let Some(key) = &a.key else {
                 self.stats.missing_group += 1;
                 continue;
             };
             if let Some(p) = self.config.partition
-                && partition_of(key, p.count) != p.index
+                && key.stable_hash() % u64::from(p.count.max(1)) != u64::from(p.index)
             {
                 self.stats.not_owned += 1;
                 continue;
@@ -732,12 +730,12 @@ impl Correlator {
                 clock,
                 event,
                 &mut sample,
-                &mut queue,
+                &mut fired,
                 out,
             );
         }
-        if !queue.is_empty() {
-            self.run_derived(time, clock, queue, out);
+        if !fired.is_empty() {
+            self.run_derived(time, clock, VecDeque::from(fired), out);
         }
     }
 
@@ -750,6 +748,7 @@ impl Correlator {
         out: &mut Vec<Alert>,
     ) {
         let set = self.set.clone();
+        let mut fired = Vec::new();
         while let Some(d) = queue.pop_front() {
             let fields = GroupFields(&d.group);
             let mut elsewhere: Vec<u32> = Vec::new();
@@ -759,12 +758,13 @@ impl Correlator {
                 continue;
             };
             for feed in feeds {
-                let Some(mut key) = set.group_key(feed, &fields) else {
+                let Some(key) = set.group_parts(feed, &fields) else {
                     self.stats.missing_group += 1;
                     continue;
                 };
                 if let Some(p) = self.config.partition {
-                    let owner = partition_of(&key, p.count);
+                    // count > 0 is checked where partitions are configured.
+                    let owner = (key.stable_hash() % u64::from(p.count.max(1))) as u32;
                     if owner != p.index {
                         if !d.forwarded && !elsewhere.contains(&owner) {
                             elsewhere.push(owner);
@@ -777,19 +777,20 @@ impl Correlator {
                     shared: d.sample.clone(),
                     wanted: d.sample.is_some(),
                 };
-                let hash = group_hash(&key);
+                let hash = key.hash();
                 self.update(
                     &set,
                     *feed,
-                    &mut key,
+                    &key,
                     hash,
                     time,
                     clock,
                     &fields,
                     &mut sample,
-                    &mut queue,
+                    &mut fired,
                     out,
                 );
+                queue.extend(fired.drain(..));
             }
             for partition in elsewhere {
                 self.stats.forwarded += 1;
@@ -806,23 +807,68 @@ impl Correlator {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     fn update(
         &mut self,
         set: &CorrelationSet,
         feed: Feed,
-        key: &mut CompactString,
+        key: &GroupKey<'_>,
         hash: u64,
         time: i64,
         clock: Clock,
         source: &dyn Fields,
         sample: &mut SampleSource<'_>,
-        queue: &mut VecDeque<Derived>,
+        queue: &mut Vec<Derived>,
         out: &mut Vec<Alert>,
     ) {
         let c = feed.corr as usize;
         let plan = &set.plans[c];
-        let rule = &set.rules()[c];
         let input = match plan.kind {
+            CorrelationType::EventCount => Input::None,
+            _ => match self.input(set, c, source) {
+                Some(input) => input,
+                None => {
+                    self.stats.missing_value += 1;
+                    return;
+                }
+            },
+        };
+        self.stats.updates += 1;
+        let ci = clock as usize;
+
+        // Groups whose newest event has left the window can never contribute again.
+        let min = time.saturating_sub(plan.timespan);
+        if self.tables[c][ci]
+            .groups
+            .front_time()
+            .is_some_and(|t| t < min)
+        {
+            self.expire(c, ci, min);
+        }
+
+        let slot = match self.tables[c][ci].groups.find_key(hash, key) {
+            Some(slot) => slot,
+            None => self.create_group(c, ci, hash, key, time),
+        };
+
+        let sample_events = self.config.sample_events;
+        let table = &mut self.tables[c][ci];
+        if table.samples.is_some() {
+            table.sample(slot, time, sample.get(), sample_events);
+        }
+        let (fire, dropped) = table.update(slot, plan, feed.slot, time, input, self.limits);
+        self.stats.values_dropped += dropped;
+        table.groups.touch(slot, time);
+        if let Some(fire) = fire {
+            self.fired(set, feed, ci, slot, fire, time, clock, source, queue, out);
+        }
+    }
+
+    /// What a detection contributes to a `value_count` or numeric correlation beyond its time
+    /// (`None`: the event lacks the value).
+    fn input(&self, set: &CorrelationSet, c: usize, source: &dyn Fields) -> Option<Input> {
+        let rule = &set.rules()[c];
+        match set.plans[c].kind {
             CorrelationType::ValueCount => {
                 let values: Vec<Option<&Value>> = rule
                     .condition
@@ -831,92 +877,101 @@ impl Correlator {
                     .map(|f| source.field(f))
                     .collect();
                 if values.iter().any(|v| v.is_none_or(Value::is_null)) {
-                    self.stats.missing_value += 1;
-                    return;
+                    return None;
                 }
-                Input::Distinct(encode_key(values))
+                Some(Input::Distinct(encode_key(values)))
             }
             k if k.is_numeric() => {
                 let field = rule.condition.field.first().map(|f| source.field(f));
-                match field.flatten().and_then(Num::from_value) {
-                    Some(n) => Input::Number(n),
-                    None => {
-                        self.stats.missing_value += 1;
-                        return;
-                    }
-                }
+                field.flatten().and_then(Num::from_value).map(Input::Number)
             }
-            _ => Input::None,
-        };
-        self.stats.updates += 1;
-        let limits = self.limits();
-        let ci = clock as usize;
+            _ => Some(Input::None),
+        }
+    }
 
-        // Groups whose newest event has left the window can never contribute again.
-        let min = time.saturating_sub(plan.timespan);
-        {
-            let table = &mut self.tables[c][ci];
-            while let Some(slot) = table.groups.pop_expired(min) {
-                table.clear(slot);
-                self.stats.groups_expired += 1;
+    /// Removes the groups of table (`c`, `ci`) whose newest detection is before `min`.
+    #[cold]
+    fn expire(&mut self, c: usize, ci: usize, min: i64) {
+        let table = &mut self.tables[c][ci];
+        while let Some(slot) = table.groups.pop_expired(min) {
+            table.clear(slot);
+            self.stats.groups_expired += 1;
+        }
+    }
+
+    /// Adds the group `key` to table (`c`, `ci`), evicting one first at the cap.
+    #[inline(never)]
+    fn create_group(
+        &mut self,
+        c: usize,
+        ci: usize,
+        hash: u64,
+        key: &GroupKey<'_>,
+        time: i64,
+    ) -> u32 {
+        while self.live_groups() >= self.config.max_groups.max(1) {
+            if !self.evict_one() {
+                break;
             }
         }
-
-        let slot = match self.tables[c][ci].groups.find(hash, key) {
-            Some(slot) => slot,
-            None => {
-                while self.live_groups() >= self.config.max_groups.max(1) {
-                    if !self.evict_one() {
-                        break;
-                    }
-                }
-                let table = &mut self.tables[c][ci];
-                let slot = table.groups.insert(hash, std::mem::take(key), time);
-                table.ensure(slot);
-                table.clear(slot);
-                self.stats.groups_created += 1;
-                slot
-            }
-        };
-
         let table = &mut self.tables[c][ci];
-        table.sample(slot, time, sample.get(), self.config.sample_events);
-        let (fire, dropped) = table.update(slot, plan, feed.slot, time, input, limits);
-        self.stats.values_dropped += dropped;
-        table.groups.touch(slot, time);
-        if let Some(fire) = fire {
-            let events = if set.emits_correlation_alerts(CorrelationId(feed.corr)) {
-                table.samples_since(slot, fire.start)
-            } else {
-                Vec::new()
-            };
-            let trigger = table
-                .samples
-                .as_ref()
-                .and_then(|s| s[slot as usize].back().map(|(_, e)| e.clone()));
-            table.clear(slot);
-            self.stats.fires += 1;
-            let group = set.group_values(&feed, source);
-            if set.emits_correlation_alerts(CorrelationId(feed.corr)) {
-                self.stats.alerts += 1;
-                out.push(Self::alert(
-                    set,
-                    feed.corr,
-                    &fire,
-                    time,
-                    clock,
-                    group.clone(),
-                    events,
-                ));
-            }
-            if !set.corr_feeds[c].is_empty() {
-                queue.push_back(Derived {
-                    corr: feed.corr,
-                    forwarded: false,
-                    group,
-                    sample: trigger,
-                });
-            }
+        let slot = table.groups.insert(hash, key.encode(), time);
+        table.ensure(slot);
+        table.clear(slot);
+        self.stats.groups_created += 1;
+        slot
+    }
+
+    /// The condition of `feed`'s correlation held for group `slot`: the alert, the reset, and
+    /// the chained detection.
+    #[allow(clippy::too_many_arguments)]
+    #[cold]
+    fn fired(
+        &mut self,
+        set: &CorrelationSet,
+        feed: Feed,
+        ci: usize,
+        slot: u32,
+        fire: Fire,
+        time: i64,
+        clock: Clock,
+        source: &dyn Fields,
+        queue: &mut Vec<Derived>,
+        out: &mut Vec<Alert>,
+    ) {
+        let c = feed.corr as usize;
+        let table = &mut self.tables[c][ci];
+        let events = if set.emits_correlation_alerts(CorrelationId(feed.corr)) {
+            table.samples_since(slot, fire.start)
+        } else {
+            Vec::new()
+        };
+        let trigger = table
+            .samples
+            .as_ref()
+            .and_then(|s| s[slot as usize].back().map(|(_, e)| e.clone()));
+        table.clear(slot);
+        self.stats.fires += 1;
+        let group = set.group_values(&feed, source);
+        if set.emits_correlation_alerts(CorrelationId(feed.corr)) {
+            self.stats.alerts += 1;
+            out.push(Self::alert(
+                set,
+                feed.corr,
+                &fire,
+                time,
+                clock,
+                group.clone(),
+                events,
+            ));
+        }
+        if !set.corr_feeds[c].is_empty() {
+            queue.push(Derived {
+                corr: feed.corr,
+                forwarded: false,
+                group,
+                sample: trigger,
+            });
         }
     }
 
@@ -979,18 +1034,3 @@ impl Correlator {
         }
     }
 }
-
-/// The hash of a group key in this process (randomly seeded once per process, so keys an
-/// attacker chooses cannot be aimed at one bucket; snapshots store keys, not hashes).
-pub(crate) fn group_hash(key: &str) -> u64 {
-    use std::hash::BuildHasher;
-    GROUP_HASHER.hash_one(key)
-}
-
-static GROUP_HASHER: std::sync::LazyLock<foldhash::fast::FixedState> =
-    std::sync::LazyLock::new(|| {
-        use std::hash::BuildHasher;
-        foldhash::fast::FixedState::with_seed(
-            foldhash::fast::RandomState::default().hash_one(0x5ee3_u64),
-        )
-    });

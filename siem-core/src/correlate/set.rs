@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 
-use super::key::{Fields, encode_key, partition_of};
+use super::key::{Fields, GroupKey};
 use crate::event::Value;
 use crate::sigma::RuleMeta;
 use crate::sigma::correlation::{Condition, CorrelationRule, CorrelationType};
@@ -132,11 +132,23 @@ pub(crate) struct Plan {
     pub percentile: f64,
     pub condition: Condition,
     pub slots: Vec<SlotPlan>,
+    /// Bit `n`: whether the condition holds for the count `n` (counts below 64), so that a
+    /// count's test is a bit test.
+    pub count_holds: u64,
 }
 
 impl Plan {
     pub fn condition_holds(&self, measured: f64) -> bool {
         self.condition.holds(measured)
+    }
+
+    /// [`Plan::condition_holds`] for a whole number.
+    #[inline]
+    pub fn count_holds(&self, n: u32) -> bool {
+        match 1u64.checked_shl(n) {
+            Some(bit) => self.count_holds & bit != 0,
+            None => self.condition.holds(f64::from(n)),
+        }
     }
 }
 
@@ -281,6 +293,9 @@ impl CorrelationSet {
                 percentile: rule.condition.percentile.unwrap_or(50.0),
                 condition: rule.condition.clone(),
                 slots,
+                count_holds: (0..64u32)
+                    .filter(|&n| rule.condition.holds(f64::from(n)))
+                    .fold(0, |mask, n| mask | 1 << n),
             });
         }
         if let Some(cycle) = find_cycle(&edges) {
@@ -411,10 +426,11 @@ impl CorrelationSet {
         let mut out = Vec::new();
         if let Some(feeds) = self.base_feeds.get(rule.0 as usize) {
             for feed in feeds {
-                let Some(key) = self.group_key(feed, event) else {
+                let Some(key) = self.group_parts(feed, event) else {
                     continue;
                 };
-                let p = partition_of(&key, count);
+                // count > 0 is the caller's; the result is < count <= u32::MAX.
+                let p = (key.stable_hash() % u64::from(count.max(1))) as u32;
                 if !out.contains(&p) {
                     out.push(p);
                 }
@@ -424,30 +440,16 @@ impl CorrelationSet {
         out
     }
 
-    /// The encoded group key of a detection for one feed; `None` when a `group-by` field is
-    /// missing or null (such a detection belongs to no group and is not counted).
-    pub(crate) fn group_key(&self, feed: &Feed, source: &dyn Fields) -> Option<CompactString> {
+    /// The group key of a detection for one feed, not yet encoded (`None`: a `group-by` field
+    /// is missing or `null`).
+    #[inline]
+    pub(crate) fn group_parts<'a>(
+        &self,
+        feed: &Feed,
+        source: &'a dyn Fields,
+    ) -> Option<GroupKey<'a>> {
         let slot = &self.plans[feed.corr as usize].slots[usize::from(feed.slot)];
-        let fields = &slot.group_fields;
-        // Every detection of a grouped correlation comes here: up to four group-by fields
-        // (nearly every rule) are collected on the stack rather than in a vector.
-        const STACK: usize = 4;
-        if fields.len() <= STACK {
-            let mut values: [Option<&Value>; STACK] = [None; STACK];
-            for (value, field) in values.iter_mut().zip(fields) {
-                let v = source.field(field);
-                if v.is_none_or(Value::is_null) {
-                    return None;
-                }
-                *value = v;
-            }
-            return Some(encode_key(values[..fields.len()].iter().copied()));
-        }
-        let values: Vec<Option<&Value>> = fields.iter().map(|f| source.field(f)).collect();
-        if values.iter().any(|v| v.is_none_or(Value::is_null)) {
-            return None;
-        }
-        Some(encode_key(values))
+        GroupKey::read(&slot.group_fields, source)
     }
 
     /// The alert `group` of a detection for one feed: names as written in `group-by`.

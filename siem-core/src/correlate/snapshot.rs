@@ -286,7 +286,7 @@ impl Correlator {
                     }
                 };
                 let table = &mut correlator.tables[c][k];
-                let hash = super::engine::group_hash(&g.key);
+                let hash = super::key::group_hash(&g.key);
                 if table.groups.find(hash, &g.key).is_some() {
                     report.groups_dropped += 1;
                     continue;

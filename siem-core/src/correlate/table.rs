@@ -32,7 +32,7 @@ use std::sync::Arc;
 use compact_str::CompactString;
 
 use super::index::{Index, prefetch, prefetch_at};
-use super::key::{Num, percentile, sum};
+use super::key::{GroupKey, Num, percentile, sum};
 use super::set::Plan;
 use crate::event::{Event, Value};
 use crate::sigma::correlation::CorrelationType;
@@ -79,6 +79,16 @@ impl Groups {
     pub fn find(&self, hash: u64, key: &str) -> Option<u32> {
         self.index.find(hash, |i| {
             self.slots.get(i as usize).is_some_and(|s| s.key == key)
+        })
+    }
+
+    /// The slot of the group with `key` (whose hash is `hash`), compared by value.
+    #[inline]
+    pub fn find_key(&self, hash: u64, key: &GroupKey<'_>) -> Option<u32> {
+        self.index.find(hash, |i| {
+            self.slots
+                .get(i as usize)
+                .is_some_and(|s| key.matches(&s.key))
         })
     }
 
@@ -362,22 +372,8 @@ impl Rings {
     ) -> (u32, i64, u64) {
         match self {
             Rings::Inline { m } => {
-                let m = *m;
-                let (mut h, mut l) = (slot.head, slot.len);
-                while l > 0 && slot.inline[usize::from(h)] < min {
-                    h = (h + 1) % m;
-                    l -= 1;
-                }
-                if l == m {
-                    // Saturated: the oldest entry is no longer needed (see the module docs).
-                    h = (h + 1) % m;
-                    l -= 1;
-                }
-                slot.inline[usize::from((h + l) % m)] = t;
-                l += 1;
-                slot.head = h;
-                slot.len = l;
-                (u32::from(l), slot.inline[usize::from(h)], 0)
+                let (n, oldest) = push_inline(slot, *m, min, t);
+                (n, oldest, 0)
             }
             Rings::Deque { data, overflow } => {
                 let d = &mut data[i];
@@ -440,6 +436,30 @@ impl Rings {
             }
         }
     }
+}
+
+/// [`Rings::push`] for a ring of `m` entries inside the slot: drops timestamps before `min`,
+/// appends `t`, keeps the newest `m`; returns the count and the oldest timestamp.
+#[inline]
+fn push_inline(slot: &mut Slot, m: u8, min: i64, t: i64) -> (u32, i64) {
+    // Positions wrap by a comparison, not a division (h, l < m <= INLINE).
+    let next = |x: u8| if x + 1 >= m { 0 } else { x + 1 };
+    let (mut h, mut l) = (slot.head, slot.len);
+    while l > 0 && slot.inline[usize::from(h)] < min {
+        h = next(h);
+        l -= 1;
+    }
+    if l >= m {
+        // Saturated: the oldest entry is no longer needed (see the module docs).
+        h = next(h);
+        l -= 1;
+    }
+    let tail = if h + l >= m { h + l - m } else { h + l };
+    slot.inline[usize::from(tail)] = t;
+    l += 1;
+    slot.head = h;
+    slot.len = l;
+    (u32::from(l), slot.inline[usize::from(h)])
 }
 
 /// Per-rule rows (`temporal`, `temporal_ordered`): inside the slot up to [`INLINE`] rules, else
@@ -612,6 +632,7 @@ impl Table {
     }
 
     /// Records a sample for `slot`, keeping the newest `cap`.
+    #[inline]
     pub fn sample(&mut self, slot: u32, t: i64, event: Option<Arc<Event>>, cap: usize) {
         if let (Some(samples), Some(event)) = (&mut self.samples, event) {
             let d = &mut samples[slot as usize];
@@ -648,11 +669,20 @@ impl Table {
     ) -> (Option<Fire>, u64) {
         let i = slot as usize;
         let min = t.saturating_sub(plan.timespan);
-        let m = plan.saturation.max(1);
-        let mut dropped = 0;
         if let Some((w, v)) = &mut self.rule_latest {
             v[i * *w + usize::from(rule)] = t;
         }
+        // The common case first, in one piece: an `event_count` ring inside the slot.
+        if let Store::Count(Rings::Inline { m }) = self.store {
+            let (n, oldest) = push_inline(&mut self.groups.slots[i], m, min, t);
+            if !plan.count_holds(n) {
+                return (None, 0);
+            }
+            let fire = self.finish(slot, true, || count_value(f64::from(n)), oldest, None, min);
+            return (fire, 0);
+        }
+        let m = plan.saturation.max(1);
+        let mut dropped = 0;
         // (value, start of the window's measured stretch, contributing slots if not by rule_latest)
         let s = &mut self.groups.slots[i];
         let (value, start, own_rules): (f64, i64, Option<Vec<u16>>) = match &mut self.store {
@@ -743,38 +773,37 @@ impl Table {
                     _ => percentile(nums, plan.percentile).unwrap_or(x),
                 };
                 let start = d.front().map_or(t, |(ts, _)| *ts);
+                let holds = plan_holds(plan, measured.as_f64());
                 return (
-                    self.finish(
-                        slot,
-                        plan,
-                        measured.as_f64(),
-                        measured.to_value(),
-                        start,
-                        None,
-                        min,
-                    ),
+                    self.finish(slot, holds, || measured.to_value(), start, None, min),
                     dropped,
                 );
             }
         };
-        let fire = self.finish(slot, plan, value, count_value(value), start, own_rules, min);
+        let holds = match own_rules {
+            // Counts (every type but the numeric ones) are whole numbers below 2^32.
+            None => plan.count_holds(value as u32),
+            Some(_) => plan_holds(plan, value),
+        };
+        let fire = self.finish(slot, holds, || count_value(value), start, own_rules, min);
         (fire, dropped)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The [`Fire`] of `slot` if the condition `holds`.
+    #[inline]
     fn finish(
         &self,
         slot: u32,
-        plan: &Plan,
-        measured: f64,
-        value: Value,
+        holds: bool,
+        value: impl FnOnce() -> Value,
         start: i64,
         own_rules: Option<Vec<u16>>,
         min: i64,
     ) -> Option<Fire> {
-        if !plan_holds(plan, measured) {
+        if !holds {
             return None;
         }
+        let value = value();
         let rules = match (own_rules, &self.rule_latest) {
             (Some(r), _) => r,
             (None, Some((w, v))) => {

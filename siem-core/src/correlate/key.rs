@@ -643,7 +643,8 @@ mod tests {
             (0usize..130).prop_map(|n| Value::from("x".repeat(n).as_str())),
             any::<[u8; 4]>().prop_map(|b| Value::Ip(std::net::IpAddr::from(b))),
             any::<[u16; 8]>().prop_map(|b| Value::Ip(std::net::IpAddr::from(b))),
-            prop::collection::vec(any::<i64>().prop_map(Value::Int), 0..3).prop_map(Value::List),
+            prop::collection::vec(any::<i64>().prop_map(Value::Int), 0..3)
+                .prop_map(|items| Value::List(items.into())),
         ]
     }
 

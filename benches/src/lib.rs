@@ -2,4 +2,5 @@
 
 pub mod clock;
 pub mod corpus;
+pub mod correlation;
 pub mod sysmon;

@@ -165,7 +165,7 @@ impl Value {
             serde_json::Value::Object(map) => {
                 let mut flat = Flattener::default();
                 flat.object("", map, 0);
-                Value::Object(Box::new(flat.fields))
+                Value::Object(Box::new(flat.fields.into_map()))
             }
         }
     }
@@ -391,7 +391,7 @@ pub struct Event {
     pub timestamp: Option<DateTime<Utc>>,
     /// The Sigma logsource the parser inferred or the caller assigned.
     pub logsource: LogSource,
-    fields: FieldMap,
+    fields: Fields,
 }
 
 /// Why a JSON text could not become an [`Event`].
@@ -418,7 +418,7 @@ impl Event {
     /// know roughly how many fields they set use it to skip the rehashing a growing map costs.
     pub fn with_capacity(fields: usize) -> Self {
         Event {
-            fields: FieldMap::with_capacity_and_hasher(fields, FieldHasher::default()),
+            fields: Fields::with_capacity(fields),
             ..Self::default()
         }
     }
@@ -489,33 +489,17 @@ impl Event {
                     let mut full = name.clone();
                     full.push('.');
                     full.push_str(&key);
-                    self.fields.insert(full, value);
+                    self.fields.put(full, value);
                 }
             }
             value => self.put(name, value),
         }
     }
 
-    /// Sets a (non-object) field: one probe with the name's hash, then the value is written in
-    /// place or the entry appended. Unlike `IndexMap::insert` it hands no previous value back,
-    /// which the compiler moves through the stack (measurably: it is on every parser's path).
+    /// Sets a (non-object) field: see [`Fields::upsert`].
     #[inline]
     fn put(&mut self, name: CompactString, value: Value) {
-        use indexmap::map::RawEntryApiV1;
-        use std::hash::BuildHasher;
-        let hash = self.fields.hasher().hash_one(name.as_str());
-        match self
-            .fields
-            .raw_entry_mut_v1()
-            .from_hash(hash, |k| k.as_str() == name.as_str())
-        {
-            indexmap::map::raw_entry_v1::RawEntryMut::Occupied(mut entry) => {
-                *entry.get_mut() = value;
-            }
-            indexmap::map::raw_entry_v1::RawEntryMut::Vacant(entry) => {
-                entry.insert_hashed_nocheck(hash, name, value);
-            }
-        }
+        self.fields.put(name, value);
     }
 
     /// Sets a field only when it is not already present.
@@ -545,7 +529,7 @@ impl Event {
             }
             None => {
                 self.fields
-                    .insert("tags".into(), Value::List(vec![Value::from(tag)].into()));
+                    .put("tags".into(), Value::List(vec![Value::from(tag)].into()));
             }
         }
     }
@@ -571,7 +555,7 @@ impl Event {
 
     /// All fields in insertion order, by dotted name.
     pub fn fields(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
-        self.fields.iter().map(|(k, v)| (k.as_str(), v))
+        self.fields.iter()
     }
 
     /// The number of (flattened) fields.
@@ -709,12 +693,7 @@ impl Event {
             ts_value = Value::Str(CompactString::from(format_timestamp(ts)));
             entries.push(("@timestamp", &ts_value));
         }
-        entries.extend(
-            self.fields
-                .iter()
-                .filter(|(k, _)| k.as_str() != "@timestamp")
-                .map(|(k, v)| (k.as_str(), v)),
-        );
+        entries.extend(self.fields.iter().filter(|(k, _)| *k != "@timestamp"));
         let logsource;
         if !self.logsource.is_empty() {
             let mut map = FieldMap::default();
@@ -929,11 +908,168 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
+/// An event's fields: the entries in insertion order, and a hash table of their indices (the
+/// layout of an `IndexMap`, by hand, so that setting a field probes the table once).
+///
+/// `IndexMap` offers no single-probe insert that does not hand the previous value back: its
+/// entry APIs look the name up, and a vacant entry then searches the table a second time for
+/// the free slot. hashbrown's [`HashTable::entry`](hashbrown::HashTable::entry) finds the name
+/// or the free slot in the same probe, which is what a parser filling a new event needs: every
+/// name it sets is new. Entries keep no hash (56 bytes instead of 64): the table is sized up
+/// front by [`Event::with_capacity`], and on the rare growth the names are hashed again.
+#[derive(Clone, Default)]
+struct Fields {
+    entries: Vec<(CompactString, Value)>,
+    index: hashbrown::HashTable<usize>,
+    hasher: FieldHasher,
+}
+
+impl Fields {
+    fn with_capacity(capacity: usize) -> Self {
+        Fields {
+            entries: Vec::with_capacity(capacity),
+            index: hashbrown::HashTable::with_capacity(capacity),
+            hasher: FieldHasher::default(),
+        }
+    }
+
+    #[inline]
+    fn hash(&self, name: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(name)
+    }
+
+    #[inline]
+    fn get_index_of(&self, name: &str) -> Option<usize> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let entries = &self.entries;
+        self.index
+            .find(self.hash(name), |&i| entries[i].0.as_str() == name)
+            .copied()
+    }
+
+    #[inline]
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.get_index_of(name).map(|i| &self.entries[i].1)
+    }
+
+    #[inline]
+    fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+        self.get_index_of(name).map(|i| &mut self.entries[i].1)
+    }
+
+    #[inline]
+    fn contains_key(&self, name: &str) -> bool {
+        self.get_index_of(name).is_some()
+    }
+
+    /// Sets `name` to `value`, replacing an earlier value in place.
+    #[inline]
+    fn put(&mut self, name: CompactString, value: Value) {
+        self.upsert(name, value, |_, slot, value| *slot = value);
+    }
+
+    /// One probe with the name's hash: when the name is present, `occupied` gets its index, its
+    /// value and the new value; otherwise the entry is appended. Returns whether it was appended.
+    /// Nothing is handed back by value (a returned previous value is moved through the stack,
+    /// which measurably costs on every parser's path).
+    #[inline(always)]
+    fn upsert(
+        &mut self,
+        name: CompactString,
+        value: Value,
+        occupied: impl FnOnce(usize, &mut Value, Value),
+    ) -> bool {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(name.as_str());
+        let entries = &mut self.entries;
+        let hasher = &self.hasher;
+        match self.index.entry(
+            hash,
+            |&i| entries[i].0.as_str() == name.as_str(),
+            |&i| hasher.hash_one(entries[i].0.as_str()),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(entry) => {
+                let index = *entry.get();
+                occupied(index, &mut entries[index].1, value);
+                false
+            }
+            hashbrown::hash_table::Entry::Vacant(entry) => {
+                entry.insert(entries.len());
+                entries.push((name, value));
+                true
+            }
+        }
+    }
+
+    /// Removes `name`, shifting the later entries down (insertion order is kept).
+    fn shift_remove(&mut self, name: &str) -> Option<Value> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let hash = self.hash(name);
+        let entries = &self.entries;
+        let found = self
+            .index
+            .find_entry(hash, |&i| entries[i].0.as_str() == name)
+            .ok()?;
+        let (index, _) = found.remove();
+        for slot in self.index.iter_mut() {
+            if *slot > index {
+                *slot -= 1;
+            }
+        }
+        Some(self.entries.remove(index).1)
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    #[inline]
+    fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    #[inline]
+    fn values(&self) -> impl ExactSizeIterator<Item = &Value> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    /// The entries as a [`FieldMap`] (objects inside lists keep that public type).
+    fn into_map(self) -> FieldMap {
+        let mut map = FieldMap::with_capacity_and_hasher(self.entries.len(), self.hasher);
+        map.extend(self.entries);
+        map
+    }
+}
+
+/// Equal when they hold the same names with equal values, in any order (as `IndexMap`'s `==`).
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+impl fmt::Debug for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
 /// Flattens nested JSON objects into dotted names; on a name collision the key that came from
 /// fewer levels of nesting wins.
 #[derive(Default)]
 struct Flattener {
-    fields: FieldMap,
+    fields: Fields,
     /// Nesting depth each entry of `fields` came from, by index; only consulted on collisions.
     depths: Vec<u16>,
 }
@@ -971,17 +1107,15 @@ impl Flattener {
     }
 
     fn put(&mut self, name: CompactString, value: Value, depth: u16) {
-        match self.fields.get_index_of(&name) {
-            Some(index) => {
-                if depth <= self.depths[index] {
-                    self.fields[index] = value;
-                    self.depths[index] = depth;
-                }
+        let depths = &mut self.depths;
+        let inserted = self.fields.upsert(name, value, |index, slot, value| {
+            if depth <= depths[index] {
+                *slot = value;
+                depths[index] = depth;
             }
-            None => {
-                self.fields.insert(name, value);
-                self.depths.push(depth);
-            }
+        });
+        if inserted {
+            depths.push(depth);
         }
     }
 }
@@ -1109,6 +1243,82 @@ pub(crate) fn write_json_string(out: &mut String, s: &str) {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8, i64),
+        InsertIfAbsent(u8, i64),
+        Remove(u8),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        // Names from a small set (so that replacing and removing happen), some of them longer
+        // than the 24 bytes a `CompactString` keeps inline.
+        prop_oneof![
+            4 => (0u8..40, any::<i64>()).prop_map(|(n, v)| Op::Insert(n, v)),
+            1 => (0u8..40, any::<i64>()).prop_map(|(n, v)| Op::InsertIfAbsent(n, v)),
+            1 => (0u8..40).prop_map(Op::Remove),
+        ]
+    }
+
+    fn op_name(n: u8) -> String {
+        if n.is_multiple_of(3) {
+            format!("a.rather.long.field.name.number.{n}")
+        } else {
+            format!("f.{n}")
+        }
+    }
+
+    proptest::proptest! {
+        /// The hand-made field map against an `IndexMap` model: same values, same order, with
+        /// and without a capacity hint (growth re-hashes the names), removals shifting indices.
+        #[test]
+        fn fields_behave_like_an_index_map(
+            ops in proptest::collection::vec(op(), 0..200),
+            capacity in 0usize..20,
+        ) {
+            let mut event = Event::with_capacity(capacity);
+            let mut model: IndexMap<String, i64> = IndexMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert(n, v) => {
+                        event.insert(op_name(n), v);
+                        model.insert(op_name(n), v);
+                    }
+                    Op::InsertIfAbsent(n, v) => {
+                        event.insert_if_absent(op_name(n), v);
+                        model.entry(op_name(n)).or_insert(v);
+                    }
+                    Op::Remove(n) => {
+                        let got = event.remove(&op_name(n));
+                        proptest::prop_assert_eq!(got, model.shift_remove(&op_name(n)).map(Value::Int));
+                    }
+                }
+                proptest::prop_assert_eq!(event.len(), model.len());
+            }
+            let fields: Vec<(String, Value)> =
+                event.fields().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let expected: Vec<(String, Value)> =
+                model.iter().map(|(k, v)| (k.clone(), Value::Int(*v))).collect();
+            proptest::prop_assert_eq!(fields, expected);
+            for n in 0..40 {
+                let expected = model.get(&op_name(n)).map(|v| Value::Int(*v));
+                proptest::prop_assert_eq!(event.get(&op_name(n)), expected.as_ref());
+                proptest::prop_assert_eq!(event.contains(&op_name(n)), model.contains_key(&op_name(n)));
+            }
+            // Equality ignores order, as `IndexMap`'s does.
+            let mut reversed = Event::new();
+            for (k, v) in model.iter().rev() {
+                reversed.insert(k.as_str(), *v);
+            }
+            proptest::prop_assert_eq!(&reversed, &event);
+            if let Some((k, _)) = model.first() {
+                reversed.insert(k.as_str(), "other");
+                proptest::prop_assert_ne!(&reversed, &event);
+            }
+        }
+    }
 
     #[test]
     fn flat_key_wins_over_nested_path_in_either_order() {

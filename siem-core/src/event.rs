@@ -913,23 +913,47 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
 ///
 /// `IndexMap` offers no single-probe insert that does not hand the previous value back: its
 /// entry APIs look the name up, and a vacant entry then searches the table a second time for
-/// the free slot. hashbrown's [`HashTable::entry`](hashbrown::HashTable::entry) finds the name
-/// or the free slot in the same probe, which is what a parser filling a new event needs: every
-/// name it sets is new. Entries keep no hash (56 bytes instead of 64): the table is sized up
-/// front by [`Event::with_capacity`], and on the rare growth the names are hashed again.
+/// the free slot. Here one probe finds the name or the free slot, which is what a parser
+/// filling a new event needs: every name it sets is new.
+///
+/// Up to [`SMALL_ENTRIES`] fields (every syslog and access line) the index is a table of
+/// [`SMALL_SLOTS`] `u16` slots inside the struct: no allocation, at most half full, linear
+/// probing, each slot the top 8 bits of the name's hash and the entry's index + 1 (0 = free).
+/// The 17th field moves the index into a hashbrown [`HashTable`](hashbrown::HashTable) for good;
+/// an event made with a capacity above [`LARGE_HINT`] (JSON) starts there. Entries keep no hash
+/// (56 bytes instead of 64): when the index moves or grows, the names are hashed again.
 #[derive(Clone, Default)]
 struct Fields {
     entries: Vec<(CompactString, Value)>,
-    index: hashbrown::HashTable<usize>,
+    /// The index until `in_large` (then all free).
+    small: [u16; SMALL_SLOTS],
+    /// The index once `in_large` (empty, unallocated, before).
+    large: hashbrown::HashTable<usize>,
+    /// Whether `large` is the index: set for good at the 17th field, or from the start for a
+    /// capacity above [`LARGE_HINT`]. While unset, `entries.len() <= SMALL_ENTRIES`.
+    in_large: bool,
     hasher: FieldHasher,
 }
 
+/// Fields indexed by [`Fields::small`].
+const SMALL_ENTRIES: usize = 16;
+/// Slots of [`Fields::small`]: twice [`SMALL_ENTRIES`], so a probe always reaches a free slot.
+const SMALL_SLOTS: usize = 2 * SMALL_ENTRIES;
+/// A capacity above this starts the event with the hash table index.
+const LARGE_HINT: usize = 2 * SMALL_ENTRIES;
+
 impl Fields {
     fn with_capacity(capacity: usize) -> Self {
+        let large = capacity > LARGE_HINT;
         Fields {
             entries: Vec::with_capacity(capacity),
-            index: hashbrown::HashTable::with_capacity(capacity),
-            hasher: FieldHasher::default(),
+            large: if large {
+                hashbrown::HashTable::with_capacity(capacity)
+            } else {
+                hashbrown::HashTable::new()
+            },
+            in_large: large,
+            ..Fields::default()
         }
     }
 
@@ -939,15 +963,49 @@ impl Fields {
         self.hasher.hash_one(name)
     }
 
+    /// The small table's slot value for entry `index` of a name hashed to `hash`.
+    #[inline]
+    fn small_slot(hash: u64, index: usize) -> u16 {
+        (((hash >> 56) as u16) << 8) | (index as u16 + 1)
+    }
+
+    /// In the small table: `Ok(index)` of the entry named `name`, or `Err(slot)`, the free slot
+    /// where it would go.
+    #[inline]
+    fn small_find(&self, hash: u64, name: &str) -> Result<usize, usize> {
+        let tag = (hash >> 56) as u16;
+        let mut pos = hash as usize;
+        loop {
+            pos &= SMALL_SLOTS - 1;
+            let slot = self.small[pos];
+            if slot == 0 {
+                return Err(pos);
+            }
+            if slot >> 8 == tag {
+                let index = usize::from(slot & 0xff) - 1;
+                if self.entries[index].0.as_str() == name {
+                    return Ok(index);
+                }
+            }
+            pos += 1;
+        }
+    }
+
     #[inline]
     fn get_index_of(&self, name: &str) -> Option<usize> {
-        if self.entries.is_empty() {
+        let len = self.entries.len();
+        if len == 0 {
             return None;
         }
-        let entries = &self.entries;
-        self.index
-            .find(self.hash(name), |&i| entries[i].0.as_str() == name)
-            .copied()
+        let hash = self.hash(name);
+        if !self.in_large {
+            self.small_find(hash, name).ok()
+        } else {
+            let entries = &self.entries;
+            self.large
+                .find(hash, |&i| entries[i].0.as_str() == name)
+                .copied()
+        }
     }
 
     #[inline]
@@ -982,11 +1040,45 @@ impl Fields {
         value: Value,
         occupied: impl FnOnce(usize, &mut Value, Value),
     ) -> bool {
+        let hash = self.hash(name.as_str());
+        let len = self.entries.len();
+        if !self.in_large && len < SMALL_ENTRIES {
+            match self.small_find(hash, name.as_str()) {
+                Ok(index) => {
+                    occupied(index, &mut self.entries[index].1, value);
+                    false
+                }
+                Err(pos) => {
+                    self.small[pos] = Self::small_slot(hash, len);
+                    self.entries.push((name, value));
+                    true
+                }
+            }
+        } else {
+            self.upsert_large(hash, name, value, occupied)
+        }
+    }
+
+    /// [`Fields::upsert`] in the hash table; at the 17th field, moves the index there first.
+    #[inline]
+    fn upsert_large(
+        &mut self,
+        hash: u64,
+        name: CompactString,
+        value: Value,
+        occupied: impl FnOnce(usize, &mut Value, Value),
+    ) -> bool {
         use std::hash::BuildHasher;
-        let hash = self.hasher.hash_one(name.as_str());
+        if !self.in_large {
+            if let Ok(index) = self.small_find(hash, name.as_str()) {
+                occupied(index, &mut self.entries[index].1, value);
+                return false;
+            }
+            self.index_large(self.entries.capacity().max(2 * SMALL_ENTRIES));
+        }
         let entries = &mut self.entries;
         let hasher = &self.hasher;
-        match self.index.entry(
+        match self.large.entry(
             hash,
             |&i| entries[i].0.as_str() == name.as_str(),
             |&i| hasher.hash_one(entries[i].0.as_str()),
@@ -1004,24 +1096,48 @@ impl Fields {
         }
     }
 
+    /// Builds the hash table index of all entries (room for `capacity`), emptying the small one.
+    #[cold]
+    #[inline(never)]
+    fn index_large(&mut self, capacity: usize) {
+        use std::hash::BuildHasher;
+        self.small = [0; SMALL_SLOTS];
+        self.in_large = true;
+        self.large.clear();
+        self.large.reserve(capacity, |&i| {
+            self.hasher.hash_one(self.entries[i].0.as_str())
+        });
+        for (index, (name, _)) in self.entries.iter().enumerate() {
+            let hash = self.hasher.hash_one(name.as_str());
+            self.large.insert_unique(hash, index, |&i| {
+                self.hasher.hash_one(self.entries[i].0.as_str())
+            });
+        }
+    }
+
+    /// Builds the index again from the entries (after a removal shifted them).
+    fn reindex(&mut self) {
+        if self.in_large {
+            self.index_large(self.entries.len());
+            return;
+        }
+        self.small = [0; SMALL_SLOTS];
+        for index in 0..self.entries.len() {
+            let hash = self.hash(self.entries[index].0.as_str());
+            let mut pos = hash as usize;
+            while self.small[pos & (SMALL_SLOTS - 1)] != 0 {
+                pos += 1;
+            }
+            self.small[pos & (SMALL_SLOTS - 1)] = Self::small_slot(hash, index);
+        }
+    }
+
     /// Removes `name`, shifting the later entries down (insertion order is kept).
     fn shift_remove(&mut self, name: &str) -> Option<Value> {
-        if self.entries.is_empty() {
-            return None;
-        }
-        let hash = self.hash(name);
-        let entries = &self.entries;
-        let found = self
-            .index
-            .find_entry(hash, |&i| entries[i].0.as_str() == name)
-            .ok()?;
-        let (index, _) = found.remove();
-        for slot in self.index.iter_mut() {
-            if *slot > index {
-                *slot -= 1;
-            }
-        }
-        Some(self.entries.remove(index).1)
+        let index = self.get_index_of(name)?;
+        let (_, value) = self.entries.remove(index);
+        self.reindex();
+        Some(value)
     }
 
     #[inline]
@@ -1272,11 +1388,12 @@ mod tests {
 
     proptest::proptest! {
         /// The hand-made field map against an `IndexMap` model: same values, same order, with
-        /// and without a capacity hint (growth re-hashes the names), removals shifting indices.
+        /// and without a capacity hint (the small index, the move to the hash table at the 17th
+        /// name, the hash table from the start, its growth), removals shifting indices.
         #[test]
         fn fields_behave_like_an_index_map(
             ops in proptest::collection::vec(op(), 0..200),
-            capacity in 0usize..20,
+            capacity in 0usize..48,
         ) {
             let mut event = Event::with_capacity(capacity);
             let mut model: IndexMap<String, i64> = IndexMap::new();

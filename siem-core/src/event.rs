@@ -165,7 +165,7 @@ impl Value {
             serde_json::Value::Object(map) => {
                 let mut flat = Flattener::default();
                 flat.object("", map, 0);
-                Value::Object(Box::new(flat.fields))
+                Value::Object(Box::new(flat.fields.into_map()))
             }
         }
     }
@@ -391,7 +391,7 @@ pub struct Event {
     pub timestamp: Option<DateTime<Utc>>,
     /// The Sigma logsource the parser inferred or the caller assigned.
     pub logsource: LogSource,
-    fields: FieldMap,
+    fields: Fields,
 }
 
 /// Why a JSON text could not become an [`Event`].
@@ -418,7 +418,7 @@ impl Event {
     /// know roughly how many fields they set use it to skip the rehashing a growing map costs.
     pub fn with_capacity(fields: usize) -> Self {
         Event {
-            fields: FieldMap::with_capacity_and_hasher(fields, FieldHasher::default()),
+            fields: Fields::with_capacity(fields),
             ..Self::default()
         }
     }
@@ -489,33 +489,17 @@ impl Event {
                     let mut full = name.clone();
                     full.push('.');
                     full.push_str(&key);
-                    self.fields.insert(full, value);
+                    self.fields.put(full, value);
                 }
             }
             value => self.put(name, value),
         }
     }
 
-    /// Sets a (non-object) field: one probe with the name's hash, then the value is written in
-    /// place or the entry appended. Unlike `IndexMap::insert` it hands no previous value back,
-    /// which the compiler moves through the stack (measurably: it is on every parser's path).
+    /// Sets a (non-object) field: see [`Fields::upsert`].
     #[inline]
     fn put(&mut self, name: CompactString, value: Value) {
-        use indexmap::map::RawEntryApiV1;
-        use std::hash::BuildHasher;
-        let hash = self.fields.hasher().hash_one(name.as_str());
-        match self
-            .fields
-            .raw_entry_mut_v1()
-            .from_hash(hash, |k| k.as_str() == name.as_str())
-        {
-            indexmap::map::raw_entry_v1::RawEntryMut::Occupied(mut entry) => {
-                *entry.get_mut() = value;
-            }
-            indexmap::map::raw_entry_v1::RawEntryMut::Vacant(entry) => {
-                entry.insert_hashed_nocheck(hash, name, value);
-            }
-        }
+        self.fields.put(name, value);
     }
 
     /// Sets a field only when it is not already present.
@@ -545,7 +529,7 @@ impl Event {
             }
             None => {
                 self.fields
-                    .insert("tags".into(), Value::List(vec![Value::from(tag)].into()));
+                    .put("tags".into(), Value::List(vec![Value::from(tag)].into()));
             }
         }
     }
@@ -571,7 +555,7 @@ impl Event {
 
     /// All fields in insertion order, by dotted name.
     pub fn fields(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
-        self.fields.iter().map(|(k, v)| (k.as_str(), v))
+        self.fields.iter()
     }
 
     /// The number of (flattened) fields.
@@ -709,12 +693,7 @@ impl Event {
             ts_value = Value::Str(CompactString::from(format_timestamp(ts)));
             entries.push(("@timestamp", &ts_value));
         }
-        entries.extend(
-            self.fields
-                .iter()
-                .filter(|(k, _)| k.as_str() != "@timestamp")
-                .map(|(k, v)| (k.as_str(), v)),
-        );
+        entries.extend(self.fields.iter().filter(|(k, _)| *k != "@timestamp"));
         let logsource;
         if !self.logsource.is_empty() {
             let mut map = FieldMap::default();
@@ -929,11 +908,284 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
+/// An event's fields: the entries in insertion order, and a hash table of their indices (the
+/// layout of an `IndexMap`, by hand, so that setting a field probes the table once).
+///
+/// `IndexMap` offers no single-probe insert that does not hand the previous value back: its
+/// entry APIs look the name up, and a vacant entry then searches the table a second time for
+/// the free slot. Here one probe finds the name or the free slot, which is what a parser
+/// filling a new event needs: every name it sets is new.
+///
+/// Up to [`SMALL_ENTRIES`] fields (every syslog and access line) the index is a table of
+/// [`SMALL_SLOTS`] `u16` slots inside the struct: no allocation, at most half full, linear
+/// probing, each slot the top 8 bits of the name's hash and the entry's index + 1 (0 = free).
+/// The 17th field moves the index into a hashbrown [`HashTable`](hashbrown::HashTable) for good;
+/// an event made with a capacity above [`LARGE_HINT`] (JSON) starts there. Entries keep no hash
+/// (56 bytes instead of 64): when the index moves or grows, the names are hashed again.
+#[derive(Clone, Default)]
+struct Fields {
+    entries: Vec<(CompactString, Value)>,
+    /// The index until `in_large` (then all free).
+    small: [u16; SMALL_SLOTS],
+    /// The index once `in_large` (empty, unallocated, before).
+    large: hashbrown::HashTable<usize>,
+    /// Whether `large` is the index: set for good at the 17th field, or from the start for a
+    /// capacity above [`LARGE_HINT`]. While unset, `entries.len() <= SMALL_ENTRIES`.
+    in_large: bool,
+    hasher: FieldHasher,
+}
+
+/// Fields indexed by [`Fields::small`].
+const SMALL_ENTRIES: usize = 16;
+/// Slots of [`Fields::small`]: twice [`SMALL_ENTRIES`], so a probe always reaches a free slot.
+const SMALL_SLOTS: usize = 2 * SMALL_ENTRIES;
+/// A capacity above this starts the event with the hash table index.
+const LARGE_HINT: usize = 2 * SMALL_ENTRIES;
+
+impl Fields {
+    fn with_capacity(capacity: usize) -> Self {
+        let large = capacity > LARGE_HINT;
+        Fields {
+            entries: Vec::with_capacity(capacity),
+            large: if large {
+                hashbrown::HashTable::with_capacity(capacity)
+            } else {
+                hashbrown::HashTable::new()
+            },
+            in_large: large,
+            ..Fields::default()
+        }
+    }
+
+    #[inline]
+    fn hash(&self, name: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(name)
+    }
+
+    /// The small table's slot value for entry `index` of a name hashed to `hash`.
+    #[inline]
+    fn small_slot(hash: u64, index: usize) -> u16 {
+        (((hash >> 56) as u16) << 8) | (index as u16 + 1)
+    }
+
+    /// In the small table: `Ok(index)` of the entry named `name`, or `Err(slot)`, the free slot
+    /// where it would go.
+    #[inline]
+    fn small_find(&self, hash: u64, name: &str) -> Result<usize, usize> {
+        let tag = (hash >> 56) as u16;
+        let mut pos = hash as usize;
+        loop {
+            pos &= SMALL_SLOTS - 1;
+            let slot = self.small[pos];
+            if slot == 0 {
+                return Err(pos);
+            }
+            if slot >> 8 == tag {
+                let index = usize::from(slot & 0xff) - 1;
+                if self.entries[index].0.as_str() == name {
+                    return Ok(index);
+                }
+            }
+            pos += 1;
+        }
+    }
+
+    #[inline]
+    fn get_index_of(&self, name: &str) -> Option<usize> {
+        let len = self.entries.len();
+        if len == 0 {
+            return None;
+        }
+        let hash = self.hash(name);
+        if !self.in_large {
+            self.small_find(hash, name).ok()
+        } else {
+            let entries = &self.entries;
+            self.large
+                .find(hash, |&i| entries[i].0.as_str() == name)
+                .copied()
+        }
+    }
+
+    #[inline]
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.get_index_of(name).map(|i| &self.entries[i].1)
+    }
+
+    #[inline]
+    fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+        self.get_index_of(name).map(|i| &mut self.entries[i].1)
+    }
+
+    #[inline]
+    fn contains_key(&self, name: &str) -> bool {
+        self.get_index_of(name).is_some()
+    }
+
+    /// Sets `name` to `value`, replacing an earlier value in place.
+    #[inline]
+    fn put(&mut self, name: CompactString, value: Value) {
+        self.upsert(name, value, |_, slot, value| *slot = value);
+    }
+
+    /// One probe with the name's hash: when the name is present, `occupied` gets its index, its
+    /// value and the new value; otherwise the entry is appended. Returns whether it was appended.
+    /// Nothing is handed back by value (a returned previous value is moved through the stack,
+    /// which measurably costs on every parser's path).
+    #[inline(always)]
+    fn upsert(
+        &mut self,
+        name: CompactString,
+        value: Value,
+        occupied: impl FnOnce(usize, &mut Value, Value),
+    ) -> bool {
+        let hash = self.hash(name.as_str());
+        let len = self.entries.len();
+        if !self.in_large && len < SMALL_ENTRIES {
+            match self.small_find(hash, name.as_str()) {
+                Ok(index) => {
+                    occupied(index, &mut self.entries[index].1, value);
+                    false
+                }
+                Err(pos) => {
+                    self.small[pos] = Self::small_slot(hash, len);
+                    self.entries.push((name, value));
+                    true
+                }
+            }
+        } else {
+            self.upsert_large(hash, name, value, occupied)
+        }
+    }
+
+    /// [`Fields::upsert`] in the hash table; at the 17th field, moves the index there first.
+    #[inline]
+    fn upsert_large(
+        &mut self,
+        hash: u64,
+        name: CompactString,
+        value: Value,
+        occupied: impl FnOnce(usize, &mut Value, Value),
+    ) -> bool {
+        use std::hash::BuildHasher;
+        if !self.in_large {
+            if let Ok(index) = self.small_find(hash, name.as_str()) {
+                occupied(index, &mut self.entries[index].1, value);
+                return false;
+            }
+            self.index_large(self.entries.capacity().max(2 * SMALL_ENTRIES));
+        }
+        let entries = &mut self.entries;
+        let hasher = &self.hasher;
+        match self.large.entry(
+            hash,
+            |&i| entries[i].0.as_str() == name.as_str(),
+            |&i| hasher.hash_one(entries[i].0.as_str()),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(entry) => {
+                let index = *entry.get();
+                occupied(index, &mut entries[index].1, value);
+                false
+            }
+            hashbrown::hash_table::Entry::Vacant(entry) => {
+                entry.insert(entries.len());
+                entries.push((name, value));
+                true
+            }
+        }
+    }
+
+    /// Builds the hash table index of all entries (room for `capacity`), emptying the small one.
+    #[cold]
+    #[inline(never)]
+    fn index_large(&mut self, capacity: usize) {
+        use std::hash::BuildHasher;
+        self.small = [0; SMALL_SLOTS];
+        self.in_large = true;
+        self.large.clear();
+        self.large.reserve(capacity, |&i| {
+            self.hasher.hash_one(self.entries[i].0.as_str())
+        });
+        for (index, (name, _)) in self.entries.iter().enumerate() {
+            let hash = self.hasher.hash_one(name.as_str());
+            self.large.insert_unique(hash, index, |&i| {
+                self.hasher.hash_one(self.entries[i].0.as_str())
+            });
+        }
+    }
+
+    /// Builds the index again from the entries (after a removal shifted them).
+    fn reindex(&mut self) {
+        if self.in_large {
+            self.index_large(self.entries.len());
+            return;
+        }
+        self.small = [0; SMALL_SLOTS];
+        for index in 0..self.entries.len() {
+            let hash = self.hash(self.entries[index].0.as_str());
+            let mut pos = hash as usize;
+            while self.small[pos & (SMALL_SLOTS - 1)] != 0 {
+                pos += 1;
+            }
+            self.small[pos & (SMALL_SLOTS - 1)] = Self::small_slot(hash, index);
+        }
+    }
+
+    /// Removes `name`, shifting the later entries down (insertion order is kept).
+    fn shift_remove(&mut self, name: &str) -> Option<Value> {
+        let index = self.get_index_of(name)?;
+        let (_, value) = self.entries.remove(index);
+        self.reindex();
+        Some(value)
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    #[inline]
+    fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    #[inline]
+    fn values(&self) -> impl ExactSizeIterator<Item = &Value> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    /// The entries as a [`FieldMap`] (objects inside lists keep that public type).
+    fn into_map(self) -> FieldMap {
+        let mut map = FieldMap::with_capacity_and_hasher(self.entries.len(), self.hasher);
+        map.extend(self.entries);
+        map
+    }
+}
+
+/// Equal when they hold the same names with equal values, in any order (as `IndexMap`'s `==`).
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+impl fmt::Debug for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
 /// Flattens nested JSON objects into dotted names; on a name collision the key that came from
 /// fewer levels of nesting wins.
 #[derive(Default)]
 struct Flattener {
-    fields: FieldMap,
+    fields: Fields,
     /// Nesting depth each entry of `fields` came from, by index; only consulted on collisions.
     depths: Vec<u16>,
 }
@@ -971,17 +1223,15 @@ impl Flattener {
     }
 
     fn put(&mut self, name: CompactString, value: Value, depth: u16) {
-        match self.fields.get_index_of(&name) {
-            Some(index) => {
-                if depth <= self.depths[index] {
-                    self.fields[index] = value;
-                    self.depths[index] = depth;
-                }
+        let depths = &mut self.depths;
+        let inserted = self.fields.upsert(name, value, |index, slot, value| {
+            if depth <= depths[index] {
+                *slot = value;
+                depths[index] = depth;
             }
-            None => {
-                self.fields.insert(name, value);
-                self.depths.push(depth);
-            }
+        });
+        if inserted {
+            depths.push(depth);
         }
     }
 }
@@ -1109,6 +1359,83 @@ pub(crate) fn write_json_string(out: &mut String, s: &str) {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8, i64),
+        InsertIfAbsent(u8, i64),
+        Remove(u8),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        // Names from a small set (so that replacing and removing happen), some of them longer
+        // than the 24 bytes a `CompactString` keeps inline.
+        prop_oneof![
+            4 => (0u8..40, any::<i64>()).prop_map(|(n, v)| Op::Insert(n, v)),
+            1 => (0u8..40, any::<i64>()).prop_map(|(n, v)| Op::InsertIfAbsent(n, v)),
+            1 => (0u8..40).prop_map(Op::Remove),
+        ]
+    }
+
+    fn op_name(n: u8) -> String {
+        if n.is_multiple_of(3) {
+            format!("a.rather.long.field.name.number.{n}")
+        } else {
+            format!("f.{n}")
+        }
+    }
+
+    proptest::proptest! {
+        /// The hand-made field map against an `IndexMap` model: same values, same order, with
+        /// and without a capacity hint (the small index, the move to the hash table at the 17th
+        /// name, the hash table from the start, its growth), removals shifting indices.
+        #[test]
+        fn fields_behave_like_an_index_map(
+            ops in proptest::collection::vec(op(), 0..200),
+            capacity in 0usize..48,
+        ) {
+            let mut event = Event::with_capacity(capacity);
+            let mut model: IndexMap<String, i64> = IndexMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert(n, v) => {
+                        event.insert(op_name(n), v);
+                        model.insert(op_name(n), v);
+                    }
+                    Op::InsertIfAbsent(n, v) => {
+                        event.insert_if_absent(op_name(n), v);
+                        model.entry(op_name(n)).or_insert(v);
+                    }
+                    Op::Remove(n) => {
+                        let got = event.remove(&op_name(n));
+                        proptest::prop_assert_eq!(got, model.shift_remove(&op_name(n)).map(Value::Int));
+                    }
+                }
+                proptest::prop_assert_eq!(event.len(), model.len());
+            }
+            let fields: Vec<(String, Value)> =
+                event.fields().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let expected: Vec<(String, Value)> =
+                model.iter().map(|(k, v)| (k.clone(), Value::Int(*v))).collect();
+            proptest::prop_assert_eq!(fields, expected);
+            for n in 0..40 {
+                let expected = model.get(&op_name(n)).map(|v| Value::Int(*v));
+                proptest::prop_assert_eq!(event.get(&op_name(n)), expected.as_ref());
+                proptest::prop_assert_eq!(event.contains(&op_name(n)), model.contains_key(&op_name(n)));
+            }
+            // Equality ignores order, as `IndexMap`'s does.
+            let mut reversed = Event::new();
+            for (k, v) in model.iter().rev() {
+                reversed.insert(k.as_str(), *v);
+            }
+            proptest::prop_assert_eq!(&reversed, &event);
+            if let Some((k, _)) = model.first() {
+                reversed.insert(k.as_str(), "other");
+                proptest::prop_assert_ne!(&reversed, &event);
+            }
+        }
+    }
 
     #[test]
     fn flat_key_wins_over_nested_path_in_either_order() {

@@ -7,9 +7,11 @@
 //!
 //! # Representation and cost
 //!
-//! Fields are stored **flat**, keyed by their dotted ECS name, in insertion order
-//! (`IndexMap` with a fast randomized hasher). Looking up `"source.ip"` is therefore one hash
-//! probe, which is what the matcher does on its hot path. Nested objects given to
+//! Fields are stored **flat**, keyed by their dotted ECS name, in insertion order (a vector of
+//! entries with a hash index, hashed with randomized foldhash: up to 16 fields the index is 32
+//! two-byte slots inside the event, no allocation; beyond, a hashbrown table). Looking up
+//! `"source.ip"` is therefore one hash probe, which is what the matcher does on its hot path,
+//! and setting a new field is one probe too. Nested objects given to
 //! [`Event::insert`] or read from JSON are flattened on the way in; [`Event::to_json`] nests
 //! them again, so the JSON you get out is ordinary nested ECS that Kibana understands.
 //!

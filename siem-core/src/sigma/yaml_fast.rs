@@ -319,17 +319,7 @@ impl<'a> Reader<'a> {
         let mut map = Mapping::new();
         let mut key = first;
         loop {
-            // At the key's `:`.
-            self.pos += 1;
-            self.skip_spaces();
-            let value = match self.peek() {
-                b'\n' | 0 => self.below(c, depth, true)?,
-                b'#' => {
-                    self.skip_comment();
-                    self.below(c, depth, true)?
-                }
-                _ => self.block_node(c as isize, depth + 1, Ctx::MapValue)?,
-            };
+            let value = self.after_indicator(c, depth, Ctx::MapValue)?;
             if map.insert(key, value).is_some() {
                 // Duplicate key: `yaml_serde`'s path reports it.
                 return None;
@@ -345,6 +335,22 @@ impl<'a> Reader<'a> {
             }
         }
         Some(Value::Mapping(map))
+    }
+
+    /// The node after a key's `:` or an entry's `-` (`ctx` says which; `self.pos` is at the
+    /// indicator): on the same line, or [`below`](Self::below) when the line ends there.
+    fn after_indicator(&mut self, c: usize, depth: usize, ctx: Ctx) -> Option<Value> {
+        let key = ctx == Ctx::MapValue;
+        self.pos += 1;
+        self.skip_spaces();
+        match self.peek() {
+            b'\n' | 0 => self.below(c, depth, key),
+            b'#' => {
+                self.skip_comment();
+                self.below(c, depth, key)
+            }
+            _ => self.block_node(c as isize, depth + 1, ctx),
+        }
     }
 
     /// The value of a key or entry whose line ends after its indicator: the node on the
@@ -369,17 +375,7 @@ impl<'a> Reader<'a> {
         self.charge(0)?;
         let mut items = Vec::new();
         loop {
-            // At the entry's `-`.
-            self.pos += 1;
-            self.skip_spaces();
-            let item = match self.peek() {
-                b'\n' | 0 => self.below(c, depth, false)?,
-                b'#' => {
-                    self.skip_comment();
-                    self.below(c, depth, false)?
-                }
-                _ => self.block_node(c as isize, depth + 1, Ctx::SeqItem)?,
-            };
+            let item = self.after_indicator(c, depth, Ctx::SeqItem)?;
             items.push(item);
             match self.next_content() {
                 Next::Content(c2) if c2 == c && self.peek() == b'-' && blankz(self.at(1)) => {}

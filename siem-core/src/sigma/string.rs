@@ -131,8 +131,8 @@ pub fn escape_value(text: &str) -> String {
 
 /// Case folding as siem's matcher applies it: every character mapped on its own through
 /// Unicode's lowercase mapping (`char::to_lowercase`), so folding a text and folding each of
-/// its pieces give the same bytes. ASCII text takes a byte-wise fast path, and text without
-/// uppercase letters is borrowed, not copied.
+/// its pieces give the same bytes. ASCII is tested and lowercased eight bytes at a time (the
+/// matcher's own folding), and text that folding leaves unchanged is borrowed, not copied.
 ///
 /// ```
 /// use siem_core::sigma::fold_case;
@@ -140,30 +140,12 @@ pub fn escape_value(text: &str) -> String {
 /// assert!(matches!(fold_case("already lower"), std::borrow::Cow::Borrowed(_)));
 /// ```
 pub fn fold_case(text: &str) -> Cow<'_, str> {
-    if text.is_ascii() {
-        if text.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(text.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(text)
-        }
-    } else {
-        let mut changed = false;
-        for c in text.chars() {
-            let mut lower = c.to_lowercase();
-            if lower.next() != Some(c) || lower.next().is_some() {
-                changed = true;
-                break;
-            }
-        }
-        if !changed {
-            return Cow::Borrowed(text);
-        }
-        let mut out = String::with_capacity(text.len());
-        for c in text.chars() {
-            out.extend(c.to_lowercase());
-        }
-        Cow::Owned(out)
+    if !needs_folding(text) {
+        return Cow::Borrowed(text);
     }
+    let mut out = String::new();
+    fold_into(text, &mut out);
+    Cow::Owned(out)
 }
 
 /// Bit 7 of every byte: set in a word holding a non-ASCII byte.
@@ -346,6 +328,9 @@ mod tests {
             fold_into(&text, &mut out);
             prop_assert_eq!(&out["prefix".len()..], expected.as_str());
             prop_assert_eq!(needs_folding(&text), expected != text);
+            let folded = fold_case(&text);
+            prop_assert_eq!(matches!(folded, Cow::Borrowed(_)), expected == text);
+            prop_assert_eq!(folded.as_ref(), expected.as_str());
             prop_assert_eq!(ascii_prefix_len(text.as_bytes()),
                 text.bytes().position(|b| !b.is_ascii()).unwrap_or(text.len()));
         }

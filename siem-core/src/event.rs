@@ -386,6 +386,19 @@ impl fmt::Display for LogSource {
     }
 }
 
+/// Where [`Event::get_hinted`] found a field last time: the field's position in the event.
+///
+/// Four bytes, `Copy`; the default points nowhere. Keep one per field name you look up
+/// repeatedly; it is only ever a guess, so any hint is safe with any event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldHint(u32);
+
+impl Default for FieldHint {
+    fn default() -> Self {
+        FieldHint(u32::MAX)
+    }
+}
+
 /// A security event: `@timestamp`, ECS fields and logsource. See the [module docs](self).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Event {
@@ -439,6 +452,30 @@ impl Event {
     #[inline]
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.fields.get(name)
+    }
+
+    /// [`Event::get`] that first tries where `hint` says the field was found last time.
+    ///
+    /// Events from one source carry their fields in the same order, so a caller that looks up
+    /// the same names event after event (a rule set, a correlator) keeps one [`FieldHint`] per
+    /// name and pays one name comparison instead of hashing and probing. The result never
+    /// depends on the hint: a stale or foreign hint only costs that comparison, then the
+    /// ordinary lookup runs and updates it.
+    ///
+    /// ```
+    /// use siem_core::event::{Event, FieldHint};
+    ///
+    /// let mut hint = FieldHint::default();
+    /// for user in ["alice", "bob"] {
+    ///     let mut event = Event::new();
+    ///     event.insert("source.ip", "10.0.0.1");
+    ///     event.insert("user.name", user);
+    ///     assert_eq!(event.get_hinted("user.name", &mut hint), event.get("user.name"));
+    /// }
+    /// ```
+    #[inline]
+    pub fn get_hinted(&self, name: &str, hint: &mut FieldHint) -> Option<&Value> {
+        self.fields.get_hinted(name, hint)
     }
 
     /// The string value of a field, when it is a string.
@@ -1016,6 +1053,18 @@ impl Fields {
     }
 
     #[inline]
+    fn get_hinted(&self, name: &str, hint: &mut FieldHint) -> Option<&Value> {
+        if let Some((n, value)) = self.entries.get(hint.0 as usize)
+            && n.as_str() == name
+        {
+            return Some(value);
+        }
+        let index = self.get_index_of(name)?;
+        hint.0 = index as u32;
+        Some(&self.entries[index].1)
+    }
+
+    #[inline]
     fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
         self.get_index_of(name).map(|i| &mut self.entries[i].1)
     }
@@ -1421,6 +1470,17 @@ mod tests {
             let expected: Vec<(String, Value)> =
                 model.iter().map(|(k, v)| (k.clone(), Value::Int(*v))).collect();
             proptest::prop_assert_eq!(fields, expected);
+            // Hinted lookups agree with plain ones whatever the hint: fresh, left by another
+            // name, or pointing past the end.
+            let mut hints = [FieldHint::default(), FieldHint(7), FieldHint(u32::MAX - 1)];
+            for n in (0..40).chain(0..40).chain((0..40).rev()) {
+                for hint in &mut hints {
+                    proptest::prop_assert_eq!(
+                        event.get_hinted(&op_name(n), hint),
+                        event.get(&op_name(n))
+                    );
+                }
+            }
             for n in 0..40 {
                 let expected = model.get(&op_name(n)).map(|v| Value::Int(*v));
                 proptest::prop_assert_eq!(event.get(&op_name(n)), expected.as_ref());

@@ -14,6 +14,7 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 use regex_syntax::utf8::Utf8Sequences;
 
 use super::compile::REGEX_SIZE_LIMIT;
+use super::string::fold_case;
 
 /// Nesting bound, as for the eager build.
 const NEST_LIMIT: u32 = 64;
@@ -27,6 +28,140 @@ pub(crate) struct LazyRegex {
     m: bool,
     s: bool,
     regex: OnceLock<Option<regex::Regex>>,
+    /// Folded strings one of which every match contains (see [`required_literals`]), for the
+    /// prefilter; `None` when the expression requires none worth looking for.
+    required: Option<Box<[Box<[u8]>]>>,
+}
+
+/// Required literals shorter than this are not worth a prefilter needle: found in nearly every
+/// text, they would only add automaton work to evaluating the rule anyway.
+const REQUIRED_MIN: usize = 3;
+/// A disjunction of more required literals than this is left alone (an alternation of many
+/// branches), to keep the prefilter's automata small.
+const REQUIRED_MAX: usize = 64;
+
+/// Folded strings such that every text the expression matches contains, folded, at least one of
+/// them; `None` when there is no such set of strings of at least [`REQUIRED_MIN`] bytes.
+///
+/// Sound by construction: a literal run of a concatenation is matched byte for byte (a class
+/// whose characters all fold to the same text counts as that text; zero-width assertions sit
+/// between characters and do not break a run), a repetition at least once requires what its
+/// body requires, an alternation one of its branches' requirements. Folding maps each character
+/// on its own, so a text containing a run contains the folded run once folded.
+pub(crate) fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let need = required(hir)?;
+    (need.len() <= REQUIRED_MAX && need.iter().all(|n| n.len() >= REQUIRED_MIN)).then_some(need)
+}
+
+fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Literal(_) | HirKind::Class(_) | HirKind::Concat(_) => {
+            concat_required(std::slice::from_ref(hir))
+        }
+        HirKind::Alternation(branches) => {
+            let mut any = Vec::new();
+            for branch in branches {
+                any.extend(required(branch)?);
+                if any.len() > REQUIRED_MAX {
+                    return None;
+                }
+            }
+            Some(any)
+        }
+        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub),
+        HirKind::Capture(c) => required(&c.sub),
+        HirKind::Repetition(_) | HirKind::Empty | HirKind::Look(_) => None,
+    }
+}
+
+/// Larger is better: the shortest string's length, then fewer strings.
+fn required_score(need: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>) {
+    let shortest = need.iter().map(Vec::len).min().unwrap_or(0);
+    (shortest, std::cmp::Reverse(need.len()))
+}
+
+/// The best requirement among a concatenation's literal runs and its other parts' own.
+fn concat_required(parts: &[Hir]) -> Option<Vec<Vec<u8>>> {
+    let mut best: Option<Vec<Vec<u8>>> = None;
+    let mut consider = |need: Vec<Vec<u8>>| {
+        if best
+            .as_ref()
+            .is_none_or(|b| required_score(&need) > required_score(b))
+        {
+            best = Some(need);
+        }
+    };
+    let mut run = String::new();
+    let mut parts: Vec<&Hir> = parts.iter().rev().collect();
+    while let Some(part) = parts.pop() {
+        let piece = match part.kind() {
+            HirKind::Concat(inner) => {
+                parts.extend(inner.iter().rev());
+                continue;
+            }
+            HirKind::Empty | HirKind::Look(_) => continue,
+            HirKind::Literal(lit) => std::str::from_utf8(&lit.0).ok().map(fold_case),
+            HirKind::Class(class) => class_text(class).map(std::borrow::Cow::Owned),
+            _ => None,
+        };
+        match piece {
+            Some(text) => run.push_str(&text),
+            None => {
+                if !run.is_empty() {
+                    consider(vec![std::mem::take(&mut run).into_bytes()]);
+                }
+                // A literal or class that is no text requires nothing on its own (and asking
+                // `required` would come straight back here).
+                if !matches!(part.kind(), HirKind::Literal(_) | HirKind::Class(_))
+                    && let Some(need) = required(part)
+                {
+                    consider(need);
+                }
+            }
+        }
+    }
+    if !run.is_empty() {
+        consider(vec![run.into_bytes()]);
+    }
+    best
+}
+
+/// The folded text every character of `class` folds to, when it is one (`[Kk]` from `(?i)k`);
+/// classes of more than a few characters are not looked at.
+fn class_text(class: &Class) -> Option<String> {
+    let chars: Vec<char> = match class {
+        Class::Unicode(c) => {
+            let mut chars = Vec::new();
+            for r in c.ranges() {
+                for ch in r.start()..=r.end() {
+                    chars.push(ch);
+                    if chars.len() > 4 {
+                        return None;
+                    }
+                }
+            }
+            chars
+        }
+        Class::Bytes(c) => {
+            let mut chars = Vec::new();
+            for r in c.ranges() {
+                if !r.end().is_ascii() {
+                    return None;
+                }
+                for b in r.start()..=r.end() {
+                    chars.push(char::from(b));
+                    if chars.len() > 4 {
+                        return None;
+                    }
+                }
+            }
+            chars
+        }
+    };
+    let (first, rest) = chars.split_first()?;
+    let folded = |c: &char| c.to_lowercase().collect::<String>();
+    let text = folded(first);
+    rest.iter().all(|c| folded(c) == text).then_some(text)
 }
 
 fn builder(pattern: &str, i: bool, m: bool, s: bool) -> regex::RegexBuilder {
@@ -98,7 +233,15 @@ impl LazyRegex {
             m,
             s,
             regex,
+            required: required_literals(&hir)
+                .map(|need| need.into_iter().map(Vec::into_boxed_slice).collect()),
         })
+    }
+
+    /// Folded strings one of which every match contains, for the prefilter: see
+    /// [`required_literals`].
+    pub fn required(&self) -> Option<&[Box<[u8]>]> {
+        self.required.as_deref()
     }
 
     /// Whether the expression matches somewhere in `text` (builds it on first call).
@@ -114,6 +257,104 @@ impl LazyRegex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn required_of(pattern: &str, i: bool) -> Option<Vec<String>> {
+        let regex = LazyRegex::new(pattern, i, false, false).unwrap();
+        regex.required().map(|any| {
+            any.iter()
+                .map(|l| String::from_utf8(l.to_vec()).unwrap())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn required_literals_of_sigma_expressions() {
+        let some = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        // SigmaHQ's `HackTool - WSASS Execution` and similar.
+        assert_eq!(
+            required_of(r"\$PSHome\[\s*\d{1,3}\s*\]\s*\+\s*\$PSHome\[", false),
+            some(&["$pshome["])
+        );
+        assert_eq!(
+            required_of(r"\$VerbosePreference\.ToString\(", false),
+            some(&["$verbosepreference.tostring("])
+        );
+        // Case-insensitive letters are classes of one folded text each.
+        assert_eq!(required_of("(?i)mimikatz", false), some(&["mimikatz"]));
+        assert_eq!(required_of("mimi(?i:KATZ)", false), some(&["mimikatz"]));
+        assert_eq!(required_of("Mimikatz", true), some(&["mimikatz"]));
+        // Alternations need one of their branches'; anchors and boundaries do not break a run.
+        assert_eq!(
+            required_of(r"^(cmd|powershell)\b", false),
+            some(&["cmd", "powershell"])
+        );
+        // Of a concatenation's requirements, the one whose shortest string is longest.
+        assert_eq!(
+            required_of(r"^(cmd|powershell)\.exe\b", false),
+            some(&[".exe"])
+        );
+        assert_eq!(required_of(r"(?:abc)+x", false), some(&["abc"]));
+        // Nothing worth a needle.
+        assert_eq!(required_of(r"\w+\s+\d", false), None);
+        assert_eq!(required_of("(abc)?x", false), None);
+        assert_eq!(required_of("(abcd|)", false), None);
+        assert_eq!(required_of("ab", false), None);
+        assert_eq!(required_of(r"\p{Greek}abc", false), some(&["abc"]));
+    }
+
+    /// A regular expression with a text it matches (so that matches are not left to chance).
+    fn pattern_and_match() -> impl Strategy<Value = (String, String)> {
+        let piece = prop::sample::select(vec!["a", "B", "abc", "-e", "É", "\\", ".x", "K"]);
+        let leaf = prop_oneof![
+            piece.prop_map(|p| (regex::escape(p), p.to_string())),
+            Just(("[aA]".to_string(), "A".to_string())),
+            Just(("\\d".to_string(), "7".to_string())),
+            Just((".".to_string(), "q".to_string())),
+            Just(("\\s+".to_string(), "  ".to_string())),
+        ];
+        leaf.prop_recursive(4, 24, 3, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone())
+                    .prop_map(|((p, m), (q, n))| (format!("{p}{q}"), format!("{m}{n}"))),
+                (inner.clone(), inner.clone(), any::<bool>()).prop_map(|((p, m), (q, n), left)| {
+                    (format!("(?:{p}|{q})"), if left { m } else { n })
+                }),
+                (inner.clone(), 0u32..3, 0u32..2).prop_map(|((p, m), min, extra)| {
+                    let k = min + extra;
+                    (format!("(?:{p}){{{min},{k}}}"), m.repeat(k as usize))
+                }),
+                inner
+                    .clone()
+                    .prop_map(|(p, m)| (format!("(?i:{p})"), m.to_uppercase())),
+                inner.prop_map(|(p, m)| (format!("({p})"), m)),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Every text an expression matches holds, once folded, one of its required literals.
+        #[test]
+        fn required_literals_are_in_every_match(
+            (pattern, matched) in pattern_and_match(),
+            before in "[a-zA-Z .\\\\-]{0,6}",
+            after in "[a-zA-Z .\\\\-]{0,6}",
+            i in any::<bool>(),
+        ) {
+            let regex = LazyRegex::new(&pattern, i, false, false).unwrap();
+            for text in [format!("{before}{matched}{after}"), format!("{before}{after}")] {
+                if regex.is_match(&text) && let Some(any) = regex.required() {
+                    let folded = fold_case(&text);
+                    prop_assert!(
+                        any.iter().any(|l| memchr::memmem::find(folded.as_bytes(), l).is_some()),
+                        "{pattern} matches {text:?}, which holds none of {any:?}"
+                    );
+                }
+            }
+            let text = format!("{before}{matched}{after}");
+            prop_assert!(regex.is_match(&text), "{pattern} on {text:?}");
+        }
+    }
 
     #[test]
     fn errors_and_matches_as_the_eager_build() {

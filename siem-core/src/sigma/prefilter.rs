@@ -5,7 +5,8 @@
 //! match. It is derived soundly from the program: an item's need is the union over its values
 //! (for `all`, any one value's), each value's the union over its alternatives of one needle every
 //! alternative requires; `and` takes its most selective child's need, `or` the union of all
-//! children's; `not`, `neq`, `null`, `exists`, regular expressions, comparisons, CIDR and field
+//! children's; a regular expression's is the literals one of which its every match contains
+//! (`lazy_regex::required_literals`); `not`, `neq`, `null`, `exists`, comparisons, CIDR and field
 //! references have none, which makes their enclosing `or` (or the whole rule) have none, and such
 //! rules are always evaluated.
 //!
@@ -152,30 +153,40 @@ fn cut(needle: &[u8]) -> &[u8] {
     }
 }
 
-fn matcher_needle(matcher: &Matcher) -> Option<(NeedKind, Vec<u8>)> {
-    match matcher {
+/// Needles one of which an element matched by `matcher` holds, `None` when there are none.
+fn matcher_needles(matcher: &Matcher) -> Option<Vec<(NeedKind, Vec<u8>)>> {
+    let one = match matcher {
         Matcher::Text { cased, pattern } => match pattern {
-            Pattern::Exact(lit) => Some((NeedKind::Exact, fold(lit, *cased))),
+            Pattern::Exact(lit) => (NeedKind::Exact, fold(lit, *cased)),
             Pattern::Suffix(lit) if lit.first() == Some(&b'\\') && !lit[1..].contains(&b'\\') => {
-                Some((NeedKind::Basename, fold(lit, *cased)))
+                (NeedKind::Basename, fold(lit, *cased))
             }
             _ => {
                 let best = pattern.literals().into_iter().max_by_key(|l| l.len())?;
                 if best.is_empty() {
                     return None;
                 }
-                Some((NeedKind::Substring, cut(&fold(best, *cased)).to_vec()))
+                (NeedKind::Substring, cut(&fold(best, *cased)).to_vec())
             }
         },
+        // A regular expression's required literals (already folded), any one of them.
+        Matcher::Regex(regex) => {
+            return regex.required().map(|any| {
+                any.iter()
+                    .map(|lit| (NeedKind::Substring, cut(lit).to_vec()))
+                    .collect()
+            });
+        }
         // A numeric element equal to `n` is an integer whose text is `n`'s decimal form, or a
         // float that the scan also looks up under its integer's decimal form (when it has one
         // exactly: |n| < 2^53).
         Matcher::NumEq(Num::Int(n)) if n.unsigned_abs() < (1u64 << 53) => {
-            Some((NeedKind::Exact, n.to_string().into_bytes()))
+            (NeedKind::Exact, n.to_string().into_bytes())
         }
-        Matcher::BoolEq(b) => Some((NeedKind::Exact, b.to_string().into_bytes())),
-        _ => None,
-    }
+        Matcher::BoolEq(b) => (NeedKind::Exact, b.to_string().into_bytes()),
+        _ => return None,
+    };
+    Some(vec![one])
 }
 
 fn item_need(item: &Item) -> Option<Need> {
@@ -189,9 +200,10 @@ fn item_need(item: &Item) -> Option<Need> {
     let value_need = |alts: &[Matcher]| -> Option<Need> {
         let mut need = Vec::new();
         for alt in alts {
-            let (kind, needle) = matcher_needle(alt)?;
-            for &t in &targets {
-                need.push((t, kind, needle.clone()));
+            for (kind, needle) in matcher_needles(alt)? {
+                for &t in &targets {
+                    need.push((t, kind, needle.clone()));
+                }
             }
         }
         Some(need)

@@ -839,9 +839,13 @@ mod tests {
     }
 
     fn rule_value() -> impl Strategy<Value = String> {
-        (0usize..5, piece()).prop_map(|(kind, p)| {
+        (0usize..7, piece()).prop_map(|(kind, p)| {
             let quoted = format!("'{}'", p.replace('\'', "''"));
+            let escaped = regex::escape(&p).replace('\'', "''");
             match kind {
+                // Regular expressions: their required literals become substring needles.
+                5 => format!("Image|re: '{escaped}\\d?'"),
+                6 => format!("Image|re: '(?i)(?:{escaped}|x\\.EXE)'"),
                 0 => format!("Image|endswith: {quoted}"),
                 1 => format!("Image: {quoted}"),
                 2 => format!("Image|contains: {quoted}"),

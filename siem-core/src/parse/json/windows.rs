@@ -72,52 +72,164 @@ struct System<'a> {
     audit: Option<&'static str>,
 }
 
+/// An element of `System` that holds a field [`System::set_leaf`] reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Element {
+    Provider,
+    EventId,
+    Version,
+    Level,
+    Task,
+    Opcode,
+    Keywords,
+    TimeCreated,
+    EventRecordId,
+    Correlation,
+    Execution,
+    Channel,
+    Computer,
+    Security,
+}
+
+/// A System field: where a scalar at a known path goes.
+#[derive(Clone, Copy)]
+enum Leaf {
+    ProviderName,
+    ProviderGuid,
+    EventSourceName,
+    EventId,
+    Qualifiers,
+    Version,
+    Level,
+    Task,
+    Opcode,
+    Keywords,
+    Time,
+    RecordId,
+    ActivityId,
+    RelatedActivityId,
+    Pid,
+    Tid,
+    Channel,
+    Computer,
+    UserId,
+}
+
+impl Element {
+    /// The element named `key` (a member of `System`).
+    #[inline]
+    fn of(key: &str) -> Option<Element> {
+        Some(match key {
+            "Provider" => Element::Provider,
+            "EventID" => Element::EventId,
+            "Version" => Element::Version,
+            "Level" => Element::Level,
+            "Task" => Element::Task,
+            "Opcode" => Element::Opcode,
+            "Keywords" => Element::Keywords,
+            "TimeCreated" => Element::TimeCreated,
+            "EventRecordID" => Element::EventRecordId,
+            "Correlation" => Element::Correlation,
+            "Execution" => Element::Execution,
+            "Channel" => Element::Channel,
+            "Computer" => Element::Computer,
+            "Security" => Element::Security,
+            _ => return None,
+        })
+    }
+
+    /// The field a scalar written as the element itself sets (`"EventID": 4624`).
+    #[inline]
+    fn scalar(self) -> Option<Leaf> {
+        Some(match self {
+            Element::EventId => Leaf::EventId,
+            Element::Version => Leaf::Version,
+            Element::Level => Leaf::Level,
+            Element::Task => Leaf::Task,
+            Element::Opcode => Leaf::Opcode,
+            Element::Keywords => Leaf::Keywords,
+            Element::EventRecordId => Leaf::RecordId,
+            Element::Channel => Leaf::Channel,
+            Element::Computer => Leaf::Computer,
+            _ => return None,
+        })
+    }
+
+    /// The field the element's `#text` sets (`"EventID": {"#text": 4624}`).
+    #[inline]
+    fn text(self) -> Option<Leaf> {
+        (self == Element::EventId).then_some(Leaf::EventId)
+    }
+
+    /// The field an attribute of the element sets (`"Execution": {"#attributes":
+    /// {"ProcessID": 4}}`).
+    #[inline]
+    fn attribute(self, name: &str) -> Option<Leaf> {
+        Some(match (self, name) {
+            (Element::Provider, "Name") => Leaf::ProviderName,
+            (Element::Provider, "Guid") => Leaf::ProviderGuid,
+            (Element::Provider, "EventSourceName") => Leaf::EventSourceName,
+            (Element::EventId, "Qualifiers") => Leaf::Qualifiers,
+            (Element::TimeCreated, "SystemTime") => Leaf::Time,
+            (Element::Correlation, "ActivityID") => Leaf::ActivityId,
+            (Element::Correlation, "RelatedActivityID") => Leaf::RelatedActivityId,
+            (Element::Execution, "ProcessID") => Leaf::Pid,
+            (Element::Execution, "ThreadID") => Leaf::Tid,
+            (Element::Security, "UserID") => Leaf::UserId,
+            _ => return None,
+        })
+    }
+}
+
 impl<'a> System<'a> {
     /// Sets the System field at `path` (relative to the `System` object, `#attributes`
     /// included) from a scalar. Unknown paths are ignored.
     fn set(&mut self, path: &[&str], value: J<'a>) {
+        let leaf = match path {
+            [element] => Element::of(element).and_then(Element::scalar),
+            [element, "#text"] => Element::of(element).and_then(Element::text),
+            [element, "#attributes", attr] => Element::of(element).and_then(|e| e.attribute(attr)),
+            _ => None,
+        };
+        if let Some(leaf) = leaf {
+            self.set_leaf(leaf, value);
+        }
+    }
+
+    /// Sets one System field from a scalar (a value of the wrong type clears it).
+    fn set_leaf(&mut self, leaf: Leaf, value: J<'a>) {
         let text = |v: J<'a>| match v {
             J::Str(s) if !s.is_empty() => Some(s),
             _ => None,
         };
-        // Dispatch on the element first: most leaves are settled by one comparison.
-        let Some((&head, rest)) = path.split_first() else {
-            return;
-        };
-        match (head, rest) {
-            ("Provider", ["#attributes", attr]) => match *attr {
-                "Name" => self.provider_name = text(value),
-                "Guid" => self.provider_guid = text(value),
-                "EventSourceName" => self.event_source_name = text(value),
-                _ => {}
-            },
-            ("EventID", [] | ["#text"]) => self.event_id = value.as_int(),
-            ("EventID", ["#attributes", "Qualifiers"]) => self.qualifiers = value.as_int(),
-            ("Version", []) => self.version = value.as_int(),
-            ("Level", []) => self.level = value.as_int(),
-            ("Task", []) => self.task = scalar(&value),
-            ("Opcode", []) => {
+        match leaf {
+            Leaf::ProviderName => self.provider_name = text(value),
+            Leaf::ProviderGuid => self.provider_guid = text(value),
+            Leaf::EventSourceName => self.event_source_name = text(value),
+            Leaf::EventId => self.event_id = value.as_int(),
+            Leaf::Qualifiers => self.qualifiers = value.as_int(),
+            Leaf::Version => self.version = value.as_int(),
+            Leaf::Level => self.level = value.as_int(),
+            Leaf::Task => self.task = scalar(&value),
+            Leaf::Opcode => {
                 self.opcode = value.as_int().map(|op| {
                     opcode_name(op).map_or_else(|| Value::from(op.to_string()), Value::from)
                 })
             }
-            ("Keywords", []) => self.keywords = keywords_of(Some(&value)),
-            ("TimeCreated", ["#attributes", "SystemTime"]) => {
+            Leaf::Keywords => self.keywords = keywords_of(Some(&value)),
+            Leaf::Time => {
                 self.time = value
                     .as_str()
                     .and_then(|t| time::parse_iso(t, chrono_tz::UTC))
             }
-            ("EventRecordID", []) => self.record_id = value.as_int(),
-            ("Correlation", ["#attributes", "ActivityID"]) => self.activity_id = text(value),
-            ("Correlation", ["#attributes", "RelatedActivityID"]) => {
-                self.related_activity_id = text(value)
-            }
-            ("Execution", ["#attributes", "ProcessID"]) => self.pid = value.as_int(),
-            ("Execution", ["#attributes", "ThreadID"]) => self.tid = value.as_int(),
-            ("Channel", []) => self.channel = text(value),
-            ("Computer", []) => self.computer = text(value),
-            ("Security", ["#attributes", "UserID"]) => self.user_id = text(value),
-            _ => {}
+            Leaf::RecordId => self.record_id = value.as_int(),
+            Leaf::ActivityId => self.activity_id = text(value),
+            Leaf::RelatedActivityId => self.related_activity_id = text(value),
+            Leaf::Pid => self.pid = value.as_int(),
+            Leaf::Tid => self.tid = value.as_int(),
+            Leaf::Channel => self.channel = text(value),
+            Leaf::Computer => self.computer = text(value),
+            Leaf::UserId => self.user_id = text(value),
         }
     }
 }
@@ -344,8 +456,7 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
         match key.as_ref() {
             "System" if r.peek() == Some(b'{') && sys.is_none() => {
                 let mut system = System::default();
-                let mut path = [const { Cow::Borrowed("") }; SYSTEM_PATH];
-                stream_system(r, 2, &mut path, 0, &mut system)?;
+                stream_system(r, 2, Scope::System, &mut system)?;
                 // System comes first in evtx_dump output: the winlog fields lead the event.
                 emit_system(&system, event);
                 sys = Some(system);
@@ -389,36 +500,48 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
     Ok(true)
 }
 
-/// The longest path under `System` that [`System::set`] reads.
-const SYSTEM_PATH: usize = 4;
+/// Where [`stream_system`] is inside `System`: which of the objects holding fields, if any.
+#[derive(Clone, Copy)]
+enum Scope {
+    /// `System` itself: its members are elements.
+    System,
+    /// A known element's object: `#attributes` and `#text` may hold fields.
+    Element(Element),
+    /// A known element's `#attributes`: each member may be a field.
+    Attributes(Element),
+    /// Anywhere else: values are read (and checked) but not used.
+    Ignored,
+}
 
-/// Streams the `System` object (its `{` next), passing every scalar or array at a path of at
-/// most [`SYSTEM_PATH`] keys to [`System::set`] without building the object; deeper values
-/// are read (and checked) but not used. `path[..len]` holds the keys above the object.
+/// Streams the `System` object (its `{` next), passing every scalar or array at a path that
+/// holds a field to [`System::set_leaf`] without building the object (the paths are the ones
+/// [`System::set`] reads, classified key by key instead of kept as strings).
 fn stream_system<'a>(
     r: &mut Reader<'a>,
     depth: usize,
-    path: &mut [Cow<'a, str>; SYSTEM_PATH],
-    len: usize,
+    scope: Scope,
     sys: &mut System<'a>,
 ) -> Result<(), SyntaxError> {
     r.object_start(depth)?;
     let mut first = true;
     while let Some(key) = r.member(&mut first)? {
-        let object = r.peek() == Some(b'{');
-        if let Some(slot) = path.get_mut(len) {
-            *slot = key;
-        }
-        if object {
-            stream_system(r, depth + 1, path, len + 1, sys)?;
+        if r.peek() == Some(b'{') {
+            let inner = match scope {
+                Scope::System => Element::of(&key).map_or(Scope::Ignored, Scope::Element),
+                Scope::Element(element) if key == "#attributes" => Scope::Attributes(element),
+                _ => Scope::Ignored,
+            };
+            stream_system(r, depth + 1, inner, sys)?;
         } else {
             let value = r.value(depth + 1)?;
-            if len < SYSTEM_PATH {
-                let mut parts = [""; SYSTEM_PATH];
-                for (part, key) in parts.iter_mut().zip(&path[..=len]) {
-                    *part = key.as_ref();
-                }
-                sys.set(&parts[..=len], value);
+            let leaf = match scope {
+                Scope::System => Element::of(&key).and_then(Element::scalar),
+                Scope::Element(element) if key == "#text" => element.text(),
+                Scope::Attributes(element) => element.attribute(&key),
+                _ => None,
+            };
+            if let Some(leaf) = leaf {
+                sys.set_leaf(leaf, value);
             }
         }
     }

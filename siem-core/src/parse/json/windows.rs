@@ -270,7 +270,7 @@ fn keywords_of(node: Option<&J<'_>>) -> Option<u64> {
         J::Str(s) => {
             let s = s.trim();
             match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                Some(hex) => hex_u64(hex),
                 None => s
                     .parse::<u64>()
                     .ok()
@@ -279,6 +279,26 @@ fn keywords_of(node: Option<&J<'_>>) -> Option<u64> {
         }
         _ => None,
     }
+}
+
+/// `u64::from_str_radix(hex, 16)`, with up to 16 plain hex digits (every keyword mask) read
+/// by hand: the generic reader costs a few hundred instructions on every Windows event.
+fn hex_u64(hex: &str) -> Option<u64> {
+    if hex.is_empty() || hex.len() > 16 {
+        return u64::from_str_radix(hex, 16).ok();
+    }
+    let mut value = 0u64;
+    for &c in hex.as_bytes() {
+        let digit = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            // A sign or anything else: std decides.
+            _ => return u64::from_str_radix(hex, 16).ok(),
+        };
+        value = value << 4 | u64::from(digit);
+    }
+    Some(value)
 }
 
 /// The standard keyword bits (winmeta.xml) and their rendered names.
@@ -701,16 +721,22 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
             event.insert(k(name), v.as_ref());
         }
     };
-    put(event, "winlog.channel", &sys.channel);
+    if let Some(channel) = &sys.channel {
+        event.insert(k("winlog.channel"), system_value(channel));
+    }
     if let Some(id) = sys.event_id {
         event.insert(k("winlog.event_id"), id);
     }
     if let Some(q) = sys.qualifiers {
         event.insert(k("winlog.event_id_qualifiers"), q);
     }
-    put(event, "winlog.provider_name", &sys.provider_name);
+    if let Some(name) = &sys.provider_name {
+        event.insert(k("winlog.provider_name"), system_value(name));
+    }
     if let Some(g) = &sys.provider_guid {
-        if g.starts_with('{') {
+        if let Some(braced) = super::names::braced_guid(g) {
+            event.insert(k("winlog.provider_guid"), Value::static_str(braced));
+        } else if g.starts_with('{') {
             event.insert(k("winlog.provider_guid"), g.as_ref());
         } else {
             let mut braced = CompactString::with_capacity(g.len() + 2);
@@ -767,6 +793,16 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
     );
 }
 
+/// A channel or provider name as a value: the static text when it is a common long one (no
+/// allocation), else a copy.
+#[inline]
+fn system_value(text: &str) -> Value {
+    match super::names::system_text(text) {
+        Some(known) => Value::static_str(known),
+        None => Value::from(text),
+    }
+}
+
 /// `0x` and the mask in 16 lower-case hex digits (what `format!("0x{mask:016x}")` gives,
 /// without the formatting machinery: this is on every Windows event's path).
 fn hex_mask(mask: u64) -> CompactString {
@@ -786,7 +822,7 @@ fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>
         event.insert(k("event.code"), id.to_compact_string());
     }
     if let Some(p) = &sys.provider_name {
-        event.insert(k("event.provider"), p.as_ref());
+        event.insert(k("event.provider"), system_value(p));
     }
     event.insert(
         k("event.kind"),
@@ -1353,6 +1389,20 @@ mod tests {
         );
         assert_eq!(e.get_str("winlog.user_data.Flags.value"), Some("1"));
         assert!(e.get("winlog.user_data.xmlns").is_none());
+    }
+
+    proptest::proptest! {
+        /// The hand-written hex reader agrees with std on any text, hex-looking or not.
+        #[test]
+        fn hex_u64_is_from_str_radix(text in "[+-]?[0-9a-fA-FxX ]{0,20}") {
+            proptest::prop_assert_eq!(hex_u64(&text), u64::from_str_radix(&text, 16).ok());
+        }
+
+        #[test]
+        fn hex_u64_reads_every_mask(mask in proptest::prelude::any::<u64>()) {
+            proptest::prop_assert_eq!(hex_u64(&format!("{mask:x}")), Some(mask));
+            proptest::prop_assert_eq!(hex_u64(&format!("{mask:016X}")), Some(mask));
+        }
     }
 
     #[test]

@@ -171,9 +171,25 @@ impl<'a> Reader<'a> {
         Ok(Some(key))
     }
 
-    /// One value (leading whitespace skipped).
+    /// One value (leading whitespace skipped). Strings and numbers, most of a Windows event's
+    /// values, are read here, inlined into the caller; objects, arrays and literals go through
+    /// [`Reader::composite`], whose frame (it recurses) costs more than reading a short string.
+    #[inline]
     pub(crate) fn value(&mut self, depth: usize) -> Result<J<'a>, SyntaxError> {
         self.skip_ws();
+        match self.bytes().get(self.at) {
+            Some(b'"') => {
+                self.at += 1;
+                Ok(J::Str(self.string()?))
+            }
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => self.composite(depth),
+        }
+    }
+
+    /// The rest of [`Reader::value`]: anything but a string or a number (whitespace skipped).
+    #[inline(never)]
+    fn composite(&mut self, depth: usize) -> Result<J<'a>, SyntaxError> {
         let b = self.bytes();
         let Some(&c) = b.get(self.at) else {
             return self.err("unexpected end of input");

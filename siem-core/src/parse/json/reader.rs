@@ -280,9 +280,11 @@ impl<'a> Reader<'a> {
         let b = self.bytes();
         let start = self.at;
         let mut i = self.at;
-        if b.get(i) == Some(&b'-') {
+        let negative = b.get(i) == Some(&b'-');
+        if negative {
             i += 1;
         }
+        let digits_start = i;
         match b.get(i) {
             Some(b'0') => i += 1,
             Some(b'1'..=b'9') => {
@@ -294,6 +296,15 @@ impl<'a> Reader<'a> {
                 self.at = i;
                 return self.err("expected digits");
             }
+        }
+        // An integer of up to 18 digits cannot overflow an `i64`: read it here (std's generic
+        // reader costs tens of instructions per number, and a Windows event holds a dozen).
+        if i - digits_start <= 18 && !matches!(b.get(i), Some(b'.' | b'e' | b'E')) {
+            let magnitude = b[digits_start..i]
+                .iter()
+                .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+            self.at = i;
+            return Ok(J::Int(if negative { -magnitude } else { magnitude }));
         }
         let mut float = false;
         if b.get(i) == Some(&b'.') {
@@ -323,20 +334,8 @@ impl<'a> Reader<'a> {
         }
         self.at = i;
         let text = &self.text[start..i];
-        if !float {
-            // Up to 18 digits cannot overflow an `i64`: read them here (std's generic reader
-            // costs tens of instructions per number, and a Windows event holds a dozen).
-            let negative = b[start] == b'-';
-            let digits = &b[start + usize::from(negative)..i];
-            if digits.len() <= 18 {
-                let magnitude = digits
-                    .iter()
-                    .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
-                return Ok(J::Int(if negative { -magnitude } else { magnitude }));
-            }
-            if let Ok(n) = text.parse::<i64>() {
-                return Ok(J::Int(n));
-            }
+        if !float && let Ok(n) = text.parse::<i64>() {
+            return Ok(J::Int(n));
         }
         match text.parse::<f64>() {
             Ok(f) => Ok(J::Float(f)),

@@ -498,6 +498,16 @@ impl Event {
         }
     }
 
+    /// [`Event::insert`] of a name known at compile time whose hash is computed once per
+    /// process (parsers' hot paths).
+    #[inline]
+    pub(crate) fn insert_static(&mut self, name: StaticName, value: impl Into<Value>) {
+        match value.into() {
+            object @ Value::Object(_) => self.insert(name.name, object),
+            value => self.fields.put_static(name, value),
+        }
+    }
+
     /// Sets a (non-object) field: see [`Fields::upsert`].
     #[inline]
     fn put(&mut self, name: CompactString, value: Value) {
@@ -934,8 +944,56 @@ struct Fields {
     /// Whether `large` is the index: set for good at the 17th field, or from the start for a
     /// capacity above [`LARGE_HINT`]. While unset, `entries.len() <= SMALL_ENTRIES`.
     in_large: bool,
-    hasher: FieldHasher,
 }
+
+/// The hasher of every event's field index: foldhash, seeded at random once per process (not
+/// per event), so that the hash of a field name known at compile time can be computed once
+/// and reused by every event ([`StaticName`]). Names an attacker picks still cannot be
+/// aimed at collisions: the seed is random and never leaves the process.
+static INDEX_HASHER: std::sync::LazyLock<foldhash::fast::SeedableRandomState> =
+    std::sync::LazyLock::new(foldhash::fast::SeedableRandomState::random);
+
+/// The hash of a field name in an event's field index.
+#[inline]
+pub(crate) fn field_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    INDEX_HASHER.hash_one(name)
+}
+
+/// A field name known at compile time, with its [`field_hash`] computed once per process:
+/// setting it ([`Event::insert_static`]) skips hashing the name, a few dozen instructions
+/// for a 20-byte ECS name on every event. Made with [`static_name!`](crate::static_name).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StaticName {
+    name: &'static str,
+    hash: u64,
+}
+
+impl StaticName {
+    /// The name and its hash (computes the hash: keep the result in a `static`).
+    pub(crate) fn new(name: &'static str) -> StaticName {
+        StaticName {
+            name,
+            hash: field_hash(name),
+        }
+    }
+
+    /// The name.
+    #[cfg(test)]
+    pub(crate) fn name(self) -> &'static str {
+        self.name
+    }
+}
+
+/// A [`StaticName`] for a string literal, hashed on first use and kept in a `static`.
+macro_rules! static_name {
+    ($name:literal) => {{
+        static NAME: std::sync::LazyLock<$crate::event::StaticName> =
+            std::sync::LazyLock::new(|| $crate::event::StaticName::new($name));
+        *NAME
+    }};
+}
+pub(crate) use static_name;
 
 /// Fields indexed by [`Fields::small`].
 const SMALL_ENTRIES: usize = 16;
@@ -982,7 +1040,6 @@ impl Fields {
                 small: [0; SMALL_SLOTS],
                 large: index,
                 in_large: true,
-                hasher: FieldHasher::default(),
             };
         }
         Fields {
@@ -994,14 +1051,12 @@ impl Fields {
             },
             small: [0; SMALL_SLOTS],
             in_large: large,
-            hasher: FieldHasher::default(),
         }
     }
 
     #[inline]
     fn hash(&self, name: &str) -> u64 {
-        use std::hash::BuildHasher;
-        self.hasher.hash_one(name)
+        field_hash(name)
     }
 
     /// The small table's slot value for entry `index` of a name hashed to `hash`.
@@ -1070,6 +1125,17 @@ impl Fields {
         self.upsert(name, value, |_, slot, value| *slot = value);
     }
 
+    /// [`Fields::put`] of a name whose hash is known.
+    #[inline]
+    fn put_static(&mut self, name: StaticName, value: Value) {
+        self.upsert_hashed(
+            name.hash,
+            CompactString::const_new(name.name),
+            value,
+            |_, slot, value| *slot = value,
+        );
+    }
+
     /// One probe with the name's hash: when the name is present, `occupied` gets its index, its
     /// value and the new value; otherwise the entry is appended. Returns whether it was appended.
     /// Nothing is handed back by value (a returned previous value is moved through the stack,
@@ -1082,6 +1148,18 @@ impl Fields {
         occupied: impl FnOnce(usize, &mut Value, Value),
     ) -> bool {
         let hash = self.hash(name.as_str());
+        self.upsert_hashed(hash, name, value, occupied)
+    }
+
+    /// [`Fields::upsert`] with the name's hash already computed ([`field_hash`]).
+    #[inline(always)]
+    fn upsert_hashed(
+        &mut self,
+        hash: u64,
+        name: CompactString,
+        value: Value,
+        occupied: impl FnOnce(usize, &mut Value, Value),
+    ) -> bool {
         let len = self.entries.len();
         if !self.in_large && len < SMALL_ENTRIES {
             match self.small_find(hash, name.as_str()) {
@@ -1118,7 +1196,7 @@ impl Fields {
             self.index_large(self.entries.capacity().max(2 * SMALL_ENTRIES));
         }
         let entries = &mut self.entries;
-        let hasher = &self.hasher;
+        let hasher = &*INDEX_HASHER;
         match self.large.entry(
             hash,
             |&i| entries[i].0.as_str() == name.as_str(),
@@ -1141,18 +1219,15 @@ impl Fields {
     #[cold]
     #[inline(never)]
     fn index_large(&mut self, capacity: usize) {
-        use std::hash::BuildHasher;
         self.small = [0; SMALL_SLOTS];
         self.in_large = true;
         self.large.clear();
-        self.large.reserve(capacity, |&i| {
-            self.hasher.hash_one(self.entries[i].0.as_str())
-        });
+        self.large
+            .reserve(capacity, |&i| field_hash(self.entries[i].0.as_str()));
         for (index, (name, _)) in self.entries.iter().enumerate() {
-            let hash = self.hasher.hash_one(name.as_str());
-            self.large.insert_unique(hash, index, |&i| {
-                self.hasher.hash_one(self.entries[i].0.as_str())
-            });
+            let hash = field_hash(name.as_str());
+            self.large
+                .insert_unique(hash, index, |&i| field_hash(self.entries[i].0.as_str()));
         }
     }
 
@@ -1203,7 +1278,8 @@ impl Fields {
 
     /// The entries as a [`FieldMap`] (objects inside lists keep that public type).
     fn into_map(mut self) -> FieldMap {
-        let mut map = FieldMap::with_capacity_and_hasher(self.entries.len(), self.hasher.clone());
+        let mut map =
+            FieldMap::with_capacity_and_hasher(self.entries.len(), FieldHasher::default());
         map.extend(std::mem::take(&mut self.entries));
         map
     }

@@ -8,6 +8,10 @@
 //! here as static strings; [`event_data`] finds one with a hash computed at compile time and
 //! one comparison, and the event's name then points at the static text.
 
+use std::sync::LazyLock;
+
+use crate::event::StaticName;
+
 /// The prefix every name in [`NAMES`] starts with.
 const PREFIX: &str = "winlog.event_data.";
 
@@ -332,12 +336,26 @@ const fn build() -> [u16; SLOTS] {
 /// The interned `winlog.event_data.<key>`, when `key` is one of the common names.
 #[inline]
 pub(super) fn event_data(key: &str) -> Option<&'static str> {
+    index_of(key).map(|index| NAMES[index])
+}
+
+/// [`event_data`] with the name's hash in the event's field index, computed once per process
+/// for all the names.
+#[inline]
+pub(super) fn event_data_static(key: &str) -> Option<StaticName> {
+    static HASHED: LazyLock<[StaticName; NAMES.len()]> =
+        LazyLock::new(|| NAMES.map(StaticName::new));
+    index_of(key).map(|index| HASHED[index])
+}
+
+/// The index in [`NAMES`] of `winlog.event_data.<key>`.
+#[inline]
+fn index_of(key: &str) -> Option<usize> {
     let mut slot = hash(key.as_bytes());
     loop {
-        let index = usize::from(TABLE[slot]);
-        let name = *NAMES.get(index.checked_sub(1)?)?;
-        if key_of(name) == key.as_bytes() {
-            return Some(name);
+        let index = usize::from(TABLE[slot]).checked_sub(1)?;
+        if key_of(NAMES[index]) == key.as_bytes() {
+            return Some(index);
         }
         slot = (slot + 1) % SLOTS;
     }
@@ -454,6 +472,7 @@ mod tests {
             assert!(name.starts_with(PREFIX));
             let key = &name[PREFIX.len()..];
             assert_eq!(event_data(key), Some(name), "{key}");
+            assert_eq!(event_data_static(key).map(StaticName::name), Some(name));
             assert_eq!(event_data(&format!("{key}x")), None);
         }
         for key in ["", "a", "CommandLin", "commandline", "Data", "ééééééééé"] {

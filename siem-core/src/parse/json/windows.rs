@@ -36,7 +36,7 @@ use compact_str::{CompactString, ToCompactString};
 use std::borrow::Cow;
 
 use super::reader::{J, Reader, SyntaxError};
-use crate::event::{Event, LogSource, Value};
+use crate::event::{Event, LogSource, StaticName, Value, static_name};
 use crate::parse::k;
 use crate::parse::time;
 
@@ -493,7 +493,10 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
                             key,
                             value @ (J::Str(_) | J::Int(_) | J::Float(_) | J::Bool(_) | J::Null),
                         ) if !key.starts_with('#') && key != "Data" => {
-                            event.insert(data_name(key), into_value(value));
+                            match super::names::event_data_static(key) {
+                                Some(name) => event.insert_static(name, into_value(value)),
+                                None => event.insert(data_name(key), into_value(value)),
+                            }
                         }
                         (key, value) => event_data_member(key, &value, event, &mut param),
                     }
@@ -716,55 +719,65 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
     if let Some(ts) = sys.time {
         event.timestamp = Some(ts);
     }
-    let put = |event: &mut Event, name: &'static str, value: &Option<Cow<'_, str>>| {
+    let put = |event: &mut Event, name: StaticName, value: &Option<Cow<'_, str>>| {
         if let Some(v) = value {
-            event.insert(k(name), v.as_ref());
+            event.insert_static(name, v.as_ref());
         }
     };
     if let Some(channel) = &sys.channel {
-        event.insert(k("winlog.channel"), system_value(channel));
+        event.insert_static(static_name!("winlog.channel"), system_value(channel));
     }
     if let Some(id) = sys.event_id {
-        event.insert(k("winlog.event_id"), id);
+        event.insert_static(static_name!("winlog.event_id"), id);
     }
     if let Some(q) = sys.qualifiers {
-        event.insert(k("winlog.event_id_qualifiers"), q);
+        event.insert_static(static_name!("winlog.event_id_qualifiers"), q);
     }
     if let Some(name) = &sys.provider_name {
-        event.insert(k("winlog.provider_name"), system_value(name));
+        event.insert_static(static_name!("winlog.provider_name"), system_value(name));
     }
     if let Some(g) = &sys.provider_guid {
         if let Some(braced) = super::names::braced_guid(g) {
-            event.insert(k("winlog.provider_guid"), Value::static_str(braced));
+            event.insert_static(
+                static_name!("winlog.provider_guid"),
+                Value::static_str(braced),
+            );
         } else if g.starts_with('{') {
-            event.insert(k("winlog.provider_guid"), g.as_ref());
+            event.insert_static(static_name!("winlog.provider_guid"), g.as_ref());
         } else {
             let mut braced = CompactString::with_capacity(g.len() + 2);
             braced.push('{');
             braced.push_str(g);
             braced.push('}');
-            event.insert(k("winlog.provider_guid"), braced);
+            event.insert_static(static_name!("winlog.provider_guid"), braced);
         }
     }
-    put(event, "winlog.event_source_name", &sys.event_source_name);
-    put(event, "winlog.computer_name", &sys.computer);
+    put(
+        event,
+        static_name!("winlog.event_source_name"),
+        &sys.event_source_name,
+    );
+    put(event, static_name!("winlog.computer_name"), &sys.computer);
     if let Some(r) = sys.record_id {
-        event.insert(k("winlog.record_id"), r);
+        event.insert_static(static_name!("winlog.record_id"), r);
     }
     if let Some(p) = sys.pid {
-        event.insert(k("winlog.process.pid"), p);
+        event.insert_static(static_name!("winlog.process.pid"), p);
     }
     if let Some(t) = sys.tid {
-        event.insert(k("winlog.process.thread.id"), t);
+        event.insert_static(static_name!("winlog.process.thread.id"), t);
     }
     if let Some(t) = &sys.task {
-        event.insert(k("winlog.task"), t.clone());
+        event.insert_static(static_name!("winlog.task"), t.clone());
     }
     if let Some(o) = &sys.opcode {
-        event.insert(k("winlog.opcode"), o.clone());
+        event.insert_static(static_name!("winlog.opcode"), o.clone());
     }
     if let Some(names) = &sys.keyword_names {
-        event.insert(k("winlog.keywords"), Value::List(names.clone().into()));
+        event.insert_static(
+            static_name!("winlog.keywords"),
+            Value::List(names.clone().into()),
+        );
     } else if let Some(mask) = sys.keywords {
         let names: Vec<Value> = KEYWORD_NAMES
             .iter()
@@ -772,23 +785,23 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
             .map(|(_, n)| Value::Str(CompactString::const_new(n)))
             .collect();
         if !names.is_empty() {
-            event.insert(k("winlog.keywords"), Value::List(names.into()));
+            event.insert_static(static_name!("winlog.keywords"), Value::List(names.into()));
         }
     }
     if let Some(mask) = sys.keywords {
-        event.insert(k("winlog.keywords_raw"), hex_mask(mask));
+        event.insert_static(static_name!("winlog.keywords_raw"), hex_mask(mask));
     }
     if let Some(v) = sys.version {
-        event.insert(k("winlog.version"), v);
+        event.insert_static(static_name!("winlog.version"), v);
     }
-    put(event, "winlog.user.identifier", &sys.user_id);
-    put(event, "winlog.user.name", &sys.user_name);
-    put(event, "winlog.user.domain", &sys.user_domain);
-    put(event, "winlog.user.type", &sys.user_type);
-    put(event, "winlog.activity_id", &sys.activity_id);
+    put(event, static_name!("winlog.user.identifier"), &sys.user_id);
+    put(event, static_name!("winlog.user.name"), &sys.user_name);
+    put(event, static_name!("winlog.user.domain"), &sys.user_domain);
+    put(event, static_name!("winlog.user.type"), &sys.user_type);
+    put(event, static_name!("winlog.activity_id"), &sys.activity_id);
     put(
         event,
-        "winlog.related_activity_id",
+        static_name!("winlog.related_activity_id"),
         &sys.related_activity_id,
     );
 }
@@ -819,23 +832,26 @@ fn hex_mask(mask: u64) -> CompactString {
 /// ECS fields and the logsource, after the winlog fields.
 fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>) {
     if let Some(id) = sys.event_id {
-        event.insert(k("event.code"), id.to_compact_string());
+        event.insert_static(static_name!("event.code"), id.to_compact_string());
     }
     if let Some(p) = &sys.provider_name {
-        event.insert(k("event.provider"), system_value(p));
+        event.insert_static(static_name!("event.provider"), system_value(p));
     }
-    event.insert(
-        k("event.kind"),
+    event.insert_static(
+        static_name!("event.kind"),
         Value::Str(CompactString::const_new("event")),
     );
     if let Some(c) = &sys.computer {
-        event.insert(k("host.name"), c.as_ref());
+        event.insert_static(static_name!("host.name"), c.as_ref());
     }
     match &sys.level_name {
-        Some(level) => event.insert(k("log.level"), level.clone()),
+        Some(level) => event.insert_static(static_name!("log.level"), level.clone()),
         None => {
             if let Some(level) = sys.level.and_then(level_name) {
-                event.insert(k("log.level"), Value::Str(CompactString::const_new(level)));
+                event.insert_static(
+                    static_name!("log.level"),
+                    Value::Str(CompactString::const_new(level)),
+                );
             }
         }
     }
@@ -850,8 +866,8 @@ fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>
         }
     });
     if let Some(outcome) = audit {
-        event.insert(
-            k("event.outcome"),
+        event.insert_static(
+            static_name!("event.outcome"),
             Value::Str(CompactString::const_new(outcome)),
         );
     }
@@ -859,13 +875,13 @@ fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>
         event.insert_if_absent(k("message"), m);
     }
     if let Some((module, dataset)) = sys.channel.as_deref().and_then(module_dataset) {
-        event.insert(
-            k("event.module"),
+        event.insert_static(
+            static_name!("event.module"),
             Value::Str(CompactString::const_new(module)),
         );
         if let Some(dataset) = dataset {
-            event.insert(
-                k("event.dataset"),
+            event.insert_static(
+                static_name!("event.dataset"),
                 Value::Str(CompactString::const_new(dataset)),
             );
         }

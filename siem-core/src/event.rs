@@ -8,8 +8,9 @@
 //! # Representation and cost
 //!
 //! Fields are stored **flat**, keyed by their dotted ECS name, in insertion order (a vector of
-//! entries with a hash index, hashed with randomized foldhash: up to 16 fields the index is 32
-//! two-byte slots inside the event, no allocation; beyond, a hashbrown table). Looking up
+//! entries with a hash index, hashed with foldhash seeded at random once per process: up to 16
+//! fields the index is 32 two-byte slots inside the event, no allocation; beyond, a table of
+//! eight-byte slots on the heap). Looking up
 //! `"source.ip"` is therefore one hash probe, which is what the matcher does on its hot path,
 //! and setting a new field is one probe too. Nested objects given to
 //! [`Event::insert`] or read from JSON are flattened on the way in; [`Event::to_json`] nests
@@ -931,16 +932,22 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
 /// Up to [`SMALL_ENTRIES`] fields (every syslog and access line) the index is a table of
 /// [`SMALL_SLOTS`] `u16` slots inside the struct: no allocation, at most half full, linear
 /// probing, each slot the top 8 bits of the name's hash and the entry's index + 1 (0 = free).
-/// The 17th field moves the index into a hashbrown [`HashTable`](hashbrown::HashTable) for good;
-/// an event made with a capacity above [`LARGE_HINT`] (JSON) starts there. Entries keep no hash
-/// (56 bytes instead of 64): when the index moves or grows, the names are hashed again.
+/// The 17th field moves the index into [`Fields::large`] for good: the same scheme with `u64`
+/// slots on the heap (32 bits of hash, so a probe almost never compares a name that differs),
+/// doubled when it would be more than half full; an event made with a capacity above
+/// [`LARGE_HINT`] (JSON) starts there. It replaced a hashbrown `HashTable<usize>`, whose
+/// `entry` (group probe, control bytes, growth bookkeeping) cost about 100 instructions more
+/// per field on a 45-field Windows event. Entries keep no hash (56 bytes instead of 64): when
+/// the index moves or grows, the names are hashed again.
 #[derive(Clone, Default)]
 struct Fields {
     entries: Vec<(CompactString, Value)>,
     /// The index until `in_large` (then all free).
     small: [u16; SMALL_SLOTS],
-    /// The index once `in_large` (empty, unallocated, before).
-    large: hashbrown::HashTable<usize>,
+    /// The index once `in_large` (empty, unallocated, before): open addressing with linear
+    /// probing, a power of two of slots, at most half full; each slot the top 32 bits of the
+    /// name's hash and the entry's index + 1 (0 = free).
+    large: Vec<u64>,
     /// Whether `large` is the index: set for good at the 17th field, or from the start for a
     /// capacity above [`LARGE_HINT`]. While unset, `entries.len() <= SMALL_ENTRIES`.
     in_large: bool,
@@ -999,12 +1006,14 @@ pub(crate) use static_name;
 const SMALL_ENTRIES: usize = 16;
 /// Slots of [`Fields::small`]: twice [`SMALL_ENTRIES`], so a probe always reaches a free slot.
 const SMALL_SLOTS: usize = 2 * SMALL_ENTRIES;
-/// A capacity above this starts the event with the hash table index.
+/// The bits of a large index slot that hold the name's hash (the rest is the entry's index + 1).
+const LARGE_TAG: u64 = 0xffff_ffff_0000_0000;
+/// A capacity above this starts the event with the large index.
 const LARGE_HINT: usize = 2 * SMALL_ENTRIES;
 
 /// Spare storage of dropped large events, reused by the next ones on the same thread (see
 /// [`Fields::with_capacity`] and `Drop for Fields`).
-type Spare = (Vec<(CompactString, Value)>, hashbrown::HashTable<usize>);
+type Spare = (Vec<(CompactString, Value)>, Vec<u64>);
 
 /// At most this many spare entry vectors and index tables are kept per thread.
 const SPARE_KEPT: usize = 4;
@@ -1014,9 +1023,10 @@ const SPARE_MAX_ENTRIES: usize = 256;
 
 thread_local! {
     /// The storage of large events dropped on this thread. A Windows or JSON event asks for
-    /// 64 entries (3.5 kB) and a hash table index (1.2 kB): two allocations beyond the
-    /// allocator's per-thread cache, about 900 instructions to get and 300 to give back,
-    /// which a parser that builds and drops one event per line pays on every line.
+    /// 64 entries (3.5 kB) and a large index (1 kB): two allocations beyond the allocator's
+    /// per-thread cache, about 900 instructions to get and 300 to give back (measured with
+    /// the hashbrown index this replaced), which a parser that builds and drops one event
+    /// per line pays on every line.
     static SPARE: std::cell::RefCell<Vec<Spare>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -1028,7 +1038,11 @@ impl Fields {
                 .try_with(|spare| {
                     let mut spare = spare.try_borrow_mut().ok()?;
                     match spare.last() {
-                        Some((entries, _)) if entries.capacity() >= capacity => spare.pop(),
+                        Some((entries, index))
+                            if entries.capacity() >= capacity && index.len() >= 2 * capacity =>
+                        {
+                            spare.pop()
+                        }
                         _ => None,
                     }
                 })
@@ -1045,9 +1059,9 @@ impl Fields {
         Fields {
             entries: Vec::with_capacity(capacity),
             large: if large {
-                hashbrown::HashTable::with_capacity(capacity)
+                vec![0; Self::large_slots(capacity)]
             } else {
-                hashbrown::HashTable::new()
+                Vec::new()
             },
             small: [0; SMALL_SLOTS],
             in_large: large,
@@ -1057,6 +1071,39 @@ impl Fields {
     #[inline]
     fn hash(&self, name: &str) -> u64 {
         field_hash(name)
+    }
+
+    /// Slots of the large index for `capacity` entries: at most half full.
+    fn large_slots(capacity: usize) -> usize {
+        (2 * capacity.max(SMALL_ENTRIES)).next_power_of_two()
+    }
+
+    /// The large index's slot value for entry `index` of a name hashed to `hash`.
+    #[inline]
+    fn large_slot(hash: u64, index: usize) -> u64 {
+        (hash & LARGE_TAG) | (index as u64 + 1)
+    }
+
+    /// In the large index: `Ok(index)` of the entry named `name`, or `Err(slot)`, the free slot
+    /// where it would go (the index is never full, so the probe ends).
+    #[inline]
+    fn large_find(&self, hash: u64, name: &str) -> Result<usize, usize> {
+        let mask = self.large.len() - 1;
+        let tag = hash & LARGE_TAG;
+        let mut pos = hash as usize & mask;
+        loop {
+            let slot = self.large[pos];
+            if slot == 0 {
+                return Err(pos);
+            }
+            if slot & LARGE_TAG == tag {
+                let index = (slot & !LARGE_TAG) as usize - 1;
+                if self.entries[index].0.as_str() == name {
+                    return Ok(index);
+                }
+            }
+            pos = (pos + 1) & mask;
+        }
     }
 
     /// The small table's slot value for entry `index` of a name hashed to `hash`.
@@ -1097,10 +1144,7 @@ impl Fields {
         if !self.in_large {
             self.small_find(hash, name).ok()
         } else {
-            let entries = &self.entries;
-            self.large
-                .find(hash, |&i| entries[i].0.as_str() == name)
-                .copied()
+            self.large_find(hash, name).ok()
         }
     }
 
@@ -1178,7 +1222,8 @@ impl Fields {
         }
     }
 
-    /// [`Fields::upsert`] in the hash table; at the 17th field, moves the index there first.
+    /// [`Fields::upsert`] in the large index; at the 17th field, moves the index there first,
+    /// and doubles it when it would be more than half full.
     #[inline]
     fn upsert_large(
         &mut self,
@@ -1187,7 +1232,6 @@ impl Fields {
         value: Value,
         occupied: impl FnOnce(usize, &mut Value, Value),
     ) -> bool {
-        use std::hash::BuildHasher;
         if !self.in_large {
             if let Ok(index) = self.small_find(hash, name.as_str()) {
                 occupied(index, &mut self.entries[index].1, value);
@@ -1195,46 +1239,47 @@ impl Fields {
             }
             self.index_large(self.entries.capacity().max(2 * SMALL_ENTRIES));
         }
-        let entries = &mut self.entries;
-        let hasher = &*INDEX_HASHER;
-        match self.large.entry(
-            hash,
-            |&i| entries[i].0.as_str() == name.as_str(),
-            |&i| hasher.hash_one(entries[i].0.as_str()),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(entry) => {
-                let index = *entry.get();
-                occupied(index, &mut entries[index].1, value);
+        let len = self.entries.len();
+        if 2 * (len + 1) > self.large.len() {
+            self.index_large(2 * (len + 1));
+        }
+        match self.large_find(hash, name.as_str()) {
+            Ok(index) => {
+                occupied(index, &mut self.entries[index].1, value);
                 false
             }
-            hashbrown::hash_table::Entry::Vacant(entry) => {
-                entry.insert(entries.len());
-                entries.push((name, value));
+            Err(pos) => {
+                self.large[pos] = Self::large_slot(hash, len);
+                self.entries.push((name, value));
                 true
             }
         }
     }
 
-    /// Builds the hash table index of all entries (room for `capacity`), emptying the small one.
+    /// Builds the large index of all entries (room for `capacity`), emptying the small one.
     #[cold]
     #[inline(never)]
     fn index_large(&mut self, capacity: usize) {
         self.small = [0; SMALL_SLOTS];
         self.in_large = true;
+        let slots = Self::large_slots(capacity.max(self.entries.len()));
         self.large.clear();
-        self.large
-            .reserve(capacity, |&i| field_hash(self.entries[i].0.as_str()));
+        self.large.resize(slots, 0);
+        let mask = slots - 1;
         for (index, (name, _)) in self.entries.iter().enumerate() {
             let hash = field_hash(name.as_str());
-            self.large
-                .insert_unique(hash, index, |&i| field_hash(self.entries[i].0.as_str()));
+            let mut pos = hash as usize & mask;
+            while self.large[pos] != 0 {
+                pos = (pos + 1) & mask;
+            }
+            self.large[pos] = Self::large_slot(hash, index);
         }
     }
 
     /// Builds the index again from the entries (after a removal shifted them).
     fn reindex(&mut self) {
         if self.in_large {
-            self.index_large(self.entries.len());
+            self.index_large(self.large.len() / 2);
             return;
         }
         self.small = [0; SMALL_SLOTS];
@@ -1297,7 +1342,7 @@ impl Drop for Fields {
         let mut entries = std::mem::take(&mut self.entries);
         entries.clear();
         let mut index = std::mem::take(&mut self.large);
-        index.clear();
+        index.fill(0);
         let _ = SPARE.try_with(|spare| {
             if let Ok(mut spare) = spare.try_borrow_mut()
                 && spare.len() < SPARE_KEPT
@@ -1528,8 +1573,8 @@ mod tests {
 
     proptest::proptest! {
         /// The hand-made field map against an `IndexMap` model: same values, same order, with
-        /// and without a capacity hint (the small index, the move to the hash table at the 17th
-        /// name, the hash table from the start, its growth), removals shifting indices.
+        /// and without a capacity hint (the small index, the move to the large index at the 17th
+        /// name, the large index from the start, its growth), removals shifting indices.
         #[test]
         fn fields_behave_like_an_index_map(
             ops in proptest::collection::vec(op(), 0..200),

@@ -502,9 +502,9 @@ impl Event {
     /// [`Event::insert`] of a name known at compile time whose hash is computed once per
     /// process (parsers' hot paths).
     #[inline]
-    pub(crate) fn insert_static(&mut self, name: StaticName, value: impl Into<Value>) {
+    pub(crate) fn insert_static(&mut self, name: &StaticName, value: impl Into<Value>) {
         match value.into() {
-            object @ Value::Object(_) => self.insert(name.name, object),
+            object @ Value::Object(_) => self.insert(name.name.clone(), object),
             value => self.fields.put_static(name, value),
         }
     }
@@ -970,9 +970,11 @@ pub(crate) fn field_hash(name: &str) -> u64 {
 /// A field name known at compile time, with its [`field_hash`] computed once per process:
 /// setting it ([`Event::insert_static`]) skips hashing the name, a few dozen instructions
 /// for a 20-byte ECS name on every event. Made with [`static_name!`](crate::static_name).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct StaticName {
-    name: &'static str,
+    /// Built once: cloning a `CompactString` copies 24 bytes, where building one from a
+    /// `&'static str` outside a `const` copies a name up to 24 bytes long byte by byte.
+    name: CompactString,
     hash: u64,
 }
 
@@ -980,15 +982,15 @@ impl StaticName {
     /// The name and its hash (computes the hash: keep the result in a `static`).
     pub(crate) fn new(name: &'static str) -> StaticName {
         StaticName {
-            name,
+            name: CompactString::const_new(name),
             hash: field_hash(name),
         }
     }
 
     /// The name.
     #[cfg(test)]
-    pub(crate) fn name(self) -> &'static str {
-        self.name
+    pub(crate) fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -997,7 +999,7 @@ macro_rules! static_name {
     ($name:literal) => {{
         static NAME: std::sync::LazyLock<$crate::event::StaticName> =
             std::sync::LazyLock::new(|| $crate::event::StaticName::new($name));
-        *NAME
+        &*NAME
     }};
 }
 pub(crate) use static_name;
@@ -1171,13 +1173,10 @@ impl Fields {
 
     /// [`Fields::put`] of a name whose hash is known.
     #[inline]
-    fn put_static(&mut self, name: StaticName, value: Value) {
-        self.upsert_hashed(
-            name.hash,
-            CompactString::const_new(name.name),
-            value,
-            |_, slot, value| *slot = value,
-        );
+    fn put_static(&mut self, name: &StaticName, value: Value) {
+        self.upsert_hashed(name.hash, name.name.clone(), value, |_, slot, value| {
+            *slot = value
+        });
     }
 
     /// One probe with the name's hash: when the name is present, `occupied` gets its index, its

@@ -342,10 +342,10 @@ pub(super) fn event_data(key: &str) -> Option<&'static str> {
 /// [`event_data`] with the name's hash in the event's field index, computed once per process
 /// for all the names.
 #[inline]
-pub(super) fn event_data_static(key: &str) -> Option<StaticName> {
+pub(super) fn event_data_static(key: &str) -> Option<&'static StaticName> {
     static HASHED: LazyLock<[StaticName; NAMES.len()]> =
         LazyLock::new(|| NAMES.map(StaticName::new));
-    index_of(key).map(|index| HASHED[index])
+    index_of(key).map(|index| &HASHED[index])
 }
 
 /// The index in [`NAMES`] of `winlog.event_data.<key>`.

@@ -719,7 +719,7 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
     if let Some(ts) = sys.time {
         event.timestamp = Some(ts);
     }
-    let put = |event: &mut Event, name: StaticName, value: &Option<Cow<'_, str>>| {
+    let put = |event: &mut Event, name: &StaticName, value: &Option<Cow<'_, str>>| {
         if let Some(v) = value {
             event.insert_static(name, v.as_ref());
         }

@@ -8,8 +8,9 @@
 //! # Representation and cost
 //!
 //! Fields are stored **flat**, keyed by their dotted ECS name, in insertion order (a vector of
-//! entries with a hash index, hashed with randomized foldhash: up to 16 fields the index is 32
-//! two-byte slots inside the event, no allocation; beyond, a hashbrown table). Looking up
+//! entries with a hash index, hashed with foldhash seeded at random once per process: up to 16
+//! fields the index is 32 two-byte slots inside the event, no allocation; beyond, a table of
+//! eight-byte slots on the heap). Looking up
 //! `"source.ip"` is therefore one hash probe, which is what the matcher does on its hot path,
 //! and setting a new field is one probe too. Nested objects given to
 //! [`Event::insert`] or read from JSON are flattened on the way in; [`Event::to_json`] nests
@@ -535,6 +536,16 @@ impl Event {
         }
     }
 
+    /// [`Event::insert`] of a name known at compile time whose hash is computed once per
+    /// process (parsers' hot paths).
+    #[inline]
+    pub(crate) fn insert_static(&mut self, name: &StaticName, value: impl Into<Value>) {
+        match value.into() {
+            object @ Value::Object(_) => self.insert(name.name.clone(), object),
+            value => self.fields.put_static(name, value),
+        }
+    }
+
     /// Sets a (non-object) field: see [`Fields::upsert`].
     #[inline]
     fn put(&mut self, name: CompactString, value: Value) {
@@ -958,48 +969,180 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
 /// Up to [`SMALL_ENTRIES`] fields (every syslog and access line) the index is a table of
 /// [`SMALL_SLOTS`] `u16` slots inside the struct: no allocation, at most half full, linear
 /// probing, each slot the top 8 bits of the name's hash and the entry's index + 1 (0 = free).
-/// The 17th field moves the index into a hashbrown [`HashTable`](hashbrown::HashTable) for good;
-/// an event made with a capacity above [`LARGE_HINT`] (JSON) starts there. Entries keep no hash
-/// (56 bytes instead of 64): when the index moves or grows, the names are hashed again.
+/// The 17th field moves the index into [`Fields::large`] for good: the same scheme with `u64`
+/// slots on the heap (32 bits of hash, so a probe almost never compares a name that differs),
+/// doubled when it would be more than half full; an event made with a capacity above
+/// [`LARGE_HINT`] (JSON) starts there. It replaced a hashbrown `HashTable<usize>`, whose
+/// `entry` (group probe, control bytes, growth bookkeeping) cost about 100 instructions more
+/// per field on a 45-field Windows event. Entries keep no hash (56 bytes instead of 64): when
+/// the index moves or grows, the names are hashed again.
 #[derive(Clone, Default)]
 struct Fields {
     entries: Vec<(CompactString, Value)>,
     /// The index until `in_large` (then all free).
     small: [u16; SMALL_SLOTS],
-    /// The index once `in_large` (empty, unallocated, before).
-    large: hashbrown::HashTable<usize>,
+    /// The index once `in_large` (empty, unallocated, before): open addressing with linear
+    /// probing, a power of two of slots, at most half full; each slot the top 32 bits of the
+    /// name's hash and the entry's index + 1 (0 = free).
+    large: Vec<u64>,
     /// Whether `large` is the index: set for good at the 17th field, or from the start for a
     /// capacity above [`LARGE_HINT`]. While unset, `entries.len() <= SMALL_ENTRIES`.
     in_large: bool,
-    hasher: FieldHasher,
 }
+
+/// The hasher of every event's field index: foldhash, seeded at random once per process (not
+/// per event), so that the hash of a field name known at compile time can be computed once
+/// and reused by every event ([`StaticName`]). Names an attacker picks still cannot be
+/// aimed at collisions: the seed is random and never leaves the process.
+static INDEX_HASHER: std::sync::LazyLock<foldhash::fast::SeedableRandomState> =
+    std::sync::LazyLock::new(foldhash::fast::SeedableRandomState::random);
+
+/// The hash of a field name in an event's field index.
+#[inline]
+pub(crate) fn field_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    INDEX_HASHER.hash_one(name)
+}
+
+/// A field name known at compile time, with its [`field_hash`] computed once per process:
+/// setting it ([`Event::insert_static`]) skips hashing the name, a few dozen instructions
+/// for a 20-byte ECS name on every event. Made with [`static_name!`](crate::static_name).
+#[derive(Clone, Debug)]
+pub(crate) struct StaticName {
+    /// Built once: cloning a `CompactString` copies 24 bytes, where building one from a
+    /// `&'static str` outside a `const` copies a name up to 24 bytes long byte by byte.
+    name: CompactString,
+    hash: u64,
+}
+
+impl StaticName {
+    /// The name and its hash (computes the hash: keep the result in a `static`).
+    pub(crate) fn new(name: &'static str) -> StaticName {
+        StaticName {
+            name: CompactString::const_new(name),
+            hash: field_hash(name),
+        }
+    }
+
+    /// The name.
+    #[cfg(test)]
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A [`StaticName`] for a string literal, hashed on first use and kept in a `static`.
+macro_rules! static_name {
+    ($name:literal) => {{
+        static NAME: std::sync::LazyLock<$crate::event::StaticName> =
+            std::sync::LazyLock::new(|| $crate::event::StaticName::new($name));
+        &*NAME
+    }};
+}
+pub(crate) use static_name;
 
 /// Fields indexed by [`Fields::small`].
 const SMALL_ENTRIES: usize = 16;
 /// Slots of [`Fields::small`]: twice [`SMALL_ENTRIES`], so a probe always reaches a free slot.
 const SMALL_SLOTS: usize = 2 * SMALL_ENTRIES;
-/// A capacity above this starts the event with the hash table index.
+/// The bits of a large index slot that hold the name's hash (the rest is the entry's index + 1).
+const LARGE_TAG: u64 = 0xffff_ffff_0000_0000;
+/// A capacity above this starts the event with the large index.
 const LARGE_HINT: usize = 2 * SMALL_ENTRIES;
+
+/// Spare storage of dropped large events, reused by the next ones on the same thread (see
+/// [`Fields::with_capacity`] and `Drop for Fields`).
+type Spare = (Vec<(CompactString, Value)>, Vec<u64>);
+
+/// At most this many spare entry vectors and index tables are kept per thread.
+const SPARE_KEPT: usize = 4;
+/// Only storage of up to this many entries is kept (about 14 kB, plus its index): a huge
+/// event's storage goes back to the allocator.
+const SPARE_MAX_ENTRIES: usize = 256;
+
+thread_local! {
+    /// The storage of large events dropped on this thread. A Windows or JSON event asks for
+    /// 64 entries (3.5 kB) and a large index (1 kB): two allocations beyond the allocator's
+    /// per-thread cache, about 900 instructions to get and 300 to give back (measured with
+    /// the hashbrown index this replaced), which a parser that builds and drops one event
+    /// per line pays on every line.
+    static SPARE: std::cell::RefCell<Vec<Spare>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 impl Fields {
     fn with_capacity(capacity: usize) -> Self {
         let large = capacity > LARGE_HINT;
+        if large
+            && let Some((entries, index)) = SPARE
+                .try_with(|spare| {
+                    let mut spare = spare.try_borrow_mut().ok()?;
+                    match spare.last() {
+                        Some((entries, index))
+                            if entries.capacity() >= capacity && index.len() >= 2 * capacity =>
+                        {
+                            spare.pop()
+                        }
+                        _ => None,
+                    }
+                })
+                .ok()
+                .flatten()
+        {
+            return Fields {
+                entries,
+                small: [0; SMALL_SLOTS],
+                large: index,
+                in_large: true,
+            };
+        }
         Fields {
             entries: Vec::with_capacity(capacity),
             large: if large {
-                hashbrown::HashTable::with_capacity(capacity)
+                vec![0; Self::large_slots(capacity)]
             } else {
-                hashbrown::HashTable::new()
+                Vec::new()
             },
+            small: [0; SMALL_SLOTS],
             in_large: large,
-            ..Fields::default()
         }
     }
 
     #[inline]
     fn hash(&self, name: &str) -> u64 {
-        use std::hash::BuildHasher;
-        self.hasher.hash_one(name)
+        field_hash(name)
+    }
+
+    /// Slots of the large index for `capacity` entries: at most half full.
+    fn large_slots(capacity: usize) -> usize {
+        (2 * capacity.max(SMALL_ENTRIES)).next_power_of_two()
+    }
+
+    /// The large index's slot value for entry `index` of a name hashed to `hash`.
+    #[inline]
+    fn large_slot(hash: u64, index: usize) -> u64 {
+        (hash & LARGE_TAG) | (index as u64 + 1)
+    }
+
+    /// In the large index: `Ok(index)` of the entry named `name`, or `Err(slot)`, the free slot
+    /// where it would go (the index is never full, so the probe ends).
+    #[inline]
+    fn large_find(&self, hash: u64, name: &str) -> Result<usize, usize> {
+        let mask = self.large.len() - 1;
+        let tag = hash & LARGE_TAG;
+        let mut pos = hash as usize & mask;
+        loop {
+            let slot = self.large[pos];
+            if slot == 0 {
+                return Err(pos);
+            }
+            if slot & LARGE_TAG == tag {
+                let index = (slot & !LARGE_TAG) as usize - 1;
+                if self.entries[index].0.as_str() == name {
+                    return Ok(index);
+                }
+            }
+            pos = (pos + 1) & mask;
+        }
     }
 
     /// The small table's slot value for entry `index` of a name hashed to `hash`.
@@ -1040,10 +1183,7 @@ impl Fields {
         if !self.in_large {
             self.small_find(hash, name).ok()
         } else {
-            let entries = &self.entries;
-            self.large
-                .find(hash, |&i| entries[i].0.as_str() == name)
-                .copied()
+            self.large_find(hash, name).ok()
         }
     }
 
@@ -1080,6 +1220,14 @@ impl Fields {
         self.upsert(name, value, |_, slot, value| *slot = value);
     }
 
+    /// [`Fields::put`] of a name whose hash is known.
+    #[inline]
+    fn put_static(&mut self, name: &StaticName, value: Value) {
+        self.upsert_hashed(name.hash, name.name.clone(), value, |_, slot, value| {
+            *slot = value
+        });
+    }
+
     /// One probe with the name's hash: when the name is present, `occupied` gets its index, its
     /// value and the new value; otherwise the entry is appended. Returns whether it was appended.
     /// Nothing is handed back by value (a returned previous value is moved through the stack,
@@ -1092,6 +1240,18 @@ impl Fields {
         occupied: impl FnOnce(usize, &mut Value, Value),
     ) -> bool {
         let hash = self.hash(name.as_str());
+        self.upsert_hashed(hash, name, value, occupied)
+    }
+
+    /// [`Fields::upsert`] with the name's hash already computed ([`field_hash`]).
+    #[inline(always)]
+    fn upsert_hashed(
+        &mut self,
+        hash: u64,
+        name: CompactString,
+        value: Value,
+        occupied: impl FnOnce(usize, &mut Value, Value),
+    ) -> bool {
         let len = self.entries.len();
         if !self.in_large && len < SMALL_ENTRIES {
             match self.small_find(hash, name.as_str()) {
@@ -1110,7 +1270,8 @@ impl Fields {
         }
     }
 
-    /// [`Fields::upsert`] in the hash table; at the 17th field, moves the index there first.
+    /// [`Fields::upsert`] in the large index; at the 17th field, moves the index there first,
+    /// and doubles it when it would be more than half full.
     #[inline]
     fn upsert_large(
         &mut self,
@@ -1119,7 +1280,6 @@ impl Fields {
         value: Value,
         occupied: impl FnOnce(usize, &mut Value, Value),
     ) -> bool {
-        use std::hash::BuildHasher;
         if !self.in_large {
             if let Ok(index) = self.small_find(hash, name.as_str()) {
                 occupied(index, &mut self.entries[index].1, value);
@@ -1127,49 +1287,47 @@ impl Fields {
             }
             self.index_large(self.entries.capacity().max(2 * SMALL_ENTRIES));
         }
-        let entries = &mut self.entries;
-        let hasher = &self.hasher;
-        match self.large.entry(
-            hash,
-            |&i| entries[i].0.as_str() == name.as_str(),
-            |&i| hasher.hash_one(entries[i].0.as_str()),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(entry) => {
-                let index = *entry.get();
-                occupied(index, &mut entries[index].1, value);
+        let len = self.entries.len();
+        if 2 * (len + 1) > self.large.len() {
+            self.index_large(2 * (len + 1));
+        }
+        match self.large_find(hash, name.as_str()) {
+            Ok(index) => {
+                occupied(index, &mut self.entries[index].1, value);
                 false
             }
-            hashbrown::hash_table::Entry::Vacant(entry) => {
-                entry.insert(entries.len());
-                entries.push((name, value));
+            Err(pos) => {
+                self.large[pos] = Self::large_slot(hash, len);
+                self.entries.push((name, value));
                 true
             }
         }
     }
 
-    /// Builds the hash table index of all entries (room for `capacity`), emptying the small one.
+    /// Builds the large index of all entries (room for `capacity`), emptying the small one.
     #[cold]
     #[inline(never)]
     fn index_large(&mut self, capacity: usize) {
-        use std::hash::BuildHasher;
         self.small = [0; SMALL_SLOTS];
         self.in_large = true;
+        let slots = Self::large_slots(capacity.max(self.entries.len()));
         self.large.clear();
-        self.large.reserve(capacity, |&i| {
-            self.hasher.hash_one(self.entries[i].0.as_str())
-        });
+        self.large.resize(slots, 0);
+        let mask = slots - 1;
         for (index, (name, _)) in self.entries.iter().enumerate() {
-            let hash = self.hasher.hash_one(name.as_str());
-            self.large.insert_unique(hash, index, |&i| {
-                self.hasher.hash_one(self.entries[i].0.as_str())
-            });
+            let hash = field_hash(name.as_str());
+            let mut pos = hash as usize & mask;
+            while self.large[pos] != 0 {
+                pos = (pos + 1) & mask;
+            }
+            self.large[pos] = Self::large_slot(hash, index);
         }
     }
 
     /// Builds the index again from the entries (after a removal shifted them).
     fn reindex(&mut self) {
         if self.in_large {
-            self.index_large(self.entries.len());
+            self.index_large(self.large.len() / 2);
             return;
         }
         self.small = [0; SMALL_SLOTS];
@@ -1212,10 +1370,34 @@ impl Fields {
     }
 
     /// The entries as a [`FieldMap`] (objects inside lists keep that public type).
-    fn into_map(self) -> FieldMap {
-        let mut map = FieldMap::with_capacity_and_hasher(self.entries.len(), self.hasher);
-        map.extend(self.entries);
+    fn into_map(mut self) -> FieldMap {
+        let mut map =
+            FieldMap::with_capacity_and_hasher(self.entries.len(), FieldHasher::default());
+        map.extend(std::mem::take(&mut self.entries));
         map
+    }
+}
+
+/// A large event's entry vector and index table go to this thread's [`SPARE`] list, emptied,
+/// for the next large event (up to [`SPARE_KEPT`] of them; otherwise, or when the thread is
+/// exiting, they are freed as usual).
+impl Drop for Fields {
+    fn drop(&mut self) {
+        let capacity = self.entries.capacity();
+        if !self.in_large || capacity <= LARGE_HINT || capacity > SPARE_MAX_ENTRIES {
+            return;
+        }
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.clear();
+        let mut index = std::mem::take(&mut self.large);
+        index.fill(0);
+        let _ = SPARE.try_with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut()
+                && spare.len() < SPARE_KEPT
+            {
+                spare.push((entries, index));
+            }
+        });
     }
 }
 
@@ -1439,8 +1621,8 @@ mod tests {
 
     proptest::proptest! {
         /// The hand-made field map against an `IndexMap` model: same values, same order, with
-        /// and without a capacity hint (the small index, the move to the hash table at the 17th
-        /// name, the hash table from the start, its growth), removals shifting indices.
+        /// and without a capacity hint (the small index, the move to the large index at the 17th
+        /// name, the large index from the start, its growth), removals shifting indices.
         #[test]
         fn fields_behave_like_an_index_map(
             ops in proptest::collection::vec(op(), 0..200),

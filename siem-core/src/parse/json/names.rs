@@ -8,6 +8,10 @@
 //! here as static strings; [`event_data`] finds one with a hash computed at compile time and
 //! one comparison, and the event's name then points at the static text.
 
+use std::sync::LazyLock;
+
+use crate::event::StaticName;
+
 /// The prefix every name in [`NAMES`] starts with.
 const PREFIX: &str = "winlog.event_data.";
 
@@ -332,15 +336,101 @@ const fn build() -> [u16; SLOTS] {
 /// The interned `winlog.event_data.<key>`, when `key` is one of the common names.
 #[inline]
 pub(super) fn event_data(key: &str) -> Option<&'static str> {
+    index_of(key).map(|index| NAMES[index])
+}
+
+/// [`event_data`] with the name's hash in the event's field index, computed once per process
+/// for all the names.
+#[inline]
+pub(super) fn event_data_static(key: &str) -> Option<&'static StaticName> {
+    static HASHED: LazyLock<[StaticName; NAMES.len()]> =
+        LazyLock::new(|| NAMES.map(StaticName::new));
+    index_of(key).map(|index| &HASHED[index])
+}
+
+/// The index in [`NAMES`] of `winlog.event_data.<key>`.
+#[inline]
+fn index_of(key: &str) -> Option<usize> {
     let mut slot = hash(key.as_bytes());
     loop {
-        let index = usize::from(TABLE[slot]);
-        let name = *NAMES.get(index.checked_sub(1)?)?;
-        if key_of(name) == key.as_bytes() {
-            return Some(name);
+        let index = usize::from(TABLE[slot]).checked_sub(1)?;
+        if key_of(NAMES[index]) == key.as_bytes() {
+            return Some(index);
         }
         slot = (slot + 1) % SLOTS;
     }
+}
+
+/// `match` arms returning the matched literal itself: the value is the input's text.
+macro_rules! same_text {
+    ($text:expr; $($known:literal),* $(,)?) => {
+        match $text {
+            $($known => $known,)*
+            _ => return None,
+        }
+    };
+}
+
+/// Channel and provider names longer than a `CompactString`'s 24 inline bytes that most
+/// Windows events carry, as static text: `winlog.channel`, `winlog.provider_name` and its
+/// copy `event.provider` then point at it instead of each costing an allocation and a free
+/// per event. Exact (case-sensitive) matches only.
+#[inline]
+pub(super) fn system_text(text: &str) -> Option<&'static str> {
+    if text.len() <= 24 {
+        // Inline in a `CompactString` anyway.
+        return None;
+    }
+    Some(same_text!(text;
+        "Microsoft-Windows-Security-Auditing",
+        "Microsoft-Windows-Sysmon/Operational",
+        "Microsoft-Windows-PowerShell/Operational",
+        "Microsoft-Windows-PowerShell",
+        "Microsoft-Windows-Windows Defender/Operational",
+        "Microsoft-Windows-Windows Defender",
+        "Microsoft-Windows-Bits-Client/Operational",
+        "Microsoft-Windows-Bits-Client",
+        "Microsoft-Windows-WMI-Activity/Operational",
+        "Microsoft-Windows-WMI-Activity",
+        "Microsoft-Windows-TaskScheduler/Operational",
+        "Microsoft-Windows-TaskScheduler",
+        "Microsoft-Windows-Security-SPP",
+        "Microsoft-Windows-Eventlog",
+        "Microsoft-Windows-Winlogon",
+        "Microsoft-Windows-Kernel-General",
+        "Microsoft-Windows-Kernel-Power",
+        "Microsoft-Windows-RestartManager",
+    ))
+}
+
+/// `winlog.provider_guid` (in braces) of the most common providers, from the GUID as
+/// `evtx_dump` writes it (no braces) or braced already: static text, no allocation. The
+/// result is the input when it is braced, else the input in braces.
+#[inline]
+pub(super) fn braced_guid(guid: &str) -> Option<&'static str> {
+    macro_rules! braced {
+        ($inner:expr; $($known:literal),* $(,)?) => {
+            match $inner {
+                $($known => concat!("{", $known, "}"),)*
+                _ => return None,
+            }
+        };
+    }
+    let inner = match guid.strip_prefix('{') {
+        Some(rest) => rest.strip_suffix('}')?,
+        None => guid,
+    };
+    Some(braced!(inner;
+        "54849625-5478-4994-A5BA-3E3B0328C30D", // Microsoft-Windows-Security-Auditing
+        "5770385F-C22A-43E0-BF4C-06F5698FFBD9", // Microsoft-Windows-Sysmon
+        "A0C1853B-5C40-4B15-8766-3CF1C58F985A", // Microsoft-Windows-PowerShell
+        "11CD958A-C507-4EF3-B3F2-5FD9DFBD2C78", // Microsoft-Windows-Windows Defender
+        "11cd958a-c507-4ef3-b3f2-5fd9dfbd2c78",
+        "555908d1-a6d7-4695-8e1e-26931d2012f4", // Service Control Manager
+        "fc65ddd8-d6ef-4962-83d5-6e5cfe9ce148", // Microsoft-Windows-Eventlog
+        "EF1CC15B-46C1-414E-BB95-E76B077BD51E", // Microsoft-Windows-Bits-Client
+        "1418EF04-B0B4-4623-BF7E-D74AB47BBDAA", // Microsoft-Windows-WMI-Activity
+    ))
 }
 
 #[cfg(test)]
@@ -348,11 +438,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn interned_system_text_is_the_input() {
+        for text in [
+            "Microsoft-Windows-Security-Auditing",
+            "Microsoft-Windows-Sysmon/Operational",
+            "Microsoft-Windows-Windows Defender/Operational",
+        ] {
+            assert_eq!(system_text(text), Some(text));
+        }
+        assert_eq!(system_text("microsoft-windows-sysmon/operational"), None);
+        assert_eq!(
+            braced_guid("54849625-5478-4994-A5BA-3E3B0328C30D"),
+            Some("{54849625-5478-4994-A5BA-3E3B0328C30D}")
+        );
+        assert_eq!(
+            braced_guid("{54849625-5478-4994-A5BA-3E3B0328C30D}"),
+            Some("{54849625-5478-4994-A5BA-3E3B0328C30D}")
+        );
+        for other in [
+            "54849625-5478-4994-a5ba-3e3b0328c30d",
+            "{54849625-5478-4994-A5BA-3E3B0328C30D",
+            "{{54849625-5478-4994-A5BA-3E3B0328C30D}}",
+            "",
+            "{",
+        ] {
+            assert_eq!(braced_guid(other), None, "{other}");
+        }
+    }
+
+    #[test]
     fn every_name_is_found_and_nothing_else() {
         for name in NAMES {
             assert!(name.starts_with(PREFIX));
             let key = &name[PREFIX.len()..];
             assert_eq!(event_data(key), Some(name), "{key}");
+            assert_eq!(event_data_static(key).map(StaticName::name), Some(name));
             assert_eq!(event_data(&format!("{key}x")), None);
         }
         for key in ["", "a", "CommandLin", "commandline", "Data", "ééééééééé"] {

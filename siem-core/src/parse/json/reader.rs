@@ -171,9 +171,25 @@ impl<'a> Reader<'a> {
         Ok(Some(key))
     }
 
-    /// One value (leading whitespace skipped).
+    /// One value (leading whitespace skipped). Strings and numbers, most of a Windows event's
+    /// values, are read here, inlined into the caller; objects, arrays and literals go through
+    /// [`Reader::composite`], whose frame (it recurses) costs more than reading a short string.
+    #[inline]
     pub(crate) fn value(&mut self, depth: usize) -> Result<J<'a>, SyntaxError> {
         self.skip_ws();
+        match self.bytes().get(self.at) {
+            Some(b'"') => {
+                self.at += 1;
+                Ok(J::Str(self.string()?))
+            }
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => self.composite(depth),
+        }
+    }
+
+    /// The rest of [`Reader::value`]: anything but a string or a number (whitespace skipped).
+    #[inline(never)]
+    fn composite(&mut self, depth: usize) -> Result<J<'a>, SyntaxError> {
         let b = self.bytes();
         let Some(&c) = b.get(self.at) else {
             return self.err("unexpected end of input");
@@ -264,9 +280,11 @@ impl<'a> Reader<'a> {
         let b = self.bytes();
         let start = self.at;
         let mut i = self.at;
-        if b.get(i) == Some(&b'-') {
+        let negative = b.get(i) == Some(&b'-');
+        if negative {
             i += 1;
         }
+        let digits_start = i;
         match b.get(i) {
             Some(b'0') => i += 1,
             Some(b'1'..=b'9') => {
@@ -278,6 +296,15 @@ impl<'a> Reader<'a> {
                 self.at = i;
                 return self.err("expected digits");
             }
+        }
+        // An integer of up to 18 digits cannot overflow an `i64`: read it here (std's generic
+        // reader costs tens of instructions per number, and a Windows event holds a dozen).
+        if i - digits_start <= 18 && !matches!(b.get(i), Some(b'.' | b'e' | b'E')) {
+            let magnitude = b[digits_start..i]
+                .iter()
+                .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+            self.at = i;
+            return Ok(J::Int(if negative { -magnitude } else { magnitude }));
         }
         let mut float = false;
         if b.get(i) == Some(&b'.') {
@@ -316,13 +343,38 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string body after its opening quote; consumes the closing quote. Inlined: most
-    /// strings hold no escape and end in a few words, so the call would cost a good part of
-    /// the read; escapes are decoded out of line.
-    #[inline]
+    /// A string body after its opening quote; consumes the closing quote. A string whose
+    /// closing quote is within its first 16 bytes (most keys, many values) is found here,
+    /// inlined into the caller, two eight-byte words at most; longer strings and escapes go
+    /// out of line ([`Reader::long_string`]): the call and its frame cost a good part of
+    /// reading a short string.
+    #[inline(always)]
     fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
         let b = self.bytes();
         let start = self.at;
+        if let Some(words) = b.get(start..).and_then(|rest| rest.first_chunk::<16>()) {
+            let (first, second) = words.split_at(8);
+            let mut hits = quote_or_backslash_bits(first);
+            let mut at = start;
+            if hits == 0 {
+                hits = quote_or_backslash_bits(second);
+                at += 8;
+            }
+            if hits != 0 {
+                let i = at + (hits.trailing_zeros() / 8) as usize;
+                if b[i] == b'"' {
+                    self.at = i + 1;
+                    return Ok(Cow::Borrowed(&self.text[start..i]));
+                }
+            }
+        }
+        self.long_string(start)
+    }
+
+    /// [`Reader::string`] past its first 16 bytes, or near the end of the text.
+    #[inline(never)]
+    fn long_string(&mut self, start: usize) -> Result<Cow<'a, str>, SyntaxError> {
+        let b = self.bytes();
         // Most keys and values end within a few dozen bytes: eight bytes at a time (no setup)
         // first, then the vectorised search for the long ones (command lines, scripts).
         match quote_or_backslash(b, start) {
@@ -423,18 +475,13 @@ impl<'a> Reader<'a> {
 /// pays off only on longer strings.
 #[inline]
 fn quote_or_backslash(b: &[u8], from: usize) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
     let mut i = from;
     let swar_end = from.saturating_add(32);
     while i < swar_end {
         let Some(&chunk) = b.get(i..).and_then(|rest| rest.first_chunk::<8>()) else {
             break;
         };
-        let x = u64::from_le_bytes(chunk);
-        let q = x ^ (LO * u64::from(b'"'));
-        let s = x ^ (LO * u64::from(b'\\'));
-        let hits = (q.wrapping_sub(LO) & !q | s.wrapping_sub(LO) & !s) & HI;
+        let hits = quote_or_backslash_bits(&chunk);
         if hits != 0 {
             return Some(i + (hits.trailing_zeros() / 8) as usize);
         }
@@ -442,6 +489,19 @@ fn quote_or_backslash(b: &[u8], from: usize) -> Option<usize> {
     }
     let rest = b.get(i..)?;
     memchr::memchr2(b'"', b'\\', rest).map(|j| i + j)
+}
+
+/// The high bit of each byte of `word` that is a quote or a backslash (and possibly of
+/// later bytes: only the lowest set bit is exact), from a bit trick on a `u64`: a byte equal
+/// to the target becomes zero after the xor, and subtracting one borrows into its high bit.
+#[inline(always)]
+fn quote_or_backslash_bits(word: &[u8]) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+    let q = x ^ (LO * u64::from(b'"'));
+    let s = x ^ (LO * u64::from(b'\\'));
+    (q.wrapping_sub(LO) & !q | s.wrapping_sub(LO) & !s) & HI
 }
 
 /// Parses a text holding exactly one JSON value (surrounding whitespace allowed).
@@ -457,6 +517,40 @@ pub(crate) fn parse(text: &str) -> Result<J<'_>, SyntaxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The number reader's definition: an integer when `i64` holds it, else an `f64`.
+    fn number_reference(text: &str) -> J<'static> {
+        match text.parse::<i64>() {
+            Ok(n) if !text.contains(['.', 'e', 'E']) => J::Int(n),
+            _ => J::Float(text.parse().unwrap()),
+        }
+    }
+
+    proptest::proptest! {
+        /// Integers read by hand (up to 18 digits) and by std (longer) are what std reads.
+        #[test]
+        fn integers_read_like_std(text in "-?(0|[1-9][0-9]{0,25})(\\.[0-9]{1,3})?") {
+            proptest::prop_assert_eq!(parse(&text), Ok(number_reference(&text)));
+        }
+
+        /// Strings as the whole text (their end near the end of the input) and as an object
+        /// member, quotes and backslashes anywhere around the 8- and 16-byte steps of the scan:
+        /// read as serde_json reads them.
+        #[test]
+        fn strings_read_like_serde_json(s in "[a-z\"\\\\é]{0,40}") {
+            let text = serde_json::to_string(&s).unwrap();
+            proptest::prop_assert_eq!(parse(&text), Ok(J::Str(Cow::Borrowed(s.as_str()))));
+            let object = format!("{{{text}:{text}}}");
+            let expected = J::Obj(vec![(Cow::Borrowed(s.as_str()), J::Str(Cow::Borrowed(s.as_str())))]);
+            proptest::prop_assert_eq!(parse(&object), Ok(expected));
+        }
+
+        #[test]
+        fn every_i64_reads_back(n in proptest::prelude::any::<i64>()) {
+            let text = n.to_string();
+            proptest::prop_assert_eq!(parse(&text), Ok(J::Int(n)));
+        }
+    }
 
     #[test]
     fn reads_json() {

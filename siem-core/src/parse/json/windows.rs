@@ -36,7 +36,7 @@ use compact_str::{CompactString, ToCompactString};
 use std::borrow::Cow;
 
 use super::reader::{J, Reader, SyntaxError};
-use crate::event::{Event, LogSource, Value};
+use crate::event::{Event, LogSource, StaticName, Value, static_name};
 use crate::parse::k;
 use crate::parse::time;
 
@@ -72,52 +72,164 @@ struct System<'a> {
     audit: Option<&'static str>,
 }
 
+/// An element of `System` that holds a field [`System::set_leaf`] reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Element {
+    Provider,
+    EventId,
+    Version,
+    Level,
+    Task,
+    Opcode,
+    Keywords,
+    TimeCreated,
+    EventRecordId,
+    Correlation,
+    Execution,
+    Channel,
+    Computer,
+    Security,
+}
+
+/// A System field: where a scalar at a known path goes.
+#[derive(Clone, Copy)]
+enum Leaf {
+    ProviderName,
+    ProviderGuid,
+    EventSourceName,
+    EventId,
+    Qualifiers,
+    Version,
+    Level,
+    Task,
+    Opcode,
+    Keywords,
+    Time,
+    RecordId,
+    ActivityId,
+    RelatedActivityId,
+    Pid,
+    Tid,
+    Channel,
+    Computer,
+    UserId,
+}
+
+impl Element {
+    /// The element named `key` (a member of `System`).
+    #[inline]
+    fn of(key: &str) -> Option<Element> {
+        Some(match key {
+            "Provider" => Element::Provider,
+            "EventID" => Element::EventId,
+            "Version" => Element::Version,
+            "Level" => Element::Level,
+            "Task" => Element::Task,
+            "Opcode" => Element::Opcode,
+            "Keywords" => Element::Keywords,
+            "TimeCreated" => Element::TimeCreated,
+            "EventRecordID" => Element::EventRecordId,
+            "Correlation" => Element::Correlation,
+            "Execution" => Element::Execution,
+            "Channel" => Element::Channel,
+            "Computer" => Element::Computer,
+            "Security" => Element::Security,
+            _ => return None,
+        })
+    }
+
+    /// The field a scalar written as the element itself sets (`"EventID": 4624`).
+    #[inline]
+    fn scalar(self) -> Option<Leaf> {
+        Some(match self {
+            Element::EventId => Leaf::EventId,
+            Element::Version => Leaf::Version,
+            Element::Level => Leaf::Level,
+            Element::Task => Leaf::Task,
+            Element::Opcode => Leaf::Opcode,
+            Element::Keywords => Leaf::Keywords,
+            Element::EventRecordId => Leaf::RecordId,
+            Element::Channel => Leaf::Channel,
+            Element::Computer => Leaf::Computer,
+            _ => return None,
+        })
+    }
+
+    /// The field the element's `#text` sets (`"EventID": {"#text": 4624}`).
+    #[inline]
+    fn text(self) -> Option<Leaf> {
+        (self == Element::EventId).then_some(Leaf::EventId)
+    }
+
+    /// The field an attribute of the element sets (`"Execution": {"#attributes":
+    /// {"ProcessID": 4}}`).
+    #[inline]
+    fn attribute(self, name: &str) -> Option<Leaf> {
+        Some(match (self, name) {
+            (Element::Provider, "Name") => Leaf::ProviderName,
+            (Element::Provider, "Guid") => Leaf::ProviderGuid,
+            (Element::Provider, "EventSourceName") => Leaf::EventSourceName,
+            (Element::EventId, "Qualifiers") => Leaf::Qualifiers,
+            (Element::TimeCreated, "SystemTime") => Leaf::Time,
+            (Element::Correlation, "ActivityID") => Leaf::ActivityId,
+            (Element::Correlation, "RelatedActivityID") => Leaf::RelatedActivityId,
+            (Element::Execution, "ProcessID") => Leaf::Pid,
+            (Element::Execution, "ThreadID") => Leaf::Tid,
+            (Element::Security, "UserID") => Leaf::UserId,
+            _ => return None,
+        })
+    }
+}
+
 impl<'a> System<'a> {
     /// Sets the System field at `path` (relative to the `System` object, `#attributes`
     /// included) from a scalar. Unknown paths are ignored.
     fn set(&mut self, path: &[&str], value: J<'a>) {
+        let leaf = match path {
+            [element] => Element::of(element).and_then(Element::scalar),
+            [element, "#text"] => Element::of(element).and_then(Element::text),
+            [element, "#attributes", attr] => Element::of(element).and_then(|e| e.attribute(attr)),
+            _ => None,
+        };
+        if let Some(leaf) = leaf {
+            self.set_leaf(leaf, value);
+        }
+    }
+
+    /// Sets one System field from a scalar (a value of the wrong type clears it).
+    fn set_leaf(&mut self, leaf: Leaf, value: J<'a>) {
         let text = |v: J<'a>| match v {
             J::Str(s) if !s.is_empty() => Some(s),
             _ => None,
         };
-        // Dispatch on the element first: most leaves are settled by one comparison.
-        let Some((&head, rest)) = path.split_first() else {
-            return;
-        };
-        match (head, rest) {
-            ("Provider", ["#attributes", attr]) => match *attr {
-                "Name" => self.provider_name = text(value),
-                "Guid" => self.provider_guid = text(value),
-                "EventSourceName" => self.event_source_name = text(value),
-                _ => {}
-            },
-            ("EventID", [] | ["#text"]) => self.event_id = value.as_int(),
-            ("EventID", ["#attributes", "Qualifiers"]) => self.qualifiers = value.as_int(),
-            ("Version", []) => self.version = value.as_int(),
-            ("Level", []) => self.level = value.as_int(),
-            ("Task", []) => self.task = scalar(&value),
-            ("Opcode", []) => {
+        match leaf {
+            Leaf::ProviderName => self.provider_name = text(value),
+            Leaf::ProviderGuid => self.provider_guid = text(value),
+            Leaf::EventSourceName => self.event_source_name = text(value),
+            Leaf::EventId => self.event_id = value.as_int(),
+            Leaf::Qualifiers => self.qualifiers = value.as_int(),
+            Leaf::Version => self.version = value.as_int(),
+            Leaf::Level => self.level = value.as_int(),
+            Leaf::Task => self.task = scalar(&value),
+            Leaf::Opcode => {
                 self.opcode = value.as_int().map(|op| {
                     opcode_name(op).map_or_else(|| Value::from(op.to_string()), Value::from)
                 })
             }
-            ("Keywords", []) => self.keywords = keywords_of(Some(&value)),
-            ("TimeCreated", ["#attributes", "SystemTime"]) => {
+            Leaf::Keywords => self.keywords = keywords_of(Some(&value)),
+            Leaf::Time => {
                 self.time = value
                     .as_str()
                     .and_then(|t| time::parse_iso(t, chrono_tz::UTC))
             }
-            ("EventRecordID", []) => self.record_id = value.as_int(),
-            ("Correlation", ["#attributes", "ActivityID"]) => self.activity_id = text(value),
-            ("Correlation", ["#attributes", "RelatedActivityID"]) => {
-                self.related_activity_id = text(value)
-            }
-            ("Execution", ["#attributes", "ProcessID"]) => self.pid = value.as_int(),
-            ("Execution", ["#attributes", "ThreadID"]) => self.tid = value.as_int(),
-            ("Channel", []) => self.channel = text(value),
-            ("Computer", []) => self.computer = text(value),
-            ("Security", ["#attributes", "UserID"]) => self.user_id = text(value),
-            _ => {}
+            Leaf::RecordId => self.record_id = value.as_int(),
+            Leaf::ActivityId => self.activity_id = text(value),
+            Leaf::RelatedActivityId => self.related_activity_id = text(value),
+            Leaf::Pid => self.pid = value.as_int(),
+            Leaf::Tid => self.tid = value.as_int(),
+            Leaf::Channel => self.channel = text(value),
+            Leaf::Computer => self.computer = text(value),
+            Leaf::UserId => self.user_id = text(value),
         }
     }
 }
@@ -158,7 +270,7 @@ fn keywords_of(node: Option<&J<'_>>) -> Option<u64> {
         J::Str(s) => {
             let s = s.trim();
             match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                Some(hex) => hex_u64(hex),
                 None => s
                     .parse::<u64>()
                     .ok()
@@ -167,6 +279,26 @@ fn keywords_of(node: Option<&J<'_>>) -> Option<u64> {
         }
         _ => None,
     }
+}
+
+/// `u64::from_str_radix(hex, 16)`, with up to 16 plain hex digits (every keyword mask) read
+/// by hand: the generic reader costs a few hundred instructions on every Windows event.
+fn hex_u64(hex: &str) -> Option<u64> {
+    if hex.is_empty() || hex.len() > 16 {
+        return u64::from_str_radix(hex, 16).ok();
+    }
+    let mut value = 0u64;
+    for &c in hex.as_bytes() {
+        let digit = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            // A sign or anything else: std decides.
+            _ => return u64::from_str_radix(hex, 16).ok(),
+        };
+        value = value << 4 | u64::from(digit);
+    }
+    Some(value)
 }
 
 /// The standard keyword bits (winmeta.xml) and their rendered names.
@@ -344,8 +476,7 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
         match key.as_ref() {
             "System" if r.peek() == Some(b'{') && sys.is_none() => {
                 let mut system = System::default();
-                let mut path = [const { Cow::Borrowed("") }; SYSTEM_PATH];
-                stream_system(r, 2, &mut path, 0, &mut system)?;
+                stream_system(r, 2, Scope::System, &mut system)?;
                 // System comes first in evtx_dump output: the winlog fields lead the event.
                 emit_system(&system, event);
                 sys = Some(system);
@@ -362,7 +493,10 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
                             key,
                             value @ (J::Str(_) | J::Int(_) | J::Float(_) | J::Bool(_) | J::Null),
                         ) if !key.starts_with('#') && key != "Data" => {
-                            event.insert(data_name(key), into_value(value));
+                            match super::names::event_data_static(key) {
+                                Some(name) => event.insert_static(name, into_value(value)),
+                                None => event.insert(data_name(key), into_value(value)),
+                            }
                         }
                         (key, value) => event_data_member(key, &value, event, &mut param),
                     }
@@ -389,36 +523,48 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
     Ok(true)
 }
 
-/// The longest path under `System` that [`System::set`] reads.
-const SYSTEM_PATH: usize = 4;
+/// Where [`stream_system`] is inside `System`: which of the objects holding fields, if any.
+#[derive(Clone, Copy)]
+enum Scope {
+    /// `System` itself: its members are elements.
+    System,
+    /// A known element's object: `#attributes` and `#text` may hold fields.
+    Element(Element),
+    /// A known element's `#attributes`: each member may be a field.
+    Attributes(Element),
+    /// Anywhere else: values are read (and checked) but not used.
+    Ignored,
+}
 
-/// Streams the `System` object (its `{` next), passing every scalar or array at a path of at
-/// most [`SYSTEM_PATH`] keys to [`System::set`] without building the object; deeper values
-/// are read (and checked) but not used. `path[..len]` holds the keys above the object.
+/// Streams the `System` object (its `{` next), passing every scalar or array at a path that
+/// holds a field to [`System::set_leaf`] without building the object (the paths are the ones
+/// [`System::set`] reads, classified key by key instead of kept as strings).
 fn stream_system<'a>(
     r: &mut Reader<'a>,
     depth: usize,
-    path: &mut [Cow<'a, str>; SYSTEM_PATH],
-    len: usize,
+    scope: Scope,
     sys: &mut System<'a>,
 ) -> Result<(), SyntaxError> {
     r.object_start(depth)?;
     let mut first = true;
     while let Some(key) = r.member(&mut first)? {
-        let object = r.peek() == Some(b'{');
-        if let Some(slot) = path.get_mut(len) {
-            *slot = key;
-        }
-        if object {
-            stream_system(r, depth + 1, path, len + 1, sys)?;
+        if r.peek() == Some(b'{') {
+            let inner = match scope {
+                Scope::System => Element::of(&key).map_or(Scope::Ignored, Scope::Element),
+                Scope::Element(element) if key == "#attributes" => Scope::Attributes(element),
+                _ => Scope::Ignored,
+            };
+            stream_system(r, depth + 1, inner, sys)?;
         } else {
             let value = r.value(depth + 1)?;
-            if len < SYSTEM_PATH {
-                let mut parts = [""; SYSTEM_PATH];
-                for (part, key) in parts.iter_mut().zip(&path[..=len]) {
-                    *part = key.as_ref();
-                }
-                sys.set(&parts[..=len], value);
+            let leaf = match scope {
+                Scope::System => Element::of(&key).and_then(Element::scalar),
+                Scope::Element(element) if key == "#text" => element.text(),
+                Scope::Attributes(element) => element.attribute(&key),
+                _ => None,
+            };
+            if let Some(leaf) = leaf {
+                sys.set_leaf(leaf, value);
             }
         }
     }
@@ -573,49 +719,65 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
     if let Some(ts) = sys.time {
         event.timestamp = Some(ts);
     }
-    let put = |event: &mut Event, name: &'static str, value: &Option<Cow<'_, str>>| {
+    let put = |event: &mut Event, name: &StaticName, value: &Option<Cow<'_, str>>| {
         if let Some(v) = value {
-            event.insert(k(name), v.as_ref());
+            event.insert_static(name, v.as_ref());
         }
     };
-    put(event, "winlog.channel", &sys.channel);
+    if let Some(channel) = &sys.channel {
+        event.insert_static(static_name!("winlog.channel"), system_value(channel));
+    }
     if let Some(id) = sys.event_id {
-        event.insert(k("winlog.event_id"), id);
+        event.insert_static(static_name!("winlog.event_id"), id);
     }
     if let Some(q) = sys.qualifiers {
-        event.insert(k("winlog.event_id_qualifiers"), q);
+        event.insert_static(static_name!("winlog.event_id_qualifiers"), q);
     }
-    put(event, "winlog.provider_name", &sys.provider_name);
+    if let Some(name) = &sys.provider_name {
+        event.insert_static(static_name!("winlog.provider_name"), system_value(name));
+    }
     if let Some(g) = &sys.provider_guid {
-        if g.starts_with('{') {
-            event.insert(k("winlog.provider_guid"), g.as_ref());
+        if let Some(braced) = super::names::braced_guid(g) {
+            event.insert_static(
+                static_name!("winlog.provider_guid"),
+                Value::static_str(braced),
+            );
+        } else if g.starts_with('{') {
+            event.insert_static(static_name!("winlog.provider_guid"), g.as_ref());
         } else {
             let mut braced = CompactString::with_capacity(g.len() + 2);
             braced.push('{');
             braced.push_str(g);
             braced.push('}');
-            event.insert(k("winlog.provider_guid"), braced);
+            event.insert_static(static_name!("winlog.provider_guid"), braced);
         }
     }
-    put(event, "winlog.event_source_name", &sys.event_source_name);
-    put(event, "winlog.computer_name", &sys.computer);
+    put(
+        event,
+        static_name!("winlog.event_source_name"),
+        &sys.event_source_name,
+    );
+    put(event, static_name!("winlog.computer_name"), &sys.computer);
     if let Some(r) = sys.record_id {
-        event.insert(k("winlog.record_id"), r);
+        event.insert_static(static_name!("winlog.record_id"), r);
     }
     if let Some(p) = sys.pid {
-        event.insert(k("winlog.process.pid"), p);
+        event.insert_static(static_name!("winlog.process.pid"), p);
     }
     if let Some(t) = sys.tid {
-        event.insert(k("winlog.process.thread.id"), t);
+        event.insert_static(static_name!("winlog.process.thread.id"), t);
     }
     if let Some(t) = &sys.task {
-        event.insert(k("winlog.task"), t.clone());
+        event.insert_static(static_name!("winlog.task"), t.clone());
     }
     if let Some(o) = &sys.opcode {
-        event.insert(k("winlog.opcode"), o.clone());
+        event.insert_static(static_name!("winlog.opcode"), o.clone());
     }
     if let Some(names) = &sys.keyword_names {
-        event.insert(k("winlog.keywords"), Value::List(names.clone().into()));
+        event.insert_static(
+            static_name!("winlog.keywords"),
+            Value::List(names.clone().into()),
+        );
     } else if let Some(mask) = sys.keywords {
         let names: Vec<Value> = KEYWORD_NAMES
             .iter()
@@ -623,25 +785,35 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
             .map(|(_, n)| Value::Str(CompactString::const_new(n)))
             .collect();
         if !names.is_empty() {
-            event.insert(k("winlog.keywords"), Value::List(names.into()));
+            event.insert_static(static_name!("winlog.keywords"), Value::List(names.into()));
         }
     }
     if let Some(mask) = sys.keywords {
-        event.insert(k("winlog.keywords_raw"), hex_mask(mask));
+        event.insert_static(static_name!("winlog.keywords_raw"), hex_mask(mask));
     }
     if let Some(v) = sys.version {
-        event.insert(k("winlog.version"), v);
+        event.insert_static(static_name!("winlog.version"), v);
     }
-    put(event, "winlog.user.identifier", &sys.user_id);
-    put(event, "winlog.user.name", &sys.user_name);
-    put(event, "winlog.user.domain", &sys.user_domain);
-    put(event, "winlog.user.type", &sys.user_type);
-    put(event, "winlog.activity_id", &sys.activity_id);
+    put(event, static_name!("winlog.user.identifier"), &sys.user_id);
+    put(event, static_name!("winlog.user.name"), &sys.user_name);
+    put(event, static_name!("winlog.user.domain"), &sys.user_domain);
+    put(event, static_name!("winlog.user.type"), &sys.user_type);
+    put(event, static_name!("winlog.activity_id"), &sys.activity_id);
     put(
         event,
-        "winlog.related_activity_id",
+        static_name!("winlog.related_activity_id"),
         &sys.related_activity_id,
     );
+}
+
+/// A channel or provider name as a value: the static text when it is a common long one (no
+/// allocation), else a copy.
+#[inline]
+fn system_value(text: &str) -> Value {
+    match super::names::system_text(text) {
+        Some(known) => Value::static_str(known),
+        None => Value::from(text),
+    }
 }
 
 /// `0x` and the mask in 16 lower-case hex digits (what `format!("0x{mask:016x}")` gives,
@@ -660,23 +832,26 @@ fn hex_mask(mask: u64) -> CompactString {
 /// ECS fields and the logsource, after the winlog fields.
 fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>) {
     if let Some(id) = sys.event_id {
-        event.insert(k("event.code"), id.to_compact_string());
+        event.insert_static(static_name!("event.code"), id.to_compact_string());
     }
     if let Some(p) = &sys.provider_name {
-        event.insert(k("event.provider"), p.as_ref());
+        event.insert_static(static_name!("event.provider"), system_value(p));
     }
-    event.insert(
-        k("event.kind"),
+    event.insert_static(
+        static_name!("event.kind"),
         Value::Str(CompactString::const_new("event")),
     );
     if let Some(c) = &sys.computer {
-        event.insert(k("host.name"), c.as_ref());
+        event.insert_static(static_name!("host.name"), c.as_ref());
     }
     match &sys.level_name {
-        Some(level) => event.insert(k("log.level"), level.clone()),
+        Some(level) => event.insert_static(static_name!("log.level"), level.clone()),
         None => {
             if let Some(level) = sys.level.and_then(level_name) {
-                event.insert(k("log.level"), Value::Str(CompactString::const_new(level)));
+                event.insert_static(
+                    static_name!("log.level"),
+                    Value::Str(CompactString::const_new(level)),
+                );
             }
         }
     }
@@ -691,8 +866,8 @@ fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>
         }
     });
     if let Some(outcome) = audit {
-        event.insert(
-            k("event.outcome"),
+        event.insert_static(
+            static_name!("event.outcome"),
             Value::Str(CompactString::const_new(outcome)),
         );
     }
@@ -700,13 +875,13 @@ fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>
         event.insert_if_absent(k("message"), m);
     }
     if let Some((module, dataset)) = sys.channel.as_deref().and_then(module_dataset) {
-        event.insert(
-            k("event.module"),
+        event.insert_static(
+            static_name!("event.module"),
             Value::Str(CompactString::const_new(module)),
         );
         if let Some(dataset) = dataset {
-            event.insert(
-                k("event.dataset"),
+            event.insert_static(
+                static_name!("event.dataset"),
                 Value::Str(CompactString::const_new(dataset)),
             );
         }
@@ -1230,6 +1405,20 @@ mod tests {
         );
         assert_eq!(e.get_str("winlog.user_data.Flags.value"), Some("1"));
         assert!(e.get("winlog.user_data.xmlns").is_none());
+    }
+
+    proptest::proptest! {
+        /// The hand-written hex reader agrees with std on any text, hex-looking or not.
+        #[test]
+        fn hex_u64_is_from_str_radix(text in "[+-]?[0-9a-fA-FxX ]{0,20}") {
+            proptest::prop_assert_eq!(hex_u64(&text), u64::from_str_radix(&text, 16).ok());
+        }
+
+        #[test]
+        fn hex_u64_reads_every_mask(mask in proptest::prelude::any::<u64>()) {
+            proptest::prop_assert_eq!(hex_u64(&format!("{mask:x}")), Some(mask));
+            proptest::prop_assert_eq!(hex_u64(&format!("{mask:016X}")), Some(mask));
+        }
     }
 
     #[test]

@@ -396,6 +396,12 @@ pub struct Event {
     fields: Fields,
 }
 
+/// Where a field was last found among an event's entries, for [`Event::get_hinted`]: a guess,
+/// never trusted (any value, from any event, is safe). `FieldHint::default()` guesses the first
+/// entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FieldHint(u32);
+
 /// Why a JSON text could not become an [`Event`].
 #[derive(Debug, thiserror::Error)]
 pub enum EventJsonError {
@@ -439,6 +445,34 @@ impl Event {
     #[inline]
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.fields.get(name)
+    }
+
+    /// [`Event::get`], first trying the position `hint` remembers: the value of `name`, or
+    /// `None` when absent, whatever the hint holds.
+    ///
+    /// Events from one source carry their fields in the same order, so a caller that reads the
+    /// same name from many events (a correlation's `group-by` field, a rule's field) keeps one
+    /// [`FieldHint`] per name: when the entry at the remembered position has that name, the
+    /// lookup is one comparison instead of hashing the name and probing the index; otherwise
+    /// it is [`Event::get`], and the hint learns the position found. The hint only ever saves
+    /// work: a stale one, one from another event or another name gives the same answer.
+    ///
+    /// ```
+    /// use siem_core::event::{Event, FieldHint, Value};
+    ///
+    /// let mut hint = FieldHint::default();
+    /// for ip in ["203.0.113.7", "198.51.100.4"] {
+    ///     let mut event = Event::new();
+    ///     event.insert("event.outcome", "failure");
+    ///     event.insert("source.ip", ip);
+    ///     // The first call hashes the name and remembers position 1; the second finds it there.
+    ///     assert_eq!(event.get_hinted("source.ip", &mut hint), event.get("source.ip"));
+    /// }
+    /// assert_eq!(Event::new().get_hinted("source.ip", &mut hint), None);
+    /// ```
+    #[inline]
+    pub fn get_hinted(&self, name: &str, hint: &mut FieldHint) -> Option<&Value> {
+        self.fields.get_hinted(name, hint)
     }
 
     /// The string value of a field, when it is a string.
@@ -1015,6 +1049,26 @@ impl Fields {
         self.get_index_of(name).map(|i| &self.entries[i].1)
     }
 
+    /// [`Event::get_hinted`]: names are unique among the entries, so an entry at the hinted
+    /// position with the name asked for is the one the index would find.
+    #[inline]
+    fn get_hinted(&self, name: &str, hint: &mut FieldHint) -> Option<&Value> {
+        if let Some((n, v)) = self.entries.get(hint.0 as usize)
+            && short_eq(n.as_bytes(), name.as_bytes())
+        {
+            return Some(v);
+        }
+        self.get_learning(name, hint)
+    }
+
+    /// [`Fields::get`], remembering the position found in `hint`.
+    #[inline(never)]
+    fn get_learning(&self, name: &str, hint: &mut FieldHint) -> Option<&Value> {
+        let index = self.get_index_of(name)?;
+        *hint = FieldHint(index as u32);
+        Some(&self.entries[index].1)
+    }
+
     #[inline]
     fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
         self.get_index_of(name).map(|i| &mut self.entries[i].1)
@@ -1167,6 +1221,26 @@ impl Fields {
         let mut map = FieldMap::with_capacity_and_hasher(self.entries.len(), self.hasher);
         map.extend(self.entries);
         map
+    }
+}
+
+/// `a == b`, for short texts (field names, group values) without a call to `memcmp`: texts of
+/// 4 to 16 bytes compare as two overlapping words.
+#[inline]
+pub(crate) fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match a.len() {
+        8..=16 => {
+            a.first_chunk::<8>() == b.first_chunk::<8>()
+                && a.last_chunk::<8>() == b.last_chunk::<8>()
+        }
+        4..=7 => {
+            a.first_chunk::<4>() == b.first_chunk::<4>()
+                && a.last_chunk::<4>() == b.last_chunk::<4>()
+        }
+        _ => a == b,
     }
 }
 
@@ -1396,6 +1470,7 @@ mod tests {
         fn fields_behave_like_an_index_map(
             ops in proptest::collection::vec(op(), 0..200),
             capacity in 0usize..48,
+            hints in proptest::collection::vec(proptest::prop_oneof![0u32..48, proptest::prelude::any::<u32>()], 1..8),
         ) {
             let mut event = Event::with_capacity(capacity);
             let mut model: IndexMap<String, i64> = IndexMap::new();
@@ -1425,6 +1500,23 @@ mod tests {
                 let expected = model.get(&op_name(n)).map(|v| Value::Int(*v));
                 proptest::prop_assert_eq!(event.get(&op_name(n)), expected.as_ref());
                 proptest::prop_assert_eq!(event.contains(&op_name(n)), model.contains_key(&op_name(n)));
+            }
+            // A hinted lookup equals `get` whatever the hint: any position, in or out of
+            // range, learnt from this event or from another one.
+            let mut other = Event::new();
+            for n in (0..40).rev().step_by(3) {
+                other.insert(op_name(n), i64::from(n));
+            }
+            for (n, start) in (0..40).zip(hints.iter().cycle()) {
+                let mut hint = FieldHint(*start);
+                let name = op_name(n);
+                proptest::prop_assert_eq!(event.get_hinted(&name, &mut hint), event.get(&name));
+                proptest::prop_assert_eq!(event.get_hinted(&name, &mut hint), event.get(&name));
+                proptest::prop_assert_eq!(other.get_hinted(&name, &mut hint), other.get(&name));
+                proptest::prop_assert_eq!(event.get_hinted(&name, &mut hint), event.get(&name));
+                let mut stale = FieldHint(*start);
+                proptest::prop_assert_eq!(event.get_hinted(&op_name(n + 1), &mut stale), event.get(&op_name(n + 1)));
+                proptest::prop_assert_eq!(event.get_hinted(&name, &mut stale), event.get(&name));
             }
             // Equality ignores order, as `IndexMap`'s does.
             let mut reversed = Event::new();

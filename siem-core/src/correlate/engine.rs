@@ -14,7 +14,7 @@ use super::key::{
 use super::set::{BaseRule, CorrelationId, CorrelationSet, Feed};
 use super::table::{Fire, Input, Limits, NONE, Table};
 use crate::alert::{Alert, AlertKind, Window};
-use crate::event::{Event, Value};
+use crate::event::{Event, FieldHint, Value};
 use crate::sigma::correlation::CorrelationType;
 
 /// A detection: a referenced detection rule matched an event.
@@ -279,6 +279,9 @@ pub struct Correlator {
     limits: Limits,
     /// Day starts of the last arrival and event times converted (see [`NanosCache`]).
     nanos: [NanosCache; 2],
+    /// Where each `group-by` field of the set was last found in an event (see
+    /// [`Event::get_hinted`]): events of one source list their fields in the same order.
+    hints: Vec<FieldHint>,
 }
 
 /// How many detections [`Correlator::process_batch`] looks ahead: enough lookups in flight to
@@ -321,6 +324,7 @@ impl Correlator {
         let lateness = nanos(config.lateness);
         let skew = config.max_clock_skew.map(nanos);
         Correlator {
+            hints: vec![FieldHint::default(); set.field_hints],
             lateness,
             skew,
             set,
@@ -472,7 +476,7 @@ impl Correlator {
                     let times = self.times(d);
                     let ci = self.clock_of(times) as usize;
                     for feed in set.base_feeds.get(d.rule.0 as usize).into_iter().flatten() {
-                        let key = set.group_parts(feed, d.event);
+                        let key = set.group_parts_hinted(feed, d.event, &mut self.hints);
                         let mut hash = 0;
                         let mut table = None;
                         if let Some(k) = &key {
@@ -700,7 +704,7 @@ impl Correlator {
             let a = match ahead.get(n) {
                 Some(a) => a,
                 None => {
-                    let key = set.group_parts(feed, event);
+                    let key = set.group_parts_hinted(feed, event, &mut self.hints);
                     let hash = key.as_ref().map_or(0, GroupKey::hash);
                     own = Ahead {
                         key,

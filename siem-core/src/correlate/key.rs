@@ -3,7 +3,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use compact_str::CompactString;
 
-use crate::event::{Event, Value};
+use crate::event::{Event, FieldHint, Value, short_eq};
 
 /// Where a correlation reads field values: an event, or the group of an inner correlation's
 /// alert (for correlations of correlations).
@@ -250,6 +250,28 @@ impl<'a> GroupKey<'a> {
         GroupKey::of(fields.iter().map(|f| source.field(f)))
     }
 
+    /// [`GroupKey::read`] of an event, each field looked up through its hint (`hints`, one per
+    /// field, see [`Event::get_hinted`]).
+    #[inline]
+    pub fn read_hinted(
+        fields: &[CompactString],
+        event: &'a Event,
+        hints: &mut [FieldHint],
+    ) -> Option<GroupKey<'a>> {
+        if let ([field], [hint]) = (fields, &mut *hints) {
+            return Some(GroupKey {
+                first: Some(Part::of(event.get_hinted(field, hint)?)?),
+                more: Vec::new(),
+            });
+        }
+        GroupKey::of(
+            fields
+                .iter()
+                .zip(hints.iter_mut())
+                .map(|(f, h)| event.get_hinted(f, h)),
+        )
+    }
+
     /// The key of `values` (in order); `None` if one is missing or `null`.
     pub fn of(values: impl IntoIterator<Item = Option<&'a Value>>) -> Option<GroupKey<'a>> {
         let mut values = values.into_iter();
@@ -332,26 +354,6 @@ impl<'a> GroupKey<'a> {
             h.write(text.as_bytes());
         }
         h.finish()
-    }
-}
-
-/// `a == b`, for the short texts of group keys without a call to `memcmp`: texts of 4 to 16
-/// bytes compare as two overlapping words.
-#[inline]
-fn short_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    match a.len() {
-        8..=16 => {
-            a.first_chunk::<8>() == b.first_chunk::<8>()
-                && a.last_chunk::<8>() == b.last_chunk::<8>()
-        }
-        4..=7 => {
-            a.first_chunk::<4>() == b.first_chunk::<4>()
-                && a.last_chunk::<4>() == b.last_chunk::<4>()
-        }
-        _ => a == b,
     }
 }
 

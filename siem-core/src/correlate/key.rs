@@ -165,8 +165,18 @@ pub(crate) enum Part<'a> {
 
 impl<'a> Part<'a> {
     /// The text of a present value; `None` for `null`.
-    #[inline]
+    #[inline(always)]
     fn of(value: &'a Value) -> Option<Part<'a>> {
+        match value {
+            // Strings (most group values) borrowed in place; the rest out of line.
+            Value::Str(s) => Some(Part::Borrowed(s.as_str())),
+            v => Part::of_other(v),
+        }
+    }
+
+    /// [`Part::of`] of a value other than a string.
+    #[inline(never)]
+    fn of_other(value: &'a Value) -> Option<Part<'a>> {
         Some(match value {
             Value::Null => return None,
             Value::Str(s) => Part::Borrowed(s.as_str()),
@@ -252,7 +262,7 @@ impl<'a> GroupKey<'a> {
 
     /// [`GroupKey::read`] of an event, each field looked up through its hint (`hints`, one per
     /// field, see [`Event::get_hinted`]).
-    #[inline]
+    #[inline(always)]
     pub fn read_hinted(
         fields: &[CompactString],
         event: &'a Event,
@@ -264,6 +274,16 @@ impl<'a> GroupKey<'a> {
                 more: Vec::new(),
             });
         }
+        GroupKey::read_hinted_more(fields, event, hints)
+    }
+
+    /// [`GroupKey::read_hinted`] of more than one field (or none).
+    #[inline(never)]
+    fn read_hinted_more(
+        fields: &[CompactString],
+        event: &'a Event,
+        hints: &mut [FieldHint],
+    ) -> Option<GroupKey<'a>> {
         GroupKey::of(
             fields
                 .iter()

@@ -465,7 +465,7 @@ impl CorrelationSet {
     /// [`CorrelationSet::group_parts`] of an event, its fields found through `hints` (the
     /// correlator's, [`CorrelationSet::field_hints`] of them): the same key, whatever the hints
     /// hold.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn group_parts_hinted<'a>(
         &self,
         feed: &Feed,

@@ -859,24 +859,23 @@ impl State {
         let ci = clock as usize;
 
         // Groups whose newest event has left the window can never contribute again.
+        // The table is looked up once (a new group re-borrows it after `create_group`).
         let min = time.saturating_sub(plan.timespan);
-        if self.tables[c][ci]
-            .groups
-            .front_time()
-            .is_some_and(|t| t < min)
-        {
-            self.expire(c, ci, min);
+        let table = &mut self.tables[c][ci];
+        if table.groups.front_time().is_some_and(|t| t < min) {
+            Self::expire(table, &mut self.stats, min);
         }
 
-        let slot = match self.tables[c][ci].groups.find_key(hash, key) {
-            Some(slot) => slot,
-            None => self.create_group(c, ci, hash, key, time),
+        let (table, slot) = match table.groups.find_key(hash, key) {
+            Some(slot) => (table, slot),
+            None => {
+                let slot = self.create_group(c, ci, hash, key, time);
+                (&mut self.tables[c][ci], slot)
+            }
         };
 
-        let sample_events = self.config.sample_events;
-        let table = &mut self.tables[c][ci];
         if table.samples.is_some() {
-            table.sample(slot, time, sample.get(), sample_events);
+            table.sample(slot, time, sample.get(), self.config.sample_events);
         }
         let (fire, dropped) = table.update(slot, plan, feed.slot, time, input, self.limits);
         self.stats.values_dropped += dropped;
@@ -911,13 +910,12 @@ impl State {
         }
     }
 
-    /// Removes the groups of table (`c`, `ci`) whose newest detection is before `min`.
+    /// Removes the groups of `table` whose newest detection is before `min` (counted in `stats`).
     #[cold]
-    fn expire(&mut self, c: usize, ci: usize, min: i64) {
-        let table = &mut self.tables[c][ci];
+    fn expire(table: &mut Table, stats: &mut CorrelatorStats, min: i64) {
         while let Some(slot) = table.groups.pop_expired(min) {
             table.clear(slot);
-            self.stats.groups_expired += 1;
+            stats.groups_expired += 1;
         }
     }
 

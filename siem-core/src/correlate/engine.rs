@@ -395,7 +395,7 @@ impl Correlator {
         let mut out = Vec::new();
         let state = &mut self.state;
         let times = state.times(detection);
-        state.process_ahead(&self.set, detection, times, &mut [], &mut out);
+        state.process_ahead(&self.set, detection, times, &[], &mut out);
         out
     }
 
@@ -492,8 +492,8 @@ impl Correlator {
             // 3. The updates, in order, exactly as one at a time.
             for (j, d) in chunk.iter().enumerate() {
                 let (keys, times) = match spans.get(j) {
-                    Some(&(first, end, times)) => (&mut ahead[first..end], times),
-                    None => (&mut [][..], state.times(d)),
+                    Some(&(first, end, times)) => (&ahead[first..end], times),
+                    None => (&[][..], state.times(d)),
                 };
                 state.process_ahead(set, d, times, keys, &mut out);
                 each(c * BATCH + j, &mut out);
@@ -596,7 +596,7 @@ impl State {
         set: &CorrelationSet,
         detection: &Detection<'_>,
         times: Times,
-        ahead: &mut [Ahead<'_>],
+        ahead: &[Ahead<'_>],
         out: &mut Vec<Alert>,
     ) {
         self.stats.detections += 1;
@@ -690,7 +690,7 @@ impl State {
                 Clock::Event,
                 &event,
                 Some(p.event),
-                &mut [],
+                &[],
                 out,
             );
         }
@@ -705,7 +705,7 @@ impl State {
         clock: Clock,
         event: &Event,
         shared: Option<Arc<Event>>,
-        ahead: &mut [Ahead<'_>],
+        ahead: &[Ahead<'_>],
         out: &mut Vec<Alert>,
     ) {
         let mut sample = SampleSource {
@@ -718,22 +718,16 @@ impl State {
         for (n, feed) in set.base_feeds[rule.0 as usize].iter().enumerate() {
             // The key stays where it was computed (borrowing the event's values); `update`
             // encodes it only for a new group.
+            // (Not moved into an `Ahead` of its own: a key is about 80 bytes.)
             let own;
-            let a = match ahead.get(n) {
-                Some(a) => a,
+            let (key, hash) = match ahead.get(n) {
+                Some(a) => (&a.key, a.hash),
                 None => {
-                    let key = set.group_parts_hinted(feed, event, &mut self.hints);
-                    let hash = key.as_ref().map_or(0, GroupKey::hash);
-                    own = Ahead {
-                        key,
-                        hash,
-                        table: None,
-                    };
-                    &own
+                    own = set.group_parts_hinted(feed, event, &mut self.hints);
+                    (&own, own.as_ref().map_or(0, GroupKey::hash))
                 }
             };
-            let hash = a.hash;
-            let Some(key) = &a.key else {
+            let Some(key) = key else {
                 self.stats.missing_group += 1;
                 continue;
             };

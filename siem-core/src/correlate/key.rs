@@ -313,7 +313,7 @@ impl<'a> GroupKey<'a> {
     }
 
     /// The hash of the group in this process (equal to [`group_hash`] of [`GroupKey::encode`]).
-    #[inline]
+    #[inline(always)]
     pub fn hash(&self) -> u64 {
         match (&self.first, self.more.is_empty()) {
             (Some(part), true) => {
@@ -321,8 +321,14 @@ impl<'a> GroupKey<'a> {
                 // What `hash_parts` computes for one part.
                 GROUP_HASHER.hash_one(part.as_str())
             }
-            _ => hash_parts(self.parts().map(Some)),
+            _ => self.hash_more(),
         }
+    }
+
+    /// [`GroupKey::hash`] of a key of several values (or none).
+    #[inline(never)]
+    fn hash_more(&self) -> u64 {
+        hash_parts(self.parts().map(Some))
     }
 
     /// Whether `encoded` is this key's encoding (as [`GroupKey::encode`] would write it).

@@ -458,7 +458,7 @@ impl Event {
     /// work: a stale one, one from another event or another name gives the same answer.
     ///
     /// ```
-    /// use siem_core::event::{Event, FieldHint, Value};
+    /// use siem_core::event::{Event, FieldHint};
     ///
     /// let mut hint = FieldHint::default();
     /// for ip in ["203.0.113.7", "198.51.100.4"] {

@@ -179,7 +179,7 @@ fn to_event(i: usize, input: &Input) -> Event {
     e.timestamp = input.time.map(|s| start() + chrono::Duration::seconds(s));
     // Every third event lists `v` before `g` (as events of another source would), so that the
     // correlator's field hints (`Event::get_hinted`) are stale as well as right.
-    let v_first = i % 3 == 0;
+    let v_first = i.is_multiple_of(3);
     if v_first && let Some(v) = input.v {
         e.insert("v", v);
     }

@@ -387,19 +387,6 @@ impl fmt::Display for LogSource {
     }
 }
 
-/// Where [`Event::get_hinted`] found a field last time: the field's position in the event.
-///
-/// Four bytes, `Copy`; the default points nowhere. Keep one per field name you look up
-/// repeatedly; it is only ever a guess, so any hint is safe with any event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FieldHint(u32);
-
-impl Default for FieldHint {
-    fn default() -> Self {
-        FieldHint(u32::MAX)
-    }
-}
-
 /// A security event: `@timestamp`, ECS fields and logsource. See the [module docs](self).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Event {
@@ -409,6 +396,12 @@ pub struct Event {
     pub logsource: LogSource,
     fields: Fields,
 }
+
+/// Where a field was last found among an event's entries, for [`Event::get_hinted`]: a guess,
+/// never trusted (any value, from any event, is safe). `FieldHint::default()` guesses the first
+/// entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FieldHint(u32);
 
 /// Why a JSON text could not become an [`Event`].
 #[derive(Debug, thiserror::Error)]
@@ -455,24 +448,28 @@ impl Event {
         self.fields.get(name)
     }
 
-    /// [`Event::get`] that first tries where `hint` says the field was found last time.
+    /// [`Event::get`], first trying the position `hint` remembers: the value of `name`, or
+    /// `None` when absent, whatever the hint holds.
     ///
-    /// Events from one source carry their fields in the same order, so a caller that looks up
-    /// the same names event after event (a rule set, a correlator) keeps one [`FieldHint`] per
-    /// name and pays one name comparison instead of hashing and probing. The result never
-    /// depends on the hint: a stale or foreign hint only costs that comparison, then the
-    /// ordinary lookup runs and updates it.
+    /// Events from one source carry their fields in the same order, so a caller that reads the
+    /// same name from many events (a correlation's `group-by` field, a rule's field) keeps one
+    /// [`FieldHint`] per name: when the entry at the remembered position has that name, the
+    /// lookup is one comparison instead of hashing the name and probing the index; otherwise
+    /// it is [`Event::get`], and the hint learns the position found. The hint only ever saves
+    /// work: a stale one, one from another event or another name gives the same answer.
     ///
     /// ```
     /// use siem_core::event::{Event, FieldHint};
     ///
     /// let mut hint = FieldHint::default();
-    /// for user in ["alice", "bob"] {
+    /// for ip in ["203.0.113.7", "198.51.100.4"] {
     ///     let mut event = Event::new();
-    ///     event.insert("source.ip", "10.0.0.1");
-    ///     event.insert("user.name", user);
-    ///     assert_eq!(event.get_hinted("user.name", &mut hint), event.get("user.name"));
+    ///     event.insert("event.outcome", "failure");
+    ///     event.insert("source.ip", ip);
+    ///     // The first call hashes the name and remembers position 1; the second finds it there.
+    ///     assert_eq!(event.get_hinted("source.ip", &mut hint), event.get("source.ip"));
     /// }
+    /// assert_eq!(Event::new().get_hinted("source.ip", &mut hint), None);
     /// ```
     #[inline]
     pub fn get_hinted(&self, name: &str, hint: &mut FieldHint) -> Option<&Value> {
@@ -1192,15 +1189,23 @@ impl Fields {
         self.get_index_of(name).map(|i| &self.entries[i].1)
     }
 
+    /// [`Event::get_hinted`]: names are unique among the entries, so an entry at the hinted
+    /// position with the name asked for is the one the index would find.
     #[inline]
     fn get_hinted(&self, name: &str, hint: &mut FieldHint) -> Option<&Value> {
-        if let Some((n, value)) = self.entries.get(hint.0 as usize)
-            && n.as_str() == name
+        if let Some((n, v)) = self.entries.get(hint.0 as usize)
+            && short_eq(n.as_bytes(), name.as_bytes())
         {
-            return Some(value);
+            return Some(v);
         }
+        self.get_learning(name, hint)
+    }
+
+    /// [`Fields::get`], remembering the position found in `hint`.
+    #[inline(never)]
+    fn get_learning(&self, name: &str, hint: &mut FieldHint) -> Option<&Value> {
         let index = self.get_index_of(name)?;
-        hint.0 = index as u32;
+        *hint = FieldHint(index as u32);
         Some(&self.entries[index].1)
     }
 
@@ -1398,6 +1403,26 @@ impl Drop for Fields {
                 spare.push((entries, index));
             }
         });
+    }
+}
+
+/// `a == b`, for short texts (field names, group values) without a call to `memcmp`: texts of
+/// 4 to 16 bytes compare as two overlapping words.
+#[inline]
+pub(crate) fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match a.len() {
+        8..=16 => {
+            a.first_chunk::<8>() == b.first_chunk::<8>()
+                && a.last_chunk::<8>() == b.last_chunk::<8>()
+        }
+        4..=7 => {
+            a.first_chunk::<4>() == b.first_chunk::<4>()
+                && a.last_chunk::<4>() == b.last_chunk::<4>()
+        }
+        _ => a == b,
     }
 }
 
@@ -1627,6 +1652,7 @@ mod tests {
         fn fields_behave_like_an_index_map(
             ops in proptest::collection::vec(op(), 0..200),
             capacity in 0usize..48,
+            hints in proptest::collection::vec(proptest::prop_oneof![0u32..48, proptest::prelude::any::<u32>()], 1..8),
         ) {
             let mut event = Event::with_capacity(capacity);
             let mut model: IndexMap<String, i64> = IndexMap::new();
@@ -1652,21 +1678,27 @@ mod tests {
             let expected: Vec<(String, Value)> =
                 model.iter().map(|(k, v)| (k.clone(), Value::Int(*v))).collect();
             proptest::prop_assert_eq!(fields, expected);
-            // Hinted lookups agree with plain ones whatever the hint: fresh, left by another
-            // name, or pointing past the end.
-            let mut hints = [FieldHint::default(), FieldHint(7), FieldHint(u32::MAX - 1)];
-            for n in (0..40).chain(0..40).chain((0..40).rev()) {
-                for hint in &mut hints {
-                    proptest::prop_assert_eq!(
-                        event.get_hinted(&op_name(n), hint),
-                        event.get(&op_name(n))
-                    );
-                }
-            }
             for n in 0..40 {
                 let expected = model.get(&op_name(n)).map(|v| Value::Int(*v));
                 proptest::prop_assert_eq!(event.get(&op_name(n)), expected.as_ref());
                 proptest::prop_assert_eq!(event.contains(&op_name(n)), model.contains_key(&op_name(n)));
+            }
+            // A hinted lookup equals `get` whatever the hint: any position, in or out of
+            // range, learnt from this event or from another one.
+            let mut other = Event::new();
+            for n in (0..40).rev().step_by(3) {
+                other.insert(op_name(n), i64::from(n));
+            }
+            for (n, start) in (0..40).zip(hints.iter().cycle()) {
+                let mut hint = FieldHint(*start);
+                let name = op_name(n);
+                proptest::prop_assert_eq!(event.get_hinted(&name, &mut hint), event.get(&name));
+                proptest::prop_assert_eq!(event.get_hinted(&name, &mut hint), event.get(&name));
+                proptest::prop_assert_eq!(other.get_hinted(&name, &mut hint), other.get(&name));
+                proptest::prop_assert_eq!(event.get_hinted(&name, &mut hint), event.get(&name));
+                let mut stale = FieldHint(*start);
+                proptest::prop_assert_eq!(event.get_hinted(&op_name(n + 1), &mut stale), event.get(&op_name(n + 1)));
+                proptest::prop_assert_eq!(event.get_hinted(&name, &mut stale), event.get(&name));
             }
             // Equality ignores order, as `IndexMap`'s does.
             let mut reversed = Event::new();

@@ -14,7 +14,7 @@ use super::key::{
 use super::set::{BaseRule, CorrelationId, CorrelationSet, Feed};
 use super::table::{Fire, Input, Limits, NONE, Table};
 use crate::alert::{Alert, AlertKind, Window};
-use crate::event::{Event, Value};
+use crate::event::{Event, FieldHint, Value};
 use crate::sigma::correlation::CorrelationType;
 
 /// A detection: a referenced detection rule matched an event.
@@ -260,6 +260,15 @@ impl SampleSource<'_> {
 #[derive(Debug)]
 pub struct Correlator {
     pub(crate) set: Arc<CorrelationSet>,
+    /// Everything else, apart so that the rule set and the state can be borrowed at once (the
+    /// set immutably): one detection's path takes `&CorrelationSet` from here rather than a
+    /// clone of the `Arc` (two atomic operations per detection).
+    pub(crate) state: State,
+}
+
+/// A [`Correlator`]'s state apart from its rule set.
+#[derive(Debug)]
+pub(crate) struct State {
     pub(crate) config: CorrelatorConfig,
     pub(crate) tables: Vec<[Table; 2]>,
     pub(crate) pending: BinaryHeap<Reverse<Pending>>,
@@ -279,6 +288,9 @@ pub struct Correlator {
     limits: Limits,
     /// Day starts of the last arrival and event times converted (see [`NanosCache`]).
     nanos: [NanosCache; 2],
+    /// Where each `group-by` field of the set was last found in an event (see
+    /// [`Event::get_hinted`]): events of one source list their fields in the same order.
+    hints: Vec<FieldHint>,
 }
 
 /// How many detections [`Correlator::process_batch`] looks ahead: enough lookups in flight to
@@ -320,10 +332,10 @@ impl Correlator {
             .collect();
         let lateness = nanos(config.lateness);
         let skew = config.max_clock_skew.map(nanos);
-        Correlator {
+        let state = State {
+            hints: vec![FieldHint::default(); set.field_hints],
             lateness,
             skew,
-            set,
             config,
             tables,
             pending: BinaryHeap::new(),
@@ -335,7 +347,8 @@ impl Correlator {
             forwards: Vec::new(),
             nanos: [NanosCache::default(); 2],
             limits,
-        }
+        };
+        Correlator { set, state }
     }
 
     /// The rules this correlator evaluates.
@@ -345,53 +358,33 @@ impl Correlator {
 
     /// The configuration.
     pub fn config(&self) -> &CorrelatorConfig {
-        &self.config
+        &self.state.config
     }
 
     /// Counters (see [`CorrelatorStats`]).
     pub fn stats(&self) -> CorrelatorStats {
-        let mut s = self.stats.clone();
-        s.groups_live = self.live_groups() as u64;
-        s.pending = self.pending.len() as u64;
+        let mut s = self.state.stats.clone();
+        s.groups_live = self.state.live_groups() as u64;
+        s.pending = self.state.pending.len() as u64;
         s
     }
 
     /// Groups currently held.
     pub fn live_groups(&self) -> usize {
-        self.tables
-            .iter()
-            .flat_map(|t| t.iter())
-            .map(|t| t.groups.live())
-            .sum()
+        self.state.live_groups()
     }
 
     /// Bytes of heap memory the correlation state holds (table capacities; sampled events are
     /// shared with alerts and not included). Compare with the allocator-measured figure in the
     /// `correlate` bench.
     pub fn state_bytes(&self) -> usize {
-        self.tables
+        self.state
+            .tables
             .iter()
             .flat_map(|t| t.iter())
             .map(Table::heap_bytes)
             .sum::<usize>()
-            + self.pending.capacity() * std::mem::size_of::<Reverse<Pending>>()
-    }
-
-    /// A detection's arrival and event time in nanoseconds.
-    #[inline]
-    fn times(&mut self, detection: &Detection<'_>) -> Times {
-        let [arrival, event] = &mut self.nanos;
-        Times {
-            arrival: arrival.get(detection.arrival),
-            event: detection.event.timestamp.map(|t| event.get(t)),
-        }
-    }
-
-    fn watermark(&self) -> i64 {
-        if self.max_seen == NONE {
-            return self.floor;
-        }
-        self.max_seen.saturating_sub(self.lateness).max(self.floor)
+            + self.state.pending.capacity() * std::mem::size_of::<Reverse<Pending>>()
     }
 
     /// Offers one detection; returns the correlation alerts it completes (possibly several, or
@@ -400,9 +393,9 @@ impl Correlator {
     /// For a stream of detections, [`Correlator::process_batch`] gives the same answers faster.
     pub fn process(&mut self, detection: &Detection<'_>) -> Vec<Alert> {
         let mut out = Vec::new();
-        let set = self.set.clone();
-        let times = self.times(detection);
-        self.process_ahead(&set, detection, times, &mut [], &mut out);
+        let state = &mut self.state;
+        let times = state.times(detection);
+        state.process_ahead(&self.set, detection, times, &[], &mut out);
         out
     }
 
@@ -454,7 +447,8 @@ impl Correlator {
         detections: &[Detection<'_>],
         mut each: impl FnMut(usize, &mut Vec<Alert>),
     ) {
-        let set = self.set.clone();
+        let set = &*self.set;
+        let state = &mut self.state;
         let mut ahead: Vec<Ahead<'_>> = Vec::with_capacity(BATCH);
         // Per detection of a chunk: its keys in `ahead` and its times.
         let mut spans: Vec<(usize, usize, Times)> = Vec::with_capacity(BATCH);
@@ -464,20 +458,20 @@ impl Correlator {
             spans.clear();
             // Only a detection applied at once (no reordering) uses its keys while the lines
             // fetched for it are still cached.
-            if self.lateness == 0 && self.pending.is_empty() {
+            if state.lateness == 0 && state.pending.is_empty() {
                 // 1. Keys and hashes (pure functions of the event; a hash is read from the
                 // event's own text, not from a key just written), and the index buckets.
                 for d in chunk {
                     let first = ahead.len();
-                    let times = self.times(d);
-                    let ci = self.clock_of(times) as usize;
+                    let times = state.times(d);
+                    let ci = state.clock_of(times) as usize;
                     for feed in set.base_feeds.get(d.rule.0 as usize).into_iter().flatten() {
-                        let key = set.group_parts(feed, d.event);
+                        let key = set.group_parts_hinted(feed, d.event, &mut state.hints);
                         let mut hash = 0;
                         let mut table = None;
                         if let Some(k) = &key {
                             hash = k.hash();
-                            if let Some(t) = self.tables.get(feed.corr as usize) {
+                            if let Some(t) = state.tables.get(feed.corr as usize) {
                                 t[ci].groups.prefetch_bucket(hash);
                                 table = Some((feed.corr, ci as u8));
                             }
@@ -489,7 +483,7 @@ impl Correlator {
                 // 2. The slots the buckets point to.
                 for a in &ahead {
                     if let Some((corr, ci)) = a.table {
-                        self.tables[corr as usize][usize::from(ci)]
+                        state.tables[corr as usize][usize::from(ci)]
                             .groups
                             .prefetch_slot(a.hash);
                     }
@@ -498,14 +492,86 @@ impl Correlator {
             // 3. The updates, in order, exactly as one at a time.
             for (j, d) in chunk.iter().enumerate() {
                 let (keys, times) = match spans.get(j) {
-                    Some(&(first, end, times)) => (&mut ahead[first..end], times),
-                    None => (&mut [][..], self.times(d)),
+                    Some(&(first, end, times)) => (&ahead[first..end], times),
+                    None => (&[][..], state.times(d)),
                 };
-                self.process_ahead(&set, d, times, keys, &mut out);
+                state.process_ahead(set, d, times, keys, &mut out);
                 each(c * BATCH + j, &mut out);
                 out.clear();
             }
         }
+    }
+
+    /// Applies every waiting detection (end of input, or before a snapshot that should hold no
+    /// pending detections). Windows stay open; later detections older than the ones applied
+    /// are late.
+    pub fn flush(&mut self) -> Vec<Alert> {
+        let mut out = Vec::new();
+        self.state.release(&self.set, true, &mut out);
+        self.state.floor = self.state.floor.max(self.state.max_seen);
+        out
+    }
+
+    /// Declares that no detection older than `time` will come (e.g. the caller's wall clock
+    /// minus the lateness, when input is idle) and applies the waiting detections up to it.
+    pub fn advance_to(&mut self, time: DateTime<Utc>) -> Vec<Alert> {
+        let mut out = Vec::new();
+        self.state.floor = self.state.floor.max(to_nanos(time));
+        self.state.release(&self.set, false, &mut out);
+        out
+    }
+
+    /// Delivers a [`Forward`] from another partition's correlator.
+    pub fn process_forward(&mut self, forward: Forward) -> Vec<Alert> {
+        let mut out = Vec::new();
+        let clock = if forward.arrival_clock {
+            Clock::Arrival
+        } else {
+            Clock::Event
+        };
+        let mut queue = VecDeque::new();
+        queue.push_back(Derived {
+            corr: forward.from.0,
+            forwarded: true,
+            group: forward.group,
+            sample: forward.sample,
+        });
+        self.state
+            .run_derived(&self.set, forward.time, clock, queue, &mut out);
+        out
+    }
+
+    /// Chained detections produced for groups of other partitions since the last call.
+    pub fn take_forwards(&mut self) -> Vec<Forward> {
+        std::mem::take(&mut self.state.forwards)
+    }
+}
+
+impl State {
+    /// Groups currently held.
+    pub fn live_groups(&self) -> usize {
+        self.tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .map(|t| t.groups.live())
+            .sum()
+    }
+
+    /// A detection's arrival and event time in nanoseconds.
+    #[inline]
+    fn times(&mut self, detection: &Detection<'_>) -> Times {
+        let [arrival, event] = &mut self.nanos;
+        Times {
+            arrival: arrival.get(detection.arrival),
+            event: detection.event.timestamp.map(|t| event.get(t)),
+        }
+    }
+
+    fn watermark(&self) -> i64 {
+        if self.max_seen == NONE {
+            return self.floor;
+        }
+        self.max_seen.saturating_sub(self.lateness).max(self.floor)
     }
 
     /// Which clock a detection is timed by (see [`Correlator::process`]): a pure function of
@@ -530,7 +596,7 @@ impl Correlator {
         set: &CorrelationSet,
         detection: &Detection<'_>,
         times: Times,
-        ahead: &mut [Ahead<'_>],
+        ahead: &[Ahead<'_>],
         out: &mut Vec<Alert>,
     ) {
         self.stats.detections += 1;
@@ -595,31 +661,11 @@ impl Correlator {
                 event: Arc::new(detection.event.clone()),
             };
             self.pending.push(Reverse(pending));
-            self.release(false, out);
+            self.release(set, false, out);
         }
     }
 
-    /// Applies every waiting detection (end of input, or before a snapshot that should hold no
-    /// pending detections). Windows stay open; later detections older than the ones applied
-    /// are late.
-    pub fn flush(&mut self) -> Vec<Alert> {
-        let mut out = Vec::new();
-        self.release(true, &mut out);
-        self.floor = self.floor.max(self.max_seen);
-        out
-    }
-
-    /// Declares that no detection older than `time` will come (e.g. the caller's wall clock
-    /// minus the lateness, when input is idle) and applies the waiting detections up to it.
-    pub fn advance_to(&mut self, time: DateTime<Utc>) -> Vec<Alert> {
-        let mut out = Vec::new();
-        self.floor = self.floor.max(to_nanos(time));
-        self.release(false, &mut out);
-        out
-    }
-
-    fn release(&mut self, all: bool, out: &mut Vec<Alert>) {
-        let set = self.set.clone();
+    fn release(&mut self, set: &CorrelationSet, all: bool, out: &mut Vec<Alert>) {
         loop {
             let watermark = self.watermark();
             let overflow = self.pending.len() > self.config.max_pending;
@@ -638,40 +684,16 @@ impl Correlator {
             }
             let event = p.event.clone();
             self.apply(
-                &set,
+                set,
                 p.rule,
                 p.time,
                 Clock::Event,
                 &event,
                 Some(p.event),
-                &mut [],
+                &[],
                 out,
             );
         }
-    }
-
-    /// Delivers a [`Forward`] from another partition's correlator.
-    pub fn process_forward(&mut self, forward: Forward) -> Vec<Alert> {
-        let mut out = Vec::new();
-        let clock = if forward.arrival_clock {
-            Clock::Arrival
-        } else {
-            Clock::Event
-        };
-        let mut queue = VecDeque::new();
-        queue.push_back(Derived {
-            corr: forward.from.0,
-            forwarded: true,
-            group: forward.group,
-            sample: forward.sample,
-        });
-        self.run_derived(forward.time, clock, queue, &mut out);
-        out
-    }
-
-    /// Chained detections produced for groups of other partitions since the last call.
-    pub fn take_forwards(&mut self) -> Vec<Forward> {
-        std::mem::take(&mut self.forwards)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -683,7 +705,7 @@ impl Correlator {
         clock: Clock,
         event: &Event,
         shared: Option<Arc<Event>>,
-        ahead: &mut [Ahead<'_>],
+        ahead: &[Ahead<'_>],
         out: &mut Vec<Alert>,
     ) {
         let mut sample = SampleSource {
@@ -696,22 +718,16 @@ impl Correlator {
         for (n, feed) in set.base_feeds[rule.0 as usize].iter().enumerate() {
             // The key stays where it was computed (borrowing the event's values); `update`
             // encodes it only for a new group.
+            // (Not moved into an `Ahead` of its own: a key is about 80 bytes.)
             let own;
-            let a = match ahead.get(n) {
-                Some(a) => a,
+            let (key, hash) = match ahead.get(n) {
+                Some(a) => (&a.key, a.hash),
                 None => {
-                    let key = set.group_parts(feed, event);
-                    let hash = key.as_ref().map_or(0, GroupKey::hash);
-                    own = Ahead {
-                        key,
-                        hash,
-                        table: None,
-                    };
-                    &own
+                    own = set.group_parts_hinted(feed, event, &mut self.hints);
+                    (&own, own.as_ref().map_or(0, GroupKey::hash))
                 }
             };
-            let hash = a.hash;
-            let Some(key) = &a.key else {
+            let Some(key) = key else {
                 self.stats.missing_group += 1;
                 continue;
             };
@@ -735,19 +751,19 @@ impl Correlator {
             );
         }
         if !fired.is_empty() {
-            self.run_derived(time, clock, VecDeque::from(fired), out);
+            self.run_derived(set, time, clock, VecDeque::from(fired), out);
         }
     }
 
     /// Applies fired inner correlations to the correlations that refer to them, breadth first.
     fn run_derived(
         &mut self,
+        set: &CorrelationSet,
         time: i64,
         clock: Clock,
         mut queue: VecDeque<Derived>,
         out: &mut Vec<Alert>,
     ) {
-        let set = self.set.clone();
         let mut fired = Vec::new();
         while let Some(d) = queue.pop_front() {
             let fields = GroupFields(&d.group);
@@ -779,7 +795,7 @@ impl Correlator {
                 };
                 let hash = key.hash();
                 self.update(
-                    &set,
+                    set,
                     *feed,
                     &key,
                     hash,
@@ -837,24 +853,23 @@ impl Correlator {
         let ci = clock as usize;
 
         // Groups whose newest event has left the window can never contribute again.
+        // The table is looked up once (a new group re-borrows it after `create_group`).
         let min = time.saturating_sub(plan.timespan);
-        if self.tables[c][ci]
-            .groups
-            .front_time()
-            .is_some_and(|t| t < min)
-        {
-            self.expire(c, ci, min);
+        let table = &mut self.tables[c][ci];
+        if table.groups.front_time().is_some_and(|t| t < min) {
+            Self::expire(table, &mut self.stats, min);
         }
 
-        let slot = match self.tables[c][ci].groups.find_key(hash, key) {
-            Some(slot) => slot,
-            None => self.create_group(c, ci, hash, key, time),
+        let (table, slot) = match table.groups.find_key(hash, key) {
+            Some(slot) => (table, slot),
+            None => {
+                let slot = self.create_group(c, ci, hash, key, time);
+                (&mut self.tables[c][ci], slot)
+            }
         };
 
-        let sample_events = self.config.sample_events;
-        let table = &mut self.tables[c][ci];
         if table.samples.is_some() {
-            table.sample(slot, time, sample.get(), sample_events);
+            table.sample(slot, time, sample.get(), self.config.sample_events);
         }
         let (fire, dropped) = table.update(slot, plan, feed.slot, time, input, self.limits);
         self.stats.values_dropped += dropped;
@@ -889,13 +904,12 @@ impl Correlator {
         }
     }
 
-    /// Removes the groups of table (`c`, `ci`) whose newest detection is before `min`.
+    /// Removes the groups of `table` whose newest detection is before `min` (counted in `stats`).
     #[cold]
-    fn expire(&mut self, c: usize, ci: usize, min: i64) {
-        let table = &mut self.tables[c][ci];
+    fn expire(table: &mut Table, stats: &mut CorrelatorStats, min: i64) {
         while let Some(slot) = table.groups.pop_expired(min) {
             table.clear(slot);
-            self.stats.groups_expired += 1;
+            stats.groups_expired += 1;
         }
     }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use compact_str::CompactString;
 
-use crate::event::{Event, Value};
+use crate::event::{Event, FieldHint, Value, short_eq};
 
 /// Where a correlation reads field values: an event, or the group of an inner correlation's
 /// alert (for correlations of correlations).
@@ -165,8 +165,18 @@ pub(crate) enum Part<'a> {
 
 impl<'a> Part<'a> {
     /// The text of a present value; `None` for `null`.
-    #[inline]
+    #[inline(always)]
     fn of(value: &'a Value) -> Option<Part<'a>> {
+        match value {
+            // Strings (most group values) borrowed in place; the rest out of line.
+            Value::Str(s) => Some(Part::Borrowed(s.as_str())),
+            v => Part::of_other(v),
+        }
+    }
+
+    /// [`Part::of`] of a value other than a string.
+    #[inline(never)]
+    fn of_other(value: &'a Value) -> Option<Part<'a>> {
         Some(match value {
             Value::Null => return None,
             Value::Str(s) => Part::Borrowed(s.as_str()),
@@ -250,6 +260,38 @@ impl<'a> GroupKey<'a> {
         GroupKey::of(fields.iter().map(|f| source.field(f)))
     }
 
+    /// [`GroupKey::read`] of an event, each field looked up through its hint (`hints`, one per
+    /// field, see [`Event::get_hinted`]).
+    #[inline(always)]
+    pub fn read_hinted(
+        fields: &[CompactString],
+        event: &'a Event,
+        hints: &mut [FieldHint],
+    ) -> Option<GroupKey<'a>> {
+        if let ([field], [hint]) = (fields, &mut *hints) {
+            return Some(GroupKey {
+                first: Some(Part::of(event.get_hinted(field, hint)?)?),
+                more: Vec::new(),
+            });
+        }
+        GroupKey::read_hinted_more(fields, event, hints)
+    }
+
+    /// [`GroupKey::read_hinted`] of more than one field (or none).
+    #[inline(never)]
+    fn read_hinted_more(
+        fields: &[CompactString],
+        event: &'a Event,
+        hints: &mut [FieldHint],
+    ) -> Option<GroupKey<'a>> {
+        GroupKey::of(
+            fields
+                .iter()
+                .zip(hints.iter_mut())
+                .map(|(f, h)| event.get_hinted(f, h)),
+        )
+    }
+
     /// The key of `values` (in order); `None` if one is missing or `null`.
     pub fn of(values: impl IntoIterator<Item = Option<&'a Value>>) -> Option<GroupKey<'a>> {
         let mut values = values.into_iter();
@@ -271,7 +313,7 @@ impl<'a> GroupKey<'a> {
     }
 
     /// The hash of the group in this process (equal to [`group_hash`] of [`GroupKey::encode`]).
-    #[inline]
+    #[inline(always)]
     pub fn hash(&self) -> u64 {
         match (&self.first, self.more.is_empty()) {
             (Some(part), true) => {
@@ -279,8 +321,14 @@ impl<'a> GroupKey<'a> {
                 // What `hash_parts` computes for one part.
                 GROUP_HASHER.hash_one(part.as_str())
             }
-            _ => hash_parts(self.parts().map(Some)),
+            _ => self.hash_more(),
         }
+    }
+
+    /// [`GroupKey::hash`] of a key of several values (or none).
+    #[inline(never)]
+    fn hash_more(&self) -> u64 {
+        hash_parts(self.parts().map(Some))
     }
 
     /// Whether `encoded` is this key's encoding (as [`GroupKey::encode`] would write it).
@@ -332,26 +380,6 @@ impl<'a> GroupKey<'a> {
             h.write(text.as_bytes());
         }
         h.finish()
-    }
-}
-
-/// `a == b`, for the short texts of group keys without a call to `memcmp`: texts of 4 to 16
-/// bytes compare as two overlapping words.
-#[inline]
-fn short_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    match a.len() {
-        8..=16 => {
-            a.first_chunk::<8>() == b.first_chunk::<8>()
-                && a.last_chunk::<8>() == b.last_chunk::<8>()
-        }
-        4..=7 => {
-            a.first_chunk::<4>() == b.first_chunk::<4>()
-                && a.last_chunk::<4>() == b.last_chunk::<4>()
-        }
-        _ => a == b,
     }
 }
 

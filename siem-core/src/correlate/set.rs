@@ -120,6 +120,9 @@ pub(crate) struct SlotPlan {
     pub ident: CompactString,
     /// For each `group-by` entry, the field to read in this rule's events (aliases applied).
     pub group_fields: Vec<CompactString>,
+    /// Where the correlator's [`FieldHint`](crate::event::FieldHint)s for `group_fields`
+    /// start (one per field, numbered across the set; see [`CorrelationSet::field_hints`]).
+    pub hint: u32,
 }
 
 /// What the correlator needs of one correlation rule, precomputed.
@@ -186,6 +189,8 @@ pub struct CorrelationSet {
     pub(crate) corr_feeds: Vec<Vec<Feed>>,
     base_generate: Vec<bool>,
     corr_emit: Vec<bool>,
+    /// How many `group-by` fields all slots read together (see [`SlotPlan::hint`]).
+    pub(crate) field_hints: usize,
 }
 
 impl CorrelationSet {
@@ -222,6 +227,7 @@ impl CorrelationSet {
         let mut by_index: HashMap<u32, BaseRule> = HashMap::new();
         let mut plans = Vec::with_capacity(rules.len());
         let mut edges: Vec<Vec<u32>> = vec![Vec::new(); rules.len()];
+        let mut field_hints = 0u32;
         for (ci, rule) in rules.iter().enumerate() {
             if rule.rules.len() > usize::from(u16::MAX) {
                 return Err(BuildError::TooManyRules(rule.ident().to_string()));
@@ -270,15 +276,18 @@ impl CorrelationSet {
                         second: reference.to_string(),
                     });
                 }
-                let group_fields = rule
+                let group_fields: Vec<CompactString> = rule
                     .group_by
                     .iter()
                     .map(|g| CompactString::from(rule.group_field(g, reference)))
                     .collect();
+                let hint = field_hints;
+                field_hints = field_hints.saturating_add(group_fields.len() as u32);
                 slots.push(SlotPlan {
                     target,
                     ident,
                     group_fields,
+                    hint,
                 });
             }
             let saturation = if rule.kind.is_temporal() {
@@ -340,6 +349,7 @@ impl CorrelationSet {
             plans,
             base,
             by_index,
+            field_hints: field_hints as usize,
             base_feeds,
             corr_feeds,
             base_generate,
@@ -450,6 +460,24 @@ impl CorrelationSet {
     ) -> Option<GroupKey<'a>> {
         let slot = &self.plans[feed.corr as usize].slots[usize::from(feed.slot)];
         GroupKey::read(&slot.group_fields, source)
+    }
+
+    /// [`CorrelationSet::group_parts`] of an event, its fields found through `hints` (the
+    /// correlator's, [`CorrelationSet::field_hints`] of them): the same key, whatever the hints
+    /// hold.
+    #[inline(always)]
+    pub(crate) fn group_parts_hinted<'a>(
+        &self,
+        feed: &Feed,
+        event: &'a crate::event::Event,
+        hints: &mut [crate::event::FieldHint],
+    ) -> Option<GroupKey<'a>> {
+        let slot = &self.plans[feed.corr as usize].slots[usize::from(feed.slot)];
+        let start = slot.hint as usize;
+        match hints.get_mut(start..start + slot.group_fields.len()) {
+            Some(hints) => GroupKey::read_hinted(&slot.group_fields, event, hints),
+            None => GroupKey::read(&slot.group_fields, event),
+        }
     }
 
     /// The alert `group` of a detection for one feed: names as written in `group-by`.

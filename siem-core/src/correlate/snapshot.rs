@@ -173,7 +173,7 @@ impl Correlator {
     pub fn snapshot(&self) -> Snapshot {
         let set = &self.set;
         let mut rules = Vec::with_capacity(set.len());
-        for (c, pair) in self.tables.iter().enumerate() {
+        for (c, pair) in self.state.tables.iter().enumerate() {
             let rule = &set.rules()[c];
             let mut groups = Vec::new();
             for (k, table) in pair.iter().enumerate() {
@@ -211,6 +211,7 @@ impl Correlator {
             });
         }
         let mut pending: Vec<PendingSnapshot> = self
+            .state
             .pending
             .iter()
             .map(|Reverse(p)| PendingSnapshot {
@@ -224,12 +225,12 @@ impl Correlator {
         Snapshot {
             format: SNAPSHOT_FORMAT.to_string(),
             version: SNAPSHOT_VERSION,
-            partition: self.config.partition,
-            max_seen: self.max_seen,
-            floor: self.floor,
-            arrival_clock: self.arrival_clock,
-            seq: self.seq,
-            stats: self.stats.clone(),
+            partition: self.state.config.partition,
+            max_seen: self.state.max_seen,
+            floor: self.state.floor,
+            arrival_clock: self.state.arrival_clock,
+            seq: self.state.seq,
+            stats: self.state.stats.clone(),
             rules,
             pending,
         }
@@ -257,8 +258,8 @@ impl Correlator {
         let mut correlator = Correlator::new(set.clone(), config);
         let mut report = RestoreReport::default();
         let limits = super::table::Limits {
-            sample_events: correlator.config.sample_events,
-            max_values: correlator.config.max_values_per_group,
+            sample_events: correlator.state.config.sample_events,
+            max_values: correlator.state.config.max_values_per_group,
         };
         for saved in &snapshot.rules {
             let Some(c) = set.rules().iter().position(|r| r.ident() == saved.ident) else {
@@ -285,7 +286,7 @@ impl Correlator {
                         continue;
                     }
                 };
-                let table = &mut correlator.tables[c][k];
+                let table = &mut correlator.state.tables[c][k];
                 let hash = super::key::group_hash(&g.key);
                 if table.groups.find(hash, &g.key).is_some() {
                     report.groups_dropped += 1;
@@ -321,8 +322,8 @@ impl Correlator {
                 report.groups_restored += 1;
             }
         }
-        while correlator.live_groups() > correlator.config.max_groups.max(1) {
-            if !correlator.evict_one() {
+        while correlator.live_groups() > correlator.state.config.max_groups.max(1) {
+            if !correlator.state.evict_one() {
                 break;
             }
             report.groups_restored -= 1;
@@ -341,12 +342,12 @@ impl Correlator {
                 None => report.pending_dropped += 1,
             }
         }
-        correlator.pending = pending;
-        correlator.max_seen = snapshot.max_seen;
-        correlator.floor = snapshot.floor;
-        correlator.arrival_clock = snapshot.arrival_clock;
-        correlator.seq = snapshot.seq;
-        correlator.stats = snapshot.stats.clone();
+        correlator.state.pending = pending;
+        correlator.state.max_seen = snapshot.max_seen;
+        correlator.state.floor = snapshot.floor;
+        correlator.state.arrival_clock = snapshot.arrival_clock;
+        correlator.state.seq = snapshot.seq;
+        correlator.state.stats = snapshot.stats.clone();
         Ok((correlator, report))
     }
 }

@@ -658,7 +658,44 @@ impl Table {
     /// Applies one detection of rule `rule` (a slot of the plan) at time `t` to group `slot` and
     /// reports whether the condition holds over the window `[t - timespan, t]`. Returns the
     /// number of values dropped by the per-group cap alongside.
+    ///
+    /// The common case (an `event_count` ring inside the slot, below the threshold) is inlined
+    /// into the caller: no call, nothing returned through memory; the rest is
+    /// [`Table::update_other`].
+    #[inline(always)]
     pub fn update(
+        &mut self,
+        slot: u32,
+        plan: &Plan,
+        rule: u16,
+        t: i64,
+        input: Input,
+        limits: Limits,
+    ) -> (Option<Fire>, u64) {
+        if self.rule_latest.is_none()
+            && let Store::Count(Rings::Inline { m }) = self.store
+        {
+            let min = t.saturating_sub(plan.timespan);
+            let (n, oldest) = push_inline(&mut self.groups.slots[slot as usize], m, min, t);
+            if !plan.count_holds(n) {
+                return (None, 0);
+            }
+            return (self.fire_count(slot, n, oldest, min), 0);
+        }
+        self.update_other(slot, plan, rule, t, input, limits)
+    }
+
+    /// The condition of an inline `event_count` ring held with `n` entries, the oldest at
+    /// `oldest`.
+    #[cold]
+    #[inline(never)]
+    fn fire_count(&self, slot: u32, n: u32, oldest: i64, min: i64) -> Option<Fire> {
+        self.finish(slot, true, || count_value(f64::from(n)), oldest, None, min)
+    }
+
+    /// [`Table::update`] of everything but its inlined common case.
+    #[inline(never)]
+    fn update_other(
         &mut self,
         slot: u32,
         plan: &Plan,
@@ -672,7 +709,7 @@ impl Table {
         if let Some((w, v)) = &mut self.rule_latest {
             v[i * *w + usize::from(rule)] = t;
         }
-        // The common case first, in one piece: an `event_count` ring inside the slot.
+        // An `event_count` ring inside the slot (with `rule_latest`: several rules).
         if let Store::Count(Rings::Inline { m }) = self.store {
             let (n, oldest) = push_inline(&mut self.groups.slots[i], m, min, t);
             if !plan.count_holds(n) {

@@ -476,6 +476,19 @@ impl Event {
         self.fields.get_hinted(name, hint)
     }
 
+    /// [`Event::get_hinted`] for a name whose [`field_hash`] the caller keeps (a rule set's
+    /// field table): no hashing on a miss either.
+    #[inline]
+    pub(crate) fn get_hinted_hashed(
+        &self,
+        name: &str,
+        hash: u64,
+        hint: &mut FieldHint,
+    ) -> Option<&Value> {
+        debug_assert_eq!(hash, field_hash(name));
+        self.fields.get_hinted_hashed(name, hash, hint)
+    }
+
     /// The string value of a field, when it is a string.
     #[inline]
     pub fn get_str(&self, name: &str) -> Option<&str> {
@@ -1172,11 +1185,18 @@ impl Fields {
 
     #[inline]
     fn get_index_of(&self, name: &str) -> Option<usize> {
-        let len = self.entries.len();
-        if len == 0 {
+        if self.entries.is_empty() {
             return None;
         }
-        let hash = self.hash(name);
+        self.get_index_of_hashed(name, self.hash(name))
+    }
+
+    /// [`Fields::get_index_of`] with the name's [`field_hash`] computed beforehand.
+    #[inline]
+    fn get_index_of_hashed(&self, name: &str, hash: u64) -> Option<usize> {
+        if self.entries.is_empty() {
+            return None;
+        }
         if !self.in_large {
             self.small_find(hash, name).ok()
         } else {
@@ -1193,18 +1213,38 @@ impl Fields {
     /// position with the name asked for is the one the index would find.
     #[inline]
     fn get_hinted(&self, name: &str, hint: &mut FieldHint) -> Option<&Value> {
-        if let Some((n, v)) = self.entries.get(hint.0 as usize)
-            && short_eq(n.as_bytes(), name.as_bytes())
-        {
-            return Some(v);
+        match self.hinted(name, *hint) {
+            Some(v) => Some(v),
+            None => self.get_learning(name, hint),
         }
-        self.get_learning(name, hint)
+    }
+
+    /// [`Fields::get_hinted`] with the name's [`field_hash`] computed beforehand.
+    #[inline]
+    fn get_hinted_hashed(&self, name: &str, hash: u64, hint: &mut FieldHint) -> Option<&Value> {
+        match self.hinted(name, *hint) {
+            Some(v) => Some(v),
+            None => self.get_learning_hashed(name, hash, hint),
+        }
+    }
+
+    /// The entry at the hinted position, when it has the name.
+    #[inline]
+    fn hinted(&self, name: &str, hint: FieldHint) -> Option<&Value> {
+        let (n, v) = self.entries.get(hint.0 as usize)?;
+        short_eq(n.as_bytes(), name.as_bytes()).then_some(v)
     }
 
     /// [`Fields::get`], remembering the position found in `hint`.
     #[inline(never)]
     fn get_learning(&self, name: &str, hint: &mut FieldHint) -> Option<&Value> {
-        let index = self.get_index_of(name)?;
+        self.get_learning_hashed(name, self.hash(name), hint)
+    }
+
+    /// [`Fields::get_learning`] with the name's hash computed beforehand.
+    #[inline(never)]
+    fn get_learning_hashed(&self, name: &str, hash: u64, hint: &mut FieldHint) -> Option<&Value> {
+        let index = self.get_index_of_hashed(name, hash)?;
         *hint = FieldHint(index as u32);
         Some(&self.entries[index].1)
     }
@@ -1699,6 +1739,12 @@ mod tests {
                 let mut stale = FieldHint(*start);
                 proptest::prop_assert_eq!(event.get_hinted(&op_name(n + 1), &mut stale), event.get(&op_name(n + 1)));
                 proptest::prop_assert_eq!(event.get_hinted(&name, &mut stale), event.get(&name));
+                // With the hash computed beforehand (a rule set's field table).
+                let mut hashed = FieldHint(*start);
+                let hash = field_hash(&name);
+                proptest::prop_assert_eq!(event.get_hinted_hashed(&name, hash, &mut hashed), event.get(&name));
+                proptest::prop_assert_eq!(other.get_hinted_hashed(&name, hash, &mut hashed), other.get(&name));
+                proptest::prop_assert_eq!(event.get_hinted_hashed(&name, hash, &mut hashed), event.get(&name));
             }
             // Equality ignores order, as `IndexMap`'s does.
             let mut reversed = Event::new();

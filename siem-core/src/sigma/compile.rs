@@ -26,6 +26,8 @@ pub(crate) type FieldId = u32;
 #[derive(Debug, Default, Clone)]
 pub(crate) struct FieldTable {
     pub names: Vec<CompactString>,
+    /// Each name's [`crate::event::field_hash`]: an event looks the name up without hashing it.
+    pub hashes: Vec<u64>,
     /// foldhash, not SipHash: names come from rules, and a flood of colliding names only costs
     /// the loader of those rules time.
     index: hashbrown::HashMap<CompactString, FieldId, foldhash::fast::FixedState>,
@@ -38,6 +40,7 @@ impl FieldTable {
         }
         let id = self.names.len() as FieldId;
         self.names.push(name.into());
+        self.hashes.push(crate::event::field_hash(name));
         self.index.insert(name.into(), id);
         id
     }

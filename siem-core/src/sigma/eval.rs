@@ -131,7 +131,8 @@ impl<'e, 'b> Eval<'e, 'b> {
         let mut present = false;
         let mut null = false;
         let mut hint = slot.hint;
-        match self.event.get_hinted(name, &mut hint) {
+        let hash = self.fields.hashes[id as usize];
+        match self.event.get_hinted_hashed(name, hash, &mut hint) {
             Some(value) => {
                 present = true;
                 null = value.is_null();

@@ -1117,11 +1117,6 @@ impl Fields {
         }
     }
 
-    #[inline]
-    fn hash(&self, name: &str) -> u64 {
-        field_hash(name)
-    }
-
     /// Slots of the large index for `capacity` entries: at most half full.
     fn large_slots(capacity: usize) -> usize {
         (2 * capacity.max(SMALL_ENTRIES)).next_power_of_two()
@@ -1188,7 +1183,7 @@ impl Fields {
         if self.entries.is_empty() {
             return None;
         }
-        self.get_index_of_hashed(name, self.hash(name))
+        self.get_index_of_hashed(name, field_hash(name))
     }
 
     /// [`Fields::get_index_of`] with the name's [`field_hash`] computed beforehand.
@@ -1238,7 +1233,7 @@ impl Fields {
     /// [`Fields::get`], remembering the position found in `hint`.
     #[inline(never)]
     fn get_learning(&self, name: &str, hint: &mut FieldHint) -> Option<&Value> {
-        self.get_learning_hashed(name, self.hash(name), hint)
+        self.get_learning_hashed(name, field_hash(name), hint)
     }
 
     /// [`Fields::get_learning`] with the name's hash computed beforehand.
@@ -1284,7 +1279,7 @@ impl Fields {
         value: Value,
         occupied: impl FnOnce(usize, &mut Value, Value),
     ) -> bool {
-        let hash = self.hash(name.as_str());
+        let hash = field_hash(name.as_str());
         self.upsert_hashed(hash, name, value, occupied)
     }
 
@@ -1377,7 +1372,7 @@ impl Fields {
         }
         self.small = [0; SMALL_SLOTS];
         for index in 0..self.entries.len() {
-            let hash = self.hash(self.entries[index].0.as_str());
+            let hash = field_hash(self.entries[index].0.as_str());
             let mut pos = hash as usize;
             while self.small[pos & (SMALL_SLOTS - 1)] != 0 {
                 pos += 1;

@@ -15,7 +15,7 @@
 //! as the bench times it; the refill of the events (`Stream::fill`, the parser's work) and the
 //! warm-up that creates the groups are not, so the counts divided by the detections are the
 //! correlator's per update of a live group.
-use siem_benches::correlation::{BATCH, Stream, config, set};
+use siem_benches::correlation::{Stream, chunks, config, set};
 use siem_core::correlate::{BaseRule, Correlator};
 
 /// The pool's `k` detections one at a time.
@@ -30,13 +30,10 @@ fn hot_batch(s: &Stream, c: &mut Correlator, base: BaseRule, k: usize) -> usize 
     s.run(c, base, k, true)
 }
 
-/// `n` detections in chunks of [`BATCH`]: refilled, then handed over by `hot` or `hot_batch`.
+/// `n` detections in chunks of `BATCH`: refilled, then handed over by `hot` or `hot_batch`.
 fn feed(s: &mut Stream, c: &mut Correlator, base: BaseRule, n: usize, batch: bool) -> usize {
     let mut alerts = 0;
-    let mut left = n;
-    while left > 0 {
-        let k = left.min(BATCH);
-        left -= k;
+    for k in chunks(n) {
         s.fill(k);
         alerts += if batch {
             hot_batch(s, c, base, k)

@@ -165,10 +165,7 @@ impl Stream {
     ) -> (usize, Duration) {
         let mut alerts = 0;
         let mut spent = Duration::ZERO;
-        let mut left = n;
-        while left > 0 {
-            let k = left.min(BATCH);
-            left -= k;
+        for k in chunks(n) {
             self.fill(k);
             let start = thread_cpu_time();
             alerts += self.run(correlator, base, k, batch);
@@ -196,11 +193,8 @@ impl Stream {
     ) -> (usize, Duration) {
         let mut alerts = 0;
         let mut spent = Duration::ZERO;
-        let mut left = n;
         let len = self.events.len();
-        while left > 0 {
-            let k = left.min(BATCH);
-            left -= k;
+        for k in chunks(n) {
             self.times.clear();
             for _ in 0..k {
                 self.time += self.step;
@@ -229,6 +223,13 @@ impl Stream {
         }
         (alerts, spent)
     }
+}
+
+/// The sizes of the chunks `n` detections are fed in: [`BATCH`] each, the last one smaller.
+pub fn chunks(n: usize) -> impl Iterator<Item = usize> {
+    (0..n)
+        .step_by(BATCH)
+        .map(move |start| (n - start).min(BATCH))
 }
 
 /// The correlator's configuration in these benches: at most `max_groups` live groups, no

@@ -8,6 +8,10 @@
 //!   `Stream`).
 //! - `event_count/1M_live_groups/cold_events`: the same, each detection's event fetched from a
 //!   million stored events (the memory misses of fetching the event counted too).
+//! - `event_count/1M_live_groups/reordered_2s`: the same through a reorder buffer, as the
+//!   `Engine` feeds its correlator (lateness two seconds, the engine's default), with syslog's
+//!   whole-second timestamps, one detection at a time: each detection's event is copied into the
+//!   buffer, and the detections of a second are applied together when the watermark passes it.
 //! - `event_count/10k_live_groups`: the same over ten thousand groups, whose state fits in the
 //!   processor's caches: the cost of the work itself, without memory latency.
 //! - `event_count/flood_1M_cap`: every detection is a new address (a flood of distinct keys)
@@ -134,6 +138,33 @@ fn event_count(c: &mut Criterion) {
     assert_eq!(correlator.stats().alerts, 0);
     assert_eq!(correlator.stats().groups_evicted, 0);
     drop(correlator);
+
+    // The engine's path: a reorder buffer (the engine's default lateness, two seconds) and
+    // syslog's whole-second timestamps, one detection at a time.
+    let mut reordered_stream = Stream::new(GROUPS, 0, false);
+    reordered_stream.whole_seconds = true;
+    let mut reordered = Correlator::new(
+        set.clone(),
+        CorrelatorConfig {
+            lateness: Duration::from_secs(2),
+            ..config()
+        },
+    );
+    reordered_stream.feed(&mut reordered, base, GROUPS);
+    group.bench_function("1M_live_groups/reordered_2s", |b| {
+        cpu_spent(b, || {
+            reordered_stream.feed_timed(&mut reordered, base, batch, false)
+        });
+    });
+    let stats = reordered.stats();
+    assert_eq!(reordered.live_groups(), GROUPS);
+    assert_eq!(
+        (stats.alerts, stats.late_dropped, stats.reorder_overflow),
+        (0, 0, 0)
+    );
+    assert!(stats.pending > 0, "the reorder buffer was never used");
+    drop(reordered);
+    drop(reordered_stream);
 
     // The same with state that fits in the processor's caches: the cost of the work itself.
     let small = 10_000;

@@ -10,7 +10,9 @@
 //!     target/release/examples/correlate_callgrind 10000 200000 batch
 //! ```
 //!
-//! Arguments: groups (10,000), detections (200,000), `batch`. Only the function `hot` (one at
+//! Arguments: groups (10,000), detections (200,000), `batch` or `reordered` (one at a time
+//! through a two-second reorder buffer with whole-second timestamps, the bench's
+//! `1M_live_groups/reordered_2s`). Only the function `hot` (one at
 //! a time) or `hot_batch` is collected: the correlator's part of each chunk of 256 detections,
 //! as the bench times it; the refill of the events (`Stream::fill`, the parser's work) and the
 //! warm-up that creates the groups are not, so the counts divided by the detections are the
@@ -49,11 +51,17 @@ fn main() {
     let groups: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let batch = args.get(3).is_some_and(|a| a == "batch");
+    let reordered = args.get(3).is_some_and(|a| a == "reordered");
     let (set, base) = set(
         "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], timespan: 1h, condition: {gte: 5}}",
     );
     let mut s = Stream::new(groups, 0, false);
-    let mut c = Correlator::new(set, config(1_000_000));
+    let mut config = config(1_000_000);
+    if reordered {
+        s.whole_seconds = true;
+        config.lateness = std::time::Duration::from_secs(2);
+    }
+    let mut c = Correlator::new(set, config);
     // The warm-up that creates the groups (not collected: `Stream::feed` is not `hot`).
     s.feed(&mut c, base, groups);
     let t = std::time::Instant::now();

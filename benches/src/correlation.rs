@@ -73,6 +73,9 @@ pub struct Stream {
     pub time: DateTime<Utc>,
     /// How far the time advances per detection.
     pub step: chrono::Duration,
+    /// Stamp each event with its time truncated to the second, as syslog writes it: the many
+    /// detections of one second are then released together from a reorder buffer.
+    pub whole_seconds: bool,
 }
 
 impl Stream {
@@ -115,6 +118,7 @@ impl Stream {
             next: 0,
             time: start(),
             step,
+            whole_seconds: false,
         }
     }
 
@@ -129,8 +133,13 @@ impl Stream {
             if let Some(u) = self.users.get(i) {
                 event.insert("user.name", u.clone());
             }
-            event.timestamp = Some(self.time);
-            self.times.push(self.time);
+            let time = if self.whole_seconds {
+                DateTime::from_timestamp(self.time.timestamp(), 0).unwrap_or(self.time)
+            } else {
+                self.time
+            };
+            event.timestamp = Some(time);
+            self.times.push(time);
         }
     }
 

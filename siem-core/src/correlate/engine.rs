@@ -291,6 +291,9 @@ pub(crate) struct State {
     /// Where each `group-by` field of the set was last found in an event (see
     /// [`Event::get_hinted`]): events of one source list their fields in the same order.
     hints: Vec<FieldHint>,
+    /// Scratch for [`State::release`]: the detections one release takes out of `pending`
+    /// (empty between calls; kept for its allocation).
+    released: Vec<Pending>,
 }
 
 /// How many detections [`Correlator::process_batch`] looks ahead: enough lookups in flight to
@@ -334,6 +337,7 @@ impl Correlator {
         let skew = config.max_clock_skew.map(nanos);
         let state = State {
             hints: vec![FieldHint::default(); set.field_hints],
+            released: Vec::new(),
             lateness,
             skew,
             config,
@@ -457,37 +461,17 @@ impl Correlator {
             ahead.clear();
             spans.clear();
             // Only a detection applied at once (no reordering) uses its keys while the lines
-            // fetched for it are still cached.
+            // fetched for it are still cached; one that waits is prefetched when it is released
+            // (`State::release`).
             if state.lateness == 0 && state.pending.is_empty() {
-                // 1. Keys and hashes (pure functions of the event; a hash is read from the
-                // event's own text, not from a key just written), and the index buckets.
                 for d in chunk {
                     let first = ahead.len();
                     let times = state.times(d);
-                    let ci = state.clock_of(times) as usize;
-                    for feed in set.base_feeds.get(d.rule.0 as usize).into_iter().flatten() {
-                        let key = set.group_parts_hinted(feed, d.event, &mut state.hints);
-                        let mut hash = 0;
-                        let mut table = None;
-                        if let Some(k) = &key {
-                            hash = k.hash();
-                            if let Some(t) = state.tables.get(feed.corr as usize) {
-                                t[ci].groups.prefetch_bucket(hash);
-                                table = Some((feed.corr, ci as u8));
-                            }
-                        }
-                        ahead.push(Ahead { key, hash, table });
-                    }
+                    let clock = state.clock_of(times);
+                    state.keys_ahead(set, d.rule, d.event, clock, &mut ahead);
                     spans.push((first, ahead.len(), times));
                 }
-                // 2. The slots the buckets point to.
-                for a in &ahead {
-                    if let Some((corr, ci)) = a.table {
-                        state.tables[corr as usize][usize::from(ci)]
-                            .groups
-                            .prefetch_slot(a.hash);
-                    }
-                }
+                state.prefetch_slots(&ahead);
             }
             // 3. The updates, in order, exactly as one at a time.
             for (j, d) in chunk.iter().enumerate() {
@@ -665,7 +649,17 @@ impl State {
         }
     }
 
+    /// Applies the waiting detections the watermark has passed (all of them with `all`, and the
+    /// oldest beyond `max_pending`), oldest first.
+    ///
+    /// They are taken out of the buffer first and then applied in chunks whose keys are computed
+    /// and whose index buckets and slots are prefetched before any is applied, as in
+    /// [`Correlator::process_batch`]: events of a busy source share their timestamps' second
+    /// (syslog) or millisecond, so the watermark passing one releases many detections at once.
+    /// Taking them out first changes nothing: applying a detection never reads or changes the
+    /// buffer, the watermark or the floor.
     fn release(&mut self, set: &CorrelationSet, all: bool, out: &mut Vec<Alert>) {
+        let mut released = std::mem::take(&mut self.released);
         loop {
             let watermark = self.watermark();
             let overflow = self.pending.len() > self.config.max_pending;
@@ -682,17 +676,84 @@ impl State {
                 self.stats.reorder_overflow += 1;
                 self.floor = self.floor.max(p.time);
             }
-            let event = p.event.clone();
-            self.apply(
-                set,
-                p.rule,
-                p.time,
-                Clock::Event,
-                &event,
-                Some(p.event),
-                &[],
-                out,
-            );
+            released.push(p);
+        }
+        if released.is_empty() {
+            // The common call: the watermark has not passed the oldest detection.
+            self.released = released;
+            return;
+        }
+        let mut ahead: Vec<Ahead<'_>> = Vec::with_capacity(BATCH);
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(BATCH);
+        for chunk in released.chunks(BATCH) {
+            ahead.clear();
+            spans.clear();
+            if chunk.len() > 1 {
+                for p in chunk {
+                    let first = ahead.len();
+                    self.keys_ahead(set, p.rule, &p.event, Clock::Event, &mut ahead);
+                    spans.push((first, ahead.len()));
+                }
+                self.prefetch_slots(&ahead);
+            }
+            for (j, p) in chunk.iter().enumerate() {
+                let keys = spans
+                    .get(j)
+                    .map_or(&[][..], |&(first, end)| &ahead[first..end]);
+                self.apply(
+                    set,
+                    p.rule,
+                    p.time,
+                    Clock::Event,
+                    &p.event,
+                    Some(p.event.clone()),
+                    keys,
+                    out,
+                );
+            }
+        }
+        drop(ahead);
+        released.clear();
+        self.released = released;
+    }
+
+    /// Computes the group key and hash of each of `rule`'s feeds on `event` (one [`Ahead`] per
+    /// feed, in order, appended to `ahead`) and starts fetching the index bucket each key's
+    /// group is looked up in: the first step of a prefetched chunk.
+    fn keys_ahead<'e>(
+        &mut self,
+        set: &CorrelationSet,
+        rule: BaseRule,
+        event: &'e Event,
+        clock: Clock,
+        ahead: &mut Vec<Ahead<'e>>,
+    ) {
+        let ci = clock as usize;
+        for feed in set.base_feeds.get(rule.0 as usize).into_iter().flatten() {
+            // A hash is read from the event's own text, not from a key just written.
+            let key = set.group_parts_hinted(feed, event, &mut self.hints);
+            let mut hash = 0;
+            let mut table = None;
+            if let Some(k) = &key {
+                hash = k.hash();
+                if let Some(t) = self.tables.get(feed.corr as usize) {
+                    t[ci].groups.prefetch_bucket(hash);
+                    table = Some((feed.corr, ci as u8));
+                }
+            }
+            ahead.push(Ahead { key, hash, table });
+        }
+    }
+
+    /// Starts fetching the slot of each key of `ahead` (second step of a prefetched chunk, once
+    /// the buckets [`State::keys_ahead`] asked for have arrived).
+    fn prefetch_slots(&self, ahead: &[Ahead<'_>]) {
+        for a in ahead {
+            if let Some((corr, ci)) = a.table {
+                self.tables[corr as usize][usize::from(ci)]
+                    .groups
+                    .prefetch_slot(a.hash);
+            }
         }
     }
 

@@ -59,6 +59,7 @@ fn main() {
     let mut config = config(1_000_000);
     if reordered {
         s.whole_seconds = true;
+        s.share_events = true;
         config.lateness = std::time::Duration::from_secs(2);
     }
     let mut c = Correlator::new(set, config);

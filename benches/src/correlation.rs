@@ -76,6 +76,11 @@ pub struct Stream {
     /// Stamp each event with its time truncated to the second, as syslog writes it: the many
     /// detections of one second are then released together from a reorder buffer.
     pub whole_seconds: bool,
+    /// Hand the events over in `Arc`s ([`Detection::shared`]), as the `Engine` does, so that
+    /// a reorder buffer shares them instead of copying them: [`Stream::fill`] builds a new
+    /// `Arc` per detection (the parser's fresh event), which the correlator drops when done.
+    pub share_events: bool,
+    shared_pool: Vec<Arc<Event>>,
 }
 
 impl Stream {
@@ -119,12 +124,15 @@ impl Stream {
             time: start(),
             step,
             whole_seconds: false,
+            share_events: false,
+            shared_pool: Vec::with_capacity(BATCH),
         }
     }
 
     /// Refills the first `k` (at most [`BATCH`]) events of the pool for the next `k` detections.
     pub fn fill(&mut self, k: usize) {
         self.times.clear();
+        self.shared_pool.clear();
         for event in &mut self.pool[..k] {
             let i = self.next % self.addresses.len();
             self.next += 1;
@@ -140,6 +148,9 @@ impl Stream {
             };
             event.timestamp = Some(time);
             self.times.push(time);
+            if self.share_events {
+                self.shared_pool.push(Arc::new(event.clone()));
+            }
         }
     }
 
@@ -153,6 +164,12 @@ impl Stream {
                 .map(|e| Detection::new(base, e, time))
                 .collect();
             correlator.process_batch(&detections).len()
+        } else if self.share_events {
+            self.shared_pool[..k]
+                .iter()
+                .zip(&self.times)
+                .map(|(e, &t)| correlator.process(&Detection::shared(base, e, t)).len())
+                .sum()
         } else {
             self.pool[..k]
                 .iter()

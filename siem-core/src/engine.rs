@@ -518,18 +518,30 @@ impl Engine {
         }
         let start = out.len();
         let mut correlated = Vec::new();
-        if let Some(correlator) = &self.correlator {
-            for &id in &matched {
-                if let Some(base) = self.base[id.index()] {
-                    correlated.extend(correlator.process(&Detection::new(base, &event, arrival)));
-                }
-            }
-        }
         let emitting: Vec<RuleId> = matched
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|id| self.emits[id.index()])
             .collect();
-        if let Some((last, rest)) = emitting.split_last() {
+        let feeds_correlation = matched.iter().any(|id| self.base[id.index()].is_some());
+        let event = match &self.correlator {
+            Some(correlator) if feeds_correlation => {
+                // The reorder buffer and the alerts' samples share the event instead of
+                // copying it. A detection alert takes it back, copied only if the correlator
+                // still holds it.
+                let shared = Arc::new(event);
+                for &id in &matched {
+                    if let Some(base) = self.base[id.index()] {
+                        correlated
+                            .extend(correlator.process(&Detection::shared(base, &shared, arrival)));
+                    }
+                }
+                (!emitting.is_empty())
+                    .then(|| Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
+            }
+            _ => Some(event),
+        };
+        if let (Some((last, rest)), Some(event)) = (emitting.split_last(), event) {
             for &id in rest {
                 out.push(Alert::detection(
                     self.rules.rule(id).clone(),

@@ -30,15 +30,48 @@ pub struct Detection<'a> {
     pub event: &'a Event,
     /// When the event arrived (the caller's clock; `siem-core` has none).
     pub arrival: DateTime<Utc>,
+    /// `event`'s shared allocation, when the caller has one ([`Detection::shared`]).
+    shared: Option<&'a Arc<Event>>,
 }
 
 impl<'a> Detection<'a> {
     /// A detection of `rule` on `event`, arrived at `arrival`.
+    ///
+    /// A detection that waits in the reorder buffer (`lateness` above zero), or whose event is
+    /// kept as a sample of an alert, costs a copy of `event`; [`Detection::shared`] avoids it.
     pub fn new(rule: BaseRule, event: &'a Event, arrival: DateTime<Utc>) -> Self {
         Detection {
             rule,
             event,
             arrival,
+            shared: None,
+        }
+    }
+
+    /// A detection of `rule` on an event the caller already holds in an `Arc`: the reorder
+    /// buffer and the alerts' samples share it (a reference count) instead of copying it.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use chrono::Utc;
+    /// # use siem_core::correlate::{CorrelationSet, Detection};
+    /// # use siem_core::event::Event;
+    /// # use siem_core::sigma::{RuleMeta, correlation::CorrelationRule};
+    /// # let doc: yaml_serde::Value = yaml_serde::from_str(
+    /// #     "correlation: {type: event_count, rules: [r], group-by: [source.ip], timespan: 1m, condition: {gte: 2}}",
+    /// # ).unwrap();
+    /// # let rule = CorrelationRule::from_yaml(RuleMeta { title: "t".into(), ..RuleMeta::default() }, &doc).unwrap();
+    /// # let set = CorrelationSet::build(vec![rule], |_: &str| Some(0u32)).unwrap();
+    /// let event = Arc::new(Event::new());
+    /// let detection = Detection::shared(set.base_rule(0).unwrap(), &event, Utc::now());
+    /// assert!(std::ptr::eq(detection.event, &*event));
+    /// ```
+    pub fn shared(rule: BaseRule, event: &'a Arc<Event>, arrival: DateTime<Utc>) -> Self {
+        Detection {
+            rule,
+            event,
+            arrival,
+            shared: Some(event),
         }
     }
 }
@@ -203,10 +236,12 @@ struct Derived {
     sample: Option<Arc<Event>>,
 }
 
-/// The event of a detection, shared lazily: cloned into an `Arc` only when a sample is kept.
+/// The event of a detection, shared lazily: the caller's `Arc` if it has one, else cloned into
+/// an `Arc` of its own, and only when a sample is kept.
 struct SampleSource<'a> {
     event: &'a Event,
-    shared: Option<Arc<Event>>,
+    shared: Option<&'a Arc<Event>>,
+    made: Option<Arc<Event>>,
     wanted: bool,
 }
 
@@ -215,8 +250,11 @@ impl SampleSource<'_> {
         if !self.wanted {
             return None;
         }
+        if let Some(shared) = self.shared {
+            return Some(shared.clone());
+        }
         Some(
-            self.shared
+            self.made
                 .get_or_insert_with(|| Arc::new(self.event.clone()))
                 .clone(),
         )
@@ -614,7 +652,7 @@ impl State {
                 clock,
                 Clock::Arrival,
                 detection.event,
-                None,
+                detection.shared,
                 ahead,
                 out,
             );
@@ -632,7 +670,7 @@ impl State {
                 time,
                 Clock::Event,
                 detection.event,
-                None,
+                detection.shared,
                 ahead,
                 out,
             );
@@ -642,7 +680,9 @@ impl State {
                 time,
                 seq: self.seq,
                 rule: detection.rule,
-                event: Arc::new(detection.event.clone()),
+                event: detection
+                    .shared
+                    .map_or_else(|| Arc::new(detection.event.clone()), Arc::clone),
             };
             self.pending.push(Reverse(pending));
             self.release(set, false, out);
@@ -706,7 +746,7 @@ impl State {
                     p.time,
                     Clock::Event,
                     &p.event,
-                    Some(p.event.clone()),
+                    Some(&p.event),
                     keys,
                     out,
                 );
@@ -765,13 +805,14 @@ impl State {
         time: i64,
         clock: Clock,
         event: &Event,
-        shared: Option<Arc<Event>>,
+        shared: Option<&Arc<Event>>,
         ahead: &[Ahead<'_>],
         out: &mut Vec<Alert>,
     ) {
         let mut sample = SampleSource {
             event,
             shared,
+            made: None,
             wanted: self.config.sample_events > 0,
         };
         // Fired correlations that feed others (rare: a `Vec`, cheaper to drop empty than a deque).
@@ -851,7 +892,8 @@ impl State {
                 }
                 let mut sample = SampleSource {
                     event: &placeholder,
-                    shared: d.sample.clone(),
+                    shared: d.sample.as_ref(),
+                    made: None,
                     wanted: d.sample.is_some(),
                 };
                 let hash = key.hash();

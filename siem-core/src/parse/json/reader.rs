@@ -126,6 +126,43 @@ impl<'a> Reader<'a> {
         self.bytes().get(self.at).copied()
     }
 
+    /// Moves back to `at`, a position this reader was at before (a fast path that found its
+    /// text not in the shape it reads hands the text to the general path from there).
+    pub(crate) fn rewind(&mut self, at: usize) {
+        debug_assert!(at <= self.at);
+        self.at = at;
+    }
+
+    /// Consumes `literal` when the text continues with exactly these bytes (no whitespace
+    /// skipped): fast paths match the fixed punctuation and keys of a known layout this way,
+    /// a few word compares instead of a member read and a key compare.
+    #[inline(always)]
+    pub(crate) fn eat<const N: usize>(&mut self, literal: &[u8; N]) -> bool {
+        match self
+            .bytes()
+            .get(self.at..)
+            .and_then(|rest| rest.first_chunk::<N>())
+        {
+            Some(next) if next == literal => {
+                self.at += N;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A string, number, boolean or null (leading whitespace skipped), or `None` at an object,
+    /// an array, the end of the text or anything that is not a valid value (the position is
+    /// then unspecified): for fast paths that hand anything else to the general path.
+    #[inline(always)]
+    pub(crate) fn scalar(&mut self) -> Option<J<'a>> {
+        self.skip_ws();
+        match self.bytes().get(self.at) {
+            Some(b'{' | b'[') | None => None,
+            Some(_) => self.value(0).ok(),
+        }
+    }
+
     /// Consumes the `{` that opens an object being streamed member by member with
     /// [`Reader::member`].
     pub(crate) fn object_start(&mut self, depth: usize) -> Result<(), SyntaxError> {

@@ -509,6 +509,11 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
                 }
             }
             "RenderingInfo" => rendering = Some(r.value(2)?),
+            // The event's own attributes (`{"xmlns": "http://schemas.microsoft.com/..."}` on
+            // every evtx_dump line) are dropped ([`other_member`]): in that usual form they
+            // are checked and skipped without building the object (its vector and its drop
+            // cost more than a System field); anything else is read as before.
+            "#attributes" if skip_xmlns(r) => {}
             other => {
                 let value = r.value(2)?;
                 if other == "EventData" {
@@ -527,6 +532,18 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
     }
     finish(&sys, event, event_type_of(event));
     Ok(true)
+}
+
+/// Consumes `{"xmlns":"..."}` (no whitespace but before the string, any string contents,
+/// escapes included) and returns `true`; otherwise rewinds and returns `false`,
+/// for the caller to read the value in full (which reports any error).
+fn skip_xmlns(r: &mut Reader<'_>) -> bool {
+    let start = r.position();
+    if r.eat(b"{\"xmlns\":") && matches!(r.scalar(), Some(J::Str(_))) && r.eat(b"}") {
+        return true;
+    }
+    r.rewind(start);
+    false
 }
 
 /// Where [`stream_system`] is inside `System`: which of the objects holding fields, if any.
@@ -1447,6 +1464,7 @@ pub(crate) fn winlogbeat(event: &mut Event) {
 mod tests {
     use super::super::reader::parse;
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn nested_shape_fields() {
@@ -1640,6 +1658,31 @@ mod tests {
             } else {
                 // The unedited layout with scalar fields is always taken.
                 proptest::prop_assert!(edited || !scalars, "{}", text);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The event's `#attributes` are skipped ([`skip_xmlns`]) only where the general
+        /// reader reads a value, up to the same position; otherwise the reader is back where
+        /// it was. The usual `{"xmlns": "..."}` is always skipped.
+        #[test]
+        fn xmlns_skip_reads_what_the_reader_reads(
+            body in "[ a-z\"\\\\:/.{}\\[\\]]{0,12}",
+            value in prop::sample::select(vec!["\"http://schemas.microsoft.com/win/2004/08/events/event\"", "\"a\\\"b\"", "1", "null", "{}", "\"x", ""]),
+            closing in prop::sample::select(vec!["}", " }", "", "},\"y\":1}", "]"]),
+            edit in any::<bool>(),
+        ) {
+            let text = if edit { format!("{{{body}{closing}") } else { format!("{{\"xmlns\":{value}{closing}") };
+            let mut general = Reader::new(&text);
+            let read = general.value(2);
+            let mut fast = Reader::new(&text);
+            if skip_xmlns(&mut fast) {
+                prop_assert!(read.is_ok(), "{}", text);
+                prop_assert_eq!(fast.position(), general.position());
+            } else {
+                prop_assert_eq!(fast.position(), 0);
+                prop_assert!(edit || !value.starts_with('"') || value.len() < 3 || closing != "}" && closing != "},\"y\":1}", "{}", text);
             }
         }
     }

@@ -382,23 +382,17 @@ impl<'a> Reader<'a> {
 
     /// A string body after its opening quote; consumes the closing quote. A string whose
     /// closing quote is within its first 16 bytes (most keys, many values) is found here,
-    /// inlined into the caller, two eight-byte words at most; longer strings and escapes go
-    /// out of line ([`Reader::long_string`]): the call and its frame cost a good part of
-    /// reading a short string.
+    /// inlined into the caller, with one 16-byte compare ([`quote_or_backslash_mask`]);
+    /// longer strings and escapes go out of line ([`Reader::long_string`]): the call and its
+    /// frame cost a good part of reading a short string.
     #[inline(always)]
     fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
         let b = self.bytes();
         let start = self.at;
-        if let Some(words) = b.get(start..).and_then(|rest| rest.first_chunk::<16>()) {
-            let (first, second) = words.split_at(8);
-            let mut hits = quote_or_backslash_bits(first);
-            let mut at = start;
-            if hits == 0 {
-                hits = quote_or_backslash_bits(second);
-                at += 8;
-            }
+        if let Some(chunk) = b.get(start..).and_then(|rest| rest.first_chunk::<16>()) {
+            let hits = quote_or_backslash_mask(chunk);
             if hits != 0 {
-                let i = at + (hits.trailing_zeros() / 8) as usize;
+                let i = start + hits.trailing_zeros() as usize;
                 if b[i] == b'"' {
                     self.at = i + 1;
                     return Ok(Cow::Borrowed(&self.text[start..i]));
@@ -506,31 +500,70 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The position of the first quote or backslash at or after `from`: eight bytes per step for the
-/// first 32 bytes (a bit trick on a `u64`: a byte equal to the target becomes zero, and the
-/// lowest zero byte of a word is found exactly), then `memchr2` with its SIMD setup, which
-/// pays off only on longer strings.
+/// The position of the first quote or backslash at or after `from`: 16 bytes per step
+/// ([`quote_or_backslash_mask`]) for the first 64 bytes, then `memchr2`, whose setup (it
+/// dispatches to AVX2 and aligns) pays off only on longer strings.
 #[inline]
 fn quote_or_backslash(b: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
-    let swar_end = from.saturating_add(32);
-    while i < swar_end {
-        let Some(&chunk) = b.get(i..).and_then(|rest| rest.first_chunk::<8>()) else {
+    let chunked_end = from.saturating_add(64);
+    while i < chunked_end {
+        let Some(chunk) = b.get(i..).and_then(|rest| rest.first_chunk::<16>()) else {
             break;
         };
-        let hits = quote_or_backslash_bits(&chunk);
+        let hits = quote_or_backslash_mask(chunk);
         if hits != 0 {
-            return Some(i + (hits.trailing_zeros() / 8) as usize);
+            return Some(i + hits.trailing_zeros() as usize);
         }
-        i += 8;
+        i += 16;
     }
     let rest = b.get(i..)?;
     memchr::memchr2(b'"', b'\\', rest).map(|j| i + j)
 }
 
+/// A mask of the quotes and backslashes in `chunk`: bit `i` for byte `i`. Only the lowest
+/// set bit is meant (on targets without SSE2, the bits past it may be wrong); zero when
+/// there is none. With SSE2 (every x86_64 CPU) two byte compares and a `movemask`.
+#[inline(always)]
+fn quote_or_backslash_mask(chunk: &[u8; 16]) -> u32 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: the SSE2 intrinsics need the `sse2` target feature, which this block is
+        // only compiled with (the `cfg` above; it is part of the x86_64 baseline), so the
+        // instructions exist on every CPU the program runs on. `_mm_loadu_si128` reads 16
+        // bytes from the pointer with no alignment requirement, and `chunk` is a reference to
+        // exactly 16 initialised bytes. The others only compute on registers.
+        unsafe {
+            let bytes = _mm_loadu_si128(chunk.as_ptr().cast());
+            let quotes = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'"' as i8));
+            let backslashes = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\\' as i8));
+            // The 16 high bits of the compare results: bits 16..32 of the `i32` are zero.
+            _mm_movemask_epi8(_mm_or_si128(quotes, backslashes)) as u32
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        let (first, second) = chunk.split_at(8);
+        let low = quote_or_backslash_bits(first);
+        if low != 0 {
+            return 1 << (low.trailing_zeros() / 8);
+        }
+        let high = quote_or_backslash_bits(second);
+        if high != 0 {
+            1 << (8 + high.trailing_zeros() / 8)
+        } else {
+            0
+        }
+    }
+}
+
 /// The high bit of each byte of `word` that is a quote or a backslash (and possibly of
 /// later bytes: only the lowest set bit is exact), from a bit trick on a `u64`: a byte equal
 /// to the target becomes zero after the xor, and subtracting one borrows into its high bit.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 #[inline(always)]
 fn quote_or_backslash_bits(word: &[u8]) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
@@ -580,6 +613,32 @@ mod tests {
             let object = format!("{{{text}:{text}}}");
             let expected = J::Obj(vec![(Cow::Borrowed(s.as_str()), J::Str(Cow::Borrowed(s.as_str())))]);
             proptest::prop_assert_eq!(parse(&object), Ok(expected));
+        }
+
+        /// The 16-byte mask's lowest set bit is the first quote or backslash of the chunk
+        /// (a byte-by-byte search), and so is the eight-byte trick's.
+        #[test]
+        fn chunk_mask_finds_the_first_quote_or_backslash(
+            chunk in proptest::array::uniform16(proptest::prelude::any::<u8>()),
+            specials in proptest::collection::vec((0usize..16, proptest::bool::ANY), 0..3),
+        ) {
+            let mut chunk = chunk;
+            for (at, quote) in specials {
+                chunk[at] = if quote { b'"' } else { b'\\' };
+            }
+            let first = chunk.iter().position(|&c| c == b'"' || c == b'\\');
+            let mask = quote_or_backslash_mask(&chunk);
+            proptest::prop_assert_eq!((mask != 0).then(|| mask.trailing_zeros() as usize), first);
+            let (low, high) = chunk.split_at(8);
+            let (l, h) = (quote_or_backslash_bits(low), quote_or_backslash_bits(high));
+            let bits = if l != 0 {
+                Some(l.trailing_zeros() as usize / 8)
+            } else if h != 0 {
+                Some(8 + h.trailing_zeros() as usize / 8)
+            } else {
+                None
+            };
+            proptest::prop_assert_eq!(bits, first);
         }
 
         #[test]

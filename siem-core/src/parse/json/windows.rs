@@ -699,10 +699,18 @@ fn scalar(j: &J<'_>) -> Option<Value> {
     })
 }
 
-/// Converts a JSON scalar, moving an owned (unescaped) string rather than copying it.
+/// Converts a JSON value as [`value_of`] does, moving a string decoded from escapes (owned)
+/// rather than copying it. Scalars are matched by value here: converting through a
+/// reference left a drop of the `J` to run on every EventData value.
+#[inline]
 fn into_value(j: J<'_>) -> Value {
     match j {
+        J::Str(Cow::Borrowed(s)) => Value::Str(CompactString::from(s)),
         J::Str(Cow::Owned(s)) => Value::Str(CompactString::from(s)),
+        J::Int(i) => Value::Int(i),
+        J::Float(f) => Value::Float(f),
+        J::Bool(b) => Value::Bool(b),
+        J::Null => Value::Null,
         other => value_of(&other),
     }
 }

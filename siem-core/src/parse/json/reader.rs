@@ -322,10 +322,16 @@ impl<'a> Reader<'a> {
             i += 1;
         }
         let digits_start = i;
+        // The value of the digits, accumulated as they are scanned (one pass); it wraps past
+        // 18 digits, where it is not used.
+        let mut magnitude = 0i64;
         match b.get(i) {
             Some(b'0') => i += 1,
             Some(b'1'..=b'9') => {
-                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                while let Some(&d) = b.get(i)
+                    && d.is_ascii_digit()
+                {
+                    magnitude = magnitude.wrapping_mul(10).wrapping_add(i64::from(d - b'0'));
                     i += 1;
                 }
             }
@@ -337,9 +343,6 @@ impl<'a> Reader<'a> {
         // An integer of up to 18 digits cannot overflow an `i64`: read it here (std's generic
         // reader costs tens of instructions per number, and a Windows event holds a dozen).
         if i - digits_start <= 18 && !matches!(b.get(i), Some(b'.' | b'e' | b'E')) {
-            let magnitude = b[digits_start..i]
-                .iter()
-                .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
             self.at = i;
             return Ok(J::Int(if negative { -magnitude } else { magnitude }));
         }

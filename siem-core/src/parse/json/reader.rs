@@ -106,8 +106,17 @@ impl<'a> Reader<'a> {
         self.text.as_bytes()
     }
 
-    #[inline]
+    /// Skips whitespace. Compact JSON (what exporters write, one event per line) has none
+    /// between tokens: one compare decides that, inline; the loop is out of line.
+    #[inline(always)]
     pub(crate) fn skip_ws(&mut self) {
+        if self.bytes().get(self.at).is_some_and(|&c| c <= b' ') {
+            self.skip_ws_loop();
+        }
+    }
+
+    #[inline(never)]
+    fn skip_ws_loop(&mut self) {
         let b = self.bytes();
         while self.at < b.len() && matches!(b[self.at], b' ' | b'\t' | b'\n' | b'\r') {
             self.at += 1;
@@ -181,6 +190,20 @@ impl<'a> Reader<'a> {
     #[inline]
     pub(crate) fn member(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>, SyntaxError> {
         let b = self.bytes();
+        // Compact JSON first: `,"key":` with no whitespace, the same steps as below without
+        // the whitespace checks (any whitespace after the key is still skipped).
+        if !*first && b.get(self.at) == Some(&b',') && b.get(self.at + 1) == Some(&b'"') {
+            self.at += 2;
+            let key = self.string()?;
+            if b.get(self.at) != Some(&b':') {
+                self.skip_ws();
+                if b.get(self.at) != Some(&b':') {
+                    return self.err("expected `:`");
+                }
+            }
+            self.at += 1;
+            return Ok(Some(key));
+        }
         self.skip_ws();
         match b.get(self.at) {
             Some(b'}') => {

@@ -313,6 +313,37 @@ const KEYWORD_NAMES: [(u64, &str); 8] = [
     (0x0080_0000_0000_0000, "Classic"),
 ];
 
+/// `winlog.keywords` for a mask: the names of its standard bits ([`KEYWORD_NAMES`], in that
+/// order), or `None` when it has none. One standard bit (`Audit Success` or `Audit Failure`
+/// on every audit event) gives a static one-element list: no allocation to build it and none
+/// to free with the event.
+fn keyword_list(mask: u64) -> Option<Value> {
+    static ONE: [[Value; 1]; 8] = [
+        [Value::static_str(KEYWORD_NAMES[0].1)],
+        [Value::static_str(KEYWORD_NAMES[1].1)],
+        [Value::static_str(KEYWORD_NAMES[2].1)],
+        [Value::static_str(KEYWORD_NAMES[3].1)],
+        [Value::static_str(KEYWORD_NAMES[4].1)],
+        [Value::static_str(KEYWORD_NAMES[5].1)],
+        [Value::static_str(KEYWORD_NAMES[6].1)],
+        [Value::static_str(KEYWORD_NAMES[7].1)],
+    ];
+    let standard = mask & KEYWORD_NAMES.iter().fold(0, |all, (bit, _)| all | bit);
+    if standard == 0 {
+        return None;
+    }
+    if standard.is_power_of_two() {
+        let i = KEYWORD_NAMES.iter().position(|&(bit, _)| bit == standard)?;
+        return Some(Value::static_list(&ONE[i]));
+    }
+    let names: Vec<Value> = KEYWORD_NAMES
+        .iter()
+        .filter(|(bit, _)| mask & bit != 0)
+        .map(|(_, n)| Value::Str(CompactString::const_new(n)))
+        .collect();
+    Some(Value::List(names.into()))
+}
+
 /// The standard opcode names (winmeta.xml).
 fn opcode_name(op: i64) -> Option<&'static str> {
     Some(match op {
@@ -897,15 +928,8 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
             static_name!("winlog.keywords"),
             Value::List(names.clone().into()),
         );
-    } else if let Some(mask) = sys.keywords {
-        let names: Vec<Value> = KEYWORD_NAMES
-            .iter()
-            .filter(|(bit, _)| mask & bit != 0)
-            .map(|(_, n)| Value::Str(CompactString::const_new(n)))
-            .collect();
-        if !names.is_empty() {
-            event.insert_static(static_name!("winlog.keywords"), Value::List(names.into()));
-        }
+    } else if let Some(names) = sys.keywords.and_then(keyword_list) {
+        event.insert_static(static_name!("winlog.keywords"), names);
     }
     if let Some(mask) = sys.keywords {
         event.insert_static(static_name!("winlog.keywords_raw"), hex_mask(mask));
@@ -1692,6 +1716,22 @@ mod tests {
                 prop_assert_eq!(fast.position(), 0);
                 prop_assert!(edit || !value.starts_with('"') || value.len() < 3 || closing != "}" && closing != "},\"y\":1}", "{}", text);
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// `winlog.keywords` is the list of the mask's standard keyword names, in table order,
+        /// static or not (the reference: filter the table, as before the static lists).
+        #[test]
+        fn keyword_list_names_the_standard_bits(mask in any::<u64>(), bit in 48u32..56, only in any::<bool>()) {
+            let mask = if only { (mask & !0x00ff_0000_0000_0000) | 1 << bit } else { mask };
+            let expected: Vec<Value> = KEYWORD_NAMES
+                .iter()
+                .filter(|(b, _)| mask & b != 0)
+                .map(|(_, n)| Value::from(*n))
+                .collect();
+            let expected = (!expected.is_empty()).then(|| Value::List(expected.into()));
+            prop_assert_eq!(keyword_list(mask), expected);
         }
     }
 

@@ -106,8 +106,17 @@ impl<'a> Reader<'a> {
         self.text.as_bytes()
     }
 
-    #[inline]
+    /// Skips whitespace. Compact JSON (what exporters write, one event per line) has none
+    /// between tokens: one compare decides that, inline; the loop is out of line.
+    #[inline(always)]
     pub(crate) fn skip_ws(&mut self) {
+        if self.bytes().get(self.at).is_some_and(|&c| c <= b' ') {
+            self.skip_ws_loop();
+        }
+    }
+
+    #[inline(never)]
+    fn skip_ws_loop(&mut self) {
         let b = self.bytes();
         while self.at < b.len() && matches!(b[self.at], b' ' | b'\t' | b'\n' | b'\r') {
             self.at += 1;
@@ -124,6 +133,43 @@ impl<'a> Reader<'a> {
     pub(crate) fn peek(&mut self) -> Option<u8> {
         self.skip_ws();
         self.bytes().get(self.at).copied()
+    }
+
+    /// Moves back to `at`, a position this reader was at before (a fast path that found its
+    /// text not in the shape it reads hands the text to the general path from there).
+    pub(crate) fn rewind(&mut self, at: usize) {
+        debug_assert!(at <= self.at);
+        self.at = at;
+    }
+
+    /// Consumes `literal` when the text continues with exactly these bytes (no whitespace
+    /// skipped): fast paths match the fixed punctuation and keys of a known layout this way,
+    /// a few word compares instead of a member read and a key compare.
+    #[inline(always)]
+    pub(crate) fn eat<const N: usize>(&mut self, literal: &[u8; N]) -> bool {
+        match self
+            .bytes()
+            .get(self.at..)
+            .and_then(|rest| rest.first_chunk::<N>())
+        {
+            Some(next) if next == literal => {
+                self.at += N;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A string, number, boolean or null (leading whitespace skipped), or `None` at an object,
+    /// an array, the end of the text or anything that is not a valid value (the position is
+    /// then unspecified): for fast paths that hand anything else to the general path.
+    #[inline(always)]
+    pub(crate) fn scalar(&mut self) -> Option<J<'a>> {
+        self.skip_ws();
+        match self.bytes().get(self.at) {
+            Some(b'{' | b'[') | None => None,
+            Some(_) => self.value(0).ok(),
+        }
     }
 
     /// Consumes the `{` that opens an object being streamed member by member with
@@ -144,6 +190,20 @@ impl<'a> Reader<'a> {
     #[inline]
     pub(crate) fn member(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>, SyntaxError> {
         let b = self.bytes();
+        // Compact JSON first: `,"key":` with no whitespace, the same steps as below without
+        // the whitespace checks (any whitespace after the key is still skipped).
+        if !*first && b.get(self.at) == Some(&b',') && b.get(self.at + 1) == Some(&b'"') {
+            self.at += 2;
+            let key = self.string()?;
+            if b.get(self.at) != Some(&b':') {
+                self.skip_ws();
+                if b.get(self.at) != Some(&b':') {
+                    return self.err("expected `:`");
+                }
+            }
+            self.at += 1;
+            return Ok(Some(key));
+        }
         self.skip_ws();
         match b.get(self.at) {
             Some(b'}') => {
@@ -285,10 +345,16 @@ impl<'a> Reader<'a> {
             i += 1;
         }
         let digits_start = i;
+        // The value of the digits, accumulated as they are scanned (one pass); it wraps past
+        // 18 digits, where it is not used.
+        let mut magnitude = 0i64;
         match b.get(i) {
             Some(b'0') => i += 1,
             Some(b'1'..=b'9') => {
-                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                while let Some(&d) = b.get(i)
+                    && d.is_ascii_digit()
+                {
+                    magnitude = magnitude.wrapping_mul(10).wrapping_add(i64::from(d - b'0'));
                     i += 1;
                 }
             }
@@ -300,9 +366,6 @@ impl<'a> Reader<'a> {
         // An integer of up to 18 digits cannot overflow an `i64`: read it here (std's generic
         // reader costs tens of instructions per number, and a Windows event holds a dozen).
         if i - digits_start <= 18 && !matches!(b.get(i), Some(b'.' | b'e' | b'E')) {
-            let magnitude = b[digits_start..i]
-                .iter()
-                .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
             self.at = i;
             return Ok(J::Int(if negative { -magnitude } else { magnitude }));
         }
@@ -345,23 +408,17 @@ impl<'a> Reader<'a> {
 
     /// A string body after its opening quote; consumes the closing quote. A string whose
     /// closing quote is within its first 16 bytes (most keys, many values) is found here,
-    /// inlined into the caller, two eight-byte words at most; longer strings and escapes go
-    /// out of line ([`Reader::long_string`]): the call and its frame cost a good part of
-    /// reading a short string.
+    /// inlined into the caller, with one 16-byte compare ([`quote_or_backslash_mask`]);
+    /// longer strings and escapes go out of line ([`Reader::long_string`]): the call and its
+    /// frame cost a good part of reading a short string.
     #[inline(always)]
     fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
         let b = self.bytes();
         let start = self.at;
-        if let Some(words) = b.get(start..).and_then(|rest| rest.first_chunk::<16>()) {
-            let (first, second) = words.split_at(8);
-            let mut hits = quote_or_backslash_bits(first);
-            let mut at = start;
-            if hits == 0 {
-                hits = quote_or_backslash_bits(second);
-                at += 8;
-            }
+        if let Some(chunk) = b.get(start..).and_then(|rest| rest.first_chunk::<16>()) {
+            let hits = quote_or_backslash_mask(chunk);
             if hits != 0 {
-                let i = at + (hits.trailing_zeros() / 8) as usize;
+                let i = start + hits.trailing_zeros() as usize;
                 if b[i] == b'"' {
                     self.at = i + 1;
                     return Ok(Cow::Borrowed(&self.text[start..i]));
@@ -469,31 +526,70 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The position of the first quote or backslash at or after `from`: eight bytes per step for the
-/// first 32 bytes (a bit trick on a `u64`: a byte equal to the target becomes zero, and the
-/// lowest zero byte of a word is found exactly), then `memchr2` with its SIMD setup, which
-/// pays off only on longer strings.
+/// The position of the first quote or backslash at or after `from`: 16 bytes per step
+/// ([`quote_or_backslash_mask`]) for the first 64 bytes, then `memchr2`, whose setup (it
+/// dispatches to AVX2 and aligns) pays off only on longer strings.
 #[inline]
 fn quote_or_backslash(b: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
-    let swar_end = from.saturating_add(32);
-    while i < swar_end {
-        let Some(&chunk) = b.get(i..).and_then(|rest| rest.first_chunk::<8>()) else {
+    let chunked_end = from.saturating_add(64);
+    while i < chunked_end {
+        let Some(chunk) = b.get(i..).and_then(|rest| rest.first_chunk::<16>()) else {
             break;
         };
-        let hits = quote_or_backslash_bits(&chunk);
+        let hits = quote_or_backslash_mask(chunk);
         if hits != 0 {
-            return Some(i + (hits.trailing_zeros() / 8) as usize);
+            return Some(i + hits.trailing_zeros() as usize);
         }
-        i += 8;
+        i += 16;
     }
     let rest = b.get(i..)?;
     memchr::memchr2(b'"', b'\\', rest).map(|j| i + j)
 }
 
+/// A mask of the quotes and backslashes in `chunk`: bit `i` for byte `i`. Only the lowest
+/// set bit is meant (on targets without SSE2, the bits past it may be wrong); zero when
+/// there is none. With SSE2 (every x86_64 CPU) two byte compares and a `movemask`.
+#[inline(always)]
+fn quote_or_backslash_mask(chunk: &[u8; 16]) -> u32 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: the SSE2 intrinsics need the `sse2` target feature, which this block is
+        // only compiled with (the `cfg` above; it is part of the x86_64 baseline), so the
+        // instructions exist on every CPU the program runs on. `_mm_loadu_si128` reads 16
+        // bytes from the pointer with no alignment requirement, and `chunk` is a reference to
+        // exactly 16 initialised bytes. The others only compute on registers.
+        unsafe {
+            let bytes = _mm_loadu_si128(chunk.as_ptr().cast());
+            let quotes = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'"' as i8));
+            let backslashes = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\\' as i8));
+            // The 16 high bits of the compare results: bits 16..32 of the `i32` are zero.
+            _mm_movemask_epi8(_mm_or_si128(quotes, backslashes)) as u32
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        let (first, second) = chunk.split_at(8);
+        let low = quote_or_backslash_bits(first);
+        if low != 0 {
+            return 1 << (low.trailing_zeros() / 8);
+        }
+        let high = quote_or_backslash_bits(second);
+        if high != 0 {
+            1 << (8 + high.trailing_zeros() / 8)
+        } else {
+            0
+        }
+    }
+}
+
 /// The high bit of each byte of `word` that is a quote or a backslash (and possibly of
 /// later bytes: only the lowest set bit is exact), from a bit trick on a `u64`: a byte equal
 /// to the target becomes zero after the xor, and subtracting one borrows into its high bit.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 #[inline(always)]
 fn quote_or_backslash_bits(word: &[u8]) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
@@ -543,6 +639,32 @@ mod tests {
             let object = format!("{{{text}:{text}}}");
             let expected = J::Obj(vec![(Cow::Borrowed(s.as_str()), J::Str(Cow::Borrowed(s.as_str())))]);
             proptest::prop_assert_eq!(parse(&object), Ok(expected));
+        }
+
+        /// The 16-byte mask's lowest set bit is the first quote or backslash of the chunk
+        /// (a byte-by-byte search), and so is the eight-byte trick's.
+        #[test]
+        fn chunk_mask_finds_the_first_quote_or_backslash(
+            chunk in proptest::array::uniform16(proptest::prelude::any::<u8>()),
+            specials in proptest::collection::vec((0usize..16, proptest::bool::ANY), 0..3),
+        ) {
+            let mut chunk = chunk;
+            for (at, quote) in specials {
+                chunk[at] = if quote { b'"' } else { b'\\' };
+            }
+            let first = chunk.iter().position(|&c| c == b'"' || c == b'\\');
+            let mask = quote_or_backslash_mask(&chunk);
+            proptest::prop_assert_eq!((mask != 0).then(|| mask.trailing_zeros() as usize), first);
+            let (low, high) = chunk.split_at(8);
+            let (l, h) = (quote_or_backslash_bits(low), quote_or_backslash_bits(high));
+            let bits = if l != 0 {
+                Some(l.trailing_zeros() as usize / 8)
+            } else if h != 0 {
+                Some(8 + h.trailing_zeros() as usize / 8)
+            } else {
+                None
+            };
+            proptest::prop_assert_eq!(bits, first);
         }
 
         #[test]

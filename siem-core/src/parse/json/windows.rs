@@ -313,6 +313,37 @@ const KEYWORD_NAMES: [(u64, &str); 8] = [
     (0x0080_0000_0000_0000, "Classic"),
 ];
 
+/// `winlog.keywords` for a mask: the names of its standard bits ([`KEYWORD_NAMES`], in that
+/// order), or `None` when it has none. One standard bit (`Audit Success` or `Audit Failure`
+/// on every audit event) gives a static one-element list: no allocation to build it and none
+/// to free with the event.
+fn keyword_list(mask: u64) -> Option<Value> {
+    static ONE: [[Value; 1]; 8] = [
+        [Value::static_str(KEYWORD_NAMES[0].1)],
+        [Value::static_str(KEYWORD_NAMES[1].1)],
+        [Value::static_str(KEYWORD_NAMES[2].1)],
+        [Value::static_str(KEYWORD_NAMES[3].1)],
+        [Value::static_str(KEYWORD_NAMES[4].1)],
+        [Value::static_str(KEYWORD_NAMES[5].1)],
+        [Value::static_str(KEYWORD_NAMES[6].1)],
+        [Value::static_str(KEYWORD_NAMES[7].1)],
+    ];
+    let standard = mask & KEYWORD_NAMES.iter().fold(0, |all, (bit, _)| all | bit);
+    if standard == 0 {
+        return None;
+    }
+    if standard.is_power_of_two() {
+        let i = KEYWORD_NAMES.iter().position(|&(bit, _)| bit == standard)?;
+        return Some(Value::static_list(&ONE[i]));
+    }
+    let names: Vec<Value> = KEYWORD_NAMES
+        .iter()
+        .filter(|(bit, _)| mask & bit != 0)
+        .map(|(_, n)| Value::Str(CompactString::const_new(n)))
+        .collect();
+    Some(Value::List(names.into()))
+}
+
 /// The standard opcode names (winmeta.xml).
 fn opcode_name(op: i64) -> Option<&'static str> {
     Some(match op {
@@ -476,7 +507,13 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
         match key.as_ref() {
             "System" if r.peek() == Some(b'{') && sys.is_none() => {
                 let mut system = System::default();
-                stream_system(r, 2, Scope::System, &mut system)?;
+                let start = r.position();
+                if !system_common(r, &mut system) {
+                    // Not the usual layout: read it again, generally, from its `{`.
+                    r.rewind(start);
+                    system = System::default();
+                    stream_system(r, 2, Scope::System, &mut system)?;
+                }
                 // System comes first in evtx_dump output: the winlog fields lead the event.
                 emit_system(&system, event);
                 sys = Some(system);
@@ -503,6 +540,11 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
                 }
             }
             "RenderingInfo" => rendering = Some(r.value(2)?),
+            // The event's own attributes (`{"xmlns": "http://schemas.microsoft.com/..."}` on
+            // every evtx_dump line) are dropped ([`other_member`]): in that usual form they
+            // are checked and skipped without building the object (its vector and its drop
+            // cost more than a System field); anything else is read as before.
+            "#attributes" if skip_xmlns(r) => {}
             other => {
                 let value = r.value(2)?;
                 if other == "EventData" {
@@ -521,6 +563,18 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
     }
     finish(&sys, event, event_type_of(event));
     Ok(true)
+}
+
+/// Consumes `{"xmlns":"..."}` (no whitespace but before the string, any string contents,
+/// escapes included) and returns `true`; otherwise rewinds and returns `false`,
+/// for the caller to read the value in full (which reports any error).
+fn skip_xmlns(r: &mut Reader<'_>) -> bool {
+    let start = r.position();
+    if r.eat(b"{\"xmlns\":") && matches!(r.scalar(), Some(J::Str(_))) && r.eat(b"}") {
+        return true;
+    }
+    r.rewind(start);
+    false
 }
 
 /// Where [`stream_system`] is inside `System`: which of the objects holding fields, if any.
@@ -571,6 +625,94 @@ fn stream_system<'a>(
     Ok(())
 }
 
+/// Reads `System` (its `{` next, no whitespace before it) when it is written the way
+/// `evtx_dump` writes it: the members in their schema order, each optional one present or
+/// not, no whitespace between tokens, every field a scalar. The keys and the punctuation
+/// around them are matched as literal bytes ([`Reader::eat`]) and each value goes to
+/// [`System::set_leaf`] as [`stream_system`] would send it, so a text read here gives the
+/// same `System` as the general walk. Returns `false` at the first byte that departs from
+/// this layout (an unknown, escaped or repeated key, whitespace, an object where a scalar
+/// goes, invalid JSON): the caller rewinds and reads the object with [`stream_system`], which
+/// also reports any error. About a third of the general walk's instructions on the usual
+/// event: it skips reading and classifying ~26 keys and the nested object frames.
+fn system_common<'a>(r: &mut Reader<'a>, sys: &mut System<'a>) -> bool {
+    system_common_inner(r, sys).is_some()
+}
+
+fn system_common_inner<'a>(r: &mut Reader<'a>, sys: &mut System<'a>) -> Option<()> {
+    /// Consumes the literal or gives up on the layout.
+    macro_rules! expect {
+        ($literal:literal) => {
+            r.eat($literal).then_some(())?
+        };
+    }
+    /// Reads a scalar into the field, or gives up on the layout.
+    macro_rules! leaf {
+        ($leaf:expr) => {{
+            let value = r.scalar()?;
+            sys.set_leaf($leaf, value);
+        }};
+    }
+    expect!(b"{\"Provider\":{\"#attributes\":{\"Name\":");
+    leaf!(Leaf::ProviderName);
+    if r.eat(b",\"Guid\":") {
+        leaf!(Leaf::ProviderGuid);
+    }
+    if r.eat(b",\"EventSourceName\":") {
+        leaf!(Leaf::EventSourceName);
+    }
+    expect!(b"}},\"EventID\":");
+    if r.eat(b"{\"#attributes\":{\"Qualifiers\":") {
+        leaf!(Leaf::Qualifiers);
+        expect!(b"},\"#text\":");
+        leaf!(Leaf::EventId);
+        expect!(b"}");
+    } else {
+        leaf!(Leaf::EventId);
+    }
+    if r.eat(b",\"Version\":") {
+        leaf!(Leaf::Version);
+    }
+    expect!(b",\"Level\":");
+    leaf!(Leaf::Level);
+    expect!(b",\"Task\":");
+    leaf!(Leaf::Task);
+    if r.eat(b",\"Opcode\":") {
+        leaf!(Leaf::Opcode);
+    }
+    expect!(b",\"Keywords\":");
+    leaf!(Leaf::Keywords);
+    expect!(b",\"TimeCreated\":{\"#attributes\":{\"SystemTime\":");
+    leaf!(Leaf::Time);
+    expect!(b"}},\"EventRecordID\":");
+    leaf!(Leaf::RecordId);
+    if r.eat(b",\"Correlation\":") && !r.eat(b"null") {
+        expect!(b"{\"#attributes\":{\"ActivityID\":");
+        leaf!(Leaf::ActivityId);
+        if r.eat(b",\"RelatedActivityID\":") {
+            leaf!(Leaf::RelatedActivityId);
+        }
+        expect!(b"}}");
+    }
+    if r.eat(b",\"Execution\":{\"#attributes\":{\"ProcessID\":") {
+        leaf!(Leaf::Pid);
+        expect!(b",\"ThreadID\":");
+        leaf!(Leaf::Tid);
+        expect!(b"}}");
+    }
+    expect!(b",\"Channel\":");
+    leaf!(Leaf::Channel);
+    expect!(b",\"Computer\":");
+    leaf!(Leaf::Computer);
+    if r.eat(b",\"Security\":") && !r.eat(b"null") {
+        expect!(b"{\"#attributes\":{\"UserID\":");
+        leaf!(Leaf::UserId);
+        expect!(b"}}");
+    }
+    expect!(b"}");
+    Some(())
+}
+
 fn event_type_of(event: &Event) -> Option<CompactString> {
     event
         .get_str("winlog.event_data.EventType")
@@ -588,10 +730,18 @@ fn scalar(j: &J<'_>) -> Option<Value> {
     })
 }
 
-/// Converts a JSON scalar, moving an owned (unescaped) string rather than copying it.
+/// Converts a JSON value as [`value_of`] does, moving a string decoded from escapes (owned)
+/// rather than copying it. Scalars are matched by value here: converting through a
+/// reference left a drop of the `J` to run on every EventData value.
+#[inline]
 fn into_value(j: J<'_>) -> Value {
     match j {
+        J::Str(Cow::Borrowed(s)) => Value::Str(CompactString::from(s)),
         J::Str(Cow::Owned(s)) => Value::Str(CompactString::from(s)),
+        J::Int(i) => Value::Int(i),
+        J::Float(f) => Value::Float(f),
+        J::Bool(b) => Value::Bool(b),
+        J::Null => Value::Null,
         other => value_of(&other),
     }
 }
@@ -778,15 +928,8 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
             static_name!("winlog.keywords"),
             Value::List(names.clone().into()),
         );
-    } else if let Some(mask) = sys.keywords {
-        let names: Vec<Value> = KEYWORD_NAMES
-            .iter()
-            .filter(|(bit, _)| mask & bit != 0)
-            .map(|(_, n)| Value::Str(CompactString::const_new(n)))
-            .collect();
-        if !names.is_empty() {
-            event.insert_static(static_name!("winlog.keywords"), Value::List(names.into()));
-        }
+    } else if let Some(names) = sys.keywords.and_then(keyword_list) {
+        event.insert_static(static_name!("winlog.keywords"), names);
     }
     if let Some(mask) = sys.keywords {
         event.insert_static(static_name!("winlog.keywords_raw"), hex_mask(mask));
@@ -1353,6 +1496,7 @@ pub(crate) fn winlogbeat(event: &mut Event) {
 mod tests {
     use super::super::reader::parse;
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn nested_shape_fields() {
@@ -1418,6 +1562,176 @@ mod tests {
         fn hex_u64_reads_every_mask(mask in proptest::prelude::any::<u64>()) {
             proptest::prop_assert_eq!(hex_u64(&format!("{mask:x}")), Some(mask));
             proptest::prop_assert_eq!(hex_u64(&format!("{mask:016X}")), Some(mask));
+        }
+    }
+
+    /// The System fields of `sys` as an event (what the fast and general walks feed).
+    fn system_event(sys: &System<'_>) -> String {
+        let mut e = Event::new();
+        emit_system(sys, &mut e);
+        finish(sys, &mut e, None);
+        format!("{e:?}")
+    }
+
+    /// A System object in `evtx_dump`'s layout: each optional member present or not, each
+    /// field one of `values` (scalars of every JSON kind, escaped strings, and objects or
+    /// arrays, which the fast walk must refuse).
+    fn evtx_system() -> impl proptest::strategy::Strategy<Value = (String, bool)> {
+        use proptest::prelude::*;
+        let values = prop::sample::select(vec![
+            "4625",
+            "0",
+            "-7",
+            "1e3",
+            "0.5",
+            "99999999999999999999",
+            "\"4624\"",
+            "\"\"",
+            "\"Security\"",
+            "\"Microsoft-Windows-Sysmon/Operational\"",
+            "\"a\\\"b\"",
+            "\"\\u0041\\ud83d\\ude00\"",
+            "\"0x8010000000000000\"",
+            "\"0x8020000000000000\"",
+            "\"2016-09-19T16:52:49.399674Z\"",
+            "\"54849625-5478-4994-A5BA-3E3B0328C30D\"",
+            "null",
+            "true",
+            "false",
+            " 12",
+            "{}",
+            "[1]",
+            "{\"#text\":1}",
+        ]);
+        (prop::collection::vec(values, 20), prop::collection::vec(any::<bool>(), 9))
+            .prop_map(|(v, on)| {
+                let scalars = v.iter().all(|v| !v.starts_with(['{', '[']));
+                let mut t = format!("{{\"Provider\":{{\"#attributes\":{{\"Name\":{}", v[0]);
+                if on[0] {
+                    t += &format!(",\"Guid\":{}", v[1]);
+                }
+                if on[1] {
+                    t += &format!(",\"EventSourceName\":{}", v[2]);
+                }
+                t += "}},\"EventID\":";
+                if on[2] {
+                    t += &format!("{{\"#attributes\":{{\"Qualifiers\":{}}},\"#text\":{}}}", v[3], v[4]);
+                } else {
+                    t += v[4];
+                }
+                if on[3] {
+                    t += &format!(",\"Version\":{}", v[5]);
+                }
+                t += &format!(",\"Level\":{},\"Task\":{}", v[6], v[7]);
+                if on[4] {
+                    t += &format!(",\"Opcode\":{}", v[8]);
+                }
+                t += &format!(
+                    ",\"Keywords\":{},\"TimeCreated\":{{\"#attributes\":{{\"SystemTime\":{}}}}},\"EventRecordID\":{}",
+                    v[9], v[10], v[11]
+                );
+                if on[5] {
+                    t += &format!(",\"Correlation\":{{\"#attributes\":{{\"ActivityID\":{}", v[12]);
+                    if on[6] {
+                        t += &format!(",\"RelatedActivityID\":{}", v[13]);
+                    }
+                    t += "}}";
+                } else if on[6] {
+                    t += ",\"Correlation\":null";
+                }
+                if on[7] {
+                    t += &format!(",\"Execution\":{{\"#attributes\":{{\"ProcessID\":{},\"ThreadID\":{}}}}}", v[14], v[15]);
+                }
+                t += &format!(",\"Channel\":{},\"Computer\":{}", v[16], v[17]);
+                if on[8] {
+                    t += &format!(",\"Security\":{{\"#attributes\":{{\"UserID\":{}}}}}", v[18]);
+                } else if on[0] {
+                    t += ",\"Security\":null";
+                }
+                t += "}";
+                (t, scalars)
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// The literal-layout walk of System ([`system_common`]) gives what the general walk
+        /// ([`stream_system`]) gives, and stops where it stops; it takes every object in the
+        /// layout whose fields are scalars, and hands anything else back (here: the same
+        /// text cut, or with a byte inserted: whitespace, punctuation, a letter of a key).
+        #[test]
+        fn system_layout_walk_equals_the_general_walk(
+            (text, scalars) in evtx_system(),
+            edit in proptest::prelude::any::<proptest::sample::Index>(),
+            how in 0usize..6,
+        ) {
+            let mut text = text;
+            let edited = how > 0;
+            if edited {
+                let at = edit.index(text.len() + 1);
+                match how {
+                    1 => text.truncate(at),
+                    2 => text.insert(at, ' '),
+                    3 => text.insert(at, ','),
+                    4 => text.insert(at, 'x'),
+                    _ => text.insert_str(at, "\"Level\":1,"),
+                }
+            }
+            let mut slow_reader = Reader::new(&text);
+            let mut slow = System::default();
+            let general = stream_system(&mut slow_reader, 2, Scope::System, &mut slow);
+            let mut fast_reader = Reader::new(&text);
+            let mut fast = System::default();
+            if system_common(&mut fast_reader, &mut fast) {
+                proptest::prop_assert!(general.is_ok(), "{}", text);
+                proptest::prop_assert_eq!(fast_reader.position(), slow_reader.position());
+                proptest::prop_assert_eq!(system_event(&fast), system_event(&slow), "{}", text);
+            } else {
+                // The unedited layout with scalar fields is always taken.
+                proptest::prop_assert!(edited || !scalars, "{}", text);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The event's `#attributes` are skipped ([`skip_xmlns`]) only where the general
+        /// reader reads a value, up to the same position; otherwise the reader is back where
+        /// it was. The usual `{"xmlns": "..."}` is always skipped.
+        #[test]
+        fn xmlns_skip_reads_what_the_reader_reads(
+            body in "[ a-z\"\\\\:/.{}\\[\\]]{0,12}",
+            value in prop::sample::select(vec!["\"http://schemas.microsoft.com/win/2004/08/events/event\"", "\"a\\\"b\"", "1", "null", "{}", "\"x", ""]),
+            closing in prop::sample::select(vec!["}", " }", "", "},\"y\":1}", "]"]),
+            edit in any::<bool>(),
+        ) {
+            let text = if edit { format!("{{{body}{closing}") } else { format!("{{\"xmlns\":{value}{closing}") };
+            let mut general = Reader::new(&text);
+            let read = general.value(2);
+            let mut fast = Reader::new(&text);
+            if skip_xmlns(&mut fast) {
+                prop_assert!(read.is_ok(), "{}", text);
+                prop_assert_eq!(fast.position(), general.position());
+            } else {
+                prop_assert_eq!(fast.position(), 0);
+                prop_assert!(edit || !value.starts_with('"') || value.len() < 3 || closing != "}" && closing != "},\"y\":1}", "{}", text);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// `winlog.keywords` is the list of the mask's standard keyword names, in table order,
+        /// static or not (the reference: filter the table, as before the static lists).
+        #[test]
+        fn keyword_list_names_the_standard_bits(mask in any::<u64>(), bit in 48u32..56, only in any::<bool>()) {
+            let mask = if only { (mask & !0x00ff_0000_0000_0000) | 1 << bit } else { mask };
+            let expected: Vec<Value> = KEYWORD_NAMES
+                .iter()
+                .filter(|(b, _)| mask & b != 0)
+                .map(|(_, n)| Value::from(*n))
+                .collect();
+            let expected = (!expected.is_empty()).then(|| Value::List(expected.into()));
+            prop_assert_eq!(keyword_list(mask), expected);
         }
     }
 

@@ -20,10 +20,21 @@ pub(crate) enum NeedleAutomaton {
 impl NeedleAutomaton {
     /// Builds the automaton over `needles`, a DFA when `dfa` is true. `None` when it cannot be
     /// built (more states than the automaton can address).
-    pub fn build<P: AsRef<[u8]>>(needles: &[P], dfa: bool) -> Option<NeedleAutomaton> {
+    ///
+    /// `ascii_case_insensitive` (DFA only) makes ASCII letters match either case. A DFA's
+    /// tables are over byte classes, so this costs nothing per byte scanned; it lets the
+    /// prefilter scan an ASCII text as it is instead of folding it first (for needles without
+    /// uppercase ASCII, which folded needles are, a match in the text is a match in its folded
+    /// form and the other way round).
+    pub fn build<P: AsRef<[u8]>>(
+        needles: &[P],
+        dfa: bool,
+        ascii_case_insensitive: bool,
+    ) -> Option<NeedleAutomaton> {
         if dfa {
             dfa::DFA::builder()
                 .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(ascii_case_insensitive)
                 .build(needles)
                 .ok()
                 .map(NeedleAutomaton::Dfa)
@@ -140,7 +151,7 @@ mod tests {
                 .collect();
             expected.sort_unstable();
             for dfa in [true, false] {
-                let a = NeedleAutomaton::build(&needles, dfa).unwrap();
+                let a = NeedleAutomaton::build(&needles, dfa, false).unwrap();
                 prop_assert_eq!(a.patterns_len(), needles.len());
                 let mut found = Vec::new();
                 a.for_each_overlapping(haystack.as_bytes(), |p| found.push(p));

@@ -945,7 +945,7 @@ mod tests {
                 event.logsource = LogSource::new(Some("windows"), None, None);
                 event.insert("CommandLine", texts[0].as_str());
                 for (i, t) in texts.iter().enumerate().skip(1) {
-                    event.insert(&format!("Other{i}"), t.as_str());
+                    event.insert(format!("Other{i}"), t.as_str());
                 }
                 prop_assert_eq!(set.matches(&event), set.matches_exhaustive(&event));
             }

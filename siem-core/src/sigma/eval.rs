@@ -441,20 +441,30 @@ impl<'e, 'b> Eval<'e, 'b> {
 
     /// Element texts of a field, folded: what the prefilter scans. With each text, for a float
     /// element holding an integer exactly, that integer (numeric equality's exact needle).
-    pub fn folded_texts(&mut self, id: u32, out: &mut dyn FnMut(&str, Option<i64>)) {
+    ///
+    /// With `raw`, an element whose text is ASCII is handed over as it is, not folded: for ASCII
+    /// text folding only lowercases, which a caller matching ASCII letters of either case does
+    /// not need (the prefilter's case-insensitive DFAs). Other texts are folded as usual.
+    pub fn folded_texts(&mut self, id: u32, raw: bool, out: &mut dyn FnMut(&str, Option<i64>)) {
         let slot = self.resolve(id);
-        self.folded_range(slot.start as usize, slot.end as usize, out);
+        self.folded_range(slot.start as usize, slot.end as usize, raw, out);
     }
 
-    /// Folded texts of every string value (keyword search).
-    pub fn folded_keywords(&mut self, out: &mut dyn FnMut(&str, Option<i64>)) {
+    /// Folded texts of every string value (keyword search); `raw` as in
+    /// [`folded_texts`](Self::folded_texts).
+    pub fn folded_keywords(&mut self, raw: bool, out: &mut dyn FnMut(&str, Option<i64>)) {
         let (start, end) = self.keywords();
-        self.folded_range(start as usize, end as usize, out);
+        self.folded_range(start as usize, end as usize, raw, out);
     }
 
-    fn folded_range(&mut self, start: usize, end: usize, out: &mut dyn FnMut(&str, Option<i64>)) {
+    fn folded_range(
+        &mut self,
+        start: usize,
+        end: usize,
+        raw: bool,
+        out: &mut dyn FnMut(&str, Option<i64>),
+    ) {
         for e in start..end {
-            self.ensure_folded(e);
             let integer = match self.elems[e].value {
                 ElemValue::Value(Value::Float(f))
                     if f.fract() == 0.0 && f.abs() < (1u64 << 53) as f64 =>
@@ -463,6 +473,16 @@ impl<'e, 'b> Eval<'e, 'b> {
                 }
                 _ => None,
             };
+            if raw {
+                self.ensure_text(e);
+                if let Some(text) = self.get(self.elems[e].text)
+                    && text.is_ascii()
+                {
+                    out(text, integer);
+                    continue;
+                }
+            }
+            self.ensure_folded(e);
             if let Some(t) = self.get(self.elems[e].folded) {
                 out(t, integer);
             }

@@ -13,20 +13,221 @@ use aho_corasick::{Anchored, Input, MatchKind, dfa, nfa};
 /// near the needles' own size). Cost: what [`NeedleAutomaton::memory_usage`] reports.
 #[derive(Debug, Clone)]
 pub(crate) enum NeedleAutomaton {
+    /// A DFA without a prefilter, copied into [`Dense`]'s layout.
+    Dense(Dense),
+    /// A DFA with a prefilter (which skips ahead with SIMD on long texts).
     Dfa(dfa::DFA),
     Nfa(nfa::contiguous::NFA),
+}
+
+/// The transitions of an `aho_corasick` DFA without a prefilter, in a layout whose scan loop
+/// takes about half the instructions per byte of the crate's `next_state`: state ids
+/// premultiplied by a power-of-two stride (a transition is `trans[state | class]`, no bounds
+/// check: see the SAFETY argument in [`Dense::scan`]), and match states numbered first, so one
+/// comparison tells whether a state reports needles. Same states and the same matches as the
+/// DFA it is copied from; memory about the same (the crate's DFA is dropped).
+#[derive(Clone)]
+pub(crate) struct Dense {
+    classes: Box<[u8; 256]>,
+    /// log2 of the stride: a state's id is its number shifted left by this.
+    shift: u32,
+    /// `[state | class]`: the next state's id. Every entry is `o << shift` for a state number
+    /// `o < states`, and `trans.len() == states << shift`.
+    trans: Box<[u32]>,
+    start: u32,
+    /// Ids below this are match states.
+    match_limit: u32,
+    /// `[o]..[o + 1]`: match state `o`'s needles in `match_ids`.
+    match_starts: Box<[u32]>,
+    match_ids: Box<[u32]>,
+    patterns: usize,
+}
+
+impl std::fmt::Debug for Dense {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dense")
+            .field("states", &(self.trans.len() >> self.shift))
+            .field("stride", &(1usize << self.shift))
+            .field("patterns", &self.patterns)
+            .finish()
+    }
+}
+
+impl Dense {
+    /// Copies the states of `dfa` (built over `needles`, ASCII case-insensitively when
+    /// `ascii_case_insensitive`) reachable from its unanchored start. `None` when their table
+    /// would not be addressable with `u32` ids.
+    ///
+    /// Byte classes come from the needles: a byte in no needle moves every state to where any
+    /// other such byte does (no needle continues with it: back to the start), and an ASCII
+    /// letter of a case-insensitive DFA where its other case does; every other byte gets its
+    /// own class. So each state's transitions are asked for once per class, not per byte
+    /// (asking for all 256 made the copy cost more than building the DFA).
+    fn from_dfa<P: AsRef<[u8]>>(
+        dfa: &dfa::DFA,
+        needles: &[P],
+        ascii_case_insensitive: bool,
+    ) -> Option<Dense> {
+        let key = |b: u8| {
+            if ascii_case_insensitive {
+                b.to_ascii_lowercase()
+            } else {
+                b
+            }
+        };
+        let mut in_needle = [false; 256];
+        for needle in needles {
+            for &b in needle.as_ref() {
+                in_needle[usize::from(key(b))] = true;
+            }
+        }
+        let mut classes = Box::new([0u8; 256]);
+        let mut representatives: Vec<u8> = Vec::new();
+        // `[key]`: its class, or `u16::MAX`; `other`: the class of bytes in no needle.
+        let mut class_of = [u16::MAX; 256];
+        let mut other = u16::MAX;
+        for b in 0..=255u8 {
+            let slot = if in_needle[usize::from(key(b))] {
+                &mut class_of[usize::from(key(b))]
+            } else {
+                &mut other
+            };
+            if *slot == u16::MAX {
+                *slot = representatives.len() as u16;
+                representatives.push(b);
+            }
+            classes[usize::from(b)] = *slot as u8;
+        }
+        let start = dfa.start_state(Anchored::No).ok()?;
+        // `[sid]`: the number given to the crate's state `sid` (`u32::MAX`: none yet). Its ids
+        // index its own table, so this is at most as large as that table.
+        let mut number: Vec<u32> = Vec::new();
+        let mut numbered = |sid: aho_corasick::automaton::StateID, order: &mut Vec<_>| {
+            let at = sid.as_usize();
+            if number.len() <= at {
+                number.resize(at + 1, u32::MAX);
+            }
+            if number[at] == u32::MAX {
+                number[at] = order.len() as u32;
+                order.push(sid);
+            }
+            number[at]
+        };
+        let mut order = Vec::new();
+        numbered(start, &mut order);
+        let stride = representatives.len();
+        // `[o * stride + class]`: the number of state `o`'s successor on `class`.
+        let mut next: Vec<u32> = Vec::new();
+        let mut i = 0;
+        while let Some(&sid) = order.get(i) {
+            for &byte in &representatives {
+                let to = dfa.next_state(Anchored::No, sid, byte);
+                next.push(numbered(to, &mut order));
+            }
+            i += 1;
+        }
+        let states = order.len();
+        let shift = representatives.len().next_power_of_two().trailing_zeros();
+        if states.checked_mul(1 << shift)? > u32::MAX as usize {
+            return None;
+        }
+        // Match states first.
+        let matching: Vec<bool> = order.iter().map(|&sid| dfa.is_match(sid)).collect();
+        let mut renumbered = vec![0u32; states];
+        let mut by_number = Vec::with_capacity(states);
+        for wanted in [true, false] {
+            for o in (0..states).filter(|&o| matching[o] == wanted) {
+                renumbered[o] = by_number.len() as u32;
+                by_number.push(o);
+            }
+        }
+        let matches = matching.iter().filter(|&&m| m).count();
+        let mut trans = vec![0u32; states << shift].into_boxed_slice();
+        for (new, &old) in by_number.iter().enumerate() {
+            for class in 0..stride {
+                trans[new << shift | class] =
+                    renumbered[next[old * stride + class] as usize] << shift;
+            }
+        }
+        let mut match_starts = Vec::with_capacity(matches + 1);
+        let mut match_ids = Vec::new();
+        for &old in &by_number[..matches] {
+            match_starts.push(match_ids.len() as u32);
+            let sid = order[old];
+            for k in 0..dfa.match_len(sid) {
+                match_ids.push(dfa.match_pattern(sid, k).as_u32());
+            }
+        }
+        match_starts.push(match_ids.len() as u32);
+        Some(Dense {
+            classes,
+            shift,
+            trans,
+            start: renumbered[0] << shift,
+            match_limit: (matches as u32) << shift,
+            match_starts: match_starts.into_boxed_slice(),
+            match_ids: match_ids.into_boxed_slice(),
+            patterns: dfa.patterns_len(),
+        })
+    }
+
+    /// Runs the DFA over `haystack`, calling `found` with every match state's needles; stops
+    /// early when `found` returns `true`. Returns whether it stopped early.
+    #[inline]
+    fn scan(&self, haystack: &[u8], mut found: impl FnMut(usize) -> bool) -> bool {
+        let mut sid = self.start as usize;
+        for &byte in haystack {
+            let at = sid | usize::from(self.classes[usize::from(byte)]);
+            debug_assert!(at < self.trans.len());
+            // SAFETY: `sid` is `o << shift` for a state number `o < states` (the start, or a
+            // value read from `trans`, all of which are such ids: `from_dfa` writes nothing
+            // else and nothing changes them after), and a class is below the stride
+            // `1 << shift` (`shift` rounds the class count up to a power of two), so
+            // `at = sid | class < (o + 1) << shift <= states << shift == trans.len()`.
+            sid = unsafe { *self.trans.get_unchecked(at) } as usize;
+            if sid < self.match_limit as usize {
+                let o = sid >> self.shift;
+                let (from, to) = (self.match_starts[o], self.match_starts[o + 1]);
+                for &p in &self.match_ids[from as usize..to as usize] {
+                    if found(p as usize) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    fn memory_usage(&self) -> usize {
+        256 + self.trans.len() * 4 + (self.match_starts.len() + self.match_ids.len()) * 4
+    }
 }
 
 impl NeedleAutomaton {
     /// Builds the automaton over `needles`, a DFA when `dfa` is true. `None` when it cannot be
     /// built (more states than the automaton can address).
-    pub fn build<P: AsRef<[u8]>>(needles: &[P], dfa: bool) -> Option<NeedleAutomaton> {
+    ///
+    /// `ascii_case_insensitive` (DFA only) makes ASCII letters match either case. A DFA's
+    /// tables are over byte classes, so this costs nothing per byte scanned; it lets the
+    /// prefilter scan an ASCII text as it is instead of folding it first (for needles without
+    /// uppercase ASCII, which folded needles are, a match in the text is a match in its folded
+    /// form and the other way round).
+    pub fn build<P: AsRef<[u8]>>(
+        needles: &[P],
+        dfa: bool,
+        ascii_case_insensitive: bool,
+    ) -> Option<NeedleAutomaton> {
         if dfa {
-            dfa::DFA::builder()
+            let dfa = dfa::DFA::builder()
                 .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(ascii_case_insensitive)
                 .build(needles)
-                .ok()
-                .map(NeedleAutomaton::Dfa)
+                .ok()?;
+            if dfa.prefilter().is_none() {
+                Dense::from_dfa(&dfa, needles, ascii_case_insensitive).map(NeedleAutomaton::Dense)
+            } else {
+                Some(NeedleAutomaton::Dfa(dfa))
+            }
         } else {
             nfa::contiguous::NFA::builder()
                 .match_kind(MatchKind::Standard)
@@ -39,6 +240,7 @@ impl NeedleAutomaton {
     /// How many needles it was built over.
     pub fn patterns_len(&self) -> usize {
         match self {
+            NeedleAutomaton::Dense(a) => a.patterns,
             NeedleAutomaton::Dfa(a) => a.patterns_len(),
             NeedleAutomaton::Nfa(a) => a.patterns_len(),
         }
@@ -47,6 +249,7 @@ impl NeedleAutomaton {
     /// Heap memory of the automaton.
     pub fn memory_usage(&self) -> usize {
         match self {
+            NeedleAutomaton::Dense(a) => a.memory_usage(),
             NeedleAutomaton::Dfa(a) => a.memory_usage(),
             NeedleAutomaton::Nfa(a) => a.memory_usage(),
         }
@@ -75,6 +278,7 @@ impl NeedleAutomaton {
             )
         }
         match self {
+            NeedleAutomaton::Dense(a) => a.scan(haystack, |_| true),
             NeedleAutomaton::Dfa(a) => run(a, haystack),
             NeedleAutomaton::Nfa(a) => run(a, haystack),
         }
@@ -111,6 +315,13 @@ impl NeedleAutomaton {
             }
         }
         match self {
+            NeedleAutomaton::Dense(a) => {
+                let mut found = found;
+                a.scan(haystack, |p| {
+                    found(p);
+                    false
+                });
+            }
             NeedleAutomaton::Dfa(a) => run(a, haystack, found),
             NeedleAutomaton::Nfa(a) => run(a, haystack, found),
         }
@@ -124,29 +335,47 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Both kinds find exactly what `AhoCorasick` (the trait-object wrapper) finds.
+        /// Every kind (the DFA, copied to `Dense` when it has no prefilter; the contiguous NFA)
+        /// finds exactly what `AhoCorasick` (the trait-object wrapper) finds, case-insensitive
+        /// DFAs what it finds case-insensitively.
         #[test]
         fn finds_what_aho_corasick_finds(
-            needles in prop::collection::vec("[ab\\\\.]{1,4}", 1..12),
-            haystack in "[abc\\\\.]{0,40}",
+            needles in prop::collection::vec("[abAB\\\\.é]{1,4}", 1..12),
+            haystack in "[abcABC\\\\.é]{0,40}",
         ) {
-            let reference = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .build(&needles)
-                .unwrap();
-            let mut expected: Vec<usize> = reference
-                .find_overlapping_iter(haystack.as_bytes())
-                .map(|m| m.pattern().as_usize())
-                .collect();
-            expected.sort_unstable();
-            for dfa in [true, false] {
-                let a = NeedleAutomaton::build(&needles, dfa).unwrap();
+            for (dfa, ci) in [(true, false), (true, true), (false, false)] {
+                let reference = AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .ascii_case_insensitive(ci)
+                    .build(&needles)
+                    .unwrap();
+                let mut expected: Vec<usize> = reference
+                    .find_overlapping_iter(haystack.as_bytes())
+                    .map(|m| m.pattern().as_usize())
+                    .collect();
+                expected.sort_unstable();
+                let a = NeedleAutomaton::build(&needles, dfa, ci).unwrap();
                 prop_assert_eq!(a.patterns_len(), needles.len());
                 let mut found = Vec::new();
                 a.for_each_overlapping(haystack.as_bytes(), |p| found.push(p));
                 found.sort_unstable();
                 prop_assert_eq!(&found, &expected);
                 prop_assert_eq!(a.is_match(haystack.as_bytes()), reference.is_match(haystack.as_bytes()));
+                if dfa {
+                    // `build` copies only DFAs without a prefilter; this one never has one.
+                    let plain = dfa::DFA::builder()
+                        .match_kind(MatchKind::Standard)
+                        .ascii_case_insensitive(ci)
+                        .prefilter(false)
+                        .build(&needles)
+                        .unwrap();
+                    let dense = NeedleAutomaton::Dense(Dense::from_dfa(&plain, &needles, ci).unwrap());
+                    let mut found = Vec::new();
+                    dense.for_each_overlapping(haystack.as_bytes(), |p| found.push(p));
+                    found.sort_unstable();
+                    prop_assert_eq!(&found, &expected);
+                    prop_assert_eq!(dense.is_match(haystack.as_bytes()), reference.is_match(haystack.as_bytes()));
+                }
             }
         }
     }

@@ -311,7 +311,16 @@ impl TargetIndex {
 #[derive(Debug)]
 pub(crate) struct Substrings {
     needles: Box<[Box<[u8]>]>,
-    automaton: std::sync::OnceLock<Option<NeedleAutomaton>>,
+    automaton: std::sync::OnceLock<Option<Scanner>>,
+}
+
+/// What scans one target's texts for its substring needles, built on first use.
+#[derive(Debug)]
+pub(crate) struct Scanner {
+    pub automaton: NeedleAutomaton,
+    /// The automaton matches ASCII letters of either case (the DFAs): an ASCII text can be
+    /// scanned unfolded, which for ASCII is what folding would give but lowercased.
+    pub ascii_case_insensitive: bool,
 }
 
 impl Substrings {
@@ -328,11 +337,11 @@ impl Substrings {
         self.needles.is_empty()
     }
 
-    /// The automaton, built on first call. `None` when there are no needles or it could not be
-    /// built (it would take patterns far beyond any rule set's); the caller then treats every
-    /// needle as found, which keeps results exact.
+    /// The scanner (its automaton), built on first call. `None` when there are no needles or it
+    /// could not be built (it would take patterns far beyond any rule set's); the caller then
+    /// treats every needle as found, which keeps results exact.
     #[inline]
-    pub fn automaton(&self) -> Option<&NeedleAutomaton> {
+    pub fn scanner(&self) -> Option<&Scanner> {
         if self.needles.is_empty() {
             return None;
         }
@@ -343,7 +352,15 @@ impl Substrings {
                 // for the 5,700 CommandLine literals of the Windows rules); above the budget the
                 // contiguous NFA keeps memory near the literals' own size.
                 let bytes: usize = self.needles.iter().map(|n| n.len()).sum();
-                NeedleAutomaton::build(&self.needles, bytes * 256 <= DFA_MAX_BYTES)
+                // The DFA matches ASCII letters of either case at no cost per byte (its
+                // transitions are over byte classes). The contiguous NFA's sparse states would
+                // hold a transition per case, so it stays case-sensitive and scans folded text.
+                let dfa = bytes * 256 <= DFA_MAX_BYTES;
+                let automaton = NeedleAutomaton::build(&self.needles, dfa, dfa)?;
+                Some(Scanner {
+                    automaton,
+                    ascii_case_insensitive: dfa,
+                })
             })
             .as_ref()
     }
@@ -355,7 +372,7 @@ impl Substrings {
                 .automaton
                 .get()
                 .and_then(Option::as_ref)
-                .map_or(0, NeedleAutomaton::memory_usage)
+                .map_or(0, |s| s.automaton.memory_usage())
     }
 }
 

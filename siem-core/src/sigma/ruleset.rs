@@ -758,7 +758,15 @@ fn scan(
 ) -> usize {
     let index = &pf.indexes[t];
     let mut bytes = 0;
-    let automaton = index.substrings.automaton();
+    let scanner = index.substrings.scanner();
+    let automaton = scanner.map(|s| &s.automaton);
+    // A target with only substring needles and a case-insensitive automaton scans ASCII texts
+    // unfolded (folding was a third of keyword search: every string of every Windows event
+    // goes through the `product: windows` keywords' DFA). Exact and basename lookups need
+    // the folded text.
+    let raw = index.exact.is_empty()
+        && index.basename.is_empty()
+        && scanner.is_some_and(|s| s.ascii_case_insensitive);
     if let Some(automaton) = automaton {
         seen.clear();
         seen.resize(automaton.patterns_len().div_ceil(64), 0);
@@ -816,8 +824,8 @@ fn scan(
         }
     };
     match index.target {
-        NeedTarget::Field(id) => eval.folded_texts(id, &mut visit),
-        NeedTarget::Keywords => eval.folded_keywords(&mut visit),
+        NeedTarget::Field(id) => eval.folded_texts(id, raw, &mut visit),
+        NeedTarget::Keywords => eval.folded_keywords(raw, &mut visit),
     }
     bytes
 }
@@ -888,6 +896,57 @@ mod tests {
                 event.logsource = LogSource::new(Some("windows"), None, None);
                 event.insert("Image", image);
                 event.insert("Count", count);
+                prop_assert_eq!(set.matches(&event), set.matches_exhaustive(&event));
+            }
+        }
+    }
+
+    /// Pieces for the case-insensitive scans of unfolded ASCII text: letters of both cases,
+    /// and non-ASCII characters whose folding is or holds ASCII (the Kelvin sign folds to `k`,
+    /// `İ` to `i` and a combining dot), which must not be scanned unfolded.
+    fn cased_piece() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(vec![
+                "k", "K", "\u{212A}", "iw", "IW", "İ", "é", "É", ":", "x",
+            ]),
+            0..5,
+        )
+        .prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Keywords and a field with substring needles only (scanned unfolded when ASCII, by
+        /// case-insensitive DFAs) skip no rule that full evaluation would match.
+        #[test]
+        fn unfolded_scans_equal_full_evaluation(
+            rules in prop::collection::vec((any::<bool>(), prop::collection::vec(cased_piece(), 1..3)), 1..6),
+            events in prop::collection::vec(prop::collection::vec(cased_piece(), 1..4), 1..8),
+        ) {
+            let mut builder = RuleSet::builder();
+            for (i, (keywords, values)) in rules.iter().enumerate() {
+                let quoted = |v: &String| format!("'{}'", v.replace('\'', "''"));
+                let body: String = if *keywords {
+                    values.iter().map(|v| format!("        - {}\n", quoted(v))).collect()
+                } else {
+                    let list: String =
+                        values.iter().map(|v| format!("            - {}\n", quoted(v))).collect();
+                    format!("        CommandLine|contains:\n{list}")
+                };
+                let yaml = format!(
+                    "title: r{i}\nlogsource: {{product: windows}}\ndetection:\n    sel:\n{body}    condition: sel\n"
+                );
+                builder.add_yaml(&yaml, None);
+            }
+            let (set, _) = builder.build();
+            for texts in events {
+                let mut event = Event::new();
+                event.logsource = LogSource::new(Some("windows"), None, None);
+                event.insert("CommandLine", texts[0].as_str());
+                for (i, t) in texts.iter().enumerate().skip(1) {
+                    event.insert(format!("Other{i}"), t.as_str());
+                }
                 prop_assert_eq!(set.matches(&event), set.matches_exhaustive(&event));
             }
         }

@@ -536,8 +536,7 @@ impl Engine {
                             .extend(correlator.process(&Detection::shared(base, &shared, arrival)));
                     }
                 }
-                (!emitting.is_empty())
-                    .then(|| Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
+                (!emitting.is_empty()).then(|| Arc::unwrap_or_clone(shared))
             }
             _ => Some(event),
         };

@@ -511,7 +511,7 @@ impl Correlator {
                 }
                 state.prefetch_slots(&ahead);
             }
-            // 3. The updates, in order, exactly as one at a time.
+            // The updates, in order, exactly as one at a time.
             for (j, d) in chunk.iter().enumerate() {
                 let (keys, times) = match spans.get(j) {
                     Some(&(first, end, times)) => (&ahead[first..end], times),

@@ -1,7 +1,7 @@
 //! [`Correlator`]: the streaming evaluation of a [`CorrelationSet`].
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, VecDeque};
+use std::cmp::Ordering;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use compact_str::CompactString;
 use super::key::{
     Fields, GroupFields, GroupKey, NanosCache, Num, encode_key, from_nanos, to_nanos,
 };
+use super::reorder::Reorder;
 use super::set::{BaseRule, CorrelationId, CorrelationSet, Feed};
 use super::table::{Fire, Input, Limits, NONE, Table};
 use crate::alert::{Alert, AlertKind, Window};
@@ -309,7 +310,7 @@ pub struct Correlator {
 pub(crate) struct State {
     pub(crate) config: CorrelatorConfig,
     pub(crate) tables: Vec<[Table; 2]>,
-    pub(crate) pending: BinaryHeap<Reverse<Pending>>,
+    pub(crate) pending: Reorder,
     pub(crate) seq: u64,
     /// Newest event time seen (NONE before the first).
     pub(crate) max_seen: i64,
@@ -332,6 +333,22 @@ pub(crate) struct State {
     /// Scratch for [`State::release`]: the detections one release takes out of `pending`
     /// (empty between calls; kept for its allocation).
     released: Vec<Pending>,
+    /// Scratch for [`State::release`]'s chunks.
+    chunk: ChunkScratch,
+}
+
+/// The vectors [`State::release`] fills per chunk: empty between calls, kept for their
+/// allocations (see [`recycle`]).
+#[derive(Default)]
+struct ChunkScratch {
+    ahead: Vec<Ahead<'static>>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl std::fmt::Debug for ChunkScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkScratch").finish_non_exhaustive()
+    }
 }
 
 /// How many detections [`Correlator::process_batch`] looks ahead: enough lookups in flight to
@@ -355,6 +372,19 @@ pub(crate) struct Ahead<'a> {
     table: Option<(u32, u8)>,
 }
 
+/// Empties `ahead` and hands its allocation over for keys borrowing from other events: a
+/// release's keys borrow the events it has just taken out of the buffer, so the vector that
+/// holds them cannot outlive the call, but its memory can. (`collect` from a vector's own
+/// iterator into elements of the same size and alignment reuses the allocation; were it not
+/// to, this would allocate as before, and nothing else.)
+fn recycle<'b>(mut ahead: Vec<Ahead<'_>>) -> Vec<Ahead<'b>> {
+    ahead.clear();
+    ahead
+        .into_iter()
+        .map(|_| unreachable!("the vector was emptied"))
+        .collect()
+}
+
 fn nanos(d: Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
@@ -376,11 +406,12 @@ impl Correlator {
         let state = State {
             hints: vec![FieldHint::default(); set.field_hints],
             released: Vec::new(),
+            chunk: ChunkScratch::default(),
             lateness,
             skew,
             config,
             tables,
-            pending: BinaryHeap::new(),
+            pending: Reorder::default(),
             seq: 0,
             max_seen: NONE,
             floor: NONE,
@@ -426,7 +457,7 @@ impl Correlator {
             .flat_map(|t| t.iter())
             .map(Table::heap_bytes)
             .sum::<usize>()
-            + self.state.pending.capacity() * std::mem::size_of::<Reverse<Pending>>()
+            + self.state.pending.heap_bytes()
     }
 
     /// Offers one detection; returns the correlation alerts it completes (possibly several, or
@@ -684,7 +715,7 @@ impl State {
                     .shared
                     .map_or_else(|| Arc::new(detection.event.clone()), Arc::clone),
             };
-            self.pending.push(Reverse(pending));
+            self.pending.push(pending);
             self.release(set, false, out);
         }
     }
@@ -703,13 +734,13 @@ impl State {
         loop {
             let watermark = self.watermark();
             let overflow = self.pending.len() > self.config.max_pending;
-            let Some(Reverse(top)) = self.pending.peek() else {
+            let Some(top) = self.pending.peek() else {
                 break;
             };
             if !(all || overflow || top.time <= watermark) {
                 break;
             }
-            let Some(Reverse(p)) = self.pending.pop() else {
+            let Some(p) = self.pending.pop() else {
                 break;
             };
             if overflow && !all && p.time > watermark {
@@ -723,8 +754,8 @@ impl State {
             self.released = released;
             return;
         }
-        let mut ahead: Vec<Ahead<'_>> = Vec::with_capacity(BATCH);
-        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(BATCH);
+        let mut ahead: Vec<Ahead<'_>> = recycle(std::mem::take(&mut self.chunk.ahead));
+        let mut spans = std::mem::take(&mut self.chunk.spans);
         for chunk in released.chunks(BATCH) {
             ahead.clear();
             spans.clear();
@@ -752,7 +783,9 @@ impl State {
                 );
             }
         }
-        drop(ahead);
+        self.chunk.ahead = recycle(ahead);
+        spans.clear();
+        self.chunk.spans = spans;
         released.clear();
         self.released = released;
     }

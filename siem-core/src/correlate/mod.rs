@@ -141,6 +141,7 @@
 mod engine;
 mod index;
 mod key;
+mod reorder;
 mod set;
 mod shared;
 mod snapshot;

@@ -1,13 +1,12 @@
 //! Snapshots: a correlator's open windows as versioned, self-describing JSON.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use compact_str::CompactString;
 
 use super::engine::{Correlator, CorrelatorConfig, CorrelatorStats, Partition, Pending};
 use super::key::Num;
+use super::reorder::Reorder;
 use super::set::CorrelationSet;
 use super::table::Overflow;
 use crate::event::Event;
@@ -214,7 +213,7 @@ impl Correlator {
             .state
             .pending
             .iter()
-            .map(|Reverse(p)| PendingSnapshot {
+            .map(|p| PendingSnapshot {
                 time: p.time,
                 seq: p.seq,
                 rule: set.base_rules()[p.rule.0 as usize].index,
@@ -330,15 +329,19 @@ impl Correlator {
             report.groups_dropped += 1;
         }
 
-        let mut pending = BinaryHeap::new();
-        for p in &snapshot.pending {
+        let mut pending = Reorder::default();
+        // Oldest first, so that a saved buffer is one run again (a snapshot lists its pending
+        // detections sorted, but it is input like any other).
+        let mut saved: Vec<&PendingSnapshot> = snapshot.pending.iter().collect();
+        saved.sort_by_key(|p| (p.time, p.seq));
+        for p in saved {
             match set.base_rule(p.rule) {
-                Some(rule) => pending.push(Reverse(Pending {
+                Some(rule) => pending.push(Pending {
                     time: p.time,
                     seq: p.seq,
                     rule,
                     event: Arc::new(p.event.clone()),
-                })),
+                }),
                 None => report.pending_dropped += 1,
             }
         }

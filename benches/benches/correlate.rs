@@ -13,6 +13,11 @@
 //!   whole-second timestamps, one detection at a time, each event handed over in an `Arc` as the
 //!   engine does (`Detection::shared`: the buffer shares it, the correlator drops it when
 //!   applied); the detections of a second are applied together when the watermark passes it.
+//! - `event_count/engine/1M_live_groups`: the same stream through the `Engine`'s stateful half
+//!   (`Engine::process_matched_at`, what `siem scan`, the server and the bindings call after
+//!   matching) with the engine's defaults: two-second reorder buffer, eight locked shards, five
+//!   sampled events per group kept for alerts, the alert policy. Matching and the events'
+//!   refill are not timed.
 //! - `event_count/10k_live_groups`: the same over ten thousand groups, whose state fits in the
 //!   processor's caches: the cost of the work itself, without memory latency.
 //! - `event_count/flood_1M_cap`: every detection is a new address (a flood of distinct keys)
@@ -43,7 +48,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use siem_benches::clock::thread_cpu_time;
-use siem_benches::correlation::{BATCH, Stream, set};
+use siem_benches::correlation::{self, BATCH, Stream, set};
 use siem_core::correlate::{Correlator, CorrelatorConfig, Detection};
 use siem_core::event::Event;
 
@@ -158,15 +163,40 @@ fn event_count(c: &mut Criterion) {
             reordered_stream.feed_timed(&mut reordered, base, batch, false)
         });
     });
+    assert!(
+        reordered.stats().pending > 0,
+        "the reorder buffer was never used"
+    );
+    // (The detections still waiting, which may create groups, are applied first.)
+    assert!(reordered.flush().is_empty());
     let stats = reordered.stats();
     assert_eq!(reordered.live_groups(), GROUPS);
     assert_eq!(
         (stats.alerts, stats.late_dropped, stats.reorder_overflow),
         (0, 0, 0)
     );
-    assert!(stats.pending > 0, "the reorder buffer was never used");
     drop(reordered);
     drop(reordered_stream);
+
+    // What the `Engine` (`siem scan`, the server, the bindings) adds around it: its defaults
+    // (two-second reorder buffer, eight locked shards, five sampled events per group), events
+    // handed over by value and shared, the alert policy.
+    let engine = correlation::engine();
+    let mut engine_stream = Stream::new(GROUPS, 0, false);
+    engine_stream.whole_seconds = true;
+    engine_stream.feed_engine_timed(&engine, GROUPS);
+    group.bench_function("engine/1M_live_groups", |b| {
+        cpu_spent(b, || engine_stream.feed_engine_timed(&engine, batch));
+    });
+    assert!(engine.flush().is_empty());
+    let stats = engine.stats().correlator;
+    assert_eq!(stats.groups_live, GROUPS as u64);
+    assert_eq!(
+        (stats.alerts, stats.late_dropped, stats.reorder_overflow),
+        (0, 0, 0)
+    );
+    drop(engine);
+    drop(engine_stream);
 
     // The same with state that fits in the processor's caches: the cost of the work itself.
     let small = 10_000;

@@ -8,16 +8,19 @@
 //!     target/release/examples/correlate_callgrind 10000 200000
 //! valgrind --tool=callgrind --toggle-collect='correlate_callgrind::hot_batch' \
 //!     target/release/examples/correlate_callgrind 10000 200000 batch
+//! valgrind --tool=callgrind --toggle-collect='*correlation::process_matched' \
+//!     target/release/examples/correlate_callgrind 10000 200000 engine
 //! ```
 //!
-//! Arguments: groups (10,000), detections (200,000), `batch` or `reordered` (one at a time
-//! through a two-second reorder buffer with whole-second timestamps, the bench's
-//! `1M_live_groups/reordered_2s`). Only the function `hot` (one at
-//! a time) or `hot_batch` is collected: the correlator's part of each chunk of 256 detections,
-//! as the bench times it; the refill of the events (`Stream::fill`, the parser's work) and the
-//! warm-up that creates the groups are not, so the counts divided by the detections are the
-//! correlator's per update of a live group.
-use siem_benches::correlation::{Stream, chunks, config, set};
+//! Arguments: groups (10,000), detections (200,000), and a mode: none (one at a time),
+//! `batch`, `reordered` (one at a time through a two-second reorder buffer with whole-second
+//! timestamps, the bench's `1M_live_groups/reordered_2s`) or `engine` (the bench's
+//! `engine/1M_live_groups`: `Engine::process_matched_at` with the engine's defaults). Only the
+//! function named is collected: the correlator's (or the engine's stateful) part of each chunk
+//! of 256 detections, as the bench times it; the refill of the events (`Stream::fill`, the
+//! parser's work), matching and the warm-up that creates the groups are not, so the counts
+//! divided by the detections are the cost per update of a live group.
+use siem_benches::correlation::{self, Stream, chunks, config, set};
 use siem_core::correlate::{BaseRule, Correlator};
 
 /// The pool's `k` detections one at a time.
@@ -52,6 +55,9 @@ fn main() {
     let n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let batch = args.get(3).is_some_and(|a| a == "batch");
     let reordered = args.get(3).is_some_and(|a| a == "reordered");
+    if args.get(3).is_some_and(|a| a == "engine") {
+        return engine(groups, n);
+    }
     let (set, base) = set(
         "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], timespan: 1h, condition: {gte: 5}}",
     );
@@ -72,5 +78,23 @@ fn main() {
         "{a} alerts, {:.2} M/s, {:?}",
         n as f64 / e.as_secs_f64() / 1e6,
         c.stats()
+    );
+}
+
+/// The `engine` mode: the same stream (whole-second timestamps) through an `Engine` with its
+/// defaults (`siem_benches::correlation::engine`); callgrind collects
+/// `process_matched`, the engine's stateful half.
+fn engine(groups: usize, n: usize) {
+    let engine = correlation::engine();
+    let mut s = Stream::new(groups, 0, false);
+    s.whole_seconds = true;
+    s.feed_engine_timed(&engine, groups);
+    let t = std::time::Instant::now();
+    let (alerts, _) = s.feed_engine_timed(&engine, n);
+    let e = t.elapsed();
+    println!(
+        "{alerts} alerts, {:.2} M/s (refill and matching included), {:?}",
+        n as f64 / e.as_secs_f64() / 1e6,
+        engine.stats()
     );
 }

@@ -9,8 +9,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use compact_str::CompactString;
 
 use crate::clock::thread_cpu_time;
+use siem_core::alert::Alert;
 use siem_core::correlate::{BaseRule, CorrelationSet, Correlator, CorrelatorConfig, Detection};
+use siem_core::engine::Engine;
 use siem_core::event::Event;
+use siem_core::sigma::RuleId;
 use siem_core::sigma::RuleMeta;
 use siem_core::sigma::correlation::CorrelationRule;
 
@@ -265,5 +268,81 @@ pub fn config(max_groups: usize) -> CorrelatorConfig {
         max_groups,
         sample_events: 0,
         ..CorrelatorConfig::default()
+    }
+}
+
+/// The rules of the `engine/...` cases: a detection rule every stream event matches
+/// (`event.outcome: failure`, logsource product `bench`) and the benches' `event_count`
+/// correlation over it.
+pub const ENGINE_RULES: &str = "title: failed login
+name: failed_login
+logsource: {product: bench}
+detection: {selection: {event.outcome: failure}, condition: selection}
+---
+title: bench
+correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], timespan: 1h, condition: {gte: 5}}
+";
+
+/// An `Engine` with [`ENGINE_RULES`] and its defaults: a two-second reorder buffer, eight
+/// correlation shards, five sampled events per group, at most one million groups.
+pub fn engine() -> Engine {
+    let mut builder = Engine::builder();
+    builder.rules_yaml(ENGINE_RULES, Some("bench.yml"));
+    let (engine, errors) = builder.build();
+    assert!(errors.is_empty(), "{errors:?}");
+    engine
+}
+
+impl Stream {
+    /// The next `k` (at most [`BATCH`]) events as the engine's ordered stage receives them:
+    /// refilled ([`Stream::fill`]), copied out of the pool (the engine takes events by value),
+    /// stamped with the `bench` logsource, and matched (`Engine::match_event`, as `siem scan`'s
+    /// workers do).
+    pub fn engine_chunk(&mut self, engine: &Engine, k: usize) -> Vec<(Event, Vec<RuleId>)> {
+        self.fill(k);
+        self.pool[..k]
+            .iter()
+            .map(|event| {
+                let mut event = event.clone();
+                event.logsource.product = Some("bench".into());
+                let matched = engine.match_event(&event);
+                assert_eq!(matched.len(), 1, "every stream event matches the rule");
+                (event, matched)
+            })
+            .collect()
+    }
+
+    /// `n` detections through the engine's stateful half, `Engine::process_matched_at` (the
+    /// correlator behind its shards' locks, the alert samples, the alert policy), one event
+    /// at a time, each arrived at its own time; chunks from [`Stream::engine_chunk`]. Returns
+    /// the alerts and the thread CPU time of `process_matched_at` only.
+    pub fn feed_engine_timed(&mut self, engine: &Engine, n: usize) -> (usize, Duration) {
+        let mut alerts = 0;
+        let mut spent = Duration::ZERO;
+        let mut out: Vec<Alert> = Vec::new();
+        for k in chunks(n) {
+            let chunk = self.engine_chunk(engine, k);
+            let times = self.times.clone();
+            let start = thread_cpu_time();
+            process_matched(engine, chunk, &times, &mut out);
+            spent += thread_cpu_time().saturating_sub(start);
+            alerts += out.len();
+            out.clear();
+        }
+        (alerts, spent)
+    }
+}
+
+/// The timed part of [`Stream::feed_engine_timed`] (a function of its own so that callgrind
+/// can collect it alone: `--toggle-collect='*correlation::process_matched'`).
+#[inline(never)]
+pub fn process_matched(
+    engine: &Engine,
+    chunk: Vec<(Event, Vec<RuleId>)>,
+    times: &[DateTime<Utc>],
+    out: &mut Vec<Alert>,
+) {
+    for ((event, matched), &time) in chunk.into_iter().zip(times) {
+        engine.process_matched_at(event, matched, time, out);
     }
 }

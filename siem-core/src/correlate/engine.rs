@@ -33,6 +33,9 @@ pub struct Detection<'a> {
     pub arrival: DateTime<Utc>,
     /// `event`'s shared allocation, when the caller has one ([`Detection::shared`]).
     shared: Option<&'a Arc<Event>>,
+    /// The caller has routed the detection to the one partition owning every group it updates
+    /// ([`SharedCorrelator`](super::SharedCorrelator)): the partition check is skipped.
+    pub(crate) owned: bool,
 }
 
 impl<'a> Detection<'a> {
@@ -46,6 +49,7 @@ impl<'a> Detection<'a> {
             event,
             arrival,
             shared: None,
+            owned: false,
         }
     }
 
@@ -73,6 +77,7 @@ impl<'a> Detection<'a> {
             event,
             arrival,
             shared: Some(event),
+            owned: false,
         }
     }
 }
@@ -209,6 +214,8 @@ pub(crate) struct Pending {
     pub seq: u64,
     pub rule: BaseRule,
     pub event: Arc<Event>,
+    /// [`Detection::owned`].
+    pub owned: bool,
 }
 
 impl PartialEq for Pending {
@@ -684,6 +691,7 @@ impl State {
                 Clock::Arrival,
                 detection.event,
                 detection.shared,
+                detection.owned,
                 ahead,
                 out,
             );
@@ -702,6 +710,7 @@ impl State {
                 Clock::Event,
                 detection.event,
                 detection.shared,
+                detection.owned,
                 ahead,
                 out,
             );
@@ -714,6 +723,7 @@ impl State {
                 event: detection
                     .shared
                     .map_or_else(|| Arc::new(detection.event.clone()), Arc::clone),
+                owned: detection.owned,
             };
             self.pending.push(pending);
             self.release(set, false, out);
@@ -778,6 +788,7 @@ impl State {
                     Clock::Event,
                     &p.event,
                     Some(&p.event),
+                    p.owned,
                     keys,
                     out,
                 );
@@ -839,6 +850,7 @@ impl State {
         clock: Clock,
         event: &Event,
         shared: Option<&Arc<Event>>,
+        owned: bool,
         ahead: &[Ahead<'_>],
         out: &mut Vec<Alert>,
     ) {
@@ -867,6 +879,7 @@ impl State {
                 continue;
             };
             if let Some(p) = self.config.partition
+                && !owned
                 && key.stable_hash() % u64::from(p.count.max(1)) != u64::from(p.index)
             {
                 self.stats.not_owned += 1;

@@ -90,6 +90,7 @@ mod tests {
             seq,
             rule: BaseRule(0),
             event: Arc::clone(event),
+            owned: false,
         }
     }
 

@@ -49,6 +49,16 @@ impl<S: Into<CompactString>> From<(u32, S)> for ResolvedRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BaseRule(pub u32);
 
+/// The partitions owning the groups a detection updates ([`CorrelationSet::owners`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Owners {
+    /// It updates no group (every `group-by` field is missing).
+    None,
+    One(u32),
+    /// Several, ascending.
+    Many(Vec<u32>),
+}
+
 /// A correlation rule of the set, by position in [`CorrelationSet::rules`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CorrelationId(pub u32);
@@ -433,21 +443,39 @@ impl CorrelationSet {
         event: &crate::event::Event,
         count: u32,
     ) -> Vec<u32> {
-        let mut out = Vec::new();
-        if let Some(feeds) = self.base_feeds.get(rule.0 as usize) {
-            for feed in feeds {
-                let Some(key) = self.group_parts(feed, event) else {
-                    continue;
-                };
-                // count > 0 is the caller's; the result is < count <= u32::MAX.
-                let p = (key.stable_hash() % u64::from(count.max(1))) as u32;
-                if !out.contains(&p) {
-                    out.push(p);
-                }
-            }
+        match self.owners(rule, event, count) {
+            Owners::None => Vec::new(),
+            Owners::One(p) => vec![p],
+            Owners::Many(v) => v,
         }
-        out.sort_unstable();
-        out
+    }
+
+    /// [`CorrelationSet::partitions_for`] without a vector for the common answers (none, or
+    /// one partition: a rule that feeds one correlation, or whose groups all hash alike).
+    pub(crate) fn owners(&self, rule: BaseRule, event: &crate::event::Event, count: u32) -> Owners {
+        let mut owners = Owners::None;
+        for feed in self.base_feeds.get(rule.0 as usize).into_iter().flatten() {
+            let Some(key) = self.group_parts(feed, event) else {
+                continue;
+            };
+            // count > 0 is the caller's; the result is < count <= u32::MAX.
+            let p = (key.stable_hash() % u64::from(count.max(1))) as u32;
+            owners = match owners {
+                Owners::None => Owners::One(p),
+                Owners::One(q) if q == p => Owners::One(q),
+                Owners::One(q) => Owners::Many(vec![q, p]),
+                Owners::Many(mut v) => {
+                    if !v.contains(&p) {
+                        v.push(p);
+                    }
+                    Owners::Many(v)
+                }
+            };
+        }
+        if let Owners::Many(v) = &mut owners {
+            v.sort_unstable();
+        }
+        owners
     }
 
     /// The group key of a detection for one feed, not yet encoded (`None`: a `group-by` field

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 
 use super::engine::{Correlator, CorrelatorConfig, CorrelatorStats, Detection, Forward, Partition};
-use super::set::CorrelationSet;
+use super::set::{CorrelationSet, Owners};
 use super::snapshot::{RestoreReport, Snapshot, SnapshotError};
 use crate::alert::Alert;
 
@@ -85,15 +85,30 @@ impl SharedCorrelator {
     pub fn process(&self, detection: &Detection<'_>) -> Vec<Alert> {
         let mut alerts = Vec::new();
         let mut forwards = Vec::new();
-        for shard in
-            self.set
-                .partitions_for(detection.rule, detection.event, self.shards.len() as u32)
+        match self
+            .set
+            .owners(detection.rule, detection.event, self.shards.len() as u32)
         {
-            let mut correlator = self.lock(shard);
-            alerts.extend(correlator.process(detection));
-            forwards.extend(correlator.take_forwards());
+            Owners::None => {}
+            Owners::One(shard) => {
+                // Every group it updates is this shard's: no need to check each again.
+                let mut owned = *detection;
+                owned.owned = true;
+                let mut correlator = self.lock(shard);
+                alerts = correlator.process(&owned);
+                forwards = correlator.take_forwards();
+            }
+            Owners::Many(shards) => {
+                for shard in shards {
+                    let mut correlator = self.lock(shard);
+                    alerts.extend(correlator.process(detection));
+                    forwards.extend(correlator.take_forwards());
+                }
+            }
         }
-        self.deliver(forwards, &mut alerts);
+        if !forwards.is_empty() {
+            self.deliver(forwards, &mut alerts);
+        }
         alerts
     }
 

@@ -341,6 +341,7 @@ impl Correlator {
                     seq: p.seq,
                     rule,
                     event: Arc::new(p.event.clone()),
+                    owned: false,
                 }),
                 None => report.pending_dropped += 1,
             }

@@ -532,8 +532,12 @@ impl Engine {
                 let shared = Arc::new(event);
                 for &id in &matched {
                     if let Some(base) = self.base[id.index()] {
-                        correlated
-                            .extend(correlator.process(&Detection::shared(base, &shared, arrival)));
+                        let mut alerts =
+                            correlator.process(&Detection::shared(base, &shared, arrival));
+                        // Most detections complete nothing: no iterator to build and drop.
+                        if !alerts.is_empty() {
+                            correlated.append(&mut alerts);
+                        }
                     }
                 }
                 (!emitting.is_empty()).then(|| Arc::unwrap_or_clone(shared))
@@ -554,7 +558,7 @@ impl Engine {
                 arrival,
             ));
         }
-        out.extend(correlated);
+        out.append(&mut correlated);
         self.admit(out, start, arrival);
     }
 

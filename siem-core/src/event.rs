@@ -426,9 +426,12 @@ impl Event {
     /// An empty event with room for `fields` fields before the map has to grow. Parsers that
     /// know roughly how many fields they set use it to skip the rehashing a growing map costs.
     pub fn with_capacity(fields: usize) -> Self {
+        // Every field written out: `..Self::default()` would build a default `Fields` and drop
+        // it again (its `Drop` is not free).
         Event {
+            timestamp: None,
+            logsource: LogSource::default(),
             fields: Fields::with_capacity(fields),
-            ..Self::default()
         }
     }
 

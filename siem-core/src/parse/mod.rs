@@ -304,7 +304,7 @@ impl Payload {
 /// A new event holding `event.original`, with room for `capacity` fields.
 pub(crate) fn new_event(original: &str, capacity: usize) -> Event {
     let mut event = Event::with_capacity(capacity);
-    event.insert(crate::event::ORIGINAL, original);
+    event.insert_static(crate::event::static_name!("event.original"), original);
     event
 }
 
@@ -433,7 +433,7 @@ impl Parser {
         server: access::Server,
         now: DateTime<Utc>,
     ) -> Result<(Event, Format), String> {
-        let mut event = new_event(text, 24);
+        let mut event = new_event(text, access::EVENT_CAPACITY);
         access::decode(text, server, self.options.timezone, now, &mut event)
             .map(|format| (event, format))
             .map_err(|e| e.to_string())

@@ -96,7 +96,7 @@ use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
 use super::{Format, ParseOptions, Parsed, programs, time};
-use crate::event::{Event, LogSource, MESSAGE, Value};
+use crate::event::{Event, LogSource, Value, static_name};
 
 /// Facility names by code (ECS / Elastic's syslog processor naming).
 pub const FACILITY_NAMES: [&str; 24] = [
@@ -190,17 +190,26 @@ fn rfc5424_version(b: &[u8], pos: usize) -> Option<usize> {
 fn put_priority(event: &mut Event, pri: u8) {
     let facility = usize::from(pri >> 3);
     let severity = usize::from(pri & 7);
-    event.insert("log.syslog.priority", Value::Int(i64::from(pri)));
-    event.insert("log.syslog.facility.code", Value::Int(facility as i64));
+    event.insert_static(
+        static_name!("log.syslog.priority"),
+        Value::Int(i64::from(pri)),
+    );
+    event.insert_static(
+        static_name!("log.syslog.facility.code"),
+        Value::Int(facility as i64),
+    );
     if let Some(&name) = FACILITY_NAMES.get(facility) {
-        event.insert(
-            "log.syslog.facility.name",
+        event.insert_static(
+            static_name!("log.syslog.facility.name"),
             Value::Str(CompactString::const_new(name)),
         );
     }
-    event.insert("log.syslog.severity.code", Value::Int(severity as i64));
-    event.insert(
-        "log.syslog.severity.name",
+    event.insert_static(
+        static_name!("log.syslog.severity.code"),
+        Value::Int(severity as i64),
+    );
+    event.insert_static(
+        static_name!("log.syslog.severity.name"),
         Value::Str(CompactString::const_new(SEVERITY_NAMES[severity])),
     );
 }
@@ -209,7 +218,7 @@ fn put_priority(event: &mut Event, pri: u8) {
 /// (about twenty fields for an sshd login), so the field map never rehashes while it fills.
 fn new_event(line: &str) -> Event {
     let mut event = Event::with_capacity(16);
-    event.insert(crate::event::ORIGINAL, line);
+    event.insert_static(static_name!("event.original"), line);
     event
 }
 
@@ -251,7 +260,7 @@ fn parse_5424(
     put_priority(&mut event, pri);
     let version = sub(line, after_pri, pos.saturating_sub(1));
     if let Ok(v) = version.parse::<i64>() {
-        event.insert("log.syslog.version", Value::Int(v));
+        event.insert_static(static_name!("log.syslog.version"), Value::Int(v));
     }
 
     // TIMESTAMP: "-" or RFC 3339. When it is neither the line is malformed from here on and the
@@ -284,20 +293,20 @@ fn parse_5424(
         let [host, app, proc, msgid] = fields.map(|f| if f == "-" { "" } else { f });
         app_name = app;
         if !host.is_empty() {
-            event.insert("host.hostname", host);
+            event.insert_static(static_name!("host.hostname"), host);
         }
         if !app.is_empty() {
-            event.insert("log.syslog.appname", app);
-            event.insert("process.name", app);
+            event.insert_static(static_name!("log.syslog.appname"), app);
+            event.insert_static(static_name!("process.name"), app);
         }
         if !proc.is_empty() {
             match parse_pid(proc) {
-                Some(pid) => event.insert("process.pid", Value::Int(pid)),
-                None => event.insert("log.syslog.procid", proc),
+                Some(pid) => event.insert_static(static_name!("process.pid"), Value::Int(pid)),
+                None => event.insert_static(static_name!("log.syslog.procid"), proc),
             }
         }
         if !msgid.is_empty() {
-            event.insert("log.syslog.msgid", msgid);
+            event.insert_static(static_name!("log.syslog.msgid"), msgid);
         }
         // STRUCTURED-DATA
         if b.get(pos) == Some(&b' ') {
@@ -317,7 +326,7 @@ fn parse_5424(
     }
     let mut message = sub(line, pos, line.len());
     message = message.strip_prefix('\u{feff}').unwrap_or(message);
-    event.insert(MESSAGE, message);
+    event.insert_static(static_name!("message"), message);
 
     if !app_name.is_empty() {
         programs::decode_parts(app_name, message, &mut event);
@@ -509,21 +518,21 @@ impl Header3164<'_> {
             put_priority(&mut event, pri);
         }
         if !self.hostname.is_empty() {
-            event.insert("host.hostname", self.hostname);
+            event.insert_static(static_name!("host.hostname"), self.hostname);
         }
         if !self.program.is_empty() {
-            event.insert("process.name", self.program);
+            event.insert_static(static_name!("process.name"), self.program);
         }
         if !self.pid.is_empty() {
             match parse_pid(self.pid) {
-                Some(pid) => event.insert("process.pid", Value::Int(pid)),
-                None => event.insert("log.syslog.procid", self.pid),
+                Some(pid) => event.insert_static(static_name!("process.pid"), Value::Int(pid)),
+                None => event.insert_static(static_name!("log.syslog.procid"), self.pid),
             }
         }
         if !self.version.is_empty() {
-            event.insert("service.version", self.version);
+            event.insert_static(static_name!("service.version"), self.version);
         }
-        event.insert(MESSAGE, self.message);
+        event.insert_static(static_name!("message"), self.message);
         if !self.program.is_empty() {
             programs::decode_parts(self.program, self.message, &mut event);
         }

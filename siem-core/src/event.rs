@@ -342,13 +342,15 @@ impl LogSource {
 
     /// Fills the parts that are unset here from `other`, keeping what is already known.
     pub fn fill_from(&mut self, other: &LogSource) {
-        if self.product.is_none() {
+        // (Only when `other` has the part: `clone_from` of a `None` is an out-of-line call
+        // that does nothing, on every parsed line.)
+        if self.product.is_none() && other.product.is_some() {
             self.product.clone_from(&other.product);
         }
-        if self.category.is_none() {
+        if self.category.is_none() && other.category.is_some() {
             self.category.clone_from(&other.category);
         }
-        if self.service.is_none() {
+        if self.service.is_none() && other.service.is_some() {
             self.service.clone_from(&other.service);
         }
     }

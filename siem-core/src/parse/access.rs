@@ -34,8 +34,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use compact_str::CompactString;
 
-use super::Format;
 use super::time;
+use super::{Format, find_byte, find_byte2};
 use crate::event::{Event, StaticName, Value, static_name};
 use crate::parse::k;
 
@@ -119,7 +119,31 @@ pub fn decode(
 
 /// Cheap test used by format detection: does the line look like an access line (a token,
 /// then ` [dd/Mon/yyyy:` within the first few tokens)?
+///
+/// The first ` [` in the first 512 bytes must follow at most four spaces, so only the first
+/// five spaces can open it: they are visited one by one, and the rest of the line (an sshd
+/// line's `sshd[pid]` and message) is never read. Same answer as finding the first ` [` and
+/// counting the spaces before it ([`looks_like_access_searching`], compared in a proptest).
 pub(crate) fn looks_like_access(line: &str) -> bool {
+    let b = line.as_bytes();
+    let limit = b.len().min(512);
+    let mut from = 0;
+    for _ in 0..5 {
+        let Some(i) = find_byte(b' ', &b[from..limit]) else {
+            return false;
+        };
+        let space = from + i;
+        if space + 1 < limit && b[space + 1] == b'[' {
+            return b.get(space + 2).is_some_and(u8::is_ascii_digit);
+        }
+        from = space + 1;
+    }
+    false
+}
+
+/// [`looks_like_access`] by the first ` [` anywhere in the first 512 bytes.
+#[cfg(test)]
+fn looks_like_access_searching(line: &str) -> bool {
     let b = line.as_bytes();
     let limit = b.len().min(512);
     match time_open(&b[..limit]) {
@@ -134,7 +158,7 @@ pub(crate) fn looks_like_access(line: &str) -> bool {
 /// The position of the first ` [` (the space before the `[time]` field).
 fn time_open(b: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(i) = memchr::memchr(b'[', &b[from..]) {
+    while let Some(i) = find_byte(b'[', &b[from..]) {
         let at = from + i;
         if at > 0 && b[at - 1] == b' ' {
             return Some(at - 1);
@@ -159,18 +183,28 @@ fn set_module(event: &mut Event, server: Server, access: bool) {
     // would be copied into a new `CompactString` byte by byte.
     const NGINX: Value = Value::static_str("nginx");
     const APACHE: Value = Value::static_str("apache");
+    const NGINX_NAME: CompactString = CompactString::const_new("nginx");
+    const APACHE_NAME: CompactString = CompactString::const_new("apache");
     let (module, dataset, service) = match (server, access) {
-        (Server::Nginx, true) => (NGINX, const { Value::static_str("nginx.access") }, "nginx"),
-        (Server::Nginx, false) => (NGINX, const { Value::static_str("nginx.error") }, "nginx"),
+        (Server::Nginx, true) => (
+            NGINX,
+            const { Value::static_str("nginx.access") },
+            NGINX_NAME,
+        ),
+        (Server::Nginx, false) => (
+            NGINX,
+            const { Value::static_str("nginx.error") },
+            NGINX_NAME,
+        ),
         (_, true) => (
             APACHE,
             const { Value::static_str("apache.access") },
-            "apache",
+            APACHE_NAME,
         ),
         (_, false) => (
             APACHE,
             const { Value::static_str("apache.error") },
-            "apache",
+            APACHE_NAME,
         ),
     };
     static WEB: [Value; 1] = [Value::static_str("web")];
@@ -185,8 +219,8 @@ fn set_module(event: &mut Event, server: Server, access: bool) {
     event.insert_static(static_name!("event.module"), module);
     event.insert_static(static_name!("event.dataset"), dataset);
     // Keep a product a surrounding syslog header gave; the payload is web server data.
-    event.logsource.category = Some(CompactString::const_new("webserver"));
-    event.logsource.service = Some(CompactString::const_new(service));
+    event.logsource.category = Some(const { CompactString::const_new("webserver") });
+    event.logsource.service = Some(service);
 }
 
 /// A small cursor over the line's bytes. All positions it hands out are at ASCII bytes, so
@@ -222,7 +256,7 @@ impl<'a> Cursor<'a> {
     /// Up to (not including) the next `byte`, which is consumed.
     fn until(&mut self, byte: u8) -> Option<&'a str> {
         let rest = self.rest();
-        let i = memchr::memchr(byte, rest.as_bytes())?;
+        let i = find_byte(byte, rest.as_bytes())?;
         self.at += i + 1;
         Some(&rest[..i])
     }
@@ -244,7 +278,7 @@ impl<'a> Cursor<'a> {
         let b = rest.as_bytes();
         let mut from = 0;
         loop {
-            let i = from + memchr::memchr(b'"', &b[from..])?;
+            let i = from + find_byte(b'"', &b[from..])?;
             let backslashes = b[..i].iter().rev().take_while(|&&c| c == b'\\').count();
             let followed_ok = matches!(b.get(i + 1), None | Some(b' '));
             if backslashes.is_multiple_of(2) && followed_ok {
@@ -306,8 +340,8 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
     let status: i64 = if status == "-" {
         -1
     } else {
-        match status.parse::<u16>() {
-            Ok(s) if (100..1000).contains(&s) => i64::from(s),
+        match parse_int(status) {
+            Some(s) if (100..1000).contains(&s) => s,
             _ => return Err(shape("status is not a 3-digit number")),
         }
     };
@@ -315,11 +349,7 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
     if c.eat(b' ') {
         let token = c.token();
         if token != "-" {
-            bytes = Some(
-                token
-                    .parse::<i64>()
-                    .map_err(|_| shape("size is not a number"))?,
-            );
+            bytes = Some(parse_int(token).ok_or(shape("size is not a number"))?);
         }
     }
     let mut referrer = None;
@@ -394,6 +424,28 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
     Ok(())
 }
 
+/// `text.parse::<i64>().ok()`, with a run of 1 to 18 ASCII digits (every status and size
+/// field) folded by hand: std's generic reader costs several times as much. A property test
+/// compares the two.
+#[inline]
+fn parse_int(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if (1..=18).contains(&b.len()) {
+        // A loop that stops at the first non-digit (`all` then `fold` were vectorized, with
+        // a setup longer than the three digits of a status).
+        let mut value = 0;
+        for &c in b {
+            let digit = c.wrapping_sub(b'0');
+            if digit > 9 {
+                return text.parse().ok();
+            }
+            value = value * 10 + i64::from(digit);
+        }
+        return Some(value);
+    }
+    text.parse().ok()
+}
+
 /// `host:port`, `[v6]:port`, or a bare host.
 fn split_host_port(s: &str) -> (&str, Option<u16>) {
     if let Some(inner) = s.strip_prefix('[')
@@ -427,7 +479,7 @@ pub(crate) fn put_request(event: &mut Event, request: &str) {
         return;
     }
     let b = request.as_bytes();
-    let method_end = match memchr::memchr(b' ', b) {
+    let method_end = match find_byte(b' ', b) {
         Some(i) if is_method(&request[..i]) => i,
         _ => {
             event.insert_static(static_name!("url.original"), request);
@@ -436,16 +488,7 @@ pub(crate) fn put_request(event: &mut Event, request: &str) {
     };
     let method = &request[..method_end];
     let rest = &request[method_end + 1..];
-    let is_version = |v: &str| !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit() || c == b'.');
-    // The version is the last word when it reads `HTTP/<digits>`.
-    let (uri, version) = match memchr::memrchr(b' ', rest.as_bytes()) {
-        Some(sp) if rest[sp + 1..].strip_prefix("HTTP/").is_some_and(is_version) => {
-            (&rest[..sp], Some(&rest[sp + 6..]))
-        }
-        // `GET HTTP/1.1`: no URI at all.
-        None if rest.strip_prefix("HTTP/").is_some_and(is_version) => ("", Some(&rest[5..])),
-        _ => (rest, None),
-    };
+    let (uri, version) = split_version(rest);
     event.insert_static(static_name!("http.request.method"), method_value(method));
     if !uri.is_empty() {
         event.insert_static(static_name!("url.original"), uri);
@@ -480,6 +523,37 @@ fn version_value(version: &str) -> Value {
         "1.0" => const { Value::static_str("1.0") },
         "2.0" => const { Value::static_str("2.0") },
         _ => Value::from(version),
+    }
+}
+
+fn is_version(v: &str) -> bool {
+    !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit() || c == b'.')
+}
+
+/// A request line after the method: the URI and the version (the last word when it reads
+/// `HTTP/<digits and dots>`). A line ending in ` HTTP/x.y` (nearly all) is split there
+/// without a search: no space can follow that one. Otherwise [`split_version_searching`].
+#[inline]
+fn split_version(rest: &str) -> (&str, Option<&str>) {
+    if let Some(sp) = rest.len().checked_sub(9)
+        && rest.as_bytes()[sp] == b' '
+        && rest.as_bytes()[sp + 1..sp + 6] == *b"HTTP/"
+        && is_version(&rest[sp + 6..])
+    {
+        return (&rest[..sp], Some(&rest[sp + 6..]));
+    }
+    split_version_searching(rest)
+}
+
+/// [`split_version`] by the last space.
+fn split_version_searching(rest: &str) -> (&str, Option<&str>) {
+    match memchr::memrchr(b' ', rest.as_bytes()) {
+        Some(sp) if rest[sp + 1..].strip_prefix("HTTP/").is_some_and(is_version) => {
+            (&rest[..sp], Some(&rest[sp + 6..]))
+        }
+        // `GET HTTP/1.1`: no URI at all.
+        None if rest.strip_prefix("HTTP/").is_some_and(is_version) => ("", Some(&rest[5..])),
+        _ => (rest, None),
     }
 }
 
@@ -519,10 +593,10 @@ fn put_url_parts(event: &mut Event, uri: &str) {
     }
     // The path ends at the first `?` or `#`; a query runs from a `?` to the first `#` after
     // it. (One pass for both bytes instead of cutting at `#` and then looking for `?`.)
-    let (path, query) = match memchr::memchr2(b'?', b'#', rest.as_bytes()) {
+    let (path, query) = match find_byte2(b'?', b'#', rest.as_bytes()) {
         Some(i) if rest.as_bytes()[i] == b'?' => {
             let after = &rest[i + 1..];
-            let query = match memchr::memchr(b'#', after.as_bytes()) {
+            let query = match find_byte(b'#', after.as_bytes()) {
                 Some(j) => &after[..j],
                 None => after,
             };
@@ -1036,6 +1110,34 @@ mod tests {
                     prop_assert_eq!(e.get_str("destination.domain"), Some(host.as_str()));
                     prop_assert_eq!(e.get("destination.port"), Some(&Value::Int(i64::from(*port))));
                 }
+            }
+
+            /// Visiting the first five spaces answers as finding the first ` [` does.
+            #[test]
+            fn looks_like_access_matches_search(
+                line in "([a-z0-9:/-]{0,6}( |  |\\[| \\[|\\[1| \\[1|0)){0,10}",
+                long in proptest::option::of(500usize..520),
+            ) {
+                // Around the 512-byte limit too: padding that holds no space nor `[`.
+                let line = match long {
+                    Some(n) => format!("{}{line}", "x".repeat(n.saturating_sub(line.len()))),
+                    None => line,
+                };
+                prop_assert_eq!(looks_like_access(&line), looks_like_access_searching(&line));
+            }
+
+            /// The version split without a search is the one by the last space.
+            #[test]
+            fn split_version_matches_search(
+                rest in "([a-z/?=]{0,12}( |  )?){0,3}(HTTP/[0-9.]{0,4}|HTTP/|[0-9. ]{0,4}|)",
+            ) {
+                prop_assert_eq!(split_version(&rest), split_version_searching(&rest));
+            }
+
+            /// The hand-folded integers are std's.
+            #[test]
+            fn parse_int_matches_std(text in "[0-9]{0,20}|[-+]?[0-9]{1,19}|[0-9a-z +-]{0,6}") {
+                prop_assert_eq!(parse_int(&text), text.parse::<i64>().ok());
             }
 
             /// The static method and version values are the values the copied text makes

@@ -224,9 +224,9 @@ fn new_event(line: &str) -> Event {
 
 fn syslog_logsource() -> LogSource {
     LogSource {
-        product: Some(CompactString::const_new("linux")),
+        product: Some(const { CompactString::const_new("linux") }),
         category: None,
-        service: Some(CompactString::const_new("syslog")),
+        service: Some(const { CompactString::const_new("syslog") }),
     }
 }
 
@@ -241,7 +241,7 @@ fn sub(line: &str, start: usize, end: usize) -> &str {
 fn token(line: &str, pos: usize) -> (&str, usize) {
     let b = line.as_bytes();
     let end = match b.get(pos..) {
-        Some(rest) => pos + memchr::memchr(b' ', rest).unwrap_or(rest.len()),
+        Some(rest) => pos + crate::parse::find_byte(b' ', rest).unwrap_or(rest.len()),
         None => return ("", pos),
     };
     (sub(line, pos, end), end)
@@ -377,7 +377,7 @@ fn parse_structured_data(line: &str, mut pos: usize, event: &mut Event) -> usize
             }
             if b.get(pos) != Some(&b'=') {
                 // Not a parameter: skip to the end of this element.
-                match memchr::memchr(b']', b.get(pos..).unwrap_or_default()) {
+                match crate::parse::find_byte(b']', b.get(pos..).unwrap_or_default()) {
                     Some(i) => {
                         pos += i + 1;
                         break;
@@ -419,7 +419,7 @@ fn quoted_value(line: &str, start: usize) -> (CompactString, usize) {
     let b = line.as_bytes();
     let rest = b.get(start..).unwrap_or_default();
     // Fast path: no escapes before the closing quote.
-    match memchr::memchr2(b'"', b'\\', rest) {
+    match crate::parse::find_byte2(b'"', b'\\', rest) {
         Some(i) if rest[i] == b'"' => {
             return (
                 CompactString::from(sub(line, start, start + i)),
@@ -599,7 +599,7 @@ fn parse_3164_header<'a>(
 
     // BSD syslogd -v / -vv: `<4.3>` or `<auth.info>` before the hostname.
     if b.get(pos) == Some(&b'<')
-        && let Some(close) = memchr::memchr(
+        && let Some(close) = crate::parse::find_byte(
             b'>',
             b.get(pos..(pos + 24).min(b.len())).unwrap_or_default(),
         )
@@ -668,7 +668,7 @@ fn parse_tag<'a>(line: &'a str, mut pos: usize, header: &mut Header3164<'a>) {
     match b.get(pos) {
         Some(b'[') => {
             let window = b.get(pos + 1..(pos + 66).min(b.len())).unwrap_or_default();
-            if let Some(close) = memchr::memchr(b']', window) {
+            if let Some(close) = crate::parse::find_byte(b']', window) {
                 let inside = sub(line, pos + 1, pos + 1 + close);
                 if header.program.is_empty() && !inside.bytes().all(|c| c.is_ascii_digit()) {
                     // `[sshd]:` – the bracketed word is the program.
@@ -770,12 +770,13 @@ fn journal_line(line: &str) -> Option<Header3164<'_>> {
         ..Header3164::default()
     };
     let start = host_end + 1;
-    let open = start + memchr::memchr(b'[', b.get(start..(start + 128).min(b.len()))?)?;
+    let open = start + crate::parse::find_byte(b'[', b.get(start..(start + 128).min(b.len()))?)?;
     let program = sub(line, start, open);
     if program.is_empty() || program.contains(' ') || program.contains(':') {
         return None;
     }
-    let close = open + 1 + memchr::memchr(b']', b.get(open + 1..(open + 24).min(b.len()))?)?;
+    let close =
+        open + 1 + crate::parse::find_byte(b']', b.get(open + 1..(open + 24).min(b.len()))?)?;
     let pid = sub(line, open + 1, close);
     parse_pid(pid)?;
     if b.get(close + 1) != Some(&b':') || !matches!(b.get(close + 2), None | Some(b' ')) {

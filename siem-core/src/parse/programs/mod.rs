@@ -150,7 +150,7 @@ pub(crate) fn decode_parts(program: &str, message: &str, event: &mut Event) -> b
     let Some(kind) = Program::from_name(base) else {
         // Any program may log through a PAM module (`pure-ftpd: (pam_unix) ...`, `xyz(pam_unix)`).
         if (pam_tagged || pam::is_pam_message(message)) && pam::decode(message, pam_tagged, event) {
-            set_service(event, "auth");
+            set_service(event, const { CompactString::const_new("auth") });
             return true;
         }
         return false;
@@ -325,13 +325,17 @@ impl Program {
         })
     }
 
-    fn service(self) -> &'static str {
+    /// The logsource service, as a `CompactString` built at compile time (a `&'static str`
+    /// would be copied byte by byte on every line).
+    fn service(self) -> CompactString {
+        const AUTH: CompactString = CompactString::const_new("auth");
+        const SYSLOG: CompactString = CompactString::const_new("syslog");
         match self {
-            Program::Sshd => "sshd",
-            Program::Sudo => "sudo",
-            Program::Cron => "cron",
-            Program::Vsftpd => "vsftpd",
-            Program::LogsourceOnly(service) => service,
+            Program::Sshd => const { CompactString::const_new("sshd") },
+            Program::Sudo => const { CompactString::const_new("sudo") },
+            Program::Cron => const { CompactString::const_new("cron") },
+            Program::Vsftpd => const { CompactString::const_new("vsftpd") },
+            Program::LogsourceOnly(service) => CompactString::const_new(service),
             Program::Mail
             | Program::Dovecot
             | Program::Postfix
@@ -339,21 +343,21 @@ impl Program {
             | Program::Xinetd
             | Program::Webmin
             | Program::Ftp
-            | Program::Proxmox => "syslog",
+            | Program::Proxmox => SYSLOG,
             Program::Su
             | Program::Shadow
             | Program::Dropbear
             | Program::Login
             | Program::Logind
             | Program::Pkexec
-            | Program::Pam => "auth",
+            | Program::Pam => AUTH,
         }
     }
 }
 
-fn set_service(event: &mut Event, service: &'static str) {
-    event.logsource.product = Some(CompactString::const_new("linux"));
-    event.logsource.service = Some(CompactString::const_new(service));
+fn set_service(event: &mut Event, service: CompactString) {
+    event.logsource.product = Some(const { CompactString::const_new("linux") });
+    event.logsource.service = Some(service);
 }
 
 /// ECS `event.outcome`.
@@ -469,7 +473,7 @@ pub(crate) fn find_from(hay: &str, needle: &str, from: usize) -> Option<usize> {
     let n = needle.as_bytes();
     let k = n.iter().position(|&c| c != b' ')?;
     let mut pos = from + k;
-    while let Some(i) = memchr::memchr(n[k], h.get(pos..)?) {
+    while let Some(i) = crate::parse::find_byte(n[k], h.get(pos..)?) {
         let start = pos + i - k;
         if h.get(start..start + n.len()) == Some(n) {
             return Some(start);
@@ -513,7 +517,7 @@ pub(crate) fn is_digits(s: &str) -> bool {
 /// Splits at the first space: (first word, rest starting at the space).
 #[inline]
 pub(crate) fn word(s: &str) -> (&str, &str) {
-    match memchr::memchr(b' ', s.as_bytes()) {
+    match crate::parse::find_byte(b' ', s.as_bytes()) {
         Some(i) => (&s[..i], &s[i..]),
         None => (s, ""),
     }

@@ -34,9 +34,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use compact_str::CompactString;
 
-use super::Format;
 use super::time;
-use crate::event::{Event, Value};
+use super::{Format, find_byte, find_byte2};
+use crate::event::{Event, StaticName, Value, static_name};
 use crate::parse::k;
 
 /// Which web server wrote a line; decides the logsource service and `event.module`.
@@ -64,12 +64,17 @@ fn shape(what: &'static str) -> AccessError {
     AccessError::Shape(what)
 }
 
+/// The fields an event is made with room for: a combined line with a user name and a referrer
+/// sets 18. (56 bytes each: 18 keep the entries within glibc's per-thread cache of small
+/// blocks, up to 1,032 bytes, where 24 cost a trip into `malloc`'s general path and back.)
+pub(crate) const EVENT_CAPACITY: usize = 18;
+
 /// Parses an access or error log line into an event (with `event.original`).
 ///
 /// `tz` applies to error-log times, which carry no offset; `now` gives a year to the rare
 /// yearless error-log time.
 pub fn parse(line: &str, server: Server, tz: Tz, now: DateTime<Utc>) -> Result<Event, AccessError> {
-    let mut event = super::new_event(line, 24);
+    let mut event = super::new_event(line, EVENT_CAPACITY);
     decode(line, server, tz, now, &mut event)?;
     Ok(event)
 }
@@ -114,7 +119,31 @@ pub fn decode(
 
 /// Cheap test used by format detection: does the line look like an access line (a token,
 /// then ` [dd/Mon/yyyy:` within the first few tokens)?
+///
+/// The first ` [` in the first 512 bytes must follow at most four spaces, so only the first
+/// five spaces can open it: they are visited one by one, and the rest of the line (an sshd
+/// line's `sshd[pid]` and message) is never read. Same answer as finding the first ` [` and
+/// counting the spaces before it ([`looks_like_access_searching`], compared in a proptest).
 pub(crate) fn looks_like_access(line: &str) -> bool {
+    let b = line.as_bytes();
+    let limit = b.len().min(512);
+    let mut from = 0;
+    for _ in 0..5 {
+        let Some(i) = find_byte(b' ', &b[from..limit]) else {
+            return false;
+        };
+        let space = from + i;
+        if space + 1 < limit && b[space + 1] == b'[' {
+            return b.get(space + 2).is_some_and(u8::is_ascii_digit);
+        }
+        from = space + 1;
+    }
+    false
+}
+
+/// [`looks_like_access`] by the first ` [` anywhere in the first 512 bytes.
+#[cfg(test)]
+fn looks_like_access_searching(line: &str) -> bool {
     let b = line.as_bytes();
     let limit = b.len().min(512);
     match time_open(&b[..limit]) {
@@ -129,7 +158,7 @@ pub(crate) fn looks_like_access(line: &str) -> bool {
 /// The position of the first ` [` (the space before the `[time]` field).
 fn time_open(b: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(i) = memchr::memchr(b'[', &b[from..]) {
+    while let Some(i) = find_byte(b'[', &b[from..]) {
         let at = from + i;
         if at > 0 && b[at - 1] == b' ' {
             return Some(at - 1);
@@ -150,26 +179,48 @@ pub(crate) fn looks_like_error(line: &str) -> bool {
 }
 
 fn set_module(event: &mut Event, server: Server, access: bool) {
+    // Whole `Value`s built at compile time: setting one copies 32 bytes, where a `&str`
+    // would be copied into a new `CompactString` byte by byte.
+    const NGINX: Value = Value::static_str("nginx");
+    const APACHE: Value = Value::static_str("apache");
+    const NGINX_NAME: CompactString = CompactString::const_new("nginx");
+    const APACHE_NAME: CompactString = CompactString::const_new("apache");
     let (module, dataset, service) = match (server, access) {
-        (Server::Nginx, true) => ("nginx", "nginx.access", Some("nginx")),
-        (Server::Nginx, false) => ("nginx", "nginx.error", Some("nginx")),
-        (_, true) => ("apache", "apache.access", Some("apache")),
-        (_, false) => ("apache", "apache.error", Some("apache")),
+        (Server::Nginx, true) => (
+            NGINX,
+            const { Value::static_str("nginx.access") },
+            NGINX_NAME,
+        ),
+        (Server::Nginx, false) => (
+            NGINX,
+            const { Value::static_str("nginx.error") },
+            NGINX_NAME,
+        ),
+        (_, true) => (
+            APACHE,
+            const { Value::static_str("apache.access") },
+            APACHE_NAME,
+        ),
+        (_, false) => (
+            APACHE,
+            const { Value::static_str("apache.error") },
+            APACHE_NAME,
+        ),
     };
     static WEB: [Value; 1] = [Value::static_str("web")];
     static ACCESS: [Value; 1] = [Value::static_str("access")];
     static ERROR: [Value; 1] = [Value::static_str("error")];
-    event.insert(k("event.kind"), Value::static_str("event"));
-    event.insert(k("event.category"), Value::static_list(&WEB));
-    event.insert(
-        k("event.type"),
+    event.insert_static(static_name!("event.kind"), Value::static_str("event"));
+    event.insert_static(static_name!("event.category"), Value::static_list(&WEB));
+    event.insert_static(
+        static_name!("event.type"),
         Value::static_list(if access { &ACCESS } else { &ERROR }),
     );
-    event.insert(k("event.module"), module);
-    event.insert(k("event.dataset"), dataset);
+    event.insert_static(static_name!("event.module"), module);
+    event.insert_static(static_name!("event.dataset"), dataset);
     // Keep a product a surrounding syslog header gave; the payload is web server data.
-    event.logsource.category = Some(CompactString::const_new("webserver"));
-    event.logsource.service = service.map(CompactString::const_new);
+    event.logsource.category = Some(const { CompactString::const_new("webserver") });
+    event.logsource.service = Some(service);
 }
 
 /// A small cursor over the line's bytes. All positions it hands out are at ASCII bytes, so
@@ -205,7 +256,7 @@ impl<'a> Cursor<'a> {
     /// Up to (not including) the next `byte`, which is consumed.
     fn until(&mut self, byte: u8) -> Option<&'a str> {
         let rest = self.rest();
-        let i = memchr::memchr(byte, rest.as_bytes())?;
+        let i = find_byte(byte, rest.as_bytes())?;
         self.at += i + 1;
         Some(&rest[..i])
     }
@@ -227,7 +278,7 @@ impl<'a> Cursor<'a> {
         let b = rest.as_bytes();
         let mut from = 0;
         loop {
-            let i = from + memchr::memchr(b'"', &b[from..])?;
+            let i = from + find_byte(b'"', &b[from..])?;
             let backslashes = b[..i].iter().rev().take_while(|&&c| c == b'\\').count();
             let followed_ok = matches!(b.get(i + 1), None | Some(b' '));
             if backslashes.is_multiple_of(2) && followed_ok {
@@ -289,8 +340,8 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
     let status: i64 = if status == "-" {
         -1
     } else {
-        match status.parse::<u16>() {
-            Ok(s) if (100..1000).contains(&s) => i64::from(s),
+        match parse_int(status) {
+            Some(s) if (100..1000).contains(&s) => s,
             _ => return Err(shape("status is not a 3-digit number")),
         }
     };
@@ -298,11 +349,7 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
     if c.eat(b' ') {
         let token = c.token();
         if token != "-" {
-            bytes = Some(
-                token
-                    .parse::<i64>()
-                    .map_err(|_| shape("size is not a number"))?,
-            );
+            bytes = Some(parse_int(token).ok_or(shape("size is not a number"))?);
         }
     }
     let mut referrer = None;
@@ -322,34 +369,43 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
     if let Some(vhost) = vhost.filter(|v| !v.is_empty() && *v != "-") {
         let (host, port) = split_host_port(vhost);
         match super::parse_ip(host) {
-            Ok(ip) => event.insert(k("destination.ip"), ip),
-            Err(_) => event.insert(k("destination.domain"), host),
+            Ok(ip) => event.insert_static(static_name!("destination.ip"), ip),
+            Err(_) => event.insert_static(static_name!("destination.domain"), host),
         }
-        event.insert(k("url.domain"), host);
+        event.insert_static(static_name!("url.domain"), host);
         if let Some(port) = port {
-            event.insert(k("destination.port"), i64::from(port));
+            event.insert_static(static_name!("destination.port"), i64::from(port));
         }
     }
-    put_address(event, "source.ip", "source.address", client);
+    put_address(
+        event,
+        static_name!("source.ip"),
+        static_name!("source.address"),
+        client,
+    );
     if !user.is_empty() && user != "-" {
-        event.insert(k("user.name"), user);
+        event.insert_static(static_name!("user.name"), user);
     }
     put_request(event, request);
     if status >= 0 {
-        event.insert(k("http.response.status_code"), status);
-        event.insert(
-            k("event.outcome"),
-            if status >= 400 { "failure" } else { "success" },
+        event.insert_static(static_name!("http.response.status_code"), status);
+        event.insert_static(
+            static_name!("event.outcome"),
+            if status >= 400 {
+                const { Value::static_str("failure") }
+            } else {
+                const { Value::static_str("success") }
+            },
         );
     }
     if let Some(bytes) = bytes {
-        event.insert(k("http.response.body.bytes"), bytes);
+        event.insert_static(static_name!("http.response.body.bytes"), bytes);
     }
     if let Some(r) = referrer.filter(|r| !r.is_empty() && *r != "-") {
-        event.insert(k("http.request.referrer"), r);
+        event.insert_static(static_name!("http.request.referrer"), r);
     }
     if let Some(a) = agent.filter(|a| !a.is_empty() && *a != "-") {
-        event.insert(k("user_agent.original"), a);
+        event.insert_static(static_name!("user_agent.original"), a);
     }
     if let Some(f) = forwarded.filter(|f| !f.is_empty() && *f != "-") {
         let list: Vec<Value> = f
@@ -366,6 +422,28 @@ fn decode_access(line: &str, server: Server, event: &mut Event) -> Result<(), Ac
         event.insert(k(name), Value::List(list.into()));
     }
     Ok(())
+}
+
+/// `text.parse::<i64>().ok()`, with a run of 1 to 18 ASCII digits (every status and size
+/// field) folded by hand: std's generic reader costs several times as much. A property test
+/// compares the two.
+#[inline]
+fn parse_int(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if (1..=18).contains(&b.len()) {
+        // A loop that stops at the first non-digit (`all` then `fold` were vectorized, with
+        // a setup longer than the three digits of a status).
+        let mut value = 0;
+        for &c in b {
+            let digit = c.wrapping_sub(b'0');
+            if digit > 9 {
+                return text.parse().ok();
+            }
+            value = value * 10 + i64::from(digit);
+        }
+        return Some(value);
+    }
+    text.parse().ok()
 }
 
 /// `host:port`, `[v6]:port`, or a bare host.
@@ -387,10 +465,10 @@ fn split_host_port(s: &str) -> (&str, Option<u16>) {
 
 /// An address field: an IP goes to `ip_field` as [`Value::Ip`], anything else to
 /// `address_field` as text.
-fn put_address(event: &mut Event, ip_field: &'static str, address_field: &'static str, text: &str) {
+fn put_address(event: &mut Event, ip_field: &StaticName, address_field: &StaticName, text: &str) {
     match super::parse_ip(text) {
-        Ok(ip) => event.insert(k(ip_field), ip),
-        Err(_) => event.insert(k(address_field), text),
+        Ok(ip) => event.insert_static(ip_field, ip),
+        Err(_) => event.insert_static(address_field, text),
     }
 }
 
@@ -401,32 +479,81 @@ pub(crate) fn put_request(event: &mut Event, request: &str) {
         return;
     }
     let b = request.as_bytes();
-    let method_end = match memchr::memchr(b' ', b) {
+    let method_end = match find_byte(b' ', b) {
         Some(i) if is_method(&request[..i]) => i,
         _ => {
-            event.insert(k("url.original"), request);
+            event.insert_static(static_name!("url.original"), request);
             return;
         }
     };
     let method = &request[..method_end];
     let rest = &request[method_end + 1..];
-    let is_version = |v: &str| !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit() || c == b'.');
-    // The version is the last word when it reads `HTTP/<digits>`.
-    let (uri, version) = match memchr::memrchr(b' ', rest.as_bytes()) {
+    let (uri, version) = split_version(rest);
+    event.insert_static(static_name!("http.request.method"), method_value(method));
+    if !uri.is_empty() {
+        event.insert_static(static_name!("url.original"), uri);
+        put_url_parts(event, uri);
+    }
+    if let Some(v) = version {
+        event.insert_static(static_name!("http.version"), version_value(v));
+    }
+}
+
+/// `Value::from(method)`, with the common methods as static text (no copy).
+#[inline]
+fn method_value(method: &str) -> Value {
+    match method {
+        "GET" => const { Value::static_str("GET") },
+        "POST" => const { Value::static_str("POST") },
+        "HEAD" => const { Value::static_str("HEAD") },
+        "PUT" => const { Value::static_str("PUT") },
+        "DELETE" => const { Value::static_str("DELETE") },
+        "OPTIONS" => const { Value::static_str("OPTIONS") },
+        "PATCH" => const { Value::static_str("PATCH") },
+        "CONNECT" => const { Value::static_str("CONNECT") },
+        _ => Value::from(method),
+    }
+}
+
+/// `Value::from(version)`, with the common HTTP versions as static text (no copy).
+#[inline]
+fn version_value(version: &str) -> Value {
+    match version {
+        "1.1" => const { Value::static_str("1.1") },
+        "1.0" => const { Value::static_str("1.0") },
+        "2.0" => const { Value::static_str("2.0") },
+        _ => Value::from(version),
+    }
+}
+
+fn is_version(v: &str) -> bool {
+    !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit() || c == b'.')
+}
+
+/// A request line after the method: the URI and the version (the last word when it reads
+/// `HTTP/<digits and dots>`). A line ending in ` HTTP/x.y` (nearly all) is split there
+/// without a search: no space can follow that one. Otherwise [`split_version_searching`].
+#[inline]
+fn split_version(rest: &str) -> (&str, Option<&str>) {
+    if let Some(sp) = rest.len().checked_sub(9)
+        && rest.as_bytes()[sp] == b' '
+        && rest.as_bytes()[sp + 1..sp + 6] == *b"HTTP/"
+        && is_version(&rest[sp + 6..])
+    {
+        return (&rest[..sp], Some(&rest[sp + 6..]));
+    }
+    split_version_searching(rest)
+}
+
+/// [`split_version`] by the last space.
+fn split_version_searching(rest: &str) -> (&str, Option<&str>) {
+    match memchr::memrchr(b' ', rest.as_bytes()) {
         Some(sp) if rest[sp + 1..].strip_prefix("HTTP/").is_some_and(is_version) => {
             (&rest[..sp], Some(&rest[sp + 6..]))
         }
         // `GET HTTP/1.1`: no URI at all.
         None if rest.strip_prefix("HTTP/").is_some_and(is_version) => ("", Some(&rest[5..])),
         _ => (rest, None),
-    };
-    event.insert(k("http.request.method"), method);
-    if !uri.is_empty() {
-        event.insert(k("url.original"), uri);
-        put_url_parts(event, uri);
-    }
-    if let Some(v) = version {
-        event.insert(k("http.version"), v);
     }
 }
 
@@ -455,21 +582,21 @@ fn put_url_parts(event: &mut Event, uri: &str) {
         let authority = &after[..end];
         let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         let (host, port) = split_host_port(hostport);
-        event.insert(k("url.scheme"), scheme.to_ascii_lowercase());
+        event.insert_static(static_name!("url.scheme"), scheme.to_ascii_lowercase());
         if !host.is_empty() {
-            event.insert(k("url.domain"), host);
+            event.insert_static(static_name!("url.domain"), host);
         }
         if let Some(port) = port {
-            event.insert(k("url.port"), i64::from(port));
+            event.insert_static(static_name!("url.port"), i64::from(port));
         }
         rest = &after[end..];
     }
     // The path ends at the first `?` or `#`; a query runs from a `?` to the first `#` after
     // it. (One pass for both bytes instead of cutting at `#` and then looking for `?`.)
-    let (path, query) = match memchr::memchr2(b'?', b'#', rest.as_bytes()) {
+    let (path, query) = match find_byte2(b'?', b'#', rest.as_bytes()) {
         Some(i) if rest.as_bytes()[i] == b'?' => {
             let after = &rest[i + 1..];
-            let query = match memchr::memchr(b'#', after.as_bytes()) {
+            let query = match find_byte(b'#', after.as_bytes()) {
                 Some(j) => &after[..j],
                 None => after,
             };
@@ -479,10 +606,10 @@ fn put_url_parts(event: &mut Event, uri: &str) {
         None => (rest, None),
     };
     if !path.is_empty() {
-        event.insert(k("url.path"), path);
+        event.insert_static(static_name!("url.path"), path);
     }
     if let Some(q) = query.filter(|q| !q.is_empty()) {
-        event.insert(k("url.query"), q);
+        event.insert_static(static_name!("url.query"), q);
     }
 }
 
@@ -507,9 +634,9 @@ fn decode_apache_error(
         return Err(shape("unreadable [level]"));
     }
     event.timestamp = Some(ts);
-    event.insert(k("log.level"), level);
+    event.insert_static(static_name!("log.level"), level);
     if let Some(m) = module.filter(|m| !m.is_empty()) {
-        event.insert(k("apache.error.module"), m);
+        event.insert_static(static_name!("apache.error.module"), m);
     }
     // Apache 2.4: [pid N:tid M]
     if c.rest().starts_with(" [pid ") {
@@ -520,10 +647,10 @@ fn decode_apache_error(
             None => (inner, None),
         };
         if let Ok(pid) = pid.trim().parse::<i64>() {
-            event.insert(k("process.pid"), pid);
+            event.insert_static(static_name!("process.pid"), pid);
         }
         if let Some(Ok(tid)) = tid.map(|t| t.trim().parse::<i64>()) {
-            event.insert(k("process.thread.id"), tid);
+            event.insert_static(static_name!("process.thread.id"), tid);
         }
     }
     // Apache 2.4: an OS error, `(70014)End of file found: `
@@ -533,8 +660,8 @@ fn decode_apache_error(
     {
         let after = &c.rest()[close + 1..];
         let end = after.find(": ").unwrap_or(after.len());
-        event.insert(k("apache.error.os_error.code"), code);
-        event.insert(k("apache.error.os_error.message"), &after[..end]);
+        event.insert_static(static_name!("apache.error.os_error.code"), code);
+        event.insert_static(static_name!("apache.error.os_error.message"), &after[..end]);
         c.at += close + 1 + end;
         if c.rest().starts_with(':') {
             c.at += 1;
@@ -558,15 +685,15 @@ fn decode_apache_error(
         && code.starts_with("AH")
         && code[2..].bytes().all(|b| b.is_ascii_digit())
     {
-        event.insert(k("error.code"), code);
+        event.insert_static(static_name!("error.code"), code);
         message = rest;
     }
     // Apache appends `, referer: <url>` to errors about a request.
     if let Some(i) = message.rfind(", referer: ") {
-        event.insert(k("http.request.referrer"), &message[i + 11..]);
+        event.insert_static(static_name!("http.request.referrer"), &message[i + 11..]);
         message = &message[..i];
     }
-    event.insert(k("message"), message);
+    event.insert_static(static_name!("message"), message);
     apache_auth_failure(event, message);
     Ok(())
 }
@@ -574,18 +701,23 @@ fn decode_apache_error(
 /// `ip`, `ip:port`, `[v6]:port`, or `v6:port` inside `[client ...]`.
 fn put_client(event: &mut Event, addr: &str) {
     if let Ok(ip) = addr.parse::<IpAddr>() {
-        event.insert(k("source.ip"), ip);
+        event.insert_static(static_name!("source.ip"), ip);
         return;
     }
     if let Some((host, port)) = addr.rsplit_once(':')
         && let Ok(port) = port.parse::<u16>()
     {
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        put_address(event, "source.ip", "source.address", host);
-        event.insert(k("source.port"), i64::from(port));
+        put_address(
+            event,
+            static_name!("source.ip"),
+            static_name!("source.address"),
+            host,
+        );
+        event.insert_static(static_name!("source.port"), i64::from(port));
         return;
     }
-    event.insert(k("source.address"), addr);
+    event.insert_static(static_name!("source.address"), addr);
 }
 
 /// mod_auth_basic failures name the user: `user X not found: /path` (AH01618) and
@@ -604,11 +736,11 @@ fn apache_auth_failure(event: &mut Event, message: &str) {
     if user.is_empty() {
         return;
     }
-    event.insert(k("user.name"), user);
+    event.insert_static(static_name!("user.name"), user);
     if !path.is_empty() && !event.contains("url.original") {
-        event.insert(k("url.original"), path);
+        event.insert_static(static_name!("url.original"), path);
     }
-    event.insert(k("event.outcome"), "failure");
+    event.insert_static(static_name!("event.outcome"), "failure");
 }
 
 fn decode_nginx_error(line: &str, tz: Tz, event: &mut Event) -> Result<(), AccessError> {
@@ -630,14 +762,14 @@ fn decode_nginx_error(line: &str, tz: Tz, event: &mut Event) -> Result<(), Acces
     let pid: i64 = pid.parse().map_err(|_| shape("pid is not a number"))?;
     let tid: i64 = tid.parse().map_err(|_| shape("tid is not a number"))?;
     event.timestamp = Some(ts);
-    event.insert(k("log.level"), level);
-    event.insert(k("process.pid"), pid);
-    event.insert(k("process.thread.id"), tid);
+    event.insert_static(static_name!("log.level"), level);
+    event.insert_static(static_name!("process.pid"), pid);
+    event.insert_static(static_name!("process.thread.id"), tid);
     let _ = c.eat(b' ');
     if c.eat(b'*') {
         let cid = c.token();
         if let Ok(cid) = cid.parse::<i64>() {
-            event.insert(k("nginx.error.connection_id"), cid);
+            event.insert_static(static_name!("nginx.error.connection_id"), cid);
         }
         let _ = c.eat(b' ');
     }
@@ -649,20 +781,31 @@ fn decode_nginx_error(line: &str, tz: Tz, event: &mut Event) -> Result<(), Acces
         message = &message[..i];
         for (key, value) in nginx_context(context) {
             match key {
-                "client" => put_address(event, "source.ip", "source.address", value),
-                "server" if !value.is_empty() => event.insert(k("destination.domain"), value),
+                "client" => put_address(
+                    event,
+                    static_name!("source.ip"),
+                    static_name!("source.address"),
+                    value,
+                ),
+                "server" if !value.is_empty() => {
+                    event.insert_static(static_name!("destination.domain"), value)
+                }
                 "request" => put_request(event, value),
                 "host" if !value.is_empty() => {
                     let (host, _) = split_host_port(value);
                     event.insert_if_absent(k("url.domain"), host);
                 }
-                "referrer" if !value.is_empty() => event.insert(k("http.request.referrer"), value),
-                "upstream" if !value.is_empty() => event.insert(k("nginx.error.upstream"), value),
+                "referrer" if !value.is_empty() => {
+                    event.insert_static(static_name!("http.request.referrer"), value)
+                }
+                "upstream" if !value.is_empty() => {
+                    event.insert_static(static_name!("nginx.error.upstream"), value)
+                }
                 _ => {}
             }
         }
     }
-    event.insert(k("message"), message);
+    event.insert_static(static_name!("message"), message);
     nginx_auth_failure(event, message);
     Ok(())
 }
@@ -723,8 +866,8 @@ fn nginx_auth_failure(event: &mut Event, message: &str) {
     {
         return;
     }
-    event.insert(k("user.name"), user);
-    event.insert(k("event.outcome"), "failure");
+    event.insert_static(static_name!("user.name"), user);
+    event.insert_static(static_name!("event.outcome"), "failure");
 }
 
 #[cfg(test)]
@@ -967,6 +1110,49 @@ mod tests {
                     prop_assert_eq!(e.get_str("destination.domain"), Some(host.as_str()));
                     prop_assert_eq!(e.get("destination.port"), Some(&Value::Int(i64::from(*port))));
                 }
+            }
+
+            /// Visiting the first five spaces answers as finding the first ` [` does.
+            #[test]
+            fn looks_like_access_matches_search(
+                line in "([a-z0-9:/-]{0,6}( |  |\\[| \\[|\\[1| \\[1|0)){0,10}",
+                long in proptest::option::of(500usize..520),
+            ) {
+                // Around the 512-byte limit too: padding that holds no space nor `[`.
+                let line = match long {
+                    Some(n) => format!("{}{line}", "x".repeat(n.saturating_sub(line.len()))),
+                    None => line,
+                };
+                prop_assert_eq!(looks_like_access(&line), looks_like_access_searching(&line));
+            }
+
+            /// The version split without a search is the one by the last space.
+            #[test]
+            fn split_version_matches_search(
+                rest in "([a-z/?=]{0,12}( |  )?){0,3}(HTTP/[0-9.]{0,4}|HTTP/[0-9.a ]{3}|HTTP/|[0-9. ]{0,4}|)",
+            ) {
+                prop_assert_eq!(split_version(&rest), split_version_searching(&rest));
+            }
+
+            /// The hand-folded integers are std's.
+            #[test]
+            fn parse_int_matches_std(text in "[0-9]{0,20}|[-+]?[0-9]{1,19}|[0-9]{0,3}[/:][0-9]{0,3}|[ -~]{0,6}") {
+                prop_assert_eq!(parse_int(&text), text.parse::<i64>().ok());
+            }
+
+            /// The static method and version values are the values the copied text makes
+            /// (same `==`, same `Debug`), and every other text is copied as before.
+            #[test]
+            fn static_values_equal_copies(
+                text in "GET|POST|HEAD|PUT|DELETE|OPTIONS|PATCH|CONNECT|PROPFIND|GE|GETS|get|1\\.1|1\\.0|2\\.0|2|1\\.10|[A-Z0-9.]{0,8}",
+            ) {
+                let copy = Value::from(text.as_str());
+                let method = method_value(&text);
+                let version = version_value(&text);
+                prop_assert_eq!(&method, &copy);
+                prop_assert_eq!(&version, &copy);
+                prop_assert_eq!(format!("{method:?}"), format!("{copy:?}"));
+                prop_assert_eq!(format!("{version:?}"), format!("{copy:?}"));
             }
 
             #[test]

@@ -68,46 +68,143 @@ pub(crate) const fn k(name: &'static str) -> compact_str::CompactString {
 /// A property test compares the two.
 #[inline]
 pub(crate) fn parse_ip(s: &str) -> Result<std::net::IpAddr, std::net::AddrParseError> {
-    let b = s.as_bytes();
-    if (7..=15).contains(&b.len()) {
-        let mut octets = [0u8; 4];
-        let mut n = 0;
-        let mut value = 0u32;
-        let mut digits = 0;
-        let mut ok = true;
-        for &c in b {
-            match c {
-                b'0'..=b'9' => {
-                    // A leading zero (`01`) is refused, as std does.
-                    if digits == 1 && value == 0 {
-                        ok = false;
-                        break;
-                    }
-                    value = value * 10 + u32::from(c - b'0');
-                    digits += 1;
-                    if value > 255 {
-                        ok = false;
-                        break;
-                    }
-                }
-                b'.' if digits > 0 && n < 3 => {
-                    octets[n] = value as u8;
-                    n += 1;
-                    value = 0;
-                    digits = 0;
-                }
-                _ => {
-                    ok = false;
-                    break;
+    if let Some(octets) = ipv4_octets(s.as_bytes()) {
+        return Ok(std::net::IpAddr::from(octets));
+    }
+    s.parse()
+}
+
+/// The four octets of dotted-quad text, read octet by octet with one to three digits each;
+/// `None` for anything else (std then decides: a `None` here is never an answer).
+#[inline]
+fn ipv4_octets(b: &[u8]) -> Option<[u8; 4]> {
+    if !(7..=15).contains(&b.len()) {
+        return None;
+    }
+    let digit = |i: usize| b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9);
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let first = digit(i)?;
+        let mut value = u32::from(first);
+        i += 1;
+        if let Some(d) = digit(i) {
+            // A leading zero (`01`) is refused, as std does.
+            if first == 0 {
+                return None;
+            }
+            value = value * 10 + u32::from(d);
+            i += 1;
+            if let Some(d) = digit(i) {
+                value = value * 10 + u32::from(d);
+                i += 1;
+                if value > 255 {
+                    return None;
                 }
             }
         }
-        if ok && n == 3 && digits > 0 {
-            octets[3] = value as u8;
-            return Ok(std::net::IpAddr::from(octets));
+        *octet = value as u8;
+    }
+    (i == b.len()).then_some(octets)
+}
+
+/// Bit `i` set for each byte `i` of `chunk` equal to `a` or `b`.
+#[inline(always)]
+fn eq_mask2(chunk: &[u8; 16], a: u8, b: u8) -> u32 {
+    eq_mask(chunk, a) | eq_mask(chunk, b)
+}
+
+/// Bit `i` set for each byte `i` of `chunk` equal to `needle`.
+#[inline(always)]
+fn eq_mask(chunk: &[u8; 16], needle: u8) -> u32 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        // SAFETY: the SSE2 intrinsics need the `sse2` target feature, which this block is
+        // only compiled with (the `cfg` above; it is part of the x86_64 baseline), so the
+        // instructions exist on every CPU the program runs on. `_mm_loadu_si128` reads 16
+        // bytes from the pointer with no alignment requirement, and `chunk` is a reference to
+        // exactly 16 initialised bytes. The others only compute on registers.
+        unsafe {
+            let bytes = _mm_loadu_si128(chunk.as_ptr().cast());
+            // The 16 high bits of the compare result: bits 16..32 of the `i32` are zero.
+            _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(needle as i8))) as u32
         }
     }
-    s.parse()
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        chunk
+            .iter()
+            .enumerate()
+            .fold(0, |mask, (i, &c)| mask | (u32::from(c == needle) << i))
+    }
+}
+
+/// `memchr::memchr(needle, hay)`, for the short fields of log lines (an access line's request,
+/// time and user agent, a syslog header's words, a decoder's message): 16 bytes per step inline (one compare and a `movemask` with SSE2), where
+/// `memchr`'s call and setup cost more than the search. Past 64 bytes, `memchr`.
+#[inline]
+pub(crate) fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
+    let len = hay.len();
+    if len < 16 {
+        return hay.iter().position(|&c| c == needle);
+    }
+    let mut at = 0;
+    while at + 16 <= len {
+        if at == 64 {
+            return memchr::memchr(needle, &hay[at..]).map(|i| at + i);
+        }
+        let chunk = hay[at..at + 16].first_chunk().expect("16 bytes");
+        let mask = eq_mask(chunk, needle);
+        if mask != 0 {
+            return Some(at + mask.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    if at == len {
+        return None;
+    }
+    // The last 16 bytes, of which the first `at - last` were searched already.
+    let last = len - 16;
+    let chunk = hay[last..].first_chunk().expect("16 bytes");
+    let mask = eq_mask(chunk, needle) >> (at - last);
+    (mask != 0).then(|| at + mask.trailing_zeros() as usize)
+}
+
+/// `memchr::memchr2(a, b, hay)`, searched as [`find_byte`] does.
+#[inline]
+pub(crate) fn find_byte2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
+    let len = hay.len();
+    if len < 16 {
+        return hay.iter().position(|&c| c == a || c == b);
+    }
+    let mut at = 0;
+    while at + 16 <= len {
+        if at == 64 {
+            return memchr::memchr2(a, b, &hay[at..]).map(|i| at + i);
+        }
+        let chunk = hay[at..at + 16].first_chunk().expect("16 bytes");
+        let mask = eq_mask2(chunk, a, b);
+        if mask != 0 {
+            return Some(at + mask.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    if at == len {
+        return None;
+    }
+    let last = len - 16;
+    let chunk = hay[last..].first_chunk().expect("16 bytes");
+    let mask = eq_mask2(chunk, a, b) >> (at - last);
+    (mask != 0).then(|| at + mask.trailing_zeros() as usize)
 }
 
 /// A log format: what a caller asks for ([`FormatSpec`] in `ParseOptions`) and what a parser
@@ -304,7 +401,7 @@ impl Payload {
 /// A new event holding `event.original`, with room for `capacity` fields.
 pub(crate) fn new_event(original: &str, capacity: usize) -> Event {
     let mut event = Event::with_capacity(capacity);
-    event.insert(crate::event::ORIGINAL, original);
+    event.insert_static(crate::event::static_name!("event.original"), original);
     event
 }
 
@@ -433,7 +530,7 @@ impl Parser {
         server: access::Server,
         now: DateTime<Utc>,
     ) -> Result<(Event, Format), String> {
-        let mut event = new_event(text, 24);
+        let mut event = new_event(text, access::EVENT_CAPACITY);
         access::decode(text, server, self.options.timezone, now, &mut event)
             .map(|format| (event, format))
             .map_err(|e| e.to_string())
@@ -441,18 +538,20 @@ impl Parser {
 
     /// Syslog, then the payload decoders that apply to a syslog message.
     fn syslog(&self, text: &str, now: DateTime<Utc>) -> Option<(Event, Format)> {
-        let parsed = syslog::parse(text, &self.options, now)?;
-        Some(self.decode_payload(parsed, now))
+        // The event is changed in place: handing it to `decode_payload` and back by value
+        // copied the whole `Event` (a `memcpy` call each way) on every line.
+        let Parsed {
+            mut event,
+            mut format,
+        } = syslog::parse(text, &self.options, now)?;
+        self.decode_payload(&mut event, &mut format, now);
+        Some((event, format))
     }
 
     /// Decodes what a syslog message carries: the program decoders (sshd, sudo, ...), then
     /// CEF, LEEF, a netfilter `LOG` line, or a web server's access/error line. The syslog fields
     /// stay; the payload's fields are added and the payload's format is reported.
-    fn decode_payload(&self, parsed: Parsed, now: DateTime<Utc>) -> (Event, Format) {
-        let Parsed {
-            mut event,
-            mut format,
-        } = parsed;
+    fn decode_payload(&self, event: &mut Event, format: &mut Format, now: DateTime<Utc>) {
         // A program a decoder knows (sshd, sudo, cron, ...: the decoder set a service other
         // than `syslog`) writes its own messages, never CEF, LEEF, netfilter or web server
         // lines; running those tests would only risk reading a user-chosen command line as one.
@@ -462,7 +561,7 @@ impl Parser {
             .as_deref()
             .is_some_and(|s| s != "syslog")
         {
-            return (event, format);
+            return;
         }
         let tz = self.options.timezone;
         // `host CEF:0|...` reads as the program `CEF` with the message `0|...`: put the
@@ -478,7 +577,7 @@ impl Parser {
             None => event.message().and_then(|m| Payload::of(m.trim_start())),
         };
         let Some(kind) = payload_kind else {
-            return (event, format);
+            return;
         };
         let message = match kind {
             Payload::Framed => {
@@ -491,15 +590,15 @@ impl Parser {
         if let Some(message) = message {
             let payload = message.trim_start();
             if payload.starts_with("CEF:") {
-                if cef::decode(payload, tz, now, &mut event).is_ok() {
-                    format = Format::Cef;
+                if cef::decode(payload, tz, now, event).is_ok() {
+                    *format = Format::Cef;
                 }
             } else if payload.starts_with("LEEF:") {
-                if leef::decode(payload, tz, now, &mut event).is_ok() {
-                    format = Format::Leef;
+                if leef::decode(payload, tz, now, event).is_ok() {
+                    *format = Format::Leef;
                 }
             } else if payload.contains("SRC=") {
-                kv::decode_netfilter(payload, &mut event);
+                kv::decode_netfilter(payload, event);
             } else if access::looks_like_access(payload) || access::looks_like_error(payload) {
                 // A web server logging through syslog (nginx `access_log syslog:...`).
                 let program = event
@@ -514,12 +613,11 @@ impl Parser {
                 };
                 let mut decoded = event.clone();
                 if let Ok(web) = access::decode(payload, server, tz, now, &mut decoded) {
-                    event = decoded;
-                    format = web;
+                    *event = decoded;
+                    *format = web;
                 }
             }
         }
-        (event, format)
     }
 
     fn auto(&self, text: &str, now: DateTime<Utc>) -> Result<(Event, Format), String> {
@@ -606,6 +704,17 @@ mod tests {
             #[test]
             fn parse_ip_matches_std(s in "[0-9.]{0,17}|[0-9a-f:.]{0,20}|[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,4}") {
                 prop_assert_eq!(super::super::parse_ip(&s).ok(), s.parse::<std::net::IpAddr>().ok());
+            }
+
+            /// The inline byte search finds what `memchr` finds, in texts of every length
+            /// around the 16-byte steps and the 64-byte hand-over.
+            #[test]
+            fn find_byte_matches_memchr(
+                hay in proptest::collection::vec(prop_oneof![Just(b' '), Just(b'"'), Just(b'?'), any::<u8>()], 0..150),
+                needle in prop_oneof![Just(b' '), Just(b'"'), any::<u8>()],
+            ) {
+                prop_assert_eq!(super::super::find_byte(needle, &hay), memchr::memchr(needle, &hay));
+                prop_assert_eq!(super::super::find_byte2(needle, b'?', &hay), memchr::memchr2(needle, b'?', &hay));
             }
 
             #[test]
@@ -731,7 +840,11 @@ mod tests {
                 format: Format::Rfc3164,
             }
         };
-        let (e, f) = p.decode_payload(
+        let decode_payload = |mut parsed: Parsed, now| {
+            p.decode_payload(&mut parsed.event, &mut parsed.format, now);
+            (parsed.event, parsed.format)
+        };
+        let (e, f) = decode_payload(
             syslog("fw", "CEF:0|V|P|1|sig|blocked|5|src=1.2.3.4 act=deny"),
             now,
         );
@@ -739,12 +852,12 @@ mod tests {
             (f, e.get_str("event.action"), e.get_str("host.hostname")),
             (Format::Cef, Some("deny"), Some("host"))
         );
-        let (e, f) = p.decode_payload(
+        let (e, f) = decode_payload(
             syslog("qradar", "LEEF:1.0|V|P|1|E|src=1.2.3.4\tusrName=bob"),
             now,
         );
         assert_eq!((f, e.get_str("user.name")), (Format::Leef, Some("bob")));
-        let (e, f) = p.decode_payload(
+        let (e, f) = decode_payload(
             syslog(
                 "kernel",
                 "[ 1.5] DROP: IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP SPT=1 DPT=22",
@@ -758,7 +871,7 @@ mod tests {
         assert_eq!(e.logsource.product.as_deref(), Some("linux"));
         let access_line =
             r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "-""#;
-        let (e, f) = p.decode_payload(syslog("nginx", access_line), now);
+        let (e, f) = decode_payload(syslog("nginx", access_line), now);
         assert_eq!(
             (
                 f,
@@ -767,7 +880,7 @@ mod tests {
             ),
             (Format::NginxAccess, Some("nginx"), Some("linux"))
         );
-        let (e, f) = p.decode_payload(
+        let (e, f) = decode_payload(
             syslog("sshd", "Failed password for root from 1.2.3.4 port 22 ssh2"),
             now,
         );

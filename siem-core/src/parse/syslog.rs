@@ -96,7 +96,7 @@ use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
 use super::{Format, ParseOptions, Parsed, programs, time};
-use crate::event::{Event, LogSource, MESSAGE, Value};
+use crate::event::{Event, LogSource, Value, static_name};
 
 /// Facility names by code (ECS / Elastic's syslog processor naming).
 pub const FACILITY_NAMES: [&str; 24] = [
@@ -190,17 +190,26 @@ fn rfc5424_version(b: &[u8], pos: usize) -> Option<usize> {
 fn put_priority(event: &mut Event, pri: u8) {
     let facility = usize::from(pri >> 3);
     let severity = usize::from(pri & 7);
-    event.insert("log.syslog.priority", Value::Int(i64::from(pri)));
-    event.insert("log.syslog.facility.code", Value::Int(facility as i64));
+    event.insert_static(
+        static_name!("log.syslog.priority"),
+        Value::Int(i64::from(pri)),
+    );
+    event.insert_static(
+        static_name!("log.syslog.facility.code"),
+        Value::Int(facility as i64),
+    );
     if let Some(&name) = FACILITY_NAMES.get(facility) {
-        event.insert(
-            "log.syslog.facility.name",
+        event.insert_static(
+            static_name!("log.syslog.facility.name"),
             Value::Str(CompactString::const_new(name)),
         );
     }
-    event.insert("log.syslog.severity.code", Value::Int(severity as i64));
-    event.insert(
-        "log.syslog.severity.name",
+    event.insert_static(
+        static_name!("log.syslog.severity.code"),
+        Value::Int(severity as i64),
+    );
+    event.insert_static(
+        static_name!("log.syslog.severity.name"),
         Value::Str(CompactString::const_new(SEVERITY_NAMES[severity])),
     );
 }
@@ -209,15 +218,15 @@ fn put_priority(event: &mut Event, pri: u8) {
 /// (about twenty fields for an sshd login), so the field map never rehashes while it fills.
 fn new_event(line: &str) -> Event {
     let mut event = Event::with_capacity(16);
-    event.insert(crate::event::ORIGINAL, line);
+    event.insert_static(static_name!("event.original"), line);
     event
 }
 
 fn syslog_logsource() -> LogSource {
     LogSource {
-        product: Some(CompactString::const_new("linux")),
+        product: Some(const { CompactString::const_new("linux") }),
         category: None,
-        service: Some(CompactString::const_new("syslog")),
+        service: Some(const { CompactString::const_new("syslog") }),
     }
 }
 
@@ -232,7 +241,7 @@ fn sub(line: &str, start: usize, end: usize) -> &str {
 fn token(line: &str, pos: usize) -> (&str, usize) {
     let b = line.as_bytes();
     let end = match b.get(pos..) {
-        Some(rest) => pos + memchr::memchr(b' ', rest).unwrap_or(rest.len()),
+        Some(rest) => pos + crate::parse::find_byte(b' ', rest).unwrap_or(rest.len()),
         None => return ("", pos),
     };
     (sub(line, pos, end), end)
@@ -251,7 +260,7 @@ fn parse_5424(
     put_priority(&mut event, pri);
     let version = sub(line, after_pri, pos.saturating_sub(1));
     if let Ok(v) = version.parse::<i64>() {
-        event.insert("log.syslog.version", Value::Int(v));
+        event.insert_static(static_name!("log.syslog.version"), Value::Int(v));
     }
 
     // TIMESTAMP: "-" or RFC 3339. When it is neither the line is malformed from here on and the
@@ -284,20 +293,20 @@ fn parse_5424(
         let [host, app, proc, msgid] = fields.map(|f| if f == "-" { "" } else { f });
         app_name = app;
         if !host.is_empty() {
-            event.insert("host.hostname", host);
+            event.insert_static(static_name!("host.hostname"), host);
         }
         if !app.is_empty() {
-            event.insert("log.syslog.appname", app);
-            event.insert("process.name", app);
+            event.insert_static(static_name!("log.syslog.appname"), app);
+            event.insert_static(static_name!("process.name"), app);
         }
         if !proc.is_empty() {
             match parse_pid(proc) {
-                Some(pid) => event.insert("process.pid", Value::Int(pid)),
-                None => event.insert("log.syslog.procid", proc),
+                Some(pid) => event.insert_static(static_name!("process.pid"), Value::Int(pid)),
+                None => event.insert_static(static_name!("log.syslog.procid"), proc),
             }
         }
         if !msgid.is_empty() {
-            event.insert("log.syslog.msgid", msgid);
+            event.insert_static(static_name!("log.syslog.msgid"), msgid);
         }
         // STRUCTURED-DATA
         if b.get(pos) == Some(&b' ') {
@@ -317,7 +326,7 @@ fn parse_5424(
     }
     let mut message = sub(line, pos, line.len());
     message = message.strip_prefix('\u{feff}').unwrap_or(message);
-    event.insert(MESSAGE, message);
+    event.insert_static(static_name!("message"), message);
 
     if !app_name.is_empty() {
         programs::decode_parts(app_name, message, &mut event);
@@ -368,7 +377,7 @@ fn parse_structured_data(line: &str, mut pos: usize, event: &mut Event) -> usize
             }
             if b.get(pos) != Some(&b'=') {
                 // Not a parameter: skip to the end of this element.
-                match memchr::memchr(b']', b.get(pos..).unwrap_or_default()) {
+                match crate::parse::find_byte(b']', b.get(pos..).unwrap_or_default()) {
                     Some(i) => {
                         pos += i + 1;
                         break;
@@ -410,7 +419,7 @@ fn quoted_value(line: &str, start: usize) -> (CompactString, usize) {
     let b = line.as_bytes();
     let rest = b.get(start..).unwrap_or_default();
     // Fast path: no escapes before the closing quote.
-    match memchr::memchr2(b'"', b'\\', rest) {
+    match crate::parse::find_byte2(b'"', b'\\', rest) {
         Some(i) if rest[i] == b'"' => {
             return (
                 CompactString::from(sub(line, start, start + i)),
@@ -509,21 +518,21 @@ impl Header3164<'_> {
             put_priority(&mut event, pri);
         }
         if !self.hostname.is_empty() {
-            event.insert("host.hostname", self.hostname);
+            event.insert_static(static_name!("host.hostname"), self.hostname);
         }
         if !self.program.is_empty() {
-            event.insert("process.name", self.program);
+            event.insert_static(static_name!("process.name"), self.program);
         }
         if !self.pid.is_empty() {
             match parse_pid(self.pid) {
-                Some(pid) => event.insert("process.pid", Value::Int(pid)),
-                None => event.insert("log.syslog.procid", self.pid),
+                Some(pid) => event.insert_static(static_name!("process.pid"), Value::Int(pid)),
+                None => event.insert_static(static_name!("log.syslog.procid"), self.pid),
             }
         }
         if !self.version.is_empty() {
-            event.insert("service.version", self.version);
+            event.insert_static(static_name!("service.version"), self.version);
         }
-        event.insert(MESSAGE, self.message);
+        event.insert_static(static_name!("message"), self.message);
         if !self.program.is_empty() {
             programs::decode_parts(self.program, self.message, &mut event);
         }
@@ -590,7 +599,7 @@ fn parse_3164_header<'a>(
 
     // BSD syslogd -v / -vv: `<4.3>` or `<auth.info>` before the hostname.
     if b.get(pos) == Some(&b'<')
-        && let Some(close) = memchr::memchr(
+        && let Some(close) = crate::parse::find_byte(
             b'>',
             b.get(pos..(pos + 24).min(b.len())).unwrap_or_default(),
         )
@@ -659,7 +668,7 @@ fn parse_tag<'a>(line: &'a str, mut pos: usize, header: &mut Header3164<'a>) {
     match b.get(pos) {
         Some(b'[') => {
             let window = b.get(pos + 1..(pos + 66).min(b.len())).unwrap_or_default();
-            if let Some(close) = memchr::memchr(b']', window) {
+            if let Some(close) = crate::parse::find_byte(b']', window) {
                 let inside = sub(line, pos + 1, pos + 1 + close);
                 if header.program.is_empty() && !inside.bytes().all(|c| c.is_ascii_digit()) {
                     // `[sshd]:` – the bracketed word is the program.
@@ -761,12 +770,13 @@ fn journal_line(line: &str) -> Option<Header3164<'_>> {
         ..Header3164::default()
     };
     let start = host_end + 1;
-    let open = start + memchr::memchr(b'[', b.get(start..(start + 128).min(b.len()))?)?;
+    let open = start + crate::parse::find_byte(b'[', b.get(start..(start + 128).min(b.len()))?)?;
     let program = sub(line, start, open);
     if program.is_empty() || program.contains(' ') || program.contains(':') {
         return None;
     }
-    let close = open + 1 + memchr::memchr(b']', b.get(open + 1..(open + 24).min(b.len()))?)?;
+    let close =
+        open + 1 + crate::parse::find_byte(b']', b.get(open + 1..(open + 24).min(b.len()))?)?;
     let pid = sub(line, open + 1, close);
     parse_pid(pid)?;
     if b.get(close + 1) != Some(&b':') || !matches!(b.get(close + 2), None | Some(b' ')) {

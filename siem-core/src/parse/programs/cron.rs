@@ -2,7 +2,7 @@
 //! `(alice) BEGIN EDIT (alice)`, `LIST`, `DELETE`, `RELOAD`, and PAM session messages.
 
 use super::Keywords;
-use crate::event::Event;
+use crate::event::{Event, static_name};
 
 use super::{Outcome, classify, pam, set_user, split_once};
 
@@ -49,9 +49,9 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
         set_user(event, user);
     }
     if verb == "CMD" {
-        event.insert("process.command_line", argument.trim());
+        event.insert_static(static_name!("process.command_line"), argument.trim());
     } else if !argument.is_empty() && argument != user && verb != "RELOAD" {
-        event.insert("user.target.name", argument);
+        event.insert_static(static_name!("user.target.name"), argument);
     }
     true
 }

@@ -3,7 +3,7 @@
 //! `Password auth succeeded for 'root' from ...`, `Pubkey auth succeeded for ...`.
 
 use super::Keywords;
-use crate::event::Event;
+use crate::event::{Event, static_name};
 
 use super::{
     Outcome, classify, quoted, rsplit_once, set_source, set_user, split_host_port, split_once, word,
@@ -47,7 +47,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
         if let Some((head, _)) = rsplit_once(m, " from ")
             && let Some(user) = quoted(head)
         {
-            event.insert("user.name", user);
+            event.insert_static(static_name!("user.name"), user);
         }
         set_from(m, event);
         return true;

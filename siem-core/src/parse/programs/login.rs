@@ -1,7 +1,7 @@
 //! login, systemd-logind, pkexec and vsftpd messages.
 
 use super::Keywords;
-use crate::event::Event;
+use crate::event::{Event, static_name};
 
 use super::{Outcome, classify, pam, set_source, set_user, split_once};
 
@@ -21,7 +21,7 @@ pub(super) fn decode_login(message: &str, event: &mut Event) -> bool {
     }
     if let Some(rest) = m.strip_prefix("ROOT LOGIN ON ") {
         classify(event, AUTH, START, "login", Some(Outcome::Success));
-        event.insert("user.name", "root");
+        event.insert_static(static_name!("user.name"), "root");
         login_from(rest, event);
         return true;
     }
@@ -41,7 +41,7 @@ pub(super) fn decode_login(message: &str, event: &mut Event) -> bool {
             let (user, reason) = split_once(who, ", ").unwrap_or((who, ""));
             set_user(event, user);
             if !reason.is_empty() {
-                event.insert("event.reason", reason);
+                event.insert_static(static_name!("event.reason"), reason);
             }
             if let Some((_, from)) = split_once(head, " FROM ")
                 && from != "(null)"
@@ -80,7 +80,7 @@ pub(super) fn decode_logind(message: &str, event: &mut Event) -> bool {
             Some(Outcome::Success),
         );
         set_user(event, user.strip_suffix('.').unwrap_or(user));
-        event.insert("session.id", id);
+        event.insert_static(static_name!("session.id"), id);
         return true;
     }
     if let Some(rest) = m.strip_prefix("Removed session ") {
@@ -91,7 +91,10 @@ pub(super) fn decode_logind(message: &str, event: &mut Event) -> bool {
             "session-closed",
             Some(Outcome::Success),
         );
-        event.insert("session.id", rest.strip_suffix('.').unwrap_or(rest));
+        event.insert_static(
+            static_name!("session.id"),
+            rest.strip_suffix('.').unwrap_or(rest),
+        );
         return true;
     }
     pam::is_pam_message(m) && pam::decode(m, false, event)
@@ -136,16 +139,16 @@ pub(super) fn decode_pkexec(message: &str, event: &mut Event) -> bool {
         tail.get(..end)
     };
     if let Some(target) = bracket("[USER=") {
-        event.insert("user.target.name", target);
+        event.insert_static(static_name!("user.target.name"), target);
     }
     if let Some(cwd) = bracket("[CWD=") {
-        event.insert("process.working_directory", cwd);
+        event.insert_static(static_name!("process.working_directory"), cwd);
     }
     if let Some(command) = bracket("[COMMAND=") {
-        event.insert("process.command_line", command);
+        event.insert_static(static_name!("process.command_line"), command);
     }
     if !success && let Some((reason, _)) = split_once(rest, " [") {
-        event.insert("event.reason", reason);
+        event.insert_static(static_name!("event.reason"), reason);
     }
     true
 }

@@ -4,7 +4,7 @@
 //! `pam_faillock`.
 
 use super::Keywords;
-use crate::event::Event;
+use crate::event::{Event, static_name};
 
 use super::{Outcome, classify, find_from, rsplit_once, set_source, set_user, split_once};
 
@@ -77,7 +77,7 @@ fn body(text: &str, event: &mut Event) -> bool {
             "pam-authentication-failure",
             Some(Outcome::Failure),
         );
-        event.insert("event.reason", "user unknown");
+        event.insert_static(static_name!("event.reason"), "user unknown");
         return true;
     }
     if let Some(rest) = text.strip_prefix("auth could not identify password for [") {
@@ -89,7 +89,7 @@ fn body(text: &str, event: &mut Event) -> bool {
             Some(Outcome::Failure),
         );
         set_user(event, rest.strip_suffix(']').unwrap_or(rest));
-        event.insert("event.reason", "could not identify password");
+        event.insert_static(static_name!("event.reason"), "could not identify password");
         return true;
     }
     if let Some(user) = text.strip_prefix("password changed for ") {
@@ -100,7 +100,7 @@ fn body(text: &str, event: &mut Event) -> bool {
             "user-password-change",
             Some(Outcome::Success),
         );
-        event.insert("user.target.name", user);
+        event.insert_static(static_name!("user.target.name"), user);
         return true;
     }
     if let Some(rest) = text.strip_prefix("account ")
@@ -114,7 +114,7 @@ fn body(text: &str, event: &mut Event) -> bool {
             Some(Outcome::Failure),
         );
         set_user(event, user);
-        event.insert("event.reason", "account expired");
+        event.insert_static(static_name!("event.reason"), "account expired");
         return true;
     }
     false
@@ -165,7 +165,7 @@ fn auth_failure(kv: &str, event: &mut Event) {
         (Some(user), ruser) => {
             set_user(event, user);
             if let Some(ruser) = ruser.filter(|r| *r != user) {
-                event.insert("related.user", ruser);
+                event.insert_static(static_name!("related.user"), ruser);
             }
         }
         (None, Some(ruser)) => set_user(event, ruser),
@@ -193,7 +193,7 @@ fn session(text: &str, opened: bool, event: &mut Event) {
     if let Some(by) = by {
         let by = strip_uid(by.trim_end());
         if !by.is_empty() && by != user {
-            event.insert("related.user", by);
+            event.insert_static(static_name!("related.user"), by);
         }
     }
 }
@@ -219,7 +219,7 @@ fn tally(text: &str, event: &mut Event) -> bool {
     }
     classify(event, AUTH, INFO, "account-locked", Some(Outcome::Failure));
     set_user(event, user);
-    event.insert("event.reason", text);
+    event.insert_static(static_name!("event.reason"), text);
     true
 }
 
@@ -231,7 +231,7 @@ fn faillock(text: &str, event: &mut Event) -> bool {
     let user = split_once(rest, " account").map_or(rest, |(u, _)| u);
     classify(event, AUTH, INFO, "account-locked", Some(Outcome::Failure));
     set_user(event, user);
-    event.insert("event.reason", text);
+    event.insert_static(static_name!("event.reason"), text);
     true
 }
 

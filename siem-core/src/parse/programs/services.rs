@@ -6,7 +6,7 @@
 //! for these).
 
 use super::Keywords;
-use crate::event::Event;
+use crate::event::{Event, static_name};
 
 use super::{
     Outcome, classify, find_from, pam, rsplit_once, set_source, set_user, split_host_port,
@@ -234,7 +234,7 @@ pub(super) fn decode_postfix(message: &str, event: &mut Event) -> bool {
         );
         set_source(event, address, port);
         if let Some((_, reason)) = split_once(client, "]: ") {
-            event.insert("event.reason", reason);
+            event.insert_static(static_name!("event.reason"), reason);
         }
         return true;
     }

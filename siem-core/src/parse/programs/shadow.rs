@@ -2,7 +2,7 @@
 //! chpasswd, chage, gpasswd, ...): account and group changes, and PAM password changes.
 
 use super::Keywords;
-use crate::event::{Event, Value};
+use crate::event::{Event, Value, static_name};
 
 use super::{Outcome, classify, pam, quoted, rsplit_once, set_user, split_once};
 
@@ -30,7 +30,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
         );
         for (attribute, value) in attributes(rest) {
             match attribute {
-                "name" => event.insert("user.target.name", value),
+                "name" => event.insert_static(static_name!("user.target.name"), value),
                 "UID" => put_id(event, "user.target.id", value),
                 "GID" => put_id(event, "user.target.group.id", value),
                 _ => {}
@@ -53,7 +53,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
         );
         for (attribute, value) in attributes(rest) {
             match attribute {
-                "name" => event.insert("group.name", value),
+                "name" => event.insert_static(static_name!("group.name"), value),
                 "GID" => put_id(event, "group.id", value),
                 _ => {}
             }
@@ -73,7 +73,10 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             "user-deleted",
             Some(Outcome::Success),
         );
-        event.insert("user.target.name", quoted(rest).unwrap_or(rest));
+        event.insert_static(
+            static_name!("user.target.name"),
+            quoted(rest).unwrap_or(rest),
+        );
         return true;
     }
     if let Some(rest) = m.strip_prefix("delete ") {
@@ -92,7 +95,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             "group-deleted",
             Some(Outcome::Success),
         );
-        event.insert("group.name", quoted(rest).unwrap_or(rest));
+        event.insert_static(static_name!("group.name"), quoted(rest).unwrap_or(rest));
         return true;
     }
     if let Some(rest) = m.strip_prefix("group ")
@@ -106,7 +109,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             "group-deleted",
             Some(Outcome::Success),
         );
-        event.insert("group.name", name);
+        event.insert_static(static_name!("group.name"), name);
         return true;
     }
     // usermod: `change user 'bob' password`, `change user name 'a' to 'b'`,
@@ -123,8 +126,8 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             "user-modified",
             Some(Outcome::Success),
         );
-        event.insert("user.target.name", old);
-        event.insert("user.changes.name", new);
+        event.insert_static(static_name!("user.target.name"), old);
+        event.insert_static(static_name!("user.changes.name"), new);
         return true;
     }
     if let Some(rest) = m.strip_prefix("change user ") {
@@ -137,7 +140,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             "user-modified"
         };
         classify(event, IAM, USER_CHANGE, action, Some(Outcome::Success));
-        event.insert("user.target.name", name);
+        event.insert_static(static_name!("user.target.name"), name);
         return true;
     }
     if let Some(rest) = m
@@ -154,7 +157,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             "user-modified",
             Some(Outcome::Success),
         );
-        event.insert("user.target.name", name);
+        event.insert_static(static_name!("user.target.name"), name);
         return true;
     }
     // passwd (shadow): `password for 'bob' changed by 'root'`
@@ -170,7 +173,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             "user-password-change",
             Some(Outcome::Success),
         );
-        event.insert("user.target.name", target);
+        event.insert_static(static_name!("user.target.name"), target);
         if let Some(by) = names.next() {
             set_user(event, by);
         }
@@ -185,7 +188,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             "user-modified",
             Some(Outcome::Success),
         );
-        event.insert("user.target.name", user);
+        event.insert_static(static_name!("user.target.name"), user);
         return true;
     }
     // gpasswd: `user bob added by root to group sudo`, `user bob removed by root from group sudo`
@@ -203,8 +206,8 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
             return false;
         };
         classify(event, IAM, GROUP_CHANGE, action, Some(Outcome::Success));
-        event.insert("user.target.name", user);
-        event.insert("group.name", group);
+        event.insert_static(static_name!("user.target.name"), user);
+        event.insert_static(static_name!("group.name"), group);
         set_user(event, by);
         return true;
     }
@@ -220,8 +223,8 @@ fn membership(rest: &str, joiner: &str, action: &'static str, event: &mut Event)
         return false;
     };
     classify(event, IAM, GROUP_CHANGE, action, Some(Outcome::Success));
-    event.insert("user.target.name", user);
-    event.insert("group.name", group);
+    event.insert_static(static_name!("user.target.name"), user);
+    event.insert_static(static_name!("group.name"), group);
     true
 }
 

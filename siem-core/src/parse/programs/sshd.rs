@@ -6,7 +6,7 @@
 //! user name as whatever lies before it.
 
 use super::Keywords;
-use crate::event::Event;
+use crate::event::{Event, static_name};
 
 use super::{
     Outcome, address_and_port, classify, find_from, is_digits, pam, rsplit_once, set_destination,
@@ -133,7 +133,7 @@ fn put_login(event: &mut Event, login: &Login<'_>, action: &'static str, outcome
     };
     classify(event, AUTH, kind, action, Some(outcome));
     if login.invalid || !login.user.is_empty() {
-        event.insert("user.name", login.user);
+        event.insert_static(static_name!("user.name"), login.user);
     }
     set_source(event, login.address, login.port);
 }
@@ -198,7 +198,7 @@ fn invalid_user(m: &str, event: &mut Event) -> bool {
         "ssh-invalid-user",
         Some(Outcome::Failure),
     );
-    event.insert("user.name", user);
+    event.insert_static(static_name!("user.name"), user);
     set_source(event, address, port);
     true
 }
@@ -215,7 +215,7 @@ fn input_userauth(m: &str, event: &mut Event) -> bool {
         "ssh-invalid-user",
         Some(Outcome::Failure),
     );
-    event.insert("user.name", user);
+    event.insert_static(static_name!("user.name"), user);
     true
 }
 
@@ -242,7 +242,7 @@ fn user_not_allowed(m: &str, event: &mut Event) -> bool {
         }
         None => set_user(event, who),
     }
-    event.insert("event.reason", reason);
+    event.insert_static(static_name!("event.reason"), reason);
     true
 }
 
@@ -259,7 +259,7 @@ fn root_refused(m: &str, event: &mut Event) -> bool {
         "ssh-root-login-refused",
         Some(Outcome::Failure),
     );
-    event.insert("user.name", "root");
+    event.insert_static(static_name!("user.name"), "root");
     set_source(event, address, port);
     true
 }
@@ -329,7 +329,7 @@ fn put_disconnect(event: &mut Event, peer: &Peer<'_>, preauth: bool) {
         classify(event, NETWORK, CONNECTION_END, "ssh-disconnect", None);
     }
     if peer.who != Who::Nobody {
-        event.insert("user.name", peer.user);
+        event.insert_static(static_name!("user.name"), peer.user);
     }
     set_source(event, peer.address, peer.port);
 }
@@ -420,7 +420,7 @@ fn d_messages(m: &str, preauth: bool, event: &mut Event) -> bool {
         );
         if let Some(user) = rest.strip_prefix(" for ") {
             let user = user.strip_prefix("invalid user ").unwrap_or(user);
-            event.insert("user.name", user);
+            event.insert_static(static_name!("user.name"), user);
         }
         return true;
     }
@@ -438,13 +438,13 @@ fn d_messages(m: &str, preauth: bool, event: &mut Event) -> bool {
                         Some(Outcome::Failure),
                     );
                     if peer.who != Who::Nobody {
-                        event.insert("user.name", peer.user);
+                        event.insert_static(static_name!("user.name"), peer.user);
                     }
                     set_source(event, peer.address, peer.port);
                 } else {
                     put_disconnect(event, &peer, true);
                 }
-                event.insert("event.reason", reason);
+                event.insert_static(static_name!("event.reason"), reason);
                 return true;
             }
         }
@@ -460,7 +460,10 @@ fn d_messages(m: &str, preauth: bool, event: &mut Event) -> bool {
             Some(Outcome::Failure),
         );
         set_source(event, address, port);
-        event.insert("event.reason", "did not receive identification string");
+        event.insert_static(
+            static_name!("event.reason"),
+            "did not receive identification string",
+        );
         return true;
     }
     false
@@ -498,7 +501,7 @@ fn received_disconnect(m: &str, preauth: bool, event: &mut Event) -> bool {
     };
     put_disconnect(event, &peer, preauth);
     if !reason.is_empty() {
-        event.insert("event.reason", reason);
+        event.insert_static(static_name!("event.reason"), reason);
     }
     true
 }
@@ -521,7 +524,7 @@ fn unable_to_negotiate(m: &str, event: &mut Event) -> bool {
         set_source(event, address.trim_end_matches(':'), port);
         let reason = tail.trim_start_matches([':', ' ']);
         if !reason.is_empty() {
-            event.insert("event.reason", reason);
+            event.insert_static(static_name!("event.reason"), reason);
         }
     }
     true
@@ -576,10 +579,10 @@ fn dispatch_fatal(m: &str, event: &mut Event) -> bool {
         for (at, _) in rest.match_indices(": ") {
             if let Some(peer) = peer_tail(&rest[..at]) {
                 if peer.who != Who::Nobody {
-                    event.insert("user.name", peer.user);
+                    event.insert_static(static_name!("user.name"), peer.user);
                 }
                 set_source(event, peer.address, peer.port);
-                event.insert("event.reason", &rest[at + 2..]);
+                event.insert_static(static_name!("event.reason"), &rest[at + 2..]);
                 break;
             }
         }
@@ -603,7 +606,7 @@ fn banner(m: &str, event: &mut Event) -> bool {
     set_source(event, address.trim_end_matches(':'), port);
     let reason = tail.trim_start_matches([':', ' ']);
     if !reason.is_empty() {
-        event.insert("event.reason", reason);
+        event.insert_static(static_name!("event.reason"), reason);
     }
     true
 }
@@ -620,7 +623,7 @@ fn kex(m: &str, event: &mut Event) -> bool {
         "ssh-protocol-error",
         Some(Outcome::Failure),
     );
-    event.insert("event.reason", reason);
+    event.insert_static(static_name!("event.reason"), reason);
     true
 }
 
@@ -641,7 +644,10 @@ fn bad_version(m: &str, event: &mut Event) -> bool {
         Some(Outcome::Failure),
     );
     set_source(event, address, port);
-    event.insert("event.reason", "bad protocol version identification");
+    event.insert_static(
+        static_name!("event.reason"),
+        "bad protocol version identification",
+    );
     true
 }
 
@@ -699,7 +705,7 @@ fn reverse_mapping(m: &str, event: &mut Event) -> bool {
     classify(event, NETWORK, INFO, "ssh-reverse-mapping-failed", None);
     set_source(event, address, None);
     if super::is_host_name(name) {
-        event.insert("source.domain", name);
+        event.insert_static(static_name!("source.domain"), name);
     }
     true
 }
@@ -718,7 +724,7 @@ fn address_maps(m: &str, event: &mut Event) -> bool {
     classify(event, NETWORK, INFO, "ssh-reverse-mapping-failed", None);
     set_source(event, address, None);
     if super::is_host_name(name) {
-        event.insert("source.domain", name);
+        event.insert_static(static_name!("source.domain"), name);
     }
     true
 }
@@ -746,7 +752,7 @@ fn pam_error(m: &str, event: &mut Event) -> bool {
     classify(event, AUTH, INFO, "ssh-login", Some(Outcome::Failure));
     set_user(event, user);
     set_source(event, host, None);
-    event.insert("event.reason", reason);
+    event.insert_static(static_name!("event.reason"), reason);
     true
 }
 

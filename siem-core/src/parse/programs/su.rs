@@ -3,7 +3,7 @@
 //! `'su root' failed for lonvick on /dev/pts/8` (RFC 3164's example), and PAM messages.
 
 use super::Keywords;
-use crate::event::Event;
+use crate::event::{Event, static_name};
 
 use super::{Outcome, classify, pam, set_user, split_once};
 
@@ -61,7 +61,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
         (outcome, user, target)
     } else if m.starts_with("pam_authenticate: ") {
         classify(event, AUTH, INFO, "su", Some(Outcome::Failure));
-        event.insert("event.reason", m);
+        event.insert_static(static_name!("event.reason"), m);
         return true;
     } else {
         return false;
@@ -74,7 +74,7 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     classify(event, AUTH, kind, "su", Some(outcome));
     set_user(event, user.trim());
     if !target.is_empty() {
-        event.insert("user.target.name", target.trim());
+        event.insert_static(static_name!("user.target.name"), target.trim());
     }
     true
 }

@@ -2,7 +2,7 @@
 //! and the PAM messages sudo logs.
 
 use super::Keywords;
-use crate::event::Event;
+use crate::event::{Event, static_name};
 
 use super::{Outcome, classify, pam, set_user, split_once};
 
@@ -66,22 +66,22 @@ pub(super) fn decode(message: &str, event: &mut Event) -> bool {
     classify(event, category, kind, "sudo-command", Some(outcome));
     set_user(event, user);
     if let Some(target) = target {
-        event.insert("user.target.name", target);
+        event.insert_static(static_name!("user.target.name"), target);
     }
     if let Some(group) = group {
-        event.insert("user.target.group.name", group);
+        event.insert_static(static_name!("user.target.group.name"), group);
     }
     if let Some(command) = command {
-        event.insert("process.command_line", command);
+        event.insert_static(static_name!("process.command_line"), command);
     }
     if let Some(pwd) = pwd {
-        event.insert("process.working_directory", pwd);
+        event.insert_static(static_name!("process.working_directory"), pwd);
     }
     if let Some(tty) = tty {
-        event.insert("system.auth.sudo.tty", tty);
+        event.insert_static(static_name!("system.auth.sudo.tty"), tty);
     }
     if let Some(reason) = reason {
-        event.insert("event.reason", reason);
+        event.insert_static(static_name!("event.reason"), reason);
     }
     true
 }

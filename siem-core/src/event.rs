@@ -1260,9 +1260,30 @@ impl Fields {
         self.upsert(name, value, |_, slot, value| *slot = value);
     }
 
-    /// [`Fields::put`] of a name whose hash is known.
-    #[inline]
+    /// [`Fields::put`] of a name whose hash is known. A large event with room for one more
+    /// entry in its vector and its index (every Windows event: it asks for 64) is probed and
+    /// appended to here, inlined into the caller; anything else goes through
+    /// [`Fields::put_static_general`] (the same result: [`Fields::upsert_large`]'s probe with
+    /// the growth checks known to pass).
+    #[inline(always)]
     fn put_static(&mut self, name: &StaticName, value: Value) {
+        let len = self.entries.len();
+        if !(self.in_large && len < self.entries.capacity() && 2 * (len + 1) <= self.large.len())
+        {
+            return self.put_static_general(name, value);
+        }
+        match self.large_find(name.hash, name.name.as_str()) {
+            Ok(index) => self.entries[index].1 = value,
+            Err(pos) => {
+                self.large[pos] = Self::large_slot(name.hash, len);
+                self.entries.push((name.name.clone(), value));
+            }
+        }
+    }
+
+    /// [`Fields::put_static`] where the index is small or would grow.
+    #[inline(never)]
+    fn put_static_general(&mut self, name: &StaticName, value: Value) {
         self.upsert_hashed(name.hash, name.name.clone(), value, |_, slot, value| {
             *slot = value
         });
@@ -1656,6 +1677,7 @@ mod tests {
     #[derive(Debug, Clone)]
     enum Op {
         Insert(u8, i64),
+        InsertStatic(u8, i64),
         InsertIfAbsent(u8, i64),
         Remove(u8),
     }
@@ -1666,6 +1688,7 @@ mod tests {
         // than the 24 bytes a `CompactString` keeps inline.
         prop_oneof![
             4 => (0u8..40, any::<i64>()).prop_map(|(n, v)| Op::Insert(n, v)),
+            2 => (0u8..40, any::<i64>()).prop_map(|(n, v)| Op::InsertStatic(n, v)),
             1 => (0u8..40, any::<i64>()).prop_map(|(n, v)| Op::InsertIfAbsent(n, v)),
             1 => (0u8..40).prop_map(Op::Remove),
         ]
@@ -1679,10 +1702,22 @@ mod tests {
         }
     }
 
+    /// [`op_name`] as a [`StaticName`] (made once per name, as `static_name!` does).
+    fn op_static_name(n: u8) -> &'static StaticName {
+        static NAMES: std::sync::LazyLock<Vec<StaticName>> = std::sync::LazyLock::new(|| {
+            (0..40)
+                .map(|n| StaticName::new(Box::leak(op_name(n).into_boxed_str())))
+                .collect()
+        });
+        &NAMES[usize::from(n)]
+    }
+
     proptest::proptest! {
         /// The hand-made field map against an `IndexMap` model: same values, same order, with
         /// and without a capacity hint (the small index, the move to the large index at the 17th
-        /// name, the large index from the start, its growth), removals shifting indices.
+        /// name, the large index from the start, its growth), removals shifting indices; names
+        /// set by string and as [`StaticName`]s (`Fields::put_static`'s inline path when the
+        /// large index and the entries have room, the general path otherwise).
         #[test]
         fn fields_behave_like_an_index_map(
             ops in proptest::collection::vec(op(), 0..200),
@@ -1695,6 +1730,10 @@ mod tests {
                 match op {
                     Op::Insert(n, v) => {
                         event.insert(op_name(n), v);
+                        model.insert(op_name(n), v);
+                    }
+                    Op::InsertStatic(n, v) => {
+                        event.insert_static(op_static_name(n), v);
                         model.insert(op_name(n), v);
                     }
                     Op::InsertIfAbsent(n, v) => {

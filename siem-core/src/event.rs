@@ -1268,8 +1268,7 @@ impl Fields {
     #[inline(always)]
     fn put_static(&mut self, name: &StaticName, value: Value) {
         let len = self.entries.len();
-        if !(self.in_large && len < self.entries.capacity() && 2 * (len + 1) <= self.large.len())
-        {
+        if !(self.in_large && len < self.entries.capacity() && 2 * (len + 1) <= self.large.len()) {
             return self.put_static_general(name, value);
         }
         match self.large_find(name.hash, name.name.as_str()) {

@@ -499,24 +499,26 @@ pub(crate) fn nested_stream(text: &str, event: &mut Event) -> Result<bool, Synta
 
 fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, SyntaxError> {
     r.object_start(1)?;
-    let mut sys: Option<System<'a>> = None;
+    // Built in place and never moved (`System` is several hundred bytes: an `Option<System>` set
+    // from a local cost two copies of it per event).
+    let mut sys = System::default();
+    let mut have_sys = false;
     let mut rendering: Option<J<'a>> = None;
     let mut first = true;
     let mut param = 0;
     while let Some(key) = r.member(&mut first)? {
         match key.as_ref() {
-            "System" if r.peek() == Some(b'{') && sys.is_none() => {
-                let mut system = System::default();
+            "System" if r.peek() == Some(b'{') && !have_sys => {
+                have_sys = true;
                 let start = r.position();
-                if !system_common(r, &mut system) {
+                if !system_common(r, &mut sys) {
                     // Not the usual layout: read it again, generally, from its `{`.
                     r.rewind(start);
-                    system = System::default();
-                    stream_system(r, 2, Scope::System, &mut system)?;
+                    sys = System::default();
+                    stream_system(r, 2, Scope::System, &mut sys)?;
                 }
                 // System comes first in evtx_dump output: the winlog fields lead the event.
-                emit_system(&system, event);
-                sys = Some(system);
+                emit_system(&sys, event);
             }
             "EventData" if r.peek() == Some(b'{') => {
                 r.object_start(2)?;
@@ -555,7 +557,9 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
             }
         }
     }
-    let Some(mut sys) = sys else { return Ok(false) };
+    if !have_sys {
+        return Ok(false);
+    }
     if let Some(info) = &rendering {
         rendering_info(&mut sys, info);
         // Replaces the numeric task, opcode and level written from System.

@@ -1676,9 +1676,20 @@ mod tests {
     #[derive(Debug, Clone)]
     enum Op {
         Insert(u8, i64),
-        InsertStatic(u8, i64),
         InsertIfAbsent(u8, i64),
+        /// `Event::insert_static`.
+        InsertStatic(u8, i64),
         Remove(u8),
+    }
+
+    /// `op_name(n)` for every `n` as a `StaticName` (leaked once, as a `static` would hold it).
+    fn static_op_name(n: u8) -> &'static StaticName {
+        static NAMES: std::sync::LazyLock<Vec<StaticName>> = std::sync::LazyLock::new(|| {
+            (0..40)
+                .map(|n| StaticName::new(Box::leak(op_name(n).into_boxed_str())))
+                .collect()
+        });
+        &NAMES[usize::from(n)]
     }
 
     fn op() -> impl proptest::strategy::Strategy<Value = Op> {
@@ -1687,8 +1698,8 @@ mod tests {
         // than the 24 bytes a `CompactString` keeps inline.
         prop_oneof![
             4 => (0u8..40, any::<i64>()).prop_map(|(n, v)| Op::Insert(n, v)),
-            2 => (0u8..40, any::<i64>()).prop_map(|(n, v)| Op::InsertStatic(n, v)),
             1 => (0u8..40, any::<i64>()).prop_map(|(n, v)| Op::InsertIfAbsent(n, v)),
+            2 => (0u8..40, any::<i64>()).prop_map(|(n, v)| Op::InsertStatic(n, v)),
             1 => (0u8..40).prop_map(Op::Remove),
         ]
     }
@@ -1701,22 +1712,10 @@ mod tests {
         }
     }
 
-    /// [`op_name`] as a [`StaticName`] (made once per name, as `static_name!` does).
-    fn op_static_name(n: u8) -> &'static StaticName {
-        static NAMES: std::sync::LazyLock<Vec<StaticName>> = std::sync::LazyLock::new(|| {
-            (0..40)
-                .map(|n| StaticName::new(Box::leak(op_name(n).into_boxed_str())))
-                .collect()
-        });
-        &NAMES[usize::from(n)]
-    }
-
     proptest::proptest! {
         /// The hand-made field map against an `IndexMap` model: same values, same order, with
         /// and without a capacity hint (the small index, the move to the large index at the 17th
-        /// name, the large index from the start, its growth), removals shifting indices; names
-        /// set by string and as [`StaticName`]s (`Fields::put_static`'s inline path when the
-        /// large index and the entries have room, the general path otherwise).
+        /// name, the large index from the start, its growth), removals shifting indices.
         #[test]
         fn fields_behave_like_an_index_map(
             ops in proptest::collection::vec(op(), 0..200),
@@ -1731,13 +1730,13 @@ mod tests {
                         event.insert(op_name(n), v);
                         model.insert(op_name(n), v);
                     }
-                    Op::InsertStatic(n, v) => {
-                        event.insert_static(op_static_name(n), v);
-                        model.insert(op_name(n), v);
-                    }
                     Op::InsertIfAbsent(n, v) => {
                         event.insert_if_absent(op_name(n), v);
                         model.entry(op_name(n)).or_insert(v);
+                    }
+                    Op::InsertStatic(n, v) => {
+                        event.insert_static(static_op_name(n), v);
+                        model.insert(op_name(n), v);
                     }
                     Op::Remove(n) => {
                         let got = event.remove(&op_name(n));

@@ -1282,9 +1282,29 @@ impl Fields {
         self.upsert(name, value, |_, slot, value| *slot = value);
     }
 
-    /// [`Fields::put`] of a name whose hash is known.
-    #[inline]
+    /// [`Fields::put`] of a name whose hash is known. A large event with room for one more
+    /// entry in its vector and its index (every Windows event: it asks for 64) is probed and
+    /// appended to here, inlined into the caller; anything else goes through
+    /// [`Fields::put_static_general`] (the same result: [`Fields::upsert_large`]'s probe with
+    /// the growth checks known to pass).
+    #[inline(always)]
     fn put_static(&mut self, name: &StaticName, value: Value) {
+        let len = self.entries.len();
+        if !(self.in_large && len < self.entries.capacity() && 2 * (len + 1) <= self.large.len()) {
+            return self.put_static_general(name, value);
+        }
+        match self.large_find(name.hash, name.name.as_str()) {
+            Ok(index) => self.entries[index].1 = value,
+            Err(pos) => {
+                self.large[pos] = Self::large_slot(name.hash, len);
+                self.entries.push((name.name_copy(), value));
+            }
+        }
+    }
+
+    /// [`Fields::put_static`] where the index is small or would grow.
+    #[inline(never)]
+    fn put_static_general(&mut self, name: &StaticName, value: Value) {
         self.upsert_hashed(name.hash, name.name_copy(), value, |_, slot, value| {
             *slot = value
         });

@@ -560,7 +560,7 @@ fn stream_event<'a>(r: &mut Reader<'a>, event: &mut Event) -> Result<bool, Synta
                             value @ (J::Str(_) | J::Int(_) | J::Float(_) | J::Bool(_) | J::Null),
                         ) if !key.starts_with('#') && key != "Data" => {
                             match super::names::event_data_static(key) {
-                                Some(name) => event.insert_static(name, into_value(value)),
+                                Some(name) => event.insert_static_large(name, into_value(value)),
                                 None => event.insert(data_name(key), into_value(value)),
                             }
                         }
@@ -902,35 +902,35 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
     }
     let put = |event: &mut Event, name: &StaticName, value: &Option<Cow<'_, str>>| {
         if let Some(v) = value {
-            event.insert_static(name, v.as_ref());
+            event.insert_static_large(name, v.as_ref());
         }
     };
     if let Some(channel) = &sys.channel {
-        event.insert_static(static_name!("winlog.channel"), system_value(channel));
+        event.insert_static_large(static_name!("winlog.channel"), system_value(channel));
     }
     if let Some(id) = sys.event_id {
-        event.insert_static(static_name!("winlog.event_id"), id);
+        event.insert_static_large(static_name!("winlog.event_id"), id);
     }
     if let Some(q) = sys.qualifiers {
-        event.insert_static(static_name!("winlog.event_id_qualifiers"), q);
+        event.insert_static_large(static_name!("winlog.event_id_qualifiers"), q);
     }
     if let Some(name) = &sys.provider_name {
-        event.insert_static(static_name!("winlog.provider_name"), system_value(name));
+        event.insert_static_large(static_name!("winlog.provider_name"), system_value(name));
     }
     if let Some(g) = &sys.provider_guid {
         if let Some(braced) = super::names::braced_guid(g) {
-            event.insert_static(
+            event.insert_static_large(
                 static_name!("winlog.provider_guid"),
                 Value::static_str(braced),
             );
         } else if g.starts_with('{') {
-            event.insert_static(static_name!("winlog.provider_guid"), g.as_ref());
+            event.insert_static_large(static_name!("winlog.provider_guid"), g.as_ref());
         } else {
             let mut braced = CompactString::with_capacity(g.len() + 2);
             braced.push('{');
             braced.push_str(g);
             braced.push('}');
-            event.insert_static(static_name!("winlog.provider_guid"), braced);
+            event.insert_static_large(static_name!("winlog.provider_guid"), braced);
         }
     }
     put(
@@ -940,33 +940,33 @@ fn emit_system(sys: &System<'_>, event: &mut Event) {
     );
     put(event, static_name!("winlog.computer_name"), &sys.computer);
     if let Some(r) = sys.record_id {
-        event.insert_static(static_name!("winlog.record_id"), r);
+        event.insert_static_large(static_name!("winlog.record_id"), r);
     }
     if let Some(p) = sys.pid {
-        event.insert_static(static_name!("winlog.process.pid"), p);
+        event.insert_static_large(static_name!("winlog.process.pid"), p);
     }
     if let Some(t) = sys.tid {
-        event.insert_static(static_name!("winlog.process.thread.id"), t);
+        event.insert_static_large(static_name!("winlog.process.thread.id"), t);
     }
     if let Some(t) = &sys.task {
-        event.insert_static(static_name!("winlog.task"), t.clone());
+        event.insert_static_large(static_name!("winlog.task"), t.clone());
     }
     if let Some(o) = &sys.opcode {
-        event.insert_static(static_name!("winlog.opcode"), o.clone());
+        event.insert_static_large(static_name!("winlog.opcode"), o.clone());
     }
     if let Some(names) = &sys.keyword_names {
-        event.insert_static(
+        event.insert_static_large(
             static_name!("winlog.keywords"),
             Value::List(names.clone().into()),
         );
     } else if let Some(names) = sys.keywords.and_then(keyword_list) {
-        event.insert_static(static_name!("winlog.keywords"), names);
+        event.insert_static_large(static_name!("winlog.keywords"), names);
     }
     if let Some(mask) = sys.keywords {
-        event.insert_static(static_name!("winlog.keywords_raw"), hex_mask(mask));
+        event.insert_static_large(static_name!("winlog.keywords_raw"), hex_mask(mask));
     }
     if let Some(v) = sys.version {
-        event.insert_static(static_name!("winlog.version"), v);
+        event.insert_static_large(static_name!("winlog.version"), v);
     }
     put(event, static_name!("winlog.user.identifier"), &sys.user_id);
     put(event, static_name!("winlog.user.name"), &sys.user_name);
@@ -1006,23 +1006,23 @@ fn hex_mask(mask: u64) -> CompactString {
 /// ECS fields and the logsource, after the winlog fields.
 fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>) {
     if let Some(id) = sys.event_id {
-        event.insert_static(static_name!("event.code"), id.to_compact_string());
+        event.insert_static_large(static_name!("event.code"), id.to_compact_string());
     }
     if let Some(p) = &sys.provider_name {
-        event.insert_static(static_name!("event.provider"), system_value(p));
+        event.insert_static_large(static_name!("event.provider"), system_value(p));
     }
-    event.insert_static(
+    event.insert_static_large(
         static_name!("event.kind"),
         Value::Str(CompactString::const_new("event")),
     );
     if let Some(c) = &sys.computer {
-        event.insert_static(static_name!("host.name"), c.as_ref());
+        event.insert_static_large(static_name!("host.name"), c.as_ref());
     }
     match &sys.level_name {
-        Some(level) => event.insert_static(static_name!("log.level"), level.clone()),
+        Some(level) => event.insert_static_large(static_name!("log.level"), level.clone()),
         None => {
             if let Some(level) = sys.level.and_then(level_name) {
-                event.insert_static(
+                event.insert_static_large(
                     static_name!("log.level"),
                     Value::Str(CompactString::const_new(level)),
                 );
@@ -1040,7 +1040,7 @@ fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>
         }
     });
     if let Some(outcome) = audit {
-        event.insert_static(
+        event.insert_static_large(
             static_name!("event.outcome"),
             Value::Str(CompactString::const_new(outcome)),
         );
@@ -1049,12 +1049,12 @@ fn finish(sys: &System<'_>, event: &mut Event, event_type: Option<CompactString>
         event.insert_if_absent(k("message"), m);
     }
     if let Some((module, dataset)) = sys.channel.as_deref().and_then(module_dataset) {
-        event.insert_static(
+        event.insert_static_large(
             static_name!("event.module"),
             Value::Str(CompactString::const_new(module)),
         );
         if let Some(dataset) = dataset {
-            event.insert_static(
+            event.insert_static_large(
                 static_name!("event.dataset"),
                 Value::Str(CompactString::const_new(dataset)),
             );

@@ -439,22 +439,83 @@ impl<'e, 'b> Eval<'e, 'b> {
         }
     }
 
-    /// Element texts of a field, folded: what the prefilter scans. With each text, for a float
-    /// element holding an integer exactly, that integer (numeric equality's exact needle).
+    /// Element texts of a field, folded: what the prefilter scans. With each text, when
+    /// `integers` is set, for a float element holding an integer exactly, that integer (numeric
+    /// equality's exact needle).
     ///
     /// With `raw`, an element whose text is ASCII is handed over as it is, not folded: for ASCII
     /// text folding only lowercases, which a caller matching ASCII letters of either case does
     /// not need (the prefilter's case-insensitive DFAs). Other texts are folded as usual.
-    pub fn folded_texts(&mut self, id: u32, raw: bool, out: &mut dyn FnMut(&str, Option<i64>)) {
+    pub fn folded_texts(
+        &mut self,
+        id: u32,
+        raw: bool,
+        integers: bool,
+        out: &mut dyn FnMut(&str, Option<i64>),
+    ) {
         let slot = self.resolve(id);
-        self.folded_range(slot.start as usize, slot.end as usize, raw, out);
+        self.folded_range(slot.start as usize, slot.end as usize, raw, integers, out);
     }
 
-    /// Folded texts of every string value (keyword search); `raw` as in
+    /// Folded texts of every string value (keyword search); `raw` and `integers` as in
     /// [`folded_texts`](Self::folded_texts).
-    pub fn folded_keywords(&mut self, raw: bool, out: &mut dyn FnMut(&str, Option<i64>)) {
+    pub fn folded_keywords(
+        &mut self,
+        raw: bool,
+        integers: bool,
+        out: &mut dyn FnMut(&str, Option<i64>),
+    ) {
         let (start, end) = self.keywords();
-        self.folded_range(start as usize, end as usize, raw, out);
+        self.folded_range(start as usize, end as usize, raw, integers, out);
+    }
+
+    /// Keyword search's strings for a caller that takes ASCII texts unfolded (`raw` of
+    /// [`folded_keywords`](Self::folded_keywords)), read straight from the event: the strings
+    /// [`keywords`](Self::keywords) lists, without listing them as elements (only the
+    /// evaluation of keyword rules needs those, and few events reach it). An ASCII string is
+    /// handed over as it is, any other folded into the arena first.
+    pub fn raw_keywords(&mut self, mut out: impl FnMut(&str)) {
+        if let Some((start, end)) = self.keywords {
+            self.folded_range(start as usize, end as usize, true, false, &mut |t, _| out(t));
+            return;
+        }
+        /// Whether it saw a string.
+        fn walk(value: &Value, f: &mut impl FnMut(&str)) -> bool {
+            match value {
+                Value::Str(s) => {
+                    f(s);
+                    true
+                }
+                Value::List(items) => items.iter().fold(false, |any, v| walk(v, f) | any),
+                Value::Object(map) => map.values().fold(false, |any, v| walk(v, f) | any),
+                _ => false,
+            }
+        }
+        let arena = &mut *self.arena;
+        let mut visit = |s: &str| {
+            if s.is_ascii() {
+                out(s);
+            } else {
+                let start = arena.len();
+                fold_into(s, arena);
+                out(arena.get(start..).unwrap_or_default());
+            }
+        };
+        // As in `keywords`: `event.original` only when the event holds no other string.
+        let mut original = None;
+        let mut any = false;
+        for (name, value) in self.event.fields() {
+            if name == crate::event::ORIGINAL {
+                original = Some(value);
+            } else {
+                any |= walk(value, &mut visit);
+            }
+        }
+        if let Some(value) = original
+            && !any
+        {
+            walk(value, &mut visit);
+        }
     }
 
     fn folded_range(
@@ -462,20 +523,28 @@ impl<'e, 'b> Eval<'e, 'b> {
         start: usize,
         end: usize,
         raw: bool,
+        integers: bool,
         out: &mut dyn FnMut(&str, Option<i64>),
     ) {
         for e in start..end {
             let integer = match self.elems[e].value {
                 ElemValue::Value(Value::Float(f))
-                    if f.fract() == 0.0 && f.abs() < (1u64 << 53) as f64 =>
+                    if integers && f.fract() == 0.0 && f.abs() < (1u64 << 53) as f64 =>
                 {
                     Some(*f as i64)
                 }
                 _ => None,
             };
             if raw {
-                self.ensure_text(e);
-                if let Some(text) = self.get(self.elems[e].text)
+                // Keyword elements and strings already read have their text set.
+                let text = match self.elems[e].text {
+                    Text::Borrowed(s) => Some(s),
+                    _ => {
+                        self.ensure_text(e);
+                        self.get(self.elems[e].text)
+                    }
+                };
+                if let Some(text) = text
                     && text.is_ascii()
                 {
                     out(text, integer);

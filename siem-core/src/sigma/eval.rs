@@ -128,59 +128,15 @@ impl<'e, 'b> Eval<'e, 'b> {
     fn resolve_afresh(&mut self, id: u32, slot: Slot) -> Slot {
         let start = self.elems.len() as u32;
         let name = self.fields.names[id as usize].as_str();
-        let mut present = false;
-        let mut null = false;
         let mut hint = slot.hint;
         let hash = self.fields.hashes[id as usize];
-        match self.event.get_hinted_hashed(name, hash, &mut hint) {
+        let (present, null) = match self.event.get_hinted_hashed(name, hash, &mut hint) {
             Some(value) => {
-                present = true;
-                null = value.is_null();
                 push_flat(&mut self.elems, value);
+                (true, value.is_null())
             }
-            None => {
-                let event = self.event;
-                // Only a list holding objects can lead to a field (`threat.enrichments` ->
-                // `threat.enrichments.indicator.ip`); lists of strings (`event.category`) are
-                // in nearly every event and lead nowhere, so they do not make every missing
-                // field's name be searched for dots.
-                let lists = *self.lists.get_or_insert_with(|| {
-                    event.fields().any(|(_, v)| {
-                        matches!(v, Value::List(items)
-                            if items.iter().any(|i| matches!(i, Value::Object(_))))
-                    })
-                });
-                let splits = if lists {
-                    Some(name.match_indices('.'))
-                } else {
-                    None
-                };
-                for (split, _) in splits.into_iter().flatten() {
-                    if let Some(Value::List(items)) = self.event.get(&name[..split]) {
-                        for item in items.iter() {
-                            if let Value::Object(map) = item
-                                && let Some(value) = map.get(&name[split + 1..])
-                            {
-                                present = true;
-                                null |= value.is_null();
-                                push_flat(&mut self.elems, value);
-                            }
-                        }
-                    }
-                }
-                if !present
-                    && name == TIMESTAMP_FIELD
-                    && let Some(ts) = self.event.timestamp
-                {
-                    present = true;
-                    self.elems.push(Elem {
-                        value: ElemValue::Timestamp(ts),
-                        text: Text::Unset,
-                        folded: Text::Unset,
-                    });
-                }
-            }
-        }
+            None => self.resolve_missing(name),
+        };
         let slot = Slot {
             generation: self.generation,
             start,
@@ -191,6 +147,54 @@ impl<'e, 'b> Eval<'e, 'b> {
         };
         self.slots[id as usize] = slot;
         slot
+    }
+
+    /// A field the event does not hold by its name: through lists of objects
+    /// (`threat.enrichments.indicator.ip`), or the event's timestamp for [`TIMESTAMP_FIELD`].
+    /// Pushes the elements found; returns whether the field is present and whether it is null.
+    /// Out of line, so the common path of `resolve_afresh` keeps a small frame.
+    #[inline(never)]
+    fn resolve_missing(&mut self, name: &str) -> (bool, bool) {
+        let mut present = false;
+        let mut null = false;
+        let event = self.event;
+        // Only a list holding objects can lead to a field (`threat.enrichments` ->
+        // `threat.enrichments.indicator.ip`); lists of strings (`event.category`) are in nearly
+        // every event and lead nowhere, so they do not make every missing field's name be
+        // searched for dots.
+        let lists = *self.lists.get_or_insert_with(|| {
+            event.fields().any(|(_, v)| {
+                matches!(v, Value::List(items)
+                    if items.iter().any(|i| matches!(i, Value::Object(_))))
+            })
+        });
+        if lists {
+            for (split, _) in name.match_indices('.') {
+                if let Some(Value::List(items)) = event.get(&name[..split]) {
+                    for item in items.iter() {
+                        if let Value::Object(map) = item
+                            && let Some(value) = map.get(&name[split + 1..])
+                        {
+                            present = true;
+                            null |= value.is_null();
+                            push_flat(&mut self.elems, value);
+                        }
+                    }
+                }
+            }
+        }
+        if !present
+            && name == TIMESTAMP_FIELD
+            && let Some(ts) = event.timestamp
+        {
+            present = true;
+            self.elems.push(Elem {
+                value: ElemValue::Timestamp(ts),
+                text: Text::Unset,
+                folded: Text::Unset,
+            });
+        }
+        (present, null)
     }
 
     /// Every string value of the event (keyword search), resolved once per event.

@@ -480,7 +480,9 @@ impl<'e, 'b> Eval<'e, 'b> {
     /// handed over as it is, any other folded into the arena first.
     pub fn raw_keywords(&mut self, mut out: impl FnMut(&str)) {
         if let Some((start, end)) = self.keywords {
-            self.folded_range(start as usize, end as usize, true, false, &mut |t, _| out(t));
+            self.folded_range(start as usize, end as usize, true, false, &mut |t, _| {
+                out(t)
+            });
             return;
         }
         /// Whether it saw a string.

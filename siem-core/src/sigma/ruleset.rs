@@ -786,6 +786,27 @@ fn scan(
             mark(found, candidates);
         }
     }
+    // Keywords scanned unfolded (no exact or basename needles, by `raw`): a loop of their own
+    // over the event's strings, without the general per-value lookups.
+    if raw
+        && matches!(index.target, NeedTarget::Keywords)
+        && let Some(automaton) = automaton
+    {
+        let min_len = index.min_len;
+        eval.raw_keywords(|text| {
+            let b = text.as_bytes();
+            if b.len() >= min_len {
+                bytes += b.len();
+                automaton.for_each_overlapping(b, |p| {
+                    if seen[p / 64] & (1 << (p % 64)) == 0 {
+                        seen[p / 64] |= 1 << (p % 64);
+                        mark(&index.needle_clauses[p], candidates);
+                    }
+                });
+            }
+        });
+        return bytes;
+    }
     let integers = !index.exact.is_empty();
     let mut visit = |text: &str, integer: Option<i64>| {
         let b = text.as_bytes();

@@ -449,7 +449,8 @@ impl<'e, 'b> Eval<'e, 'b> {
     ///
     /// With `raw`, an element whose text is ASCII is handed over as it is, not folded: for ASCII
     /// text folding only lowercases, which a caller matching ASCII letters of either case does
-    /// not need (the prefilter's case-insensitive DFAs). Other texts are folded as usual.
+    /// not need (the prefilter's case-insensitive DFAs). Other texts are folded as usual. (The
+    /// prefilter's unfolded scans use [`raw_texts`](Self::raw_texts).)
     pub fn folded_texts(
         &mut self,
         id: u32,
@@ -462,7 +463,8 @@ impl<'e, 'b> Eval<'e, 'b> {
     }
 
     /// Folded texts of every string value (keyword search); `raw` and `integers` as in
-    /// [`folded_texts`](Self::folded_texts).
+    /// [`folded_texts`](Self::folded_texts). (The prefilter's unfolded keyword scans use
+    /// [`raw_keywords`](Self::raw_keywords).)
     pub fn folded_keywords(
         &mut self,
         raw: bool,
@@ -471,6 +473,26 @@ impl<'e, 'b> Eval<'e, 'b> {
     ) {
         let (start, end) = self.keywords();
         self.folded_range(start as usize, end as usize, raw, integers, out);
+    }
+
+    /// A field's element texts for a caller that takes ASCII texts unfolded (`raw` of
+    /// [`folded_texts`](Self::folded_texts), without the integers): an ASCII text as it is,
+    /// any other folded. Generic over `out`, for the prefilter's substring-only fields.
+    pub fn raw_texts(&mut self, id: u32, mut out: impl FnMut(&str)) {
+        let slot = self.resolve(id);
+        for e in slot.start as usize..slot.end as usize {
+            self.ensure_text(e);
+            if let Some(text) = self.get(self.elems[e].text)
+                && text.is_ascii()
+            {
+                out(text);
+                continue;
+            }
+            self.ensure_folded(e);
+            if let Some(t) = self.get(self.elems[e].folded) {
+                out(t);
+            }
+        }
     }
 
     /// Keyword search's strings for a caller that takes ASCII texts unfolded (`raw` of
@@ -524,6 +546,9 @@ impl<'e, 'b> Eval<'e, 'b> {
         }
     }
 
+    /// The texts of elements `start..end`, folded; with `raw`, an element whose text is ASCII
+    /// as it is (for ASCII text folding only lowercases, which the prefilter's
+    /// case-insensitive DFAs do not need). With `integers`, a float element's integer form.
     fn folded_range(
         &mut self,
         start: usize,

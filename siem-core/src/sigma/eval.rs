@@ -128,59 +128,15 @@ impl<'e, 'b> Eval<'e, 'b> {
     fn resolve_afresh(&mut self, id: u32, slot: Slot) -> Slot {
         let start = self.elems.len() as u32;
         let name = self.fields.names[id as usize].as_str();
-        let mut present = false;
-        let mut null = false;
         let mut hint = slot.hint;
         let hash = self.fields.hashes[id as usize];
-        match self.event.get_hinted_hashed(name, hash, &mut hint) {
+        let (present, null) = match self.event.get_hinted_hashed(name, hash, &mut hint) {
             Some(value) => {
-                present = true;
-                null = value.is_null();
                 push_flat(&mut self.elems, value);
+                (true, value.is_null())
             }
-            None => {
-                let event = self.event;
-                // Only a list holding objects can lead to a field (`threat.enrichments` ->
-                // `threat.enrichments.indicator.ip`); lists of strings (`event.category`) are
-                // in nearly every event and lead nowhere, so they do not make every missing
-                // field's name be searched for dots.
-                let lists = *self.lists.get_or_insert_with(|| {
-                    event.fields().any(|(_, v)| {
-                        matches!(v, Value::List(items)
-                            if items.iter().any(|i| matches!(i, Value::Object(_))))
-                    })
-                });
-                let splits = if lists {
-                    Some(name.match_indices('.'))
-                } else {
-                    None
-                };
-                for (split, _) in splits.into_iter().flatten() {
-                    if let Some(Value::List(items)) = self.event.get(&name[..split]) {
-                        for item in items.iter() {
-                            if let Value::Object(map) = item
-                                && let Some(value) = map.get(&name[split + 1..])
-                            {
-                                present = true;
-                                null |= value.is_null();
-                                push_flat(&mut self.elems, value);
-                            }
-                        }
-                    }
-                }
-                if !present
-                    && name == TIMESTAMP_FIELD
-                    && let Some(ts) = self.event.timestamp
-                {
-                    present = true;
-                    self.elems.push(Elem {
-                        value: ElemValue::Timestamp(ts),
-                        text: Text::Unset,
-                        folded: Text::Unset,
-                    });
-                }
-            }
-        }
+            None => self.resolve_missing(name),
+        };
         let slot = Slot {
             generation: self.generation,
             start,
@@ -191,6 +147,54 @@ impl<'e, 'b> Eval<'e, 'b> {
         };
         self.slots[id as usize] = slot;
         slot
+    }
+
+    /// A field the event does not hold by its name: through lists of objects
+    /// (`threat.enrichments.indicator.ip`), or the event's timestamp for [`TIMESTAMP_FIELD`].
+    /// Pushes the elements found; returns whether the field is present and whether it is null.
+    /// Out of line, so the common path of `resolve_afresh` keeps a small frame.
+    #[inline(never)]
+    fn resolve_missing(&mut self, name: &str) -> (bool, bool) {
+        let mut present = false;
+        let mut null = false;
+        let event = self.event;
+        // Only a list holding objects can lead to a field (`threat.enrichments` ->
+        // `threat.enrichments.indicator.ip`); lists of strings (`event.category`) are in nearly
+        // every event and lead nowhere, so they do not make every missing field's name be
+        // searched for dots.
+        let lists = *self.lists.get_or_insert_with(|| {
+            event.fields().any(|(_, v)| {
+                matches!(v, Value::List(items)
+                    if items.iter().any(|i| matches!(i, Value::Object(_))))
+            })
+        });
+        if lists {
+            for (split, _) in name.match_indices('.') {
+                if let Some(Value::List(items)) = event.get(&name[..split]) {
+                    for item in items.iter() {
+                        if let Value::Object(map) = item
+                            && let Some(value) = map.get(&name[split + 1..])
+                        {
+                            present = true;
+                            null |= value.is_null();
+                            push_flat(&mut self.elems, value);
+                        }
+                    }
+                }
+            }
+        }
+        if !present
+            && name == TIMESTAMP_FIELD
+            && let Some(ts) = event.timestamp
+        {
+            present = true;
+            self.elems.push(Elem {
+                value: ElemValue::Timestamp(ts),
+                text: Text::Unset,
+                folded: Text::Unset,
+            });
+        }
+        (present, null)
     }
 
     /// Every string value of the event (keyword search), resolved once per event.
@@ -439,43 +443,139 @@ impl<'e, 'b> Eval<'e, 'b> {
         }
     }
 
-    /// Element texts of a field, folded: what the prefilter scans. With each text, for a float
-    /// element holding an integer exactly, that integer (numeric equality's exact needle).
+    /// Element texts of a field, folded: what the prefilter scans. With each text, when
+    /// `integers` is set, for a float element holding an integer exactly, that integer (numeric
+    /// equality's exact needle).
     ///
     /// With `raw`, an element whose text is ASCII is handed over as it is, not folded: for ASCII
     /// text folding only lowercases, which a caller matching ASCII letters of either case does
-    /// not need (the prefilter's case-insensitive DFAs). Other texts are folded as usual.
-    pub fn folded_texts(&mut self, id: u32, raw: bool, out: &mut dyn FnMut(&str, Option<i64>)) {
+    /// not need (the prefilter's case-insensitive DFAs). Other texts are folded as usual. (The
+    /// prefilter's unfolded scans use [`raw_texts`](Self::raw_texts).)
+    pub fn folded_texts(
+        &mut self,
+        id: u32,
+        raw: bool,
+        integers: bool,
+        out: &mut dyn FnMut(&str, Option<i64>),
+    ) {
         let slot = self.resolve(id);
-        self.folded_range(slot.start as usize, slot.end as usize, raw, out);
+        self.folded_range(slot.start as usize, slot.end as usize, raw, integers, out);
     }
 
-    /// Folded texts of every string value (keyword search); `raw` as in
-    /// [`folded_texts`](Self::folded_texts).
-    pub fn folded_keywords(&mut self, raw: bool, out: &mut dyn FnMut(&str, Option<i64>)) {
+    /// Folded texts of every string value (keyword search); `raw` and `integers` as in
+    /// [`folded_texts`](Self::folded_texts). (The prefilter's unfolded keyword scans use
+    /// [`raw_keywords`](Self::raw_keywords).)
+    pub fn folded_keywords(
+        &mut self,
+        raw: bool,
+        integers: bool,
+        out: &mut dyn FnMut(&str, Option<i64>),
+    ) {
         let (start, end) = self.keywords();
-        self.folded_range(start as usize, end as usize, raw, out);
+        self.folded_range(start as usize, end as usize, raw, integers, out);
     }
 
+    /// A field's element texts for a caller that takes ASCII texts unfolded (`raw` of
+    /// [`folded_texts`](Self::folded_texts), without the integers): an ASCII text as it is,
+    /// any other folded. Generic over `out`, for the prefilter's substring-only fields.
+    pub fn raw_texts(&mut self, id: u32, mut out: impl FnMut(&str)) {
+        let slot = self.resolve(id);
+        for e in slot.start as usize..slot.end as usize {
+            self.ensure_text(e);
+            if let Some(text) = self.get(self.elems[e].text)
+                && text.is_ascii()
+            {
+                out(text);
+                continue;
+            }
+            self.ensure_folded(e);
+            if let Some(t) = self.get(self.elems[e].folded) {
+                out(t);
+            }
+        }
+    }
+
+    /// Keyword search's strings for a caller that takes ASCII texts unfolded (`raw` of
+    /// [`folded_keywords`](Self::folded_keywords)), read straight from the event: the strings
+    /// [`keywords`](Self::keywords) lists, without listing them as elements (only the
+    /// evaluation of keyword rules needs those, and few events reach it). An ASCII string is
+    /// handed over as it is, any other folded into the arena first.
+    pub fn raw_keywords(&mut self, mut out: impl FnMut(&str)) {
+        if let Some((start, end)) = self.keywords {
+            self.folded_range(start as usize, end as usize, true, false, &mut |t, _| {
+                out(t)
+            });
+            return;
+        }
+        /// Whether it saw a string.
+        fn walk(value: &Value, f: &mut impl FnMut(&str)) -> bool {
+            match value {
+                Value::Str(s) => {
+                    f(s);
+                    true
+                }
+                Value::List(items) => items.iter().fold(false, |any, v| walk(v, f) | any),
+                Value::Object(map) => map.values().fold(false, |any, v| walk(v, f) | any),
+                _ => false,
+            }
+        }
+        let arena = &mut *self.arena;
+        let mut visit = |s: &str| {
+            if s.is_ascii() {
+                out(s);
+            } else {
+                let start = arena.len();
+                fold_into(s, arena);
+                out(arena.get(start..).unwrap_or_default());
+            }
+        };
+        // As in `keywords`: `event.original` only when the event holds no other string.
+        let mut original = None;
+        let mut any = false;
+        for (name, value) in self.event.fields() {
+            if name == crate::event::ORIGINAL {
+                original = Some(value);
+            } else {
+                any |= walk(value, &mut visit);
+            }
+        }
+        if let Some(value) = original
+            && !any
+        {
+            walk(value, &mut visit);
+        }
+    }
+
+    /// The texts of elements `start..end`, folded; with `raw`, an element whose text is ASCII
+    /// as it is (for ASCII text folding only lowercases, which the prefilter's
+    /// case-insensitive DFAs do not need). With `integers`, a float element's integer form.
     fn folded_range(
         &mut self,
         start: usize,
         end: usize,
         raw: bool,
+        integers: bool,
         out: &mut dyn FnMut(&str, Option<i64>),
     ) {
         for e in start..end {
             let integer = match self.elems[e].value {
                 ElemValue::Value(Value::Float(f))
-                    if f.fract() == 0.0 && f.abs() < (1u64 << 53) as f64 =>
+                    if integers && f.fract() == 0.0 && f.abs() < (1u64 << 53) as f64 =>
                 {
                     Some(*f as i64)
                 }
                 _ => None,
             };
             if raw {
-                self.ensure_text(e);
-                if let Some(text) = self.get(self.elems[e].text)
+                // Keyword elements and strings already read have their text set.
+                let text = match self.elems[e].text {
+                    Text::Borrowed(s) => Some(s),
+                    _ => {
+                        self.ensure_text(e);
+                        self.get(self.elems[e].text)
+                    }
+                };
+                if let Some(text) = text
                     && text.is_ascii()
                 {
                     out(text, integer);

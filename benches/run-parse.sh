@@ -61,7 +61,7 @@ section_correlate() {
     criterion_rows correlate "updates/s per core" | parse_emit
     (cd "$PARSE_ROOT" && cargo bench -q -p siem-benches --bench correlate -- --list 2>&1) |
         sed -n -e 's/^event_count gte 5: .*, \([0-9.]*\) bytes\/group allocated.*/| event_count bytes per group (1M groups) | \1 | bytes | `cargo bench -p siem-benches --bench correlate` |/p' \
-            -e 's/^engine defaults: .*, \([0-9.]*\) bytes\/group allocated.*/| the same through the `Engine` with its defaults, one detection per group (its event kept as the alert sample; up to 5 per group) | \1 | bytes | `cargo bench -p siem-benches --bench correlate` |/p' |
+            -e 's/^engine defaults: .*, \([0-9.]*\) bytes\/group allocated.*/| the same through the `Engine` with its defaults, one detection per group (sampled events included, within the default 64 MiB budget of sampled bytes) | \1 | bytes | `cargo bench -p siem-benches --bench correlate` |/p' |
         parse_emit
 }
 

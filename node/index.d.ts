@@ -206,6 +206,11 @@ export interface CorrelatorOptions {
   maxPending?: number
   /** How many of a window's newest events a correlation alert carries. Default 5. */
   sampleEvents?: number
+  /**
+   * Most bytes of sampled events held at once, over all groups; the oldest samples go first
+   * beyond. Default 64 MiB.
+   */
+  maxSampleBytes?: number
   /** Most values one group keeps. Default 10,000. */
   maxValuesPerGroup?: number
   /**
@@ -243,6 +248,10 @@ export interface CorrelatorStats {
   groupsEvicted: number
   /** Values dropped or only counted at the per-group cap. */
   valuesDropped: number
+  /** Sampled events dropped (oldest first) to stay within `maxSampleBytes`. */
+  samplesEvicted: number
+  /** Bytes of sampled events held now. */
+  sampleBytes: number
   /** Groups held now. */
   groupsLive: number
   /** Detections waiting for reordering now. */

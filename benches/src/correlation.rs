@@ -288,6 +288,14 @@ correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], t
 pub fn engine() -> Engine {
     let mut builder = Engine::builder();
     builder.rules_yaml(ENGINE_RULES, Some("bench.yml"));
+    // The cap on groups is for all eight shards together, an eighth each: a million live
+    // groups spread by a hash fill some shares past 125,000, so the cap is set with room.
+    // Everything else is the engine's default (lateness, samples and their byte budget).
+    builder.correlator(CorrelatorConfig {
+        max_groups: 1_200_000,
+        lateness: siem_core::engine::DEFAULT_LATENESS,
+        ..CorrelatorConfig::default()
+    });
     let (engine, errors) = builder.build();
     assert!(errors.is_empty(), "{errors:?}");
     engine

@@ -499,6 +499,18 @@ describe('state', () => {
     assert.throws(() => fresh.restore('{"shards": 3}'), /unreadable engine snapshot/)
   })
 
+  test('sampled events stay within maxSampleBytes', () => {
+    const engine = new Engine({ rules: [exampleRules('ssh_bruteforce.yml')], lateness: 0, correlator: { maxSampleBytes: 0 } })
+    const alerts = engine.processBatch([0, 1, 2, 3, 4, 5].map(failure)).concat(engine.flush())
+    const correlations = alerts.filter((a) => a.kind === 'correlation')
+    assert.equal(correlations.length, 1)
+    assert.deepStrictEqual(correlations[0].events, [])
+    const { correlator } = engine.stats()
+    assert.ok(correlator.samplesEvicted >= 5, JSON.stringify(correlator))
+    assert.equal(correlator.sampleBytes, 0)
+    assert.throws(() => new Engine({ correlator: { maxSampleBytes: -1 } }), /maxSampleBytes must be a non-negative number/)
+  })
+
   test('detections wait out the lateness until tick', () => {
     const engine = new Engine({ rules: [exampleRules('ssh_bruteforce.yml')] })
     const now = Date.now()

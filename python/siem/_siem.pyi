@@ -150,7 +150,8 @@ class Engine:
         routing: Whether events see only the rules whose logsource they fit (default).
         correlator: Limits of the correlation state, by the names of Rust's
             ``CorrelatorConfig``: ``lateness`` (seconds, default 2), ``max_groups``,
-            ``max_pending``, ``sample_events``, ``max_values_per_group``, ``max_clock_skew``.
+            ``max_pending``, ``sample_events``, ``max_sample_bytes`` (default 64 MiB, over
+            all groups), ``max_values_per_group``, ``max_clock_skew``.
         policy: The alert lifecycle, by the names of Rust's ``PolicyConfig``:
             ``suppress_repeats`` and ``cooldown`` (seconds), ``max_alerts_per_hour``,
             ``detection_group_fields``, ``clock`` (``"alert_time"`` or ``"arrival"``),

@@ -616,6 +616,20 @@ def test_correlations_wait_for_the_lateness_and_tick_releases_them():
     assert engine.flush() == []
 
 
+def test_sampled_events_stay_within_max_sample_bytes():
+    rules = [FAILED_LOGIN, BRUTE_FORCE]
+    bounded = siem.Engine(rules=rules, correlator={"lateness": 0, "max_sample_bytes": 0})
+    alerts = []
+    for i in range(6):
+        alerts += bounded.process(failure("198.51.100.11", "root", i))
+    (corr,) = [a for a in alerts if a.kind == "correlation"]
+    assert corr.events == []  # no sample fits in a budget of 0 bytes
+    stats = bounded.stats()["correlator"]
+    assert stats["samples_evicted"] >= 5 and stats["sample_bytes"] == 0
+    with pytest.raises(siem.SiemError, match="max_sample_bytes"):
+        siem.Engine(rules=rules, correlator={"max_sample_bytes": -1})
+
+
 def test_snapshot_and_restore_carry_open_windows_across_engines():
     rules = [FAILED_LOGIN, BRUTE_FORCE]
     before = siem.Engine(rules=rules, correlator={"lateness": 0})

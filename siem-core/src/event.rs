@@ -644,6 +644,62 @@ impl Event {
         self.fields.is_empty()
     }
 
+    /// The memory the event holds: its own size plus what it allocated (the field table and
+    /// index at their capacities, names and strings longer than the 24 bytes kept inline,
+    /// lists and list objects). An estimate of what keeping the event costs, not an exact
+    /// count of the allocator's bytes. Walks every field once: about 10 instructions per field.
+    ///
+    /// ```
+    /// use siem_core::Event;
+    /// let mut event = Event::new();
+    /// let empty = event.heap_bytes();
+    /// event.insert("message", "a message longer than the twenty-four bytes kept inline");
+    /// assert!(event.heap_bytes() > empty + 50);
+    /// ```
+    pub fn heap_bytes(&self) -> usize {
+        fn text(s: &CompactString) -> usize {
+            if s.is_heap_allocated() {
+                s.capacity()
+            } else {
+                0
+            }
+        }
+        fn value(v: &Value) -> usize {
+            match v {
+                Value::Str(s) => text(s),
+                Value::List(Cow::Owned(items)) => {
+                    items.capacity() * std::mem::size_of::<Value>()
+                        + items.iter().map(value).sum::<usize>()
+                }
+                Value::Object(map) => {
+                    std::mem::size_of::<FieldMap>()
+                        + map.capacity() * (std::mem::size_of::<(CompactString, Value)>() + 2 * 8)
+                        + map.iter().map(|(k, v)| text(k) + value(v)).sum::<usize>()
+                }
+                _ => 0,
+            }
+        }
+        let logsource = [
+            &self.logsource.product,
+            &self.logsource.category,
+            &self.logsource.service,
+        ]
+        .into_iter()
+        .flatten()
+        .map(text)
+        .sum::<usize>();
+        let fields = &self.fields;
+        std::mem::size_of::<Event>()
+            + logsource
+            + fields.entries.capacity() * std::mem::size_of::<(CompactString, Value)>()
+            + fields.large.capacity() * std::mem::size_of::<u64>()
+            + fields
+                .entries
+                .iter()
+                .map(|(k, v)| text(k) + value(v))
+                .sum::<usize>()
+    }
+
     /// Calls `f` with every string value of the event, including those inside lists and
     /// list objects. Stops early when `f` returns `true`,
     /// and returns whether it did.

@@ -732,6 +732,49 @@ proptest! {
         prop_assert_eq!(sorted(&alerts), sorted(&whole));
     }
 
+    /// A byte budget on samples changes which events an alert carries, never whether or when
+    /// it fires: each alert equals the unbounded correlator's but for its `events`, which are
+    /// the newest of the unbounded alert's (samples go oldest first); the bytes held never
+    /// exceed the budget; every sample dropped is counted.
+    #[test]
+    fn sample_budget_keeps_the_newest_samples(
+        specs in specs(),
+        inputs in inputs(),
+        samples in 1usize..=4,
+        events_of_budget in prop::sample::select(vec![0usize, 1, 2, 3, 7]),
+    ) {
+        let (set, _) = build(&specs);
+        let events: Vec<Event> = inputs.iter().enumerate().map(|(i, x)| to_event(i, x)).collect();
+        let largest = events.iter().map(Event::heap_bytes).max().unwrap_or(0);
+        let budget = events_of_budget * largest;
+        let mut free = Correlator::new(set.clone(), config(0, samples));
+        let mut bounded = Correlator::new(set.clone(), CorrelatorConfig {
+            max_sample_bytes: budget,
+            ..config(0, samples)
+        });
+        let without_events = |a: &Alert| Alert { events: Vec::new(), ..a.clone() }.to_json();
+        let mut evicted_somewhere = false;
+        for (i, (input, event)) in inputs.iter().zip(&events).enumerate() {
+            let Some(rule) = set.base_rule(input.base) else { continue };
+            let d = Detection::new(rule, event, arrival(i));
+            let want = free.process(&d);
+            let got = bounded.process(&d);
+            prop_assert_eq!(want.len(), got.len());
+            for (w, g) in want.iter().zip(&got) {
+                prop_assert_eq!(without_events(w), without_events(g));
+                prop_assert!(g.events.len() <= w.events.len());
+                prop_assert_eq!(&w.events[w.events.len() - g.events.len()..], &g.events[..]);
+                evicted_somewhere |= g.events.len() < w.events.len();
+            }
+            let stats = bounded.stats();
+            prop_assert!(stats.sample_bytes as usize <= budget, "{} > {budget}", stats.sample_bytes);
+            prop_assert_eq!(free.stats().samples_evicted, 0);
+            if evicted_somewhere {
+                prop_assert!(stats.samples_evicted > 0);
+            }
+        }
+    }
+
     /// The same through `SharedCorrelator`, which routes each detection only to the shards
     /// owning its groups (a shard that owns all of them skips its own ownership check). Each
     /// shard keeps its own clock, so a detection one correlator finds late may be on time in

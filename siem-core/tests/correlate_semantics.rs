@@ -434,6 +434,80 @@ fn a_flood_of_distinct_keys_stays_under_the_cap() {
     );
 }
 
+/// The caps of a `SharedCorrelator`'s configuration are for all its shards together.
+#[test]
+fn a_shared_correlator_shares_its_caps_between_shards() {
+    let (set, [r0, ..]) = rules(
+        "  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gte: 5}\n",
+    );
+    let cap = 1_000;
+    let shared = SharedCorrelator::new(
+        set,
+        CorrelatorConfig {
+            max_groups: cap,
+            max_sample_bytes: 64 << 10,
+            ..CorrelatorConfig::default()
+        },
+        8,
+    );
+    for i in 0..20_000u32 {
+        let e = ip(0, &format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255));
+        shared.process(&Detection::new(r0, &e, at(0)));
+    }
+    let stats = shared.stats();
+    // Each shard holds its eighth, rounded up: 125.
+    assert_eq!(stats.groups_live, cap as u64, "{stats:?}");
+    assert!(stats.sample_bytes <= 64 << 10, "{stats:?}");
+}
+
+/// Sampled events hold the input's bytes: a flood of large events stays within
+/// `max_sample_bytes`, the oldest samples go first, and the group under attack still gets its
+/// newest events into its alert.
+#[test]
+fn sampled_events_stay_within_their_byte_budget() {
+    let (set, [r0, ..]) = rules(
+        "  type: event_count\n  rules: [r0]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gte: 5}\n",
+    );
+    let padding = "x".repeat(2_000);
+    let big = |t: i64, addr: &str| {
+        let mut e = ip(t, addr);
+        e.insert("message", padding.as_str());
+        e
+    };
+    let budget = 256 << 10;
+    let mut c = Correlator::new(
+        set,
+        CorrelatorConfig {
+            max_sample_bytes: budget,
+            ..CorrelatorConfig::default()
+        },
+    );
+    let mut alerts = Vec::new();
+    let mut most = 0;
+    for i in 0..20_000u32 {
+        let t = i64::from(i / 10);
+        let e = big(t, &format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255));
+        alerts.extend(c.process(&Detection::new(r0, &e, at(t))));
+        if i >= 19_995 {
+            alerts.extend(c.process(&Detection::new(r0, &big(t, "203.0.113.66"), at(t))));
+        }
+        most = most.max(c.stats().sample_bytes);
+    }
+    let stats = c.stats();
+    assert!(most <= budget as u64, "{most} > {budget}");
+    assert!(most > budget as u64 / 2, "the budget is used: {most}");
+    // 20,000 samples of over 2 KB each through a 256 KiB budget: nearly all dropped.
+    assert!(stats.samples_evicted > 19_000, "{stats:?}");
+    // State apart from samples stays small: the budget's queue is compacted.
+    assert!(c.state_bytes() < 8 << 20, "{}", c.state_bytes());
+    let attacker: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.group[0].1.to_text() == "203.0.113.66")
+        .collect();
+    assert_eq!(attacker.len(), 1);
+    assert_eq!(attacker[0].events.len(), 5, "its newest samples survived");
+}
+
 #[test]
 fn groups_expire_when_their_events_leave_the_timespan() {
     let (set, [r0, ..]) = rules(

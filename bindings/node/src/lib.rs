@@ -764,6 +764,8 @@ impl Engine {
                 groups_expired: c.groups_expired as f64,
                 groups_evicted: c.groups_evicted as f64,
                 values_dropped: c.values_dropped as f64,
+                samples_evicted: c.samples_evicted as f64,
+                sample_bytes: c.sample_bytes as f64,
                 groups_live: c.groups_live as f64,
                 pending: c.pending as f64,
             },
@@ -852,6 +854,10 @@ pub struct CorrelatorStats {
     pub groups_evicted: f64,
     /// Values dropped or only counted at the per-group cap.
     pub values_dropped: f64,
+    /// Sampled events dropped (oldest first) to stay within `maxSampleBytes`.
+    pub samples_evicted: f64,
+    /// Bytes of sampled events held now.
+    pub sample_bytes: f64,
     /// Groups held now.
     pub groups_live: f64,
     /// Detections waiting for reordering now.

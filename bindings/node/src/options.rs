@@ -59,6 +59,9 @@ pub struct CorrelatorOptions {
     pub max_pending: Option<u32>,
     /// How many of a window's newest events a correlation alert carries. Default 5.
     pub sample_events: Option<u32>,
+    /// Most bytes of sampled events held at once, over all groups; the oldest samples go first
+    /// beyond. Default 64 MiB.
+    pub max_sample_bytes: Option<f64>,
     /// Most values one group keeps. Default 10,000.
     pub max_values_per_group: Option<u32>,
     /// Milliseconds an event's time may lie ahead of its arrival before arrival time is used
@@ -196,6 +199,14 @@ pub fn configure(builder: &mut EngineBuilder, options: &EngineOptions) -> Result
         }
         if let Some(n) = c.sample_events {
             correlator.sample_events = n as usize;
+        }
+        if let Some(n) = c.max_sample_bytes {
+            if !(n >= 0.0 && n.is_finite()) {
+                return Err(OptionError(format!(
+                    "correlator.maxSampleBytes must be a non-negative number, got {n}"
+                )));
+            }
+            correlator.max_sample_bytes = n as usize;
         }
         if let Some(n) = c.max_values_per_group {
             correlator.max_values_per_group = n as usize;

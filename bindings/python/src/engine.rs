@@ -210,6 +210,7 @@ fn correlator_config(dict: &Bound<'_, PyDict>, config: &mut CorrelatorConfig) ->
             "max_groups" => config.max_groups = usize_option(&v, &option)?.max(1),
             "max_pending" => config.max_pending = usize_option(&v, &option)?,
             "sample_events" => config.sample_events = usize_option(&v, &option)?,
+            "max_sample_bytes" => config.max_sample_bytes = usize_option(&v, &option)?,
             "max_values_per_group" => {
                 config.max_values_per_group = usize_option(&v, &option)?.max(1)
             }
@@ -225,7 +226,8 @@ fn correlator_config(dict: &Bound<'_, PyDict>, config: &mut CorrelatorConfig) ->
                     py,
                     format!(
                         "correlator: unknown option {other:?} (expected lateness, max_groups, \
-                         max_pending, sample_events, max_values_per_group or max_clock_skew)"
+                         max_pending, sample_events, max_sample_bytes, max_values_per_group or \
+                         max_clock_skew)"
                     ),
                     Some("correlator"),
                 ));

@@ -12,6 +12,7 @@ use super::key::{
     Fields, GroupFields, GroupKey, NanosCache, Num, encode_key, from_nanos, to_nanos,
 };
 use super::reorder::Reorder;
+use super::samples::{SampleBudget, sample_bytes};
 use super::set::{BaseRule, CorrelationId, CorrelationSet, Feed};
 use super::table::{Fire, Input, Limits, NONE, Table};
 use crate::alert::{Alert, AlertKind, Window};
@@ -109,8 +110,16 @@ pub struct CorrelatorConfig {
     /// ([`CorrelatorStats::reorder_overflow`]). Default 100,000.
     pub max_pending: usize,
     /// How many of a window's newest events an alert carries (`events`). Each group keeps that
-    /// many (shared) events, so memory grows with it. Default 5; 0 keeps none.
+    /// many (shared) events, within [`CorrelatorConfig::max_sample_bytes`]. Default 5; 0 keeps
+    /// none.
     pub sample_events: usize,
+    /// The most bytes of sampled events held at once, over all groups (each event counted by
+    /// [`Event::heap_bytes`] for every group holding it, so shared events make this an upper
+    /// bound). Past it the oldest samples, over all groups, are dropped first, so the groups
+    /// active now keep theirs ([`CorrelatorStats::samples_evicted`]); an event larger than the
+    /// whole budget is not sampled. Without this, memory would follow the input's event sizes:
+    /// a million groups with five Windows events each hold about 2 GB. Default 64 MiB.
+    pub max_sample_bytes: usize,
     /// The most values one group keeps: for `value_sum`, `value_avg` and `value_percentile`
     /// the oldest beyond it are dropped; for counts whose threshold exceeds it the older entries
     /// are only counted (see the [module docs](super#memory)). Either is counted in
@@ -134,6 +143,7 @@ impl Default for CorrelatorConfig {
             lateness: Duration::ZERO,
             max_pending: 100_000,
             sample_events: 5,
+            max_sample_bytes: 64 << 20,
             max_values_per_group: 10_000,
             max_clock_skew: Some(Duration::from_secs(3600)),
             partition: None,
@@ -177,12 +187,19 @@ pub struct CorrelatorStats {
     pub groups_evicted: u64,
     /// Values dropped by the per-group cap of the `value_*` types.
     pub values_dropped: u64,
+    /// Sampled events dropped (oldest first) to stay within
+    /// [`CorrelatorConfig::max_sample_bytes`], or not taken because one event exceeds it.
+    #[serde(default)]
+    pub samples_evicted: u64,
     /// Chained detections handed to other partitions.
     pub forwarded: u64,
     /// Groups currently held.
     pub groups_live: u64,
     /// Detections currently waiting for reordering.
     pub pending: u64,
+    /// Bytes of sampled events currently held (see [`CorrelatorConfig::max_sample_bytes`]).
+    #[serde(default)]
+    pub sample_bytes: u64,
 }
 
 /// A chained detection for a group another partition owns: correlation `from` fired and the
@@ -250,22 +267,30 @@ struct SampleSource<'a> {
     event: &'a Event,
     shared: Option<&'a Arc<Event>>,
     made: Option<Arc<Event>>,
+    /// The event's [`sample_bytes`], once measured.
+    bytes: Option<u32>,
     wanted: bool,
 }
 
 impl SampleSource<'_> {
-    fn get(&mut self) -> Option<Arc<Event>> {
+    /// The shared event and its size ([`sample_bytes`], measured once per detection).
+    fn get(&mut self) -> Option<(Arc<Event>, u32)> {
         if !self.wanted {
             return None;
         }
+        let bytes = *self.bytes.get_or_insert_with(|| match self.shared {
+            Some(shared) => sample_bytes(shared),
+            None => sample_bytes(self.event),
+        });
         if let Some(shared) = self.shared {
-            return Some(shared.clone());
+            return Some((shared.clone(), bytes));
         }
-        Some(
+        Some((
             self.made
                 .get_or_insert_with(|| Arc::new(self.event.clone()))
                 .clone(),
-        )
+            bytes,
+        ))
     }
 }
 
@@ -332,6 +357,8 @@ pub(crate) struct State {
     skew: Option<i64>,
     /// The limits of `config` the tables need.
     limits: Limits,
+    /// The bytes of every table's samples (see [`SampleBudget`]).
+    pub(crate) budget: SampleBudget,
     /// Day starts of the last arrival and event times converted (see [`NanosCache`]).
     nanos: [NanosCache; 2],
     /// Where each `group-by` field of the set was last found in an event (see
@@ -410,6 +437,7 @@ impl Correlator {
             .collect();
         let lateness = nanos(config.lateness);
         let skew = config.max_clock_skew.map(nanos);
+        let max_sample_bytes = config.max_sample_bytes;
         let state = State {
             hints: vec![FieldHint::default(); set.field_hints],
             released: Vec::new(),
@@ -427,6 +455,7 @@ impl Correlator {
             forwards: Vec::new(),
             nanos: [NanosCache::default(); 2],
             limits,
+            budget: SampleBudget::new(max_sample_bytes),
         };
         Correlator { set, state }
     }
@@ -446,6 +475,7 @@ impl Correlator {
         let mut s = self.state.stats.clone();
         s.groups_live = self.state.live_groups() as u64;
         s.pending = self.state.pending.len() as u64;
+        s.sample_bytes = self.state.budget.bytes as u64;
         s
     }
 
@@ -455,8 +485,8 @@ impl Correlator {
     }
 
     /// Bytes of heap memory the correlation state holds (table capacities; sampled events are
-    /// shared with alerts and not included). Compare with the allocator-measured figure in the
-    /// `correlate` bench.
+    /// shared with alerts and not included: [`CorrelatorStats::sample_bytes`] counts those).
+    /// Compare with the allocator-measured figure in the `correlate` bench.
     pub fn state_bytes(&self) -> usize {
         self.state
             .tables
@@ -465,6 +495,7 @@ impl Correlator {
             .map(Table::heap_bytes)
             .sum::<usize>()
             + self.state.pending.heap_bytes()
+            + self.state.budget.heap_bytes()
     }
 
     /// Offers one detection; returns the correlation alerts it completes (possibly several, or
@@ -858,6 +889,7 @@ impl State {
             event,
             shared,
             made: None,
+            bytes: None,
             wanted: self.config.sample_events > 0,
         };
         // Fired correlations that feed others (rare: a `Vec`, cheaper to drop empty than a deque).
@@ -940,6 +972,7 @@ impl State {
                     event: &placeholder,
                     shared: d.sample.as_ref(),
                     made: None,
+                    bytes: None,
                     wanted: d.sample.is_some(),
                 };
                 let hash = key.hash();
@@ -1006,10 +1039,10 @@ impl State {
         let min = time.saturating_sub(plan.timespan);
         let table = &mut self.tables[c][ci];
         if table.groups.front_time().is_some_and(|t| t < min) {
-            Self::expire(table, &mut self.stats, min);
+            Self::expire(table, &mut self.stats, &mut self.budget, min);
         }
 
-        let (table, slot) = match table.groups.find_key(hash, key) {
+        let (mut table, slot) = match table.groups.find_key(hash, key) {
             Some(slot) => (table, slot),
             None => {
                 let slot = self.create_group(c, ci, hash, key, time);
@@ -1017,8 +1050,11 @@ impl State {
             }
         };
 
-        if table.samples.is_some() {
-            table.sample(slot, time, sample.get(), self.config.sample_events);
+        if table.samples.is_some()
+            && let Some((event, bytes)) = sample.get()
+        {
+            self.keep_sample(c, ci, slot, time, event, bytes);
+            table = &mut self.tables[c][ci];
         }
         let (fire, dropped) = table.update(slot, plan, feed.slot, time, input, self.limits);
         self.stats.values_dropped += dropped;
@@ -1055,11 +1091,71 @@ impl State {
 
     /// Removes the groups of `table` whose newest detection is before `min` (counted in `stats`).
     #[cold]
-    fn expire(table: &mut Table, stats: &mut CorrelatorStats, min: i64) {
+    fn expire(table: &mut Table, stats: &mut CorrelatorStats, budget: &mut SampleBudget, min: i64) {
         while let Some(slot) = table.groups.pop_expired(min) {
-            table.clear(slot);
+            table.clear(slot, budget);
             stats.groups_expired += 1;
         }
+    }
+
+    /// Keeps `event` (`bytes` large) as a sample of group `slot` of table (`c`, `ci`), within
+    /// the sample budget: older samples of any group make room, and an event larger than the
+    /// whole budget is not kept (both counted in `samples_evicted`).
+    #[inline]
+    pub(crate) fn keep_sample(
+        &mut self,
+        c: usize,
+        ci: usize,
+        slot: u32,
+        time: i64,
+        event: Arc<Event>,
+        bytes: u32,
+    ) {
+        if !self.budget.fits(bytes) {
+            self.make_sample_room(bytes);
+            if !self.budget.fits(bytes) {
+                self.stats.samples_evicted += 1;
+                return;
+            }
+        }
+        self.tables[c][ci].sample(
+            (c * 2 + ci) as u32,
+            slot,
+            time,
+            event,
+            bytes,
+            self.config.sample_events,
+            &mut self.budget,
+        );
+        if self.budget.needs_compaction() {
+            self.compact_samples();
+        }
+    }
+
+    /// Drops the oldest samples, over all tables, until `bytes` more fit in the budget (or none
+    /// is left).
+    #[cold]
+    #[inline(never)]
+    fn make_sample_room(&mut self, bytes: u32) {
+        while !self.budget.fits(bytes) {
+            let Some(t) = self.budget.pop_oldest() else {
+                break;
+            };
+            let table = &mut self.tables[t.table as usize / 2][t.table as usize % 2];
+            if table.evict_sample(t.slot, t.seq, &mut self.budget) {
+                self.stats.samples_evicted += 1;
+            }
+        }
+    }
+
+    /// Drops the budget's entries for samples no longer held.
+    #[cold]
+    #[inline(never)]
+    fn compact_samples(&mut self) {
+        let tables = &self.tables;
+        self.budget.retain(|t| {
+            tables[t.table as usize / 2][t.table as usize % 2].holds_sample(t.slot, t.seq)
+        });
     }
 
     /// Adds the group `key` to table (`c`, `ci`), evicting one first at the cap.
@@ -1080,7 +1176,7 @@ impl State {
         let table = &mut self.tables[c][ci];
         let slot = table.groups.insert(hash, key.encode(), time);
         table.ensure(slot);
-        table.clear(slot);
+        table.clear(slot, &mut self.budget);
         self.stats.groups_created += 1;
         slot
     }
@@ -1112,8 +1208,8 @@ impl State {
         let trigger = table
             .samples
             .as_ref()
-            .and_then(|s| s[slot as usize].back().map(|(_, e)| e.clone()));
-        table.clear(slot);
+            .and_then(|s| s[slot as usize].back().map(|s| s.event.clone()));
+        table.clear(slot, &mut self.budget);
         self.stats.fires += 1;
         let group = set.group_values(&feed, source);
         if set.emits_correlation_alerts(CorrelationId(feed.corr)) {
@@ -1189,7 +1285,7 @@ impl State {
         let Some((_, c, k)) = best else { return false };
         let table = &mut self.tables[c][k];
         if let Some(slot) = table.groups.pop_oldest() {
-            table.clear(slot);
+            table.clear(slot, &mut self.budget);
             self.stats.groups_evicted += 1;
             true
         } else {

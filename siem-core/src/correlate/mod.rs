@@ -129,6 +129,12 @@
 //! at the window's edge, and [`CorrelatorStats::values_dropped`] says it happened. Per-group
 //! memory is therefore bounded for every rule, and total memory by the cap on groups.
 //!
+//! The events an alert carries are the exception: their size is the input's. Each group keeps
+//! its newest [`CorrelatorConfig::sample_events`] events, and all groups' samples together stay
+//! within [`CorrelatorConfig::max_sample_bytes`] (64 MiB by default): past it the oldest
+//! samples of any group go first ([`CorrelatorStats::samples_evicted`]), so the groups active
+//! now keep theirs. A budget changes which events an alert shows, never whether it fires.
+//!
 //! # Sharing and partitioning
 //!
 //! A stable hash of a group's values ([`stable_hash`]) assigns it to one of `N` partitions; a
@@ -142,6 +148,7 @@ mod engine;
 mod index;
 mod key;
 mod reorder;
+mod samples;
 mod set;
 mod shared;
 mod snapshot;

@@ -25,6 +25,11 @@ use crate::alert::Alert;
 /// in different shards sees them at the same event time, and ties go by arrival, which then
 /// depends on the order the shards deliver them in.
 ///
+/// The caps of the configuration ([`CorrelatorConfig::max_groups`],
+/// [`CorrelatorConfig::max_pending`], [`CorrelatorConfig::max_sample_bytes`]) hold for all
+/// shards together: each shard gets its share, rounded up. Groups are spread by a hash, so the
+/// shares fill evenly; under a flood of distinct keys each shard evicts from its own share.
+///
 /// ```
 /// use std::sync::Arc;
 /// use siem_core::correlate::{CorrelationSet, CorrelatorConfig, SharedCorrelator};
@@ -49,6 +54,19 @@ pub struct SharedCorrelator {
     shards: Vec<Mutex<Correlator>>,
 }
 
+/// The configuration of shard `index` of `count`: its partition, and its share (rounded up)
+/// of the caps, which `config` states for all shards together.
+fn shard_config(config: &CorrelatorConfig, index: u32, count: u32) -> CorrelatorConfig {
+    let share = |total: usize| total.div_ceil(count.max(1) as usize);
+    CorrelatorConfig {
+        partition: Some(Partition { index, count }),
+        max_groups: share(config.max_groups).max(1),
+        max_pending: share(config.max_pending),
+        max_sample_bytes: share(config.max_sample_bytes),
+        ..config.clone()
+    }
+}
+
 impl SharedCorrelator {
     /// `shards` correlators (at least 1) with `config`, each owning one partition
     /// (`config.partition` is replaced).
@@ -60,9 +78,10 @@ impl SharedCorrelator {
         let count = shards.clamp(1, u32::MAX as usize) as u32;
         let shards = (0..count)
             .map(|index| {
-                let mut config = config.clone();
-                config.partition = Some(Partition { index, count });
-                Mutex::new(Correlator::new(set.clone(), config))
+                Mutex::new(Correlator::new(
+                    set.clone(),
+                    shard_config(&config, index, count),
+                ))
             })
             .collect();
         SharedCorrelator { set, shards }
@@ -139,11 +158,7 @@ impl SharedCorrelator {
         let mut report = RestoreReport::default();
         let mut fresh = Vec::with_capacity(snapshots.len());
         for (index, snapshot) in snapshots.iter().enumerate() {
-            let mut config = config.clone();
-            config.partition = Some(Partition {
-                index: index as u32,
-                count,
-            });
+            let config = shard_config(config, index as u32, count);
             let (correlator, r) = Correlator::restore(self.set.clone(), config, snapshot)?;
             report.groups_restored += r.groups_restored;
             report.groups_dropped += r.groups_dropped;
@@ -205,6 +220,8 @@ impl SharedCorrelator {
             total.groups_expired += s.groups_expired;
             total.groups_evicted += s.groups_evicted;
             total.values_dropped += s.values_dropped;
+            total.samples_evicted += s.samples_evicted;
+            total.sample_bytes += s.sample_bytes;
             total.forwarded += s.forwarded;
             total.groups_live += s.groups_live;
             total.pending += s.pending;
@@ -230,11 +247,7 @@ impl SharedCorrelator {
         let mut shards = Vec::with_capacity(snapshots.len());
         let mut report = RestoreReport::default();
         for (index, snapshot) in snapshots.iter().enumerate() {
-            let mut config = config.clone();
-            config.partition = Some(Partition {
-                index: index as u32,
-                count,
-            });
+            let config = shard_config(&config, index as u32, count);
             let (correlator, r) = Correlator::restore(set.clone(), config, snapshot)?;
             report.groups_restored += r.groups_restored;
             report.groups_dropped += r.groups_dropped;

@@ -186,9 +186,9 @@ impl Correlator {
                     let samples = match &table.samples {
                         Some(samples) => samples[i]
                             .iter()
-                            .map(|(t, e)| SampleSnapshot {
-                                time: *t,
-                                event: (**e).clone(),
+                            .map(|s| SampleSnapshot {
+                                time: s.time,
+                                event: (*s.event).clone(),
                             })
                             .collect(),
                         None => Vec::new(),
@@ -295,7 +295,7 @@ impl Correlator {
                     .groups
                     .insert(hash, CompactString::from(g.key.as_str()), g.last);
                 table.ensure(slot);
-                table.clear(slot);
+                table.clear(slot, &mut correlator.state.budget);
                 let rules_fit = match &mut table.rule_latest {
                     Some((w, v)) if g.rules.len() == *w => {
                         v[slot as usize * *w..(slot as usize + 1) * *w].copy_from_slice(&g.rules);
@@ -305,18 +305,19 @@ impl Correlator {
                     None => g.rules.is_empty(),
                 };
                 if !rules_fit || !table.import(slot, &g.state, plan, limits) {
-                    table.clear(slot);
+                    table.clear(slot, &mut correlator.state.budget);
                     table.groups.undo_insert(slot);
                     report.groups_dropped += 1;
                     continue;
                 }
-                for s in g.samples.iter().rev().take(limits.sample_events).rev() {
-                    table.sample(
-                        slot,
-                        s.time,
-                        Some(Arc::new(s.event.clone())),
-                        limits.sample_events,
-                    );
+                if table.samples.is_some() {
+                    for s in g.samples.iter().rev().take(limits.sample_events).rev() {
+                        let bytes = super::samples::sample_bytes(&s.event);
+                        let event = Arc::new(s.event.clone());
+                        correlator
+                            .state
+                            .keep_sample(c, k, slot, s.time, event, bytes);
+                    }
                 }
                 report.groups_restored += 1;
             }

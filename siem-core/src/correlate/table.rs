@@ -33,6 +33,7 @@ use compact_str::CompactString;
 
 use super::index::{Index, prefetch, prefetch_at};
 use super::key::{GroupKey, Num, percentile, sum};
+use super::samples::{Sample, SampleBudget};
 use super::set::Plan;
 use crate::event::{Event, Value};
 use crate::sigma::correlation::CorrelationType;
@@ -517,9 +518,6 @@ pub(crate) struct Fire {
     pub rules: Vec<u16>,
 }
 
-/// One sampled event of a window.
-pub(crate) type Sample = (i64, Arc<Event>);
-
 /// Groups and state for one correlation rule and one clock.
 #[derive(Debug)]
 pub(crate) struct Table {
@@ -606,8 +604,9 @@ impl Table {
         }
     }
 
-    /// Empties the window state of `slot` (after it fired, or when the slot is freed).
-    pub fn clear(&mut self, slot: u32) {
+    /// Empties the window state of `slot` (after it fired, or when the slot is freed); its
+    /// samples' bytes go back to `budget`.
+    pub fn clear(&mut self, slot: u32, budget: &mut SampleBudget) {
         let i = slot as usize;
         let s = &mut self.groups.slots[i];
         match &mut self.store {
@@ -627,20 +626,58 @@ impl Table {
             v[i * *w..(i + 1) * *w].fill(NONE);
         }
         if let Some(s) = &mut self.samples {
-            s[i] = VecDeque::new();
+            for sample in std::mem::take(&mut s[i]) {
+                budget.release(&sample);
+            }
         }
     }
 
-    /// Records a sample for `slot`, keeping the newest `cap`.
+    /// Records a sample for `slot` (this table is number `table` to `budget`), keeping the
+    /// newest `cap`. The caller has made room in `budget` for `bytes`.
     #[inline]
-    pub fn sample(&mut self, slot: u32, t: i64, event: Option<Arc<Event>>, cap: usize) {
-        if let (Some(samples), Some(event)) = (&mut self.samples, event) {
+    #[allow(clippy::too_many_arguments)]
+    pub fn sample(
+        &mut self,
+        table: u32,
+        slot: u32,
+        time: i64,
+        event: Arc<Event>,
+        bytes: u32,
+        cap: usize,
+        budget: &mut SampleBudget,
+    ) {
+        if let Some(samples) = &mut self.samples {
             let d = &mut samples[slot as usize];
-            if d.len() >= cap {
-                d.pop_front();
+            if d.len() >= cap
+                && let Some(old) = d.pop_front()
+            {
+                budget.release(&old);
             }
-            d.push_back((t, event));
+            d.push_back(budget.take(table, slot, time, event, bytes));
         }
+    }
+
+    /// Drops the oldest sample of `slot` if it is the one numbered `seq` (see
+    /// [`SampleBudget`]); returns whether it did.
+    pub fn evict_sample(&mut self, slot: u32, seq: u32, budget: &mut SampleBudget) -> bool {
+        let Some(d) = self.samples.as_mut().and_then(|s| s.get_mut(slot as usize)) else {
+            return false;
+        };
+        if d.front().is_some_and(|s| s.seq == seq)
+            && let Some(old) = d.pop_front()
+        {
+            budget.release(&old);
+            return true;
+        }
+        false
+    }
+
+    /// Whether `slot` still holds the sample numbered `seq`.
+    pub fn holds_sample(&self, slot: u32, seq: u32) -> bool {
+        self.samples
+            .as_ref()
+            .and_then(|s| s.get(slot as usize))
+            .is_some_and(|d| d.iter().any(|s| s.seq == seq))
     }
 
     /// The sampled events of `slot` at or after `min`, oldest first.
@@ -648,8 +685,8 @@ impl Table {
         match &self.samples {
             Some(s) => s[slot as usize]
                 .iter()
-                .filter(|(t, _)| *t >= min)
-                .map(|(_, e)| (**e).clone())
+                .filter(|s| s.time >= min)
+                .map(|s| (*s.event).clone())
                 .collect(),
             None => Vec::new(),
         }
@@ -979,7 +1016,9 @@ impl Table {
             .map_or(0, |(_, v)| v.capacity() * 8);
         let samples = self.samples.as_ref().map_or(0, |s| {
             s.capacity() * std::mem::size_of::<VecDeque<Sample>>()
-                + s.iter().map(|d| d.capacity() * 16).sum::<usize>()
+                + s.iter()
+                    .map(|d| d.capacity() * std::mem::size_of::<Sample>())
+                    .sum::<usize>()
         });
         self.groups.heap_bytes() + store + rules + samples
     }

@@ -98,6 +98,22 @@ impl SampleBudget {
         self.live -= 1;
     }
 
+    /// A sample of (`table`, `slot`) pushed out by a newer one of its group: released, and its
+    /// entry dropped at once when it is the oldest (in a steady stream, where the group pushing
+    /// out its oldest sample holds the oldest sample of all, nothing goes stale).
+    #[inline]
+    pub fn release_pushed_out(&mut self, table: u32, slot: u32, sample: &Sample) {
+        self.release(sample);
+        let taken = Taken {
+            table,
+            slot,
+            seq: sample.seq,
+        };
+        if self.order.front() == Some(&taken) {
+            self.order.pop_front();
+        }
+    }
+
     /// The oldest entry of the order, taken out (live or stale: the caller checks its group).
     pub fn pop_oldest(&mut self) -> Option<Taken> {
         self.order.pop_front()

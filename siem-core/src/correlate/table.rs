@@ -651,7 +651,7 @@ impl Table {
             if d.len() >= cap
                 && let Some(old) = d.pop_front()
             {
-                budget.release(&old);
+                budget.release_pushed_out(table, slot, &old);
             }
             d.push_back(budget.take(table, slot, time, event, bytes));
         }

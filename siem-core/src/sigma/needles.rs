@@ -43,7 +43,7 @@ pub(crate) struct Dense {
     patterns: usize,
     /// A SIMD test that skips the start of a text no needle can begin in (`None` when a needle
     /// is shorter than two bytes or the CPU lacks SSSE3).
-    filter: Option<PairFilter>,
+    filter: Option<FingerprintFilter>,
 }
 
 impl std::fmt::Debug for Dense {
@@ -172,11 +172,11 @@ impl Dense {
             match_starts: match_starts.into_boxed_slice(),
             match_ids: match_ids.into_boxed_slice(),
             patterns: dfa.patterns_len(),
-            filter: PairFilter::new(needles, ascii_case_insensitive),
+            filter: FingerprintFilter::new(needles, ascii_case_insensitive),
         })
     }
 
-    /// Like [`scan`](Self::scan), but first skips, with the [`PairFilter`] when there is one,
+    /// Like [`scan`](Self::scan), but first skips, with the [`FingerprintFilter`] when there is one,
     /// the start of `haystack` in which no needle can begin: most texts hold no needle, and the
     /// filter tests 16 positions in about 20 instructions where the DFA takes about 4 per byte.
     #[inline]
@@ -237,57 +237,88 @@ impl Dense {
     }
 }
 
-/// Texts shorter than this are scanned by the DFA alone (the filter's 17-byte loads would need a
-/// padded copy, which costs about what the DFA does on so few bytes).
-const FILTER_MIN_LEN: usize = 17;
+/// Texts shorter than this are scanned by the DFA alone (the filter's loads, 16 bytes at each of
+/// [`FINGERPRINT`] offsets, would need a padded copy, which costs about what the DFA does on so
+/// few bytes).
+const FILTER_MIN_LEN: usize = 16 + FINGERPRINT - 1;
+
+/// Bytes per fingerprint: automata with a shorter needle get no filter (a needle ending at the
+/// text's last byte has its fingerprint at a position the 16-byte loads reach).
+const FINGERPRINT: usize = 3;
 
 /// How unusual a byte is in event text (larger is rarer), to pick each needle's fingerprint.
 fn rarity(b: u8) -> u32 {
     match b.to_ascii_lowercase() {
         b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' | b' ' => 1,
-        b'l' | b'c' | b'd' | b'h' | b'u' | b'm' | b'.' | b'\\' | b'/' | b'-' | b':' | b'_' => 2,
-        b'a'..=b'z' | b'0'..=b'9' => 3,
+        b'l' | b'c' | b'd' | b'h' | b'u' | b'm' | b'.' | b'\\' | b'/' | b'-' | b'_' => 2,
+        b'0'..=b'9' => 2,
+        b'a'..=b'z' => 3,
         _ => 4,
     }
 }
 
 /// A Teddy-like existence test (as in `aho_corasick::packed`, which has no case-insensitive
-/// mode and no standard match semantics): each needle contributes one *fingerprint*, two
-/// adjacent bytes at offset `j` in it (its rarest pair), to one of eight buckets; a position
-/// `p` of the text is a candidate when, for some bucket, the byte at `p` has the low and the
-/// high nibble of a fingerprint's first byte of that bucket and the byte at `p + 1` those of a
-/// second byte. Nibble tables looked up with `pshufb` test 16 positions at once.
+/// mode and no standard match semantics): each needle contributes one *fingerprint*,
+/// [`FINGERPRINT`] adjacent bytes at offset `j` in it (its rarest such window), to one of eight
+/// buckets; a position `p` of the text is a candidate when, for some bucket and every `k`, the
+/// byte at `p + k` has the low and the high nibble of some fingerprint's byte `k` in that
+/// bucket. Nibble tables looked up with `pshufb` test 16 positions at once.
 ///
 /// No false negatives: an occurrence of a needle at `q` has its fingerprint at `q + j`, whose
 /// nibbles are in its bucket's tables (both ASCII cases of a letter for a case-insensitive
-/// automaton), so `q + j` is a candidate. Hence when the first candidate is at `p` or later,
-/// every occurrence starts at `p - back` or later (`back`: the largest `j`), and the DFA started
-/// there (in its start state) reports every occurrence. False positives only cost a scan.
+/// automaton), so `q + j` is a candidate, and it is a position the blocks test (the window
+/// ends inside the occurrence, so at the text's last byte at the latest). Hence when the first candidate is at `p` or later, every occurrence
+/// starts at `p - back` or later (`back`: the largest `j`), and the DFA started there (in its
+/// start state) reports every occurrence. False positives only cost a scan.
 #[derive(Clone)]
-struct PairFilter {
-    /// `[bucket bits]` by the low / high nibble of the fingerprint's first and second byte.
-    lo0: [u8; 16],
-    hi0: [u8; 16],
-    lo1: [u8; 16],
-    hi1: [u8; 16],
+struct FingerprintFilter {
+    /// `[k][nibble]`: bucket bits by the low / high nibble of the fingerprints' byte `k`.
+    lo: [[u8; 16]; FINGERPRINT],
+    hi: [[u8; 16]; FINGERPRINT],
     back: usize,
 }
 
-impl PairFilter {
-    /// `None` when a needle has fewer than two bytes (no fingerprint) or there are none, or
-    /// the CPU lacks SSSE3 (`pshufb`).
-    fn new<P: AsRef<[u8]>>(needles: &[P], ascii_case_insensitive: bool) -> Option<PairFilter> {
+impl FingerprintFilter {
+    /// `None` when a needle is shorter than [`FINGERPRINT`] or there are none, or the CPU
+    /// lacks SSSE3 (`pshufb`).
+    fn new<P: AsRef<[u8]>>(
+        needles: &[P],
+        ascii_case_insensitive: bool,
+    ) -> Option<FingerprintFilter> {
         #[cfg(target_arch = "x86_64")]
         {
             if needles.is_empty() || !std::arch::is_x86_feature_detected!("ssse3") {
                 return None;
             }
-            let mut f = PairFilter {
-                lo0: [0; 16],
-                hi0: [0; 16],
-                lo1: [0; 16],
-                hi1: [0; 16],
-                back: 0,
+            let mut fingerprints: Vec<(Vec<u8>, usize)> = Vec::with_capacity(needles.len());
+            let mut back = 0;
+            for needle in needles {
+                let n = needle.as_ref();
+                if n.len() < FINGERPRINT {
+                    return None;
+                }
+                let j = (0..=n.len() - FINGERPRINT).max_by_key(|&j| {
+                    (
+                        n[j..j + FINGERPRINT]
+                            .iter()
+                            .map(|&b| rarity(b))
+                            .sum::<u32>(),
+                        std::cmp::Reverse(j),
+                    )
+                })?;
+                back = back.max(j);
+                let key: Vec<u8> = n[j..j + FINGERPRINT].to_ascii_lowercase();
+                fingerprints.push((key, j));
+            }
+            // Similar fingerprints share buckets (sorted, dealt in runs): fewer nibble
+            // combinations per bucket than round-robin, so fewer false candidates.
+            let mut keys: Vec<&[u8]> = fingerprints.iter().map(|(k, _)| k.as_slice()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let mut f = FingerprintFilter {
+                lo: [[0; 16]; FINGERPRINT],
+                hi: [[0; 16]; FINGERPRINT],
+                back,
             };
             let cases = |b: u8| {
                 if ascii_case_insensitive && b.is_ascii_alphabetic() {
@@ -296,29 +327,15 @@ impl PairFilter {
                     [b, b]
                 }
             };
-            // Equal fingerprints share a bucket; distinct ones are dealt round-robin.
-            let mut buckets: Vec<(u8, u8)> = Vec::new();
-            for needle in needles {
-                let n = needle.as_ref();
-                let j = (0..n.len().checked_sub(1)?)
-                    .max_by_key(|&j| (rarity(n[j]) + rarity(n[j + 1]), std::cmp::Reverse(j)))?;
-                f.back = f.back.max(j);
-                let key = (n[j].to_ascii_lowercase(), n[j + 1].to_ascii_lowercase());
-                let bucket = match buckets.iter().position(|k| *k == key) {
-                    Some(b) => b,
-                    None => {
-                        buckets.push(key);
-                        buckets.len() - 1
+            let needle_bytes = needles.iter().map(|n| n.as_ref());
+            for (&(ref key, j), n) in fingerprints.iter().zip(needle_bytes) {
+                let rank = keys.binary_search(&key.as_slice()).ok()?;
+                let bit = 1u8 << (rank * 8 / keys.len());
+                for (k, &b) in n[j..j + FINGERPRINT].iter().enumerate() {
+                    for b in cases(b) {
+                        f.lo[k][usize::from(b & 15)] |= bit;
+                        f.hi[k][usize::from(b >> 4)] |= bit;
                     }
-                } % 8;
-                let bit = 1u8 << bucket;
-                for b in cases(n[j]) {
-                    f.lo0[usize::from(b & 15)] |= bit;
-                    f.hi0[usize::from(b >> 4)] |= bit;
-                }
-                for b in cases(n[j + 1]) {
-                    f.lo1[usize::from(b & 15)] |= bit;
-                    f.hi1[usize::from(b >> 4)] |= bit;
                 }
             }
             Some(f)
@@ -330,8 +347,8 @@ impl PairFilter {
         }
     }
 
-    /// Where to start the DFA on `haystack` (at least 17 bytes): `None` when no needle occurs
-    /// in it, else a position no occurrence starts before (see the type's docs).
+    /// Where to start the DFA on `haystack` (at least [`FILTER_MIN_LEN`] bytes): `None` when no
+    /// needle occurs in it, else a position no occurrence starts before (see the type's docs).
     #[inline]
     fn first(&self, haystack: &[u8]) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
@@ -348,42 +365,36 @@ impl PairFilter {
     }
 
     /// The start of the first block of 16 positions holding a candidate, `None` when no
-    /// position of `haystack` (at least 17 bytes) is one.
+    /// position of `haystack` (at least [`FILTER_MIN_LEN`] bytes) is one. Positions whose
+    /// fingerprint window would run past the end are not tested (no needle fits there).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "ssse3")]
     fn first_block(&self, haystack: &[u8]) -> Option<usize> {
         use std::arch::x86_64::*;
         assert!(haystack.len() >= FILTER_MIN_LEN);
-        // SAFETY (every load below): the tables are 16 bytes each.
-        let (lo0, hi0, lo1, hi1) = unsafe {
-            (
-                _mm_loadu_si128(self.lo0.as_ptr().cast()),
-                _mm_loadu_si128(self.hi0.as_ptr().cast()),
-                _mm_loadu_si128(self.lo1.as_ptr().cast()),
-                _mm_loadu_si128(self.hi1.as_ptr().cast()),
-            )
-        };
+        // SAFETY: each table is 16 bytes.
+        let load = |t: &[u8; 16]| unsafe { _mm_loadu_si128(t.as_ptr().cast()) };
+        let lo = [load(&self.lo[0]), load(&self.lo[1]), load(&self.lo[2])];
+        let hi = [load(&self.hi[0]), load(&self.hi[1]), load(&self.hi[2])];
         let nibble = _mm_set1_epi8(0x0f);
         let zero = _mm_setzero_si128();
         let candidates = |at: usize| {
-            debug_assert!(at + 17 <= haystack.len());
-            // SAFETY: `at + 17 <= haystack.len()` (the callers below), so both 16-byte loads,
-            // at `at` and `at + 1`, are inside `haystack`.
-            let (c0, c1) = unsafe {
-                let p = haystack.as_ptr().add(at);
-                (_mm_loadu_si128(p.cast()), _mm_loadu_si128(p.add(1).cast()))
-            };
-            let look = |c: __m128i, lo: __m128i, hi: __m128i| {
-                _mm_and_si128(
-                    _mm_shuffle_epi8(lo, _mm_and_si128(c, nibble)),
-                    _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(c, 4), nibble)),
-                )
-            };
-            let m = _mm_and_si128(look(c0, lo0, hi0), look(c1, lo1, hi1));
+            debug_assert!(at + FILTER_MIN_LEN <= haystack.len());
+            let mut m = _mm_set1_epi8(-1);
+            for k in 0..FINGERPRINT {
+                // SAFETY: `at + 15 + FINGERPRINT <= haystack.len()` (the callers below), so
+                // the 16 bytes at `at + k` are inside `haystack`.
+                let c = unsafe { _mm_loadu_si128(haystack.as_ptr().add(at + k).cast()) };
+                let bits = _mm_and_si128(
+                    _mm_shuffle_epi8(lo[k], _mm_and_si128(c, nibble)),
+                    _mm_shuffle_epi8(hi[k], _mm_and_si128(_mm_srli_epi16(c, 4), nibble)),
+                );
+                m = _mm_and_si128(m, bits);
+            }
             _mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) != 0xffff
         };
-        // Positions `at..at + 16`, pairs ending at `at + 16` at the latest.
-        let last = haystack.len() - 17;
+        // Positions `at..at + 16`, windows ending at `at + 15 + FINGERPRINT` at the latest.
+        let last = haystack.len() - FILTER_MIN_LEN;
         let mut at = 0;
         while at < last {
             if candidates(at) {
@@ -574,13 +585,13 @@ mod tests {
     }
 
     proptest! {
-        /// `Dense` with its pair filter finds what it finds without it, on texts long enough
+        /// `Dense` with its fingerprint filter finds what it finds without it, on texts long enough
         /// for the filter (every block, the overlapping last one, needles at their ends),
         /// case-sensitive and case-insensitive, and the filter's start is never past an
         /// occurrence's start.
         #[test]
-        fn pair_filter_loses_nothing(
-            needles in prop::collection::vec("[abAB:\\\\.é]{2,8}", 1..24),
+        fn fingerprint_filter_loses_nothing(
+            needles in prop::collection::vec("[abAB:\\\\.é]{3,8}", 1..24),
             haystack in "[abcABC:\\\\.é]{0,90}",
         ) {
             for ci in [false, true] {

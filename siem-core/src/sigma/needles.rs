@@ -186,6 +186,16 @@ impl Dense {
                 Some(from) => from,
                 None => return false,
             },
+            // A short text, copied into a zero-padded block: the padding adds candidates at
+            // most (false ones), every position of the text is tested as it is.
+            Some(filter) if haystack.len() >= FINGERPRINT => {
+                let mut padded = [0u8; FILTER_MIN_LEN];
+                padded[..haystack.len()].copy_from_slice(haystack);
+                match filter.first(&padded) {
+                    Some(_) => 0,
+                    None => return false,
+                }
+            }
             _ => 0,
         };
         self.scan(&haystack[from..], found)

@@ -277,6 +277,9 @@ fn pool(yaml: &str) -> Vec<(String, String)> {
                     push(plain.to_uppercase());
                     push(plain.to_lowercase());
                     push(raw.replace('*', "").replace('?', "é"));
+                    // Unescaped and behind a path, for `endswith` values holding a backslash
+                    // (looked up by their basename).
+                    push(format!("c:\\x\\{}", unescaped(&raw)));
                     if item.modifiers.contains(&Modifier::Windash) {
                         push(plain.replace('-', "/").replace(" /", " –"));
                         push(plain.replace('-', "—").replace('/', "―"));
@@ -293,6 +296,20 @@ fn pool(yaml: &str) -> Vec<(String, String)> {
             .identifiers
             .values()
             .for_each(|n| walk(n, &mut out));
+    }
+    out
+}
+
+/// A Sigma string's literal text: escapes resolved, wildcards dropped.
+fn unescaped(raw: &str) -> String {
+    let mut out = String::new();
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if matches!(chars.peek(), Some('\\' | '*' | '?')) => out.extend(chars.next()),
+            '*' | '?' => {}
+            c => out.push(c),
+        }
     }
     out
 }
@@ -394,5 +411,37 @@ proptest! {
         text.insert_str(at, &insert);
         let (rules, _) = RuleSet::builder().add_yaml(&text, None).build();
         let _ = rules.matches(&Event::new());
+    }
+}
+
+/// `endswith` values holding a backslash are looked up by their basename (the part from their
+/// last backslash on): the prefilter must still find each text that ends with the value.
+#[test]
+fn endswith_with_backslashes_is_found_by_its_basename() {
+    let yaml = r#"
+title: t
+detection:
+    selection:
+        RelativeTargetName|endswith: '\Internet Explorer\iertutil.dll'
+    condition: selection
+"#;
+    let mut builder = RuleSet::builder();
+    builder.add_yaml(yaml, None);
+    let (rules, errors) = builder.build();
+    assert!(errors.is_empty(), "{errors:?}");
+    for (text, hit) in [
+        (r"C:\Program Files\Internet Explorer\IERTUTIL.dll", true),
+        (r"\Internet Explorer\iertutil.dll", true),
+        (r"C:\Other\iertutil.dll", false),
+        (r"C:\x\Internet Explorer\iertutil.dll.bak", false),
+    ] {
+        let mut event = Event::new();
+        event.insert("RelativeTargetName", text);
+        assert_eq!(rules.matches(&event).len(), usize::from(hit), "{text}");
+        assert_eq!(
+            rules.matches(&event),
+            rules.matches_exhaustive(&event),
+            "{text}"
+        );
     }
 }

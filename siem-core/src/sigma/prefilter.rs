@@ -24,8 +24,9 @@
 //!
 //! - **exact**: the folded text equals the literal (a value without wildcards, a number, a
 //!   boolean): one hash probe per element;
-//! - **basename**: the folded text ends with a literal that starts with its only backslash
-//!   (`Image|endswith: '\whoami.exe'`): one hash probe of the text from its last backslash;
+//! - **basename**: the folded text, from its last backslash on, equals the literal's part
+//!   from its last backslash on (`Image|endswith: '\whoami.exe'`, and `'\internet
+//!   explorer\iertutil.dll'` by its `\iertutil.dll`): one hash probe per element;
 //! - **substring**: a literal piece of any other pattern: one Aho-Corasick automaton per field
 //!   over all rules' pieces.
 
@@ -81,7 +82,6 @@ fn score(need: &Need) -> (bool, usize, std::cmp::Reverse<usize>) {
         .unwrap_or(usize::MAX);
     (hashed, shortest, std::cmp::Reverse(need.len()))
 }
-
 /// The part of folded `text` a basename needle is compared with: from its last backslash on.
 #[inline]
 pub(crate) fn basename(text: &[u8]) -> Option<&[u8]> {
@@ -211,8 +211,13 @@ fn matcher_needles(matcher: &Matcher) -> Option<Vec<(NeedKind, Vec<u8>)>> {
     let one = match matcher {
         Matcher::Text { cased, pattern } => match pattern {
             Pattern::Exact(lit) => (NeedKind::Exact, fold(lit, *cased)),
-            Pattern::Suffix(lit) if lit.first() == Some(&b'\\') && !lit[1..].contains(&b'\\') => {
-                (NeedKind::Basename, fold(lit, *cased))
+            // A text ending with `\internet explorer\iertutil.dll` has `\iertutil.dll` as its
+            // basename: the literal from its last backslash on, when something follows it.
+            Pattern::Suffix(lit)
+                if memchr::memrchr(b'\\', lit).is_some_and(|at| at + 1 < lit.len()) =>
+            {
+                let at = memchr::memrchr(b'\\', lit).unwrap_or(0);
+                (NeedKind::Basename, fold(&lit[at..], *cased))
             }
             _ => {
                 let best = pattern.literals().into_iter().max_by_key(|l| l.len())?;

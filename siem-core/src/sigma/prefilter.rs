@@ -162,11 +162,15 @@ const COMMON_TEXT: &[&[u8]] = &[
 /// How rare each byte of `needle` is as part of it: [`rarity`], or 0 inside an occurrence of
 /// [`COMMON_TEXT`].
 fn rarities(needle: &[u8]) -> Vec<u32> {
+    // One pass over the needle for all of them (a `memmem` per fragment and needle made loading
+    // SigmaHQ's rules take 254 ms instead of 183, `rule_load`'s median).
+    static COMMON: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::new(COMMON_TEXT).expect("a few short literals build")
+        });
     let mut out: Vec<u32> = needle.iter().map(|&b| rarity(b)).collect();
-    for common in COMMON_TEXT {
-        for start in memchr::memmem::find_iter(needle, common) {
-            out[start..start + common.len()].fill(0);
-        }
+    for m in COMMON.find_overlapping_iter(needle) {
+        out[m.range()].fill(0);
     }
     out
 }

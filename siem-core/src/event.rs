@@ -644,6 +644,24 @@ impl Event {
         self.fields.is_empty()
     }
 
+    /// Starts fetching the field table, which dropping the event walks first, for a caller about
+    /// to drop cold events one after another (reads the event itself). A hint only.
+    #[doc(hidden)]
+    #[inline]
+    pub fn prefetch_for_drop(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let entries = self.fields.entries.as_ptr().cast::<i8>();
+            // SAFETY: PREFETCHT0 is a hint: it does not access memory architecturally and
+            // cannot fault, whatever the address.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(entries);
+                _mm_prefetch::<_MM_HINT_T0>(entries.wrapping_add(64));
+            }
+        }
+    }
+
     /// The memory the event holds: its own size plus what it allocated (the field table and
     /// index at their capacities, names and strings longer than the 24 bytes kept inline,
     /// lists and list objects). An estimate of what keeping the event costs, not an exact

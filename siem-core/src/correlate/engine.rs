@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
+use super::index::{prefetch, prefetch_at};
 use super::key::{
     Fields, GroupFields, GroupKey, NanosCache, Num, encode_key, from_nanos, to_nanos,
 };
@@ -1138,6 +1139,7 @@ impl State {
     #[inline(never)]
     fn make_sample_room(&mut self, bytes: u32) {
         while !self.budget.fits(bytes) {
+            self.prefetch_evictions();
             let Some(t) = self.budget.pop_oldest() else {
                 break;
             };
@@ -1145,6 +1147,40 @@ impl State {
             if table.evict_sample(t.slot, t.seq, &mut self.budget) {
                 self.stats.samples_evicted += 1;
             }
+        }
+    }
+
+    /// Starts fetching what the next evictions touch. The oldest samples are cold (their groups
+    /// were last updated long ago), and each eviction walks a chain of them: the group's deque,
+    /// its front sample, the event it frees. Each step is fetched a few evictions ahead, from
+    /// what the step before brought in, so the chain's misses overlap.
+    #[inline]
+    fn prefetch_evictions(&self) {
+        let deque = |i: usize| {
+            let t = self.budget.peek(i)?;
+            let d = self.tables.get(t.table as usize / 2)?[t.table as usize % 2]
+                .samples
+                .as_ref()?
+                .get(t.slot as usize)?;
+            Some((d, t.seq))
+        };
+        let front = |i: usize| deque(i).and_then(|(d, seq)| d.front().filter(|s| s.seq == seq));
+        if let Some(s) = front(2) {
+            s.event.prefetch_for_drop();
+        }
+        if let Some(s) = front(4) {
+            let event: &Event = &s.event;
+            for line in 0..std::mem::size_of::<Event>().div_ceil(64) {
+                prefetch_at(event, line * 64);
+            }
+        }
+        if let Some((d, _)) = deque(8)
+            && let Some(s) = d.front()
+        {
+            prefetch(s);
+        }
+        if let Some((d, _)) = deque(12) {
+            prefetch(d);
         }
     }
 

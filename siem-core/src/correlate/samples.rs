@@ -119,6 +119,12 @@ impl SampleBudget {
         self.order.pop_front()
     }
 
+    /// The `i`th oldest entry of the order, left in place.
+    #[inline]
+    pub fn peek(&self, i: usize) -> Option<&Taken> {
+        self.order.get(i)
+    }
+
     /// Whether stale entries have piled up enough that [`SampleBudget::retain`] should run.
     #[inline]
     pub fn needs_compaction(&self) -> bool {

@@ -548,6 +548,16 @@ mod tests {
     use aho_corasick::AhoCorasick;
     use proptest::prelude::*;
 
+    /// A DFA without a prefilter, which `Dense::from_dfa` copies.
+    fn plain_dfa(needles: &[String], ci: bool) -> dfa::DFA {
+        dfa::DFA::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(ci)
+            .prefilter(false)
+            .build(needles)
+            .unwrap()
+    }
+
     proptest! {
         /// Every kind (the DFA, copied to `Dense` when it has no prefilter; the contiguous NFA)
         /// finds exactly what `AhoCorasick` (the trait-object wrapper) finds, case-insensitive
@@ -577,12 +587,7 @@ mod tests {
                 prop_assert_eq!(a.is_match(haystack.as_bytes()), reference.is_match(haystack.as_bytes()));
                 if dfa {
                     // `build` copies only DFAs without a prefilter; this one never has one.
-                    let plain = dfa::DFA::builder()
-                        .match_kind(MatchKind::Standard)
-                        .ascii_case_insensitive(ci)
-                        .prefilter(false)
-                        .build(&needles)
-                        .unwrap();
+                    let plain = plain_dfa(&needles, ci);
                     let dense = NeedleAutomaton::Dense(Dense::from_dfa(&plain, &needles, ci).unwrap());
                     let mut found = Vec::new();
                     dense.for_each_overlapping(haystack.as_bytes(), |p| found.push(p));
@@ -605,12 +610,7 @@ mod tests {
             haystack in "[abcABC:\\\\.é]{0,90}",
         ) {
             for ci in [false, true] {
-                let plain = dfa::DFA::builder()
-                    .match_kind(MatchKind::Standard)
-                    .ascii_case_insensitive(ci)
-                    .prefilter(false)
-                    .build(&needles)
-                    .unwrap();
+                let plain = plain_dfa(&needles, ci);
                 let filtered = Dense::from_dfa(&plain, &needles, ci).unwrap();
                 prop_assert!(filtered.filter.is_some());
                 let unfiltered = Dense { filter: None, ..filtered.clone() };

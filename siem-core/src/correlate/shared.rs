@@ -21,9 +21,14 @@ use crate::alert::Alert;
 /// shard* has seen, so with several shards a detection may be accepted that a single
 /// correlator would have found late. With `lateness` 0 (the default) and in-order input, the
 /// shards together raise exactly the alerts of one correlator, with one exception: a
-/// `temporal_ordered` correlation over two correlations that both fire on the same detection
-/// in different shards sees them at the same event time, and ties go by arrival, which then
-/// depends on the order the shards deliver them in.
+/// correlation over two or more correlations that both fire on the same detection in
+/// different shards sees the two at the same time, and ties go by arrival, which then depends
+/// on the order the shards deliver them in (the shard's own fire first, the other shard's
+/// after; one correlator applies them in rule order). Simultaneous events have no order in
+/// Sigma, so either is a valid reading, but they can differ: which fire completes the outer
+/// window and which starts the next (its `rules` and window start), and for
+/// `temporal_ordered` whether the order holds. Chains over one correlation (the
+/// specification's brute force then success) are not affected.
 ///
 /// The caps of the configuration ([`CorrelatorConfig::max_groups`],
 /// [`CorrelatorConfig::max_pending`], [`CorrelatorConfig::max_sample_bytes`]) hold for all

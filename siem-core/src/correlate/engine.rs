@@ -119,7 +119,8 @@ pub struct CorrelatorConfig {
     /// bound). Past it the oldest samples, over all groups, are dropped first, so the groups
     /// active now keep theirs ([`CorrelatorStats::samples_evicted`]); an event larger than the
     /// whole budget is not sampled. Without this, memory would follow the input's event sizes:
-    /// a million groups with five Windows events each hold about 2 GB. Default 64 MiB.
+    /// a million groups with five events of a few hundred bytes each held about 2 GB in the
+    /// `correlate` bench, and Windows events are several times larger. Default 64 MiB.
     pub max_sample_bytes: usize,
     /// The most values one group keeps: for `value_sum`, `value_avg` and `value_percentile`
     /// the oldest beyond it are dropped; for counts whose threshold exceeds it the older entries

@@ -646,9 +646,8 @@ impl Event {
 
     /// Starts fetching the field table, which dropping the event walks first, for a caller about
     /// to drop cold events one after another (reads the event itself). A hint only.
-    #[doc(hidden)]
     #[inline]
-    pub fn prefetch_for_drop(&self) {
+    pub(crate) fn prefetch_for_drop(&self) {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};

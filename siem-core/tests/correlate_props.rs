@@ -621,6 +621,34 @@ fn streaming(set: &Arc<CorrelationSet>, inputs: &[Input], config: CorrelatorConf
     alerts
 }
 
+/// `inputs` with their event times put in order (each shard keeps its own clock, so only
+/// in-order times make shards comparable with one correlator), through a `SharedCorrelator`
+/// of `count` shards and through one correlator: (the shards' alerts, the one's).
+fn shared_and_one(
+    set: &Arc<CorrelationSet>,
+    inputs: &mut [Input],
+    count: usize,
+) -> (Vec<Alert>, Vec<Alert>) {
+    let mut times: Vec<i64> = inputs.iter().filter_map(|x| x.time).collect();
+    times.sort_unstable();
+    for (input, time) in inputs.iter_mut().filter(|x| x.time.is_some()).zip(times) {
+        input.time = Some(time);
+    }
+    let cfg = config(0, 2);
+    let whole = streaming(set, inputs, cfg.clone());
+    let shared = SharedCorrelator::new(set.clone(), cfg, count);
+    let mut alerts = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let event = to_event(i, input);
+        let Some(rule) = set.base_rule(input.base) else {
+            continue;
+        };
+        alerts.extend(shared.process(&Detection::new(rule, &event, arrival(i))));
+    }
+    alerts.extend(shared.flush());
+    (alerts, whole)
+}
+
 fn sorted(alerts: &[Alert]) -> Vec<String> {
     let mut out: Vec<String> = alerts.iter().map(canon).collect();
     out.sort();
@@ -788,21 +816,7 @@ proptest! {
         let (set, _) = build(&specs);
         // The documented exception, as in `partitions_together_raise_the_alerts_of_one`.
         prop_assume!(!specs.iter().any(|s| s.refs.iter().filter(|x| x.starts_with('c')).count() >= 2));
-        let mut times: Vec<i64> = inputs.iter().filter_map(|x| x.time).collect();
-        times.sort_unstable();
-        for (input, time) in inputs.iter_mut().filter(|x| x.time.is_some()).zip(times) {
-            input.time = Some(time);
-        }
-        let cfg = config(0, 2);
-        let whole = streaming(&set, &inputs, cfg.clone());
-        let shared = SharedCorrelator::new(set.clone(), cfg, count);
-        let mut alerts = Vec::new();
-        for (i, input) in inputs.iter().enumerate() {
-            let event = to_event(i, input);
-            let Some(rule) = set.base_rule(input.base) else { continue };
-            alerts.extend(shared.process(&Detection::new(rule, &event, arrival(i))));
-        }
-        alerts.extend(shared.flush());
+        let (alerts, whole) = shared_and_one(&set, &mut inputs, count);
         prop_assert_eq!(sorted(&alerts), sorted(&whole));
     }
 }
@@ -1039,23 +1053,7 @@ fn shared_correlator_temporal_ties_go_by_delivery() {
         input(0, 6, Some("a")),
     ];
     let (set, _) = build(&specs);
-    let mut times: Vec<i64> = inputs.iter().filter_map(|x| x.time).collect();
-    times.sort_unstable();
-    for (input, time) in inputs.iter_mut().filter(|x| x.time.is_some()).zip(times) {
-        input.time = Some(time);
-    }
-    let cfg = config(0, 2);
-    let whole = streaming(&set, &inputs, cfg.clone());
-    let shared = SharedCorrelator::new(set.clone(), cfg, 2);
-    let mut alerts = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
-        let event = to_event(i, input);
-        let Some(rule) = set.base_rule(input.base) else {
-            continue;
-        };
-        alerts.extend(shared.process(&Detection::new(rule, &event, arrival(i))));
-    }
-    alerts.extend(shared.flush());
+    let (alerts, whole) = shared_and_one(&set, &mut inputs, 2);
     let when = |a: &[Alert]| {
         a.iter()
             .map(|a| (a.timestamp, a.value.clone(), a.window.map(|w| w.end)))

@@ -371,56 +371,130 @@ impl Dense {
         })
     }
 
-    /// Like [`scan`](Self::scan), but first skips, with the [`FingerprintFilter`] when there is one,
-    /// the start of `haystack` in which no needle can begin: most texts hold no needle, and the
-    /// filter tests 16 positions in about 20 instructions where the DFA takes about 4 per byte.
+    /// Like [`scan`](Self::scan), but skips, with the [`FingerprintFilter`] when there is one,
+    /// the stretches of `haystack` in which no needle can begin: most texts hold no needle, and
+    /// the filter tests 16 positions in about 20 instructions where the DFA takes about 4 per
+    /// byte.
+    ///
+    /// The DFA starts (in its start state) where the filter's first candidate block allows an
+    /// occurrence to begin, and hands back to the filter once it is past that block and in its
+    /// start state again: no occurrence is then under way (the start state is where a text
+    /// ending in no needle's proper prefix leads), so every occurrence still to come begins at
+    /// that position or later, where the filter looks for it. A long text with a false
+    /// candidate near its start (a keyword scan of a long `Message`) is not DFA-scanned to its
+    /// end.
     #[inline]
-    fn find(&self, haystack: &[u8], found: impl FnMut(usize) -> bool) -> bool {
-        let from = match &self.filter {
-            Some(filter) if haystack.len() >= FILTER_MIN_LEN => match filter.first(haystack) {
-                Some(from) => from,
-                None => return false,
-            },
-            // A short text, copied into a zero-padded block: the padding adds candidates at
-            // most (false ones), every position of the text is tested as it is.
-            Some(filter) if haystack.len() >= FINGERPRINT => {
-                let mut padded = [0u8; FILTER_MIN_LEN];
-                padded[..haystack.len()].copy_from_slice(haystack);
-                match filter.first(&padded) {
-                    Some(_) => 0,
+    fn find(&self, haystack: &[u8], mut found: impl FnMut(usize) -> bool) -> bool {
+        let Some(filter) = &self.filter else {
+            return self.scan(haystack, found);
+        };
+        let mut at = 0;
+        loop {
+            let rest = &haystack[at..];
+            let from = if rest.len() >= FILTER_MIN_LEN {
+                match filter.first(rest) {
+                    Some(from) => at + from,
                     None => return false,
                 }
+            } else if rest.len() >= FINGERPRINT {
+                // A short text, copied into a zero-padded block: the padding adds candidates at
+                // most (false ones), every position of the text is tested as it is.
+                let mut padded = [0u8; FILTER_MIN_LEN];
+                padded[..rest.len()].copy_from_slice(rest);
+                match filter.first(&padded) {
+                    Some(_) => at,
+                    None => return false,
+                }
+            } else {
+                // Shorter than any needle.
+                return false;
+            };
+            // The candidate block ends 16 positions after its start (`from + back`); past it,
+            // the DFA may stop in its start state. (Stopping earlier would be exact too, the
+            // filter looking again from there; this saves filtering the same block twice.)
+            match self.scan_until_idle(haystack, from, from + filter.back + 16, &mut found) {
+                Scanned::Stopped => return true,
+                Scanned::End => return false,
+                Scanned::Idle(next) => at = next,
             }
-            _ => 0,
+        }
+    }
+
+    /// Runs the DFA from its start state at `from`, like [`scan`](Self::scan), until it is in its
+    /// start state again at a position `busy_until` or later (or the text ends).
+    #[inline]
+    fn scan_until_idle(
+        &self,
+        haystack: &[u8],
+        from: usize,
+        busy_until: usize,
+        found: &mut impl FnMut(usize) -> bool,
+    ) -> Scanned {
+        let busy_until = busy_until.min(haystack.len());
+        let Some(mut sid) = self.scan_from(self.start as usize, &haystack[from..busy_until], found)
+        else {
+            return Scanned::Stopped;
         };
-        self.scan(&haystack[from..], found)
+        // Then byte by byte, until the start state.
+        for (i, &byte) in haystack.iter().enumerate().skip(busy_until) {
+            if sid == self.start as usize {
+                return Scanned::Idle(i);
+            }
+            sid = self.step(sid, byte);
+            if sid < self.match_limit as usize && self.report(sid, found) {
+                return Scanned::Stopped;
+            }
+        }
+        Scanned::End
+    }
+
+    /// One transition.
+    #[inline(always)]
+    fn step(&self, sid: usize, byte: u8) -> usize {
+        let at = sid | usize::from(self.classes[usize::from(byte)]);
+        debug_assert!(at < self.trans.len());
+        // SAFETY: `sid` is `o << shift` for a state number `o < states` (the start, or a value
+        // read from `trans`, all of which are such ids: `from_dfa` writes nothing else and
+        // nothing changes them after), and a class is below the stride `1 << shift` (`shift`
+        // rounds the class count up to a power of two), so
+        // `at = sid | class < (o + 1) << shift <= states << shift == trans.len()`.
+        (unsafe { *self.trans.get_unchecked(at) }) as usize
+    }
+
+    /// Calls `found` with match state `sid`'s needles; `true` when it asked to stop.
+    #[inline(always)]
+    fn report(&self, sid: usize, found: &mut impl FnMut(usize) -> bool) -> bool {
+        let o = sid >> self.shift;
+        let (from, to) = (self.match_starts[o], self.match_starts[o + 1]);
+        self.match_ids[from as usize..to as usize]
+            .iter()
+            .any(|&p| found(p as usize))
     }
 
     /// Runs the DFA over `haystack`, calling `found` with every match state's needles; stops
     /// early when `found` returns `true`. Returns whether it stopped early.
     #[inline]
     fn scan(&self, haystack: &[u8], mut found: impl FnMut(usize) -> bool) -> bool {
-        let mut sid = self.start as usize;
+        self.scan_from(self.start as usize, haystack, &mut found)
+            .is_none()
+    }
+
+    /// [`scan`](Self::scan) from state `sid`: the state it ends in, `None` when `found` asked to
+    /// stop.
+    #[inline]
+    fn scan_from(
+        &self,
+        mut sid: usize,
+        haystack: &[u8],
+        found: &mut impl FnMut(usize) -> bool,
+    ) -> Option<usize> {
         // One transition, then the match states' needles. Four bytes per turn of the loop:
         // the loop's own compare and branch once per four bytes instead of per byte.
         macro_rules! step {
             ($byte:expr) => {
-                let at = sid | usize::from(self.classes[usize::from($byte)]);
-                debug_assert!(at < self.trans.len());
-                // SAFETY: `sid` is `o << shift` for a state number `o < states` (the start, or
-                // a value read from `trans`, all of which are such ids: `from_dfa` writes
-                // nothing else and nothing changes them after), and a class is below the
-                // stride `1 << shift` (`shift` rounds the class count up to a power of two),
-                // so `at = sid | class < (o + 1) << shift <= states << shift == trans.len()`.
-                sid = unsafe { *self.trans.get_unchecked(at) } as usize;
-                if sid < self.match_limit as usize {
-                    let o = sid >> self.shift;
-                    let (from, to) = (self.match_starts[o], self.match_starts[o + 1]);
-                    for &p in &self.match_ids[from as usize..to as usize] {
-                        if found(p as usize) {
-                            return true;
-                        }
-                    }
+                sid = self.step(sid, $byte);
+                if sid < self.match_limit as usize && self.report(sid, found) {
+                    return None;
                 }
             };
         }
@@ -434,12 +508,22 @@ impl Dense {
         for &byte in quads.remainder() {
             step!(byte);
         }
-        false
+        Some(sid)
     }
 
     fn memory_usage(&self) -> usize {
         256 + self.trans.len() * 4 + (self.match_starts.len() + self.match_ids.len()) * 4
     }
+}
+
+/// How [`Dense::scan_until_idle`] ended.
+enum Scanned {
+    /// `found` asked to stop.
+    Stopped,
+    /// The text ended.
+    End,
+    /// In the start state at this position.
+    Idle(usize),
 }
 
 /// Texts shorter than this are scanned by the DFA alone (the filter's loads, 16 bytes at each of

@@ -383,6 +383,9 @@ pub(crate) struct Scanner {
     /// The automaton matches ASCII letters of either case (the DFAs): an ASCII text can be
     /// scanned unfolded, which for ASCII is what folding would give but lowercased.
     pub ascii_case_insensitive: bool,
+    /// A byte in no needle (in neither ASCII case), to join texts by for one scan: no
+    /// occurrence can span it. `None` when every candidate byte is in some needle.
+    pub separator: Option<u8>,
 }
 
 impl Substrings {
@@ -419,9 +422,16 @@ impl Substrings {
                 // hold a transition per case, so it stays case-sensitive and scans folded text.
                 let dfa = bytes * 256 <= DFA_MAX_BYTES;
                 let automaton = NeedleAutomaton::build(&self.needles, dfa, dfa)?;
+                let separator = (0..=u8::MAX).find(|&b| {
+                    !self.needles.iter().any(|n| {
+                        n.iter()
+                            .any(|&c| c == b || (dfa && c.eq_ignore_ascii_case(&b)))
+                    })
+                });
                 Some(Scanner {
                     automaton,
                     ascii_case_insensitive: dfa,
+                    separator,
                 })
             })
             .as_ref()

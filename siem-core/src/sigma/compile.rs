@@ -117,23 +117,25 @@ pub(crate) struct ContainsSet {
 }
 
 impl ContainsSet {
-    /// The set for `values` when enough of them are single case-insensitive `contains` tests.
+    /// The set for `values` when enough of them are case-insensitive `contains` tests: values
+    /// whose alternatives all are (a `windash` value's dash variants) stand for all of them.
     pub(crate) fn for_values(values: &[Box<[Matcher]>]) -> Option<Box<ContainsSet>> {
-        fn needle(alts: &[Matcher]) -> Option<&[u8]> {
-            match alts {
-                [
+        fn needles(alts: &[Matcher]) -> Option<Vec<&[u8]>> {
+            alts.iter()
+                .map(|m| match m {
                     Matcher::Text {
                         cased: false,
                         pattern: Pattern::Contains(finder),
-                    },
-                ] => Some(finder.needle()),
-                _ => None,
-            }
+                    } => Some(finder.needle()),
+                    _ => None,
+                })
+                .collect()
         }
-        let covered: Box<[bool]> = values.iter().map(|v| needle(v).is_some()).collect();
+        let covered: Box<[bool]> = values.iter().map(|v| needles(v).is_some()).collect();
         let needles: Box<[Box<[u8]>]> = values
             .iter()
-            .filter_map(|v| needle(v))
+            .filter_map(|v| needles(v))
+            .flatten()
             .map(Box::from)
             .collect();
         (needles.len() >= CONTAINS_SET_MIN).then(|| {
@@ -420,6 +422,10 @@ fn expand_dashes(tokens: Vec<Token>, field: &str) -> Result<Vec<Vec<Token>>, Err
 }
 
 const WINDASH_LEN: usize = string::WINDASH_CHARS.len();
+
+/// Most windash positions in one value expanded into concrete variants (`5^2`); a value with
+/// more keeps its positions as glob tokens, matching any dash.
+const WINDASH_EXPAND_MAX: usize = 2;
 
 /// The plain bytes of a wildcard-free string, for the encoding modifiers.
 fn plain_bytes(tokens: &[Token], modifier: Modifier, field: &str) -> Result<Vec<u8>, ErrorKind> {
@@ -832,11 +838,20 @@ impl Compiler<'_> {
             },
             Modifier::Windash => {
                 let alts = typed.clone().strings().ok_or_else(|| not_for(&typed))?;
-                from_strings(
-                    alts.into_iter()
-                        .map(|t| string::normalize(string::windash(t)))
-                        .collect(),
-                )
+                let mut out = Vec::with_capacity(alts.len());
+                for t in alts {
+                    let t = string::normalize(string::windash(t));
+                    // One or two dash positions: their 5 or 25 concrete variants, plain
+                    // literals (searched with `memmem`, or all together by the item's
+                    // `ContainsSet`), rather than a glob whose first piece is often a single
+                    // space (`' -nop '`), tried at every space of a command line.
+                    if t.iter().filter(|k| **k == Token::Dash).count() <= WINDASH_EXPAND_MAX {
+                        out.extend(expand_dashes(t, field)?);
+                    } else {
+                        out.push(t);
+                    }
+                }
+                from_strings(out)
             }
             Modifier::Base64
             | Modifier::Base64Offset

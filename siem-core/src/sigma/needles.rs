@@ -53,11 +53,23 @@ pub(crate) struct Hashed {
     bits: Box<[u64]>,
     /// Fingerprint window -> its range in `entries`.
     windows: hashbrown::HashMap<u32, (u32, u32), foldhash::fast::FixedState>,
-    /// `(needle, j)`: the needle whose fingerprint it is, and at which offset in the needle.
-    entries: Box<[(u32, u32)]>,
+    /// The needles whose fingerprint a window is, by window.
+    entries: Box<[Entry]>,
     needles: Box<[Box<[u8]>]>,
     /// The needles shorter than a window, and their ids in the whole set.
     short: Option<(Box<NeedleAutomaton>, Box<[u32]>)>,
+}
+
+/// A needle of a [`Hashed`] set under one of its fingerprint windows.
+#[derive(Clone, Copy)]
+struct Entry {
+    needle: u32,
+    /// Where the fingerprint window is in the needle.
+    j: u32,
+    /// The needle's first 8 bytes (little-endian, zero-padded), compared in a register.
+    head: u64,
+    /// `head`'s bytes that belong to the needle.
+    mask: u64,
 }
 
 impl std::fmt::Debug for Hashed {
@@ -136,11 +148,30 @@ impl Hashed {
             };
             Some((Box::new(automaton), short_ids.into_boxed_slice()))
         };
+        let entries = fingerprints
+            .iter()
+            .map(|&(_, id, j)| {
+                let n = needles[id as usize].as_ref();
+                let mut head = [0u8; 8];
+                let k = n.len().min(8);
+                head[..k].copy_from_slice(&n[..k]);
+                Entry {
+                    needle: id,
+                    j,
+                    head: u64::from_le_bytes(head),
+                    mask: if k == 8 {
+                        u64::MAX
+                    } else {
+                        (1u64 << (8 * k)) - 1
+                    },
+                }
+            })
+            .collect();
         Some(Hashed {
             shift,
             bits,
             windows,
-            entries: fingerprints.iter().map(|&(_, id, j)| (id, j)).collect(),
+            entries,
             needles: needles.iter().map(|n| Box::from(n.as_ref())).collect(),
             short,
         })
@@ -191,12 +222,26 @@ impl Hashed {
         let Some(&(start, end)) = self.windows.get(&window) else {
             return false;
         };
-        for &(id, j) in &self.entries[start as usize..end as usize] {
-            let needle = &self.needles[id as usize];
-            let Some(at) = i.checked_sub(j as usize) else {
+        for entry in &self.entries[start as usize..end as usize] {
+            let Some(at) = i.checked_sub(entry.j as usize) else {
                 continue;
             };
-            if haystack.get(at..at + needle.len()) == Some(&needle[..]) && found(id as usize) {
+            // The first 8 bytes in a register (the prefilter's needles have at most 8), the
+            // rest, if any, compared after.
+            let hit = match haystack.get(at..at + 8) {
+                Some(head) => {
+                    let head = u64::from_le_bytes(head.try_into().unwrap_or_default());
+                    head & entry.mask == entry.head && {
+                        let needle = &self.needles[entry.needle as usize];
+                        needle.len() <= 8 || haystack.get(at..at + needle.len()) == Some(needle)
+                    }
+                }
+                None => {
+                    let needle = &self.needles[entry.needle as usize];
+                    haystack.get(at..at + needle.len()) == Some(&needle[..])
+                }
+            };
+            if hit && found(entry.needle as usize) {
                 return true;
             }
         }
@@ -206,7 +251,7 @@ impl Hashed {
     fn memory_usage(&self) -> usize {
         self.bits.len() * 8
             + self.windows.len() * 16
-            + self.entries.len() * 8
+            + self.entries.len() * std::mem::size_of::<Entry>()
             + self.needles.iter().map(|n| n.len() + 16).sum::<usize>()
             + self
                 .short

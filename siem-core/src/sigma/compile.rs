@@ -152,7 +152,8 @@ impl ContainsSet {
         self.automaton
             .get_or_init(|| {
                 // A DFA only for small sets: its tables (states x byte classes) cost build time
-                // and memory that a contiguous NFA, nearly as fast on short texts, does not.
+                // and memory that a hashed set of 4-byte windows, nearly as fast on short texts,
+                // does not.
                 let bytes: usize = self.needles.iter().map(|n| n.len()).sum();
                 super::needles::NeedleAutomaton::build(&self.needles, bytes <= 256, false)
             })

@@ -34,8 +34,8 @@ use super::needles::NeedleAutomaton;
 use hashbrown::HashMap;
 
 /// An automaton whose DFA would stay under this many bytes (estimated from its literals' total
-/// length) is built as a DFA (fastest); larger ones as a contiguous NFA, whose memory stays
-/// near the literals' own size.
+/// length) is built as a DFA (fastest); larger sets as a hashed set (`needles::Hashed`) of
+/// 4-byte windows, whose memory stays near the literals' own size.
 pub(crate) const DFA_MAX_BYTES: usize = 512 << 10;
 
 use super::compile::{Expr, FieldId, Item, Matcher, Mode, Num, Target, Test};
@@ -414,12 +414,12 @@ impl Substrings {
             .get_or_init(|| {
                 // A DFA is the fastest overlapping scanner but its tables grow with the
                 // automaton's states (about 256 bytes each with SigmaHQ's byte classes: 36 MB
-                // for the 5,700 CommandLine literals of the Windows rules); above the budget the
-                // contiguous NFA keeps memory near the literals' own size.
+                // for the 5,700 CommandLine literals of the Windows rules); above the budget a
+                // hashed set of 4-byte windows keeps memory near the literals' own size.
                 let bytes: usize = self.needles.iter().map(|n| n.len()).sum();
                 // The DFA matches ASCII letters of either case at no cost per byte (its
-                // transitions are over byte classes). The contiguous NFA's sparse states would
-                // hold a transition per case, so it stays case-sensitive and scans folded text.
+                // transitions are over byte classes). The hashed set compares bytes as they
+                // are, so it stays case-sensitive and scans folded text.
                 let dfa = bytes * 256 <= DFA_MAX_BYTES;
                 let automaton = NeedleAutomaton::build(&self.needles, dfa, dfa)?;
                 let separator = (0..=u8::MAX).find(|&b| {

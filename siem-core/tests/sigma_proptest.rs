@@ -69,11 +69,13 @@ fn field_item() -> impl Strategy<Value = (String, Yaml)> {
         |n: std::ops::Range<usize>| prop::collection::vec(pattern().prop_map(|p| s(&p)), n);
     let plain_text =
         |n: std::ops::Range<usize>| prop::collection::vec(text().prop_map(|p| s(&p)), n);
+    // Up to 8 values for equality, `contains` and `endswith`: items with 4 or more are tested
+    // through a `ValueSet`.
     let modifier_and_values = prop_oneof![
-        strings(1..4).prop_map(|v| ("", list(v))),
+        strings(1..9).prop_map(|v| ("", list(v))),
         strings(1..9).prop_map(|v| ("|contains", list(v))),
         strings(1..4).prop_map(|v| ("|startswith", list(v))),
-        strings(1..4).prop_map(|v| ("|endswith", list(v))),
+        strings(1..9).prop_map(|v| ("|endswith", list(v))),
         strings(2..4).prop_map(|v| ("|contains|all", Yaml::Sequence(v))),
         strings(1..3).prop_map(|v| ("|cased", list(v))),
         strings(1..3).prop_map(|v| ("|contains|cased", list(v))),
@@ -443,5 +445,45 @@ detection:
             rules.matches_exhaustive(&event),
             "{text}"
         );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+    /// Items with four or more plain values of one kind (equality, `endswith`, `contains`) are
+    /// tested through a `ValueSet` (a hash set, a reversed anchored DFA, an automaton); the
+    /// events' values are made of the rule's values with text around them, so they often match
+    /// exactly, by suffix, by substring, or by a case or folding variant.
+    #[test]
+    fn value_sets_agree_with_the_reference(
+        modifier in prop::sample::select(vec!["", "|endswith", "|contains", "|startswith"]),
+        values in prop::collection::vec(text(), 4..9),
+        events in prop::collection::vec((text(), any::<prop::sample::Index>(), text(), any::<bool>()), 1..8),
+    ) {
+        let list: String = values
+            .iter()
+            .map(|v| format!("            - '{}'\n", v.replace('\'', "''")))
+            .collect();
+        let yaml = format!(
+            "title: t\nlogsource: {{product: p}}\ndetection:\n    sel:\n        a{modifier}:\n{list}    condition: sel\n"
+        );
+        let (docs, errors) = parse_documents(&yaml, None);
+        prop_assert!(errors.is_empty(), "{:?}\n{}", errors, yaml);
+        let SigmaDocument::Rule(rule) = &docs[0] else { panic!() };
+        let mut builder = RuleSet::builder();
+        builder.add_yaml(&yaml, None);
+        let (rules, errors) = builder.build();
+        prop_assert!(errors.is_empty(), "{:?}", errors);
+        for (before, pick, after, upper) in events {
+            let value = pick.get(&values);
+            let value = if upper { value.to_uppercase() } else { value.clone() };
+            let mut event = Event::new();
+            event.logsource = siem_core::event::LogSource::new(Some("p"), None, None);
+            event.insert("a", format!("{before}{value}{after}"));
+            let expected = reference::evaluate(rule, &event, &HashMap::new());
+            prop_assert!(expected.is_ok(), "{:?}", expected);
+            prop_assert_eq!(!rules.matches(&event).is_empty(), expected.unwrap(), "rule:\n{}\nevent: {}", yaml, event.to_json());
+        }
     }
 }

@@ -94,68 +94,171 @@ pub(crate) enum Test {
     Match {
         mode: Mode,
         values: Box<[Box<[Matcher]>]>,
-        /// For `Mode::Any` items with several case-insensitive `contains` values: those values
-        /// searched with one automaton per element instead of one `memmem` per value.
-        contains: Option<Box<ContainsSet>>,
+        /// For `Mode::Any` items with several case-insensitive values of one kind (`contains`,
+        /// `endswith`, equality): those values tested together, once per element.
+        set: Option<Box<ValueSet>>,
     },
 }
 
-/// Fewest `contains` values of one item worth an automaton: below this, a few `memmem`
-/// searches per element cost less than building and running one.
-pub(crate) const CONTAINS_SET_MIN: usize = 4;
+/// Fewest values of one kind (`contains`, `endswith`, equality) in one item worth a
+/// [`ValueSet`]: below this, testing them one by one costs less than building and running one.
+pub(crate) const VALUE_SET_MIN: usize = 4;
 
-/// The case-insensitive `contains` values of one `Mode::Any` item, searched together: an item
-/// with N such values over M elements costs M automaton scans instead of N×M substring
-/// searches (SigmaHQ's web and PowerShell rules list dozens per field). The automaton is built
-/// on first use, so rules that never reach full evaluation cost nothing at load.
+/// What a [`ValueSet`]'s values ask of an element's folded text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SetKind {
+    /// It contains one of them.
+    Contains,
+    /// It ends with one of them.
+    EndsWith,
+    /// It equals one of them.
+    Equals,
+}
+
+/// The case-insensitive values of one `Mode::Any` item tested together, when enough of them
+/// are of one kind: an item with N such values over M elements costs M tests of the set instead
+/// of N×M tests of a value (SigmaHQ's web and PowerShell rules list dozens of `contains` values
+/// per field; process creation rules dozens of `Image|endswith` and `OriginalFileName`
+/// values). `contains` values are searched with one Aho-Corasick automaton, `endswith` values
+/// with one anchored DFA over the reversed values walked back from the text's end (most texts
+/// leave it within a few bytes), equality with one hash probe. Built on first use, so rules
+/// that never reach full evaluation cost nothing at load.
 #[derive(Debug, Clone)]
-pub(crate) struct ContainsSet {
+pub(crate) struct ValueSet {
+    kind: SetKind,
     needles: Box<[Box<[u8]>]>,
     /// Per value of the item: whether this set stands for it.
     pub covered: Box<[bool]>,
-    automaton: std::sync::OnceLock<Option<super::needles::NeedleAutomaton>>,
+    matcher: std::sync::OnceLock<Option<SetMatcher>>,
 }
 
-impl ContainsSet {
-    /// The set for `values` when enough of them are case-insensitive `contains` tests: values
+/// A [`ValueSet`]'s values, built for testing.
+#[derive(Debug, Clone)]
+pub(crate) enum SetMatcher {
+    Contains(super::needles::NeedleAutomaton),
+    /// Over the reversed values, anchored at the start.
+    EndsWith(aho_corasick::dfa::DFA),
+    Equals(hashbrown::HashSet<Box<[u8]>, foldhash::fast::FixedState>),
+}
+
+impl SetMatcher {
+    /// Whether one of the set's values matches `text` (folded).
+    #[inline]
+    pub(crate) fn is_match(&self, text: &[u8]) -> bool {
+        use aho_corasick::automaton::Automaton;
+        match self {
+            SetMatcher::Contains(automaton) => automaton.is_match(text),
+            SetMatcher::EndsWith(dfa) => {
+                let Ok(mut sid) = dfa.start_state(aho_corasick::Anchored::Yes) else {
+                    return false;
+                };
+                for (walked, &byte) in text.iter().rev().enumerate() {
+                    sid = dfa.next_state(aho_corasick::Anchored::Yes, sid, byte);
+                    if dfa.is_special(sid) {
+                        // A match state also reports the needles that are suffixes of its path
+                        // (the failure links' matches, copied in): a value is a suffix of the
+                        // text only when it is the whole path walked.
+                        if dfa.is_match(sid)
+                            && (0..dfa.match_len(sid))
+                                .any(|i| dfa.pattern_len(dfa.match_pattern(sid, i)) == walked + 1)
+                        {
+                            return true;
+                        }
+                        if dfa.is_dead(sid) {
+                            return false;
+                        }
+                    }
+                }
+                false
+            }
+            SetMatcher::Equals(set) => set.contains(text),
+        }
+    }
+}
+
+impl ValueSet {
+    /// The set for `values` when enough of them are case-insensitive tests of one kind: values
     /// whose alternatives all are (a `windash` value's dash variants) stand for all of them.
-    pub(crate) fn for_values(values: &[Box<[Matcher]>]) -> Option<Box<ContainsSet>> {
-        fn needles(alts: &[Matcher]) -> Option<Vec<&[u8]>> {
+    pub(crate) fn for_values(values: &[Box<[Matcher]>]) -> Option<Box<ValueSet>> {
+        fn needles(alts: &[Matcher], kind: SetKind) -> Option<Vec<&[u8]>> {
             alts.iter()
-                .map(|m| match m {
-                    Matcher::Text {
-                        cased: false,
-                        pattern: Pattern::Contains(finder),
-                    } => Some(finder.needle()),
+                .map(|m| match (m, kind) {
+                    (
+                        Matcher::Text {
+                            cased: false,
+                            pattern: Pattern::Contains(finder),
+                        },
+                        SetKind::Contains,
+                    ) => Some(finder.needle()),
+                    // An empty suffix matches every text: the reversed DFA's start state would
+                    // be a match state its walk never tests, so such a value stays on its own.
+                    (
+                        Matcher::Text {
+                            cased: false,
+                            pattern: Pattern::Suffix(lit),
+                        },
+                        SetKind::EndsWith,
+                    ) if !lit.is_empty() => Some(&lit[..]),
+                    (
+                        Matcher::Text {
+                            cased: false,
+                            pattern: Pattern::Exact(lit),
+                        },
+                        SetKind::Equals,
+                    ) => Some(&lit[..]),
                     _ => None,
                 })
                 .collect()
         }
-        let covered: Box<[bool]> = values.iter().map(|v| needles(v).is_some()).collect();
-        let needles: Box<[Box<[u8]>]> = values
-            .iter()
-            .filter_map(|v| needles(v))
-            .flatten()
-            .map(Box::from)
-            .collect();
-        (needles.len() >= CONTAINS_SET_MIN).then(|| {
-            Box::new(ContainsSet {
-                needles,
-                covered,
-                automaton: std::sync::OnceLock::new(),
+        [SetKind::Contains, SetKind::EndsWith, SetKind::Equals]
+            .into_iter()
+            .find_map(|kind| {
+                let covered: Box<[bool]> =
+                    values.iter().map(|v| needles(v, kind).is_some()).collect();
+                let found: Box<[Box<[u8]>]> = values
+                    .iter()
+                    .filter_map(|v| needles(v, kind))
+                    .flatten()
+                    .map(Box::from)
+                    .collect();
+                (found.len() >= VALUE_SET_MIN).then(|| {
+                    Box::new(ValueSet {
+                        kind,
+                        needles: found,
+                        covered,
+                        matcher: std::sync::OnceLock::new(),
+                    })
+                })
             })
-        })
     }
 
-    /// The automaton, `None` when it could not be built (the values are then tested one by one).
-    pub(crate) fn automaton(&self) -> Option<&super::needles::NeedleAutomaton> {
-        self.automaton
-            .get_or_init(|| {
-                // A DFA only for small sets: its tables (states x byte classes) cost build time
-                // and memory that a hashed set of 4-byte windows, nearly as fast on short texts,
-                // does not.
-                let bytes: usize = self.needles.iter().map(|n| n.len()).sum();
-                super::needles::NeedleAutomaton::build(&self.needles, bytes <= 256, false)
+    /// The matcher, `None` when it could not be built (the values are then tested one by one).
+    pub(crate) fn matcher(&self) -> Option<&SetMatcher> {
+        self.matcher
+            .get_or_init(|| match self.kind {
+                SetKind::Contains => {
+                    // A DFA only for small sets: its tables (states x byte classes) cost build
+                    // time and memory that a hashed set of 4-byte windows, nearly as fast on
+                    // short texts, does not.
+                    let bytes: usize = self.needles.iter().map(|n| n.len()).sum();
+                    super::needles::NeedleAutomaton::build(&self.needles, bytes <= 256, false)
+                        .map(SetMatcher::Contains)
+                }
+                SetKind::EndsWith => {
+                    let reversed: Vec<Vec<u8>> = self
+                        .needles
+                        .iter()
+                        .map(|n| n.iter().rev().copied().collect())
+                        .collect();
+                    aho_corasick::dfa::DFA::builder()
+                        .match_kind(aho_corasick::MatchKind::Standard)
+                        .start_kind(aho_corasick::StartKind::Anchored)
+                        .prefilter(false)
+                        .build(&reversed)
+                        .ok()
+                        .map(SetMatcher::EndsWith)
+                }
+                SetKind::Equals => Some(SetMatcher::Equals(self.needles.iter().cloned().collect())),
             })
             .as_ref()
     }
@@ -777,8 +880,8 @@ impl Compiler<'_> {
         Ok(Item {
             target,
             test: Test::Match {
-                contains: match mode {
-                    Mode::Any => ContainsSet::for_values(&values),
+                set: match mode {
+                    Mode::Any => ValueSet::for_values(&values),
                     Mode::All | Mode::None => None,
                 },
                 mode,
@@ -844,7 +947,7 @@ impl Compiler<'_> {
                     let t = string::normalize(string::windash(t));
                     // One or two dash positions: their 5 or 25 concrete variants, plain
                     // literals (searched with `memmem`, or all together by the item's
-                    // `ContainsSet`), rather than a glob whose first piece is often a single
+                    // `ValueSet`), rather than a glob whose first piece is often a single
                     // space (`' -nop '`), tried at every space of a command line.
                     if t.iter().filter(|k| **k == Token::Dash).count() <= WINDASH_EXPAND_MAX {
                         out.extend(expand_dashes(t, field)?);

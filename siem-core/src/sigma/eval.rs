@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 
 use super::compile::{
-    Cidr, ContainsSet, Expr, FieldTable, Item, Matcher, Mode, Num, RefMode, Target, Test, TimePart,
+    Cidr, Expr, FieldTable, Item, Matcher, Mode, Num, RefMode, Target, Test, TimePart, ValueSet,
 };
 use super::string::{fold_into, needs_folding};
 use crate::event::{Event, FieldHint, Value};
@@ -321,21 +321,17 @@ impl<'e, 'b> Eval<'e, 'b> {
                 match &item.test {
                     Test::Exists(want) => slot.present == *want,
                     Test::Null => !slot.present || slot.null,
-                    Test::Match {
-                        mode,
-                        values,
-                        contains,
-                    } => self.range(slot.start, slot.end, *mode, values, contains.as_deref()),
+                    Test::Match { mode, values, set } => {
+                        self.range(slot.start, slot.end, *mode, values, set.as_deref())
+                    }
                 }
             }),
             Target::Keywords => {
                 let (start, end) = self.keywords();
                 match &item.test {
-                    Test::Match {
-                        mode,
-                        values,
-                        contains,
-                    } => self.range(start, end, *mode, values, contains.as_deref()),
+                    Test::Match { mode, values, set } => {
+                        self.range(start, end, *mode, values, set.as_deref())
+                    }
                     // The compiler gives keyword items only value tests.
                     Test::Exists(_) | Test::Null => false,
                 }
@@ -349,16 +345,16 @@ impl<'e, 'b> Eval<'e, 'b> {
         end: u32,
         mode: Mode,
         values: &[Box<[Matcher]>],
-        contains: Option<&ContainsSet>,
+        set: Option<&ValueSet>,
     ) -> bool {
         let (start, end) = (start as usize, end as usize);
-        if let Some(set) = contains
-            && let Some(automaton) = set.automaton()
+        if let Some(set) = set
+            && let Some(matcher) = set.matcher()
         {
             // `Mode::Any`: the set's values first, all at once per element, then the others.
             if (start..end).any(|e| {
                 self.text(e, false)
-                    .is_some_and(|t| automaton.is_match(t.as_bytes()))
+                    .is_some_and(|t| matcher.is_match(t.as_bytes()))
             }) {
                 return true;
             }

@@ -17,7 +17,7 @@ use super::string::{Token, WINDASH_CHARS};
 /// A `memmem` searcher for one literal, built on its first search (thread-safe: `OnceLock`).
 /// A built [`Finder`] is 288 bytes of SIMD tables and costs about 1,500 instructions to make;
 /// SigmaHQ's rules hold some 25,000 `contains` literals, most of which a stream never
-/// searches (the prefilter skips their rules, or a [`ContainsSet`](super::compile::ContainsSet)
+/// searches (the prefilter skips their rules, or a [`ValueSet`](super::compile::ValueSet)
 /// automaton searches them together), so building them all at load was 7 MB and 3% of the
 /// load time. Cost before first use: the literal and 16 bytes.
 #[derive(Debug)]

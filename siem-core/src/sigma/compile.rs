@@ -120,9 +120,9 @@ pub(crate) enum SetKind {
 /// of N×M tests of a value (SigmaHQ's web and PowerShell rules list dozens of `contains` values
 /// per field; process creation rules dozens of `Image|endswith` and `OriginalFileName`
 /// values). `contains` values are searched with one Aho-Corasick automaton, `endswith` values
-/// with one anchored DFA over the reversed values walked back from the text's end (most texts
-/// leave it within a few bytes), equality with one hash probe. Built on first use, so rules
-/// that never reach full evaluation cost nothing at load.
+/// with one anchored automaton over the reversed values walked back from the text's end (most
+/// texts leave it within a few bytes), equality with one hash probe. Built on first use, so
+/// rules that never reach full evaluation cost nothing at load.
 #[derive(Debug, Clone)]
 pub(crate) struct ValueSet {
     kind: SetKind,
@@ -136,8 +136,10 @@ pub(crate) struct ValueSet {
 #[derive(Debug, Clone)]
 pub(crate) enum SetMatcher {
     Contains(super::needles::NeedleAutomaton),
-    /// Over the reversed values, anchored at the start.
-    EndsWith(aho_corasick::dfa::DFA),
+    /// Over the reversed values, anchored at the start. A contiguous NFA: a DFA's tables
+    /// (states x byte classes) made the sets SigmaHQ's rules reach on the Windows corpus 4 MB
+    /// of resident memory, and a walk back from a text's end takes a few steps.
+    EndsWith(aho_corasick::nfa::contiguous::NFA),
     Equals(hashbrown::HashSet<Box<[u8]>, foldhash::fast::FixedState>),
 }
 
@@ -148,23 +150,23 @@ impl SetMatcher {
         use aho_corasick::automaton::Automaton;
         match self {
             SetMatcher::Contains(automaton) => automaton.is_match(text),
-            SetMatcher::EndsWith(dfa) => {
-                let Ok(mut sid) = dfa.start_state(aho_corasick::Anchored::Yes) else {
+            SetMatcher::EndsWith(nfa) => {
+                let Ok(mut sid) = nfa.start_state(aho_corasick::Anchored::Yes) else {
                     return false;
                 };
                 for (walked, &byte) in text.iter().rev().enumerate() {
-                    sid = dfa.next_state(aho_corasick::Anchored::Yes, sid, byte);
-                    if dfa.is_special(sid) {
+                    sid = nfa.next_state(aho_corasick::Anchored::Yes, sid, byte);
+                    if nfa.is_special(sid) {
                         // A match state also reports the needles that are suffixes of its path
                         // (the failure links' matches, copied in): a value is a suffix of the
                         // text only when it is the whole path walked.
-                        if dfa.is_match(sid)
-                            && (0..dfa.match_len(sid))
-                                .any(|i| dfa.pattern_len(dfa.match_pattern(sid, i)) == walked + 1)
+                        if nfa.is_match(sid)
+                            && (0..nfa.match_len(sid))
+                                .any(|i| nfa.pattern_len(nfa.match_pattern(sid, i)) == walked + 1)
                         {
                             return true;
                         }
-                        if dfa.is_dead(sid) {
+                        if nfa.is_dead(sid) {
                             return false;
                         }
                     }
@@ -180,56 +182,63 @@ impl ValueSet {
     /// The set for `values` when enough of them are case-insensitive tests of one kind: values
     /// whose alternatives all are (a `windash` value's dash variants) stand for all of them.
     pub(crate) fn for_values(values: &[Box<[Matcher]>]) -> Option<Box<ValueSet>> {
-        fn needles(alts: &[Matcher], kind: SetKind) -> Option<Vec<&[u8]>> {
-            alts.iter()
-                .map(|m| match (m, kind) {
-                    (
-                        Matcher::Text {
-                            cased: false,
-                            pattern: Pattern::Contains(finder),
-                        },
-                        SetKind::Contains,
-                    ) => Some(finder.needle()),
-                    // An empty suffix matches every text: the reversed DFA's start state would
-                    // be a match state its walk never tests, so such a value stays on its own.
-                    (
-                        Matcher::Text {
-                            cased: false,
-                            pattern: Pattern::Suffix(lit),
-                        },
-                        SetKind::EndsWith,
-                    ) if !lit.is_empty() => Some(&lit[..]),
-                    (
-                        Matcher::Text {
-                            cased: false,
-                            pattern: Pattern::Exact(lit),
-                        },
-                        SetKind::Equals,
-                    ) => Some(&lit[..]),
-                    _ => None,
-                })
-                .collect()
+        fn needle(m: &Matcher, kind: SetKind) -> Option<&[u8]> {
+            match (m, kind) {
+                (
+                    Matcher::Text {
+                        cased: false,
+                        pattern: Pattern::Contains(finder),
+                    },
+                    SetKind::Contains,
+                ) => Some(finder.needle()),
+                // An empty suffix matches every text: the reversed automaton's start state would
+                // be a match state its walk never tests, so such a value stays on its own.
+                (
+                    Matcher::Text {
+                        cased: false,
+                        pattern: Pattern::Suffix(lit),
+                    },
+                    SetKind::EndsWith,
+                ) if !lit.is_empty() => Some(&lit[..]),
+                (
+                    Matcher::Text {
+                        cased: false,
+                        pattern: Pattern::Exact(lit),
+                    },
+                    SetKind::Equals,
+                ) => Some(&lit[..]),
+                _ => None,
+            }
         }
-        [SetKind::Contains, SetKind::EndsWith, SetKind::Equals]
+        let of_kind = |alts: &[Matcher], kind| alts.iter().all(|m| needle(m, kind).is_some());
+        // The kind with the most needles (an item's values share their modifiers, so nearly
+        // always the only one); counted without collecting (this runs for every item loaded).
+        let (kind, count) = [SetKind::Contains, SetKind::EndsWith, SetKind::Equals]
             .into_iter()
-            .find_map(|kind| {
-                let covered: Box<[bool]> =
-                    values.iter().map(|v| needles(v, kind).is_some()).collect();
-                let found: Box<[Box<[u8]>]> = values
+            .map(|kind| {
+                let count: usize = values
                     .iter()
-                    .filter_map(|v| needles(v, kind))
-                    .flatten()
-                    .map(Box::from)
-                    .collect();
-                (found.len() >= VALUE_SET_MIN).then(|| {
-                    Box::new(ValueSet {
-                        kind,
-                        needles: found,
-                        covered,
-                        matcher: std::sync::OnceLock::new(),
-                    })
-                })
+                    .filter(|v| of_kind(v, kind))
+                    .map(|v| v.len())
+                    .sum();
+                (kind, count)
             })
+            .max_by_key(|&(_, count)| count)?;
+        if count < VALUE_SET_MIN {
+            return None;
+        }
+        let covered: Box<[bool]> = values.iter().map(|v| of_kind(v, kind)).collect();
+        let needles: Box<[Box<[u8]>]> = values
+            .iter()
+            .filter(|v| of_kind(v, kind))
+            .flat_map(|v| v.iter().filter_map(|m| needle(m, kind)).map(Box::from))
+            .collect();
+        Some(Box::new(ValueSet {
+            kind,
+            needles,
+            covered,
+            matcher: std::sync::OnceLock::new(),
+        }))
     }
 
     /// The matcher, `None` when it could not be built (the values are then tested one by one).
@@ -250,9 +259,8 @@ impl ValueSet {
                         .iter()
                         .map(|n| n.iter().rev().copied().collect())
                         .collect();
-                    aho_corasick::dfa::DFA::builder()
+                    aho_corasick::nfa::contiguous::NFA::builder()
                         .match_kind(aho_corasick::MatchKind::Standard)
-                        .start_kind(aho_corasick::StartKind::Anchored)
                         .prefilter(false)
                         .build(&reversed)
                         .ok()

@@ -891,8 +891,36 @@ mod tests {
             .unwrap()
     }
 
+    /// `AhoCorasick` (the trait-object wrapper) over `needles`, and the needle of every
+    /// occurrence it finds in `haystack`, overlapping ones too, sorted.
+    fn reference_occurrences(
+        needles: &[String],
+        ci: bool,
+        haystack: &str,
+    ) -> (AhoCorasick, Vec<usize>) {
+        let reference = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(ci)
+            .build(needles)
+            .unwrap();
+        let mut expected: Vec<usize> = reference
+            .find_overlapping_iter(haystack.as_bytes())
+            .map(|m| m.pattern().as_usize())
+            .collect();
+        expected.sort_unstable();
+        (reference, expected)
+    }
+
+    /// The needle of every occurrence `automaton` reports in `haystack`, sorted.
+    fn occurrences(automaton: &NeedleAutomaton, haystack: &str) -> Vec<usize> {
+        let mut found = Vec::new();
+        automaton.for_each_overlapping(haystack.as_bytes(), |p| found.push(p));
+        found.sort_unstable();
+        found
+    }
+
     proptest! {
-        /// Every kind (the DFA, copied to `Dense` when it has no prefilter; the contiguous NFA)
+        /// Every kind (the DFA, copied to `Dense` when it has no prefilter; the hashed set)
         /// finds exactly what `AhoCorasick` (the trait-object wrapper) finds, case-insensitive
         /// DFAs what it finds case-insensitively.
         #[test]
@@ -901,31 +929,16 @@ mod tests {
             haystack in "[abcABC\\\\.é]{0,40}",
         ) {
             for (dfa, ci) in [(true, false), (true, true), (false, false)] {
-                let reference = AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .ascii_case_insensitive(ci)
-                    .build(&needles)
-                    .unwrap();
-                let mut expected: Vec<usize> = reference
-                    .find_overlapping_iter(haystack.as_bytes())
-                    .map(|m| m.pattern().as_usize())
-                    .collect();
-                expected.sort_unstable();
+                let (reference, expected) = reference_occurrences(&needles, ci, &haystack);
                 let a = NeedleAutomaton::build(&needles, dfa, ci).unwrap();
                 prop_assert_eq!(a.patterns_len(), needles.len());
-                let mut found = Vec::new();
-                a.for_each_overlapping(haystack.as_bytes(), |p| found.push(p));
-                found.sort_unstable();
-                prop_assert_eq!(&found, &expected);
+                prop_assert_eq!(&occurrences(&a, &haystack), &expected);
                 prop_assert_eq!(a.is_match(haystack.as_bytes()), reference.is_match(haystack.as_bytes()));
                 if dfa {
                     // `build` copies only DFAs without a prefilter; this one never has one.
                     let plain = plain_dfa(&needles, ci);
                     let dense = NeedleAutomaton::Dense(Dense::from_dfa(&plain, &needles, ci).unwrap());
-                    let mut found = Vec::new();
-                    dense.for_each_overlapping(haystack.as_bytes(), |p| found.push(p));
-                    found.sort_unstable();
-                    prop_assert_eq!(&found, &expected);
+                    prop_assert_eq!(&occurrences(&dense, &haystack), &expected);
                     prop_assert_eq!(dense.is_match(haystack.as_bytes()), reference.is_match(haystack.as_bytes()));
                 }
             }
@@ -945,20 +958,9 @@ mod tests {
                 .iter()
                 .map(|(i, glue)| format!("{}{glue}", i.get(&needles)))
                 .collect();
-            let reference = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .build(&needles)
-                .unwrap();
-            let mut expected: Vec<usize> = reference
-                .find_overlapping_iter(haystack.as_bytes())
-                .map(|m| m.pattern().as_usize())
-                .collect();
-            expected.sort_unstable();
+            let (_, expected) = reference_occurrences(&needles, false, &haystack);
             let hashed = NeedleAutomaton::Hashed(Hashed::new(&needles).unwrap());
-            let mut found = Vec::new();
-            hashed.for_each_overlapping(haystack.as_bytes(), |p| found.push(p));
-            found.sort_unstable();
-            prop_assert_eq!(&found, &expected);
+            prop_assert_eq!(&occurrences(&hashed, &haystack), &expected);
             prop_assert_eq!(hashed.is_match(haystack.as_bytes()), !expected.is_empty());
         }
     }

@@ -15,6 +15,9 @@ use super::compile::{
 use super::string::{fold_into, needs_folding};
 use crate::event::{Event, FieldHint, Value};
 
+/// Most bytes of folded text [`EvalBuffers`] keep between events.
+const ARENA_KEEP: usize = 1 << 20;
+
 /// The special field name that reads [`Event::timestamp`] when the event has no such field.
 pub const TIMESTAMP_FIELD: &str = "@timestamp";
 
@@ -97,6 +100,11 @@ impl<'e, 'b> Eval<'e, 'b> {
             buffers.slots.resize(fields.names.len(), Slot::default());
         }
         buffers.arena.clear();
+        // Kept for the next event, unless one huge event grew it: the buffers live as long as
+        // their thread's scratch.
+        if buffers.arena.capacity() > ARENA_KEEP {
+            buffers.arena = String::new();
+        }
         let elems = recycle(std::mem::take(&mut buffers.elems));
         Eval {
             event,

@@ -749,6 +749,9 @@ impl Route {
     }
 }
 
+/// Most bytes of joined keyword strings a [`MatchScratch`] keeps between events.
+const JOINED_KEEP: usize = 1 << 20;
+
 /// Looks target `t`'s needles up in its folded texts and marks the rules of every needle found
 /// as candidates. Returns the bytes scanned by an automaton.
 fn scan(
@@ -814,7 +817,13 @@ fn scan(
                 }
             });
             automaton.for_each_overlapping(joined, &mut found);
-            return joined.len();
+            let bytes = joined.len();
+            // Kept for the next event, unless one huge event grew it: the scratch lives as long
+            // as its thread.
+            if joined.capacity() > JOINED_KEEP {
+                *joined = Vec::new();
+            }
+            return bytes;
         }
         let each = |text: &str| {
             let b = text.as_bytes();
@@ -883,6 +892,30 @@ mod tests {
     use super::*;
     use crate::event::Value;
     use proptest::prelude::*;
+
+    /// One huge event does not leave its joined keyword strings in the scratch for good, and
+    /// its keyword is still found at the far end.
+    #[test]
+    fn a_huge_event_does_not_keep_its_joined_strings() {
+        let mut builder = RuleSet::builder();
+        builder.add_yaml(
+            "title: k\nlogsource: {product: windows}\ndetection:\n    keywords:\n        - 'mimikatz'\n    condition: keywords\n",
+            None,
+        );
+        let (set, errors) = builder.build();
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut event = Event::new();
+        event.logsource = LogSource::new(Some("windows"), None, None);
+        event.insert(
+            "Message",
+            format!("{}MimiKatz", "x".repeat(2 * JOINED_KEEP)),
+        );
+        let mut scratch = MatchScratch::new();
+        let mut out = Vec::new();
+        set.matches_into(&event, &mut scratch, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(scratch.joined.capacity() <= JOINED_KEEP);
+    }
 
     /// Pieces rich in what the prefilter's kinds key on: backslashes (basenames), digits
     /// (numbers, also as floats), case and a non-ASCII letter (folding).

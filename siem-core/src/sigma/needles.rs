@@ -10,9 +10,10 @@
 use aho_corasick::automaton::{Automaton, OverlappingState};
 use aho_corasick::{Anchored, Input, MatchKind, dfa, nfa};
 
-/// An Aho-Corasick automaton (standard match semantics, unanchored) over byte needles, as a
-/// DFA (fastest; its tables grow with states times byte classes) or a contiguous NFA (memory
-/// near the needles' own size). Cost: what [`NeedleAutomaton::memory_usage`] reports.
+/// A multi-needle matcher (every occurrence of every needle, as Aho-Corasick's standard
+/// semantics report them) over byte needles: a DFA (fastest; its tables grow with states times
+/// byte classes), or for larger sets a [`Hashed`] set (memory near the needles' own size).
+/// Cost: what [`NeedleAutomaton::memory_usage`] reports.
 #[derive(Debug, Clone)]
 pub(crate) enum NeedleAutomaton {
     /// A DFA without a prefilter, copied into [`Dense`]'s layout.

@@ -230,8 +230,9 @@ impl ValueSet {
         let covered: Box<[bool]> = values.iter().map(|v| of_kind(v, kind)).collect();
         let needles: Box<[Box<[u8]>]> = values
             .iter()
-            .filter(|v| of_kind(v, kind))
-            .flat_map(|v| v.iter().filter_map(|m| needle(m, kind)).map(Box::from))
+            .zip(covered.iter())
+            .filter(|(_, covered)| **covered)
+            .flat_map(|(v, _)| v.iter().filter_map(|m| needle(m, kind)).map(Box::from))
             .collect();
         Some(Box::new(ValueSet {
             kind,

@@ -15,8 +15,10 @@ use super::compile::{
 use super::string::{fold_into, needs_folding};
 use crate::event::{Event, FieldHint, Value};
 
-/// Most bytes of folded text [`EvalBuffers`] keep between events.
-const ARENA_KEEP: usize = 1 << 20;
+/// Most bytes a per-thread matching buffer (the folding arena here, the joined keyword strings
+/// of [`MatchScratch`](super::MatchScratch)) keeps between events: one huge event does not
+/// leave its buffers grown for the thread's life.
+pub(crate) const SCRATCH_KEEP: usize = 1 << 20;
 
 /// The special field name that reads [`Event::timestamp`] when the event has no such field.
 pub const TIMESTAMP_FIELD: &str = "@timestamp";
@@ -100,9 +102,7 @@ impl<'e, 'b> Eval<'e, 'b> {
             buffers.slots.resize(fields.names.len(), Slot::default());
         }
         buffers.arena.clear();
-        // Kept for the next event, unless one huge event grew it: the buffers live as long as
-        // their thread's scratch.
-        if buffers.arena.capacity() > ARENA_KEEP {
+        if buffers.arena.capacity() > SCRATCH_KEEP {
             buffers.arena = String::new();
         }
         let elems = recycle(std::mem::take(&mut buffers.elems));

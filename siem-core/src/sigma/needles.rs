@@ -100,15 +100,8 @@ impl Hashed {
                 short_ids.push(id as u32);
                 continue;
             }
-            // The rarest window (the first of equals): fewer texts hold it.
-            let j = (0..=n.len() - WINDOW)
-                .max_by_key(|&j| {
-                    (
-                        n[j..j + WINDOW].iter().map(|&b| rarity(b)).sum::<u32>(),
-                        std::cmp::Reverse(j),
-                    )
-                })
-                .unwrap_or(0);
+            // The rarest window: fewer texts hold it.
+            let j = rarest_window(n, WINDOW).unwrap_or(0);
             let window = u32::from_le_bytes([n[j], n[j + 1], n[j + 2], n[j + 3]]);
             fingerprints.push((window, id as u32, j as u32));
         }
@@ -583,6 +576,18 @@ const FILTER_MIN_LEN: usize = 16 + FINGERPRINT - 1;
 /// text's last byte has its fingerprint at a position the 16-byte loads reach).
 const FINGERPRINT: usize = 3;
 
+/// Where `needle`'s rarest window of `width` bytes starts, by the sum of its bytes'
+/// [`rarity`] (the first of equals): the fingerprint fewest texts hold. `None` when the needle
+/// is shorter than `width`.
+fn rarest_window(needle: &[u8], width: usize) -> Option<usize> {
+    (0..=needle.len().checked_sub(width)?).max_by_key(|&j| {
+        (
+            needle[j..j + width].iter().map(|&b| rarity(b)).sum::<u32>(),
+            std::cmp::Reverse(j),
+        )
+    })
+}
+
 /// How unusual a byte is in event text (larger is rarer), to pick each needle's fingerprint.
 fn rarity(b: u8) -> u32 {
     match b.to_ascii_lowercase() {
@@ -634,15 +639,7 @@ impl FingerprintFilter {
                 if n.len() < FINGERPRINT {
                     return None;
                 }
-                let j = (0..=n.len() - FINGERPRINT).max_by_key(|&j| {
-                    (
-                        n[j..j + FINGERPRINT]
-                            .iter()
-                            .map(|&b| rarity(b))
-                            .sum::<u32>(),
-                        std::cmp::Reverse(j),
-                    )
-                })?;
+                let j = rarest_window(n, FINGERPRINT)?;
                 back = back.max(j);
                 let key: Vec<u8> = n[j..j + FINGERPRINT].to_ascii_lowercase();
                 fingerprints.push((key, j));

@@ -13,7 +13,7 @@ use super::ast::{
 };
 use super::compile::{Compiler, Expr, FieldTable, Placeholders, Program};
 use super::error::{ErrorKind, RuleError};
-use super::eval::{Eval, EvalBuffers};
+use super::eval::{Eval, EvalBuffers, SCRATCH_KEEP};
 use super::meta::RuleMeta;
 use super::prefilter::{self, NeedTarget, Prefilter};
 use crate::event::{Event, LogSource};
@@ -749,9 +749,6 @@ impl Route {
     }
 }
 
-/// Most bytes of joined keyword strings a [`MatchScratch`] keeps between events.
-const JOINED_KEEP: usize = 1 << 20;
-
 /// Looks target `t`'s needles up in its folded texts and marks the rules of every needle found
 /// as candidates. Returns the bytes scanned by an automaton.
 fn scan(
@@ -818,9 +815,7 @@ fn scan(
             });
             automaton.for_each_overlapping(joined, &mut found);
             let bytes = joined.len();
-            // Kept for the next event, unless one huge event grew it: the scratch lives as long
-            // as its thread.
-            if joined.capacity() > JOINED_KEEP {
+            if joined.capacity() > SCRATCH_KEEP {
                 *joined = Vec::new();
             }
             return bytes;
@@ -908,13 +903,13 @@ mod tests {
         event.logsource = LogSource::new(Some("windows"), None, None);
         event.insert(
             "Message",
-            format!("{}MimiKatz", "x".repeat(2 * JOINED_KEEP)),
+            format!("{}MimiKatz", "x".repeat(2 * SCRATCH_KEEP)),
         );
         let mut scratch = MatchScratch::new();
         let mut out = Vec::new();
         set.matches_into(&event, &mut scratch, &mut out);
         assert_eq!(out.len(), 1);
-        assert!(scratch.joined.capacity() <= JOINED_KEEP);
+        assert!(scratch.joined.capacity() <= SCRATCH_KEEP);
     }
 
     /// Pieces rich in what the prefilter's kinds key on: backslashes (basenames), digits

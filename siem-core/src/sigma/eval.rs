@@ -479,6 +479,14 @@ impl<'e, 'b> Eval<'e, 'b> {
         self.folded_range(start as usize, end as usize, raw, integers, out);
     }
 
+    /// Whether the event holds field `id` with at least one element (resolving it, once per
+    /// event, as every other read does).
+    #[inline]
+    pub fn has_elements(&mut self, id: u32) -> bool {
+        let slot = self.resolve(id);
+        slot.end > slot.start
+    }
+
     /// A field's element texts for a caller that takes ASCII texts unfolded (`raw` of
     /// [`folded_texts`](Self::folded_texts), without the integers): an ASCII text as it is,
     /// any other folded. Generic over `out`, for the prefilter's substring-only fields.

@@ -11,7 +11,7 @@ use compact_str::CompactString;
 use super::ast::{
     FilterTargets, RawCorrelation, SigmaDocument, SigmaFilter, SigmaRule, parse_documents,
 };
-use super::compile::{Compiler, Expr, FieldTable, Placeholders, Program};
+use super::compile::{Compiler, Expr, FieldId, FieldTable, Placeholders, Program};
 use super::error::{ErrorKind, RuleError};
 use super::eval::{Eval, EvalBuffers, SCRATCH_KEEP};
 use super::meta::RuleMeta;
@@ -685,7 +685,13 @@ impl RuleSet {
             candidates.resize(route.mask.len(), 0);
             clauses.clear();
             clauses.resize(pf.clause_rule.len().div_ceil(64), 0);
-            for &t in route.targets.iter() {
+            for &(t, field) in route.targets.iter() {
+                // A field target whose field the event lacks (most of a Security event's ~30:
+                // `ObjectType` on a logon) has nothing to scan; skipping it before `scan`
+                // spares the target's own tables a cache line each.
+                if field != KEYWORDS && !eval.has_elements(field) {
+                    continue;
+                }
                 let bytes = scan(pf, t as usize, &mut eval, seen, candidates, clauses, joined);
                 if let Some(trace) = trace.as_deref_mut() {
                     trace.targets += 1;
@@ -724,12 +730,26 @@ struct Route {
     mask: Box<[u64]>,
     /// The always-evaluated rules of `rules`, as a bit set.
     always: Box<[u64]>,
-    targets: Box<[u32]>,
+    /// The prefilter targets to scan, each with its field ([`KEYWORDS`] for keyword search).
+    targets: Box<[(u32, FieldId)]>,
 }
+
+/// [`Route::targets`]' field of the keyword search target.
+const KEYWORDS: FieldId = FieldId::MAX;
 
 impl Route {
     fn new(rules: Vec<u32>, prefilter: &Prefilter) -> Route {
-        let targets = prefilter.targets_of(&rules);
+        let targets = prefilter
+            .targets_of(&rules)
+            .iter()
+            .map(|&t| {
+                let field = match prefilter.indexes[t as usize].target {
+                    NeedTarget::Field(id) => id,
+                    NeedTarget::Keywords => KEYWORDS,
+                };
+                (t, field)
+            })
+            .collect();
         let words = prefilter.always.len().div_ceil(64);
         let mut mask = vec![0u64; words];
         let mut always = vec![0u64; words];

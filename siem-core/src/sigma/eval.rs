@@ -143,6 +143,11 @@ impl<'e, 'b> Eval<'e, 'b> {
                 push_flat(&mut self.elems, value);
                 (true, value.is_null())
             }
+            // Most misses: no list of objects to look through (known after the event's first
+            // miss), and not the timestamp's name.
+            None if self.lists == Some(false) && name.len() != TIMESTAMP_FIELD.len() => {
+                (false, false)
+            }
             None => self.resolve_missing(name),
         };
         let slot = Slot {

@@ -635,7 +635,7 @@ fn number(elem: &Elem<'_>, parse_text: bool) -> Option<Num> {
 fn address(elem: &Elem<'_>) -> Option<IpAddr> {
     match elem.value {
         ElemValue::Value(Value::Ip(ip)) => Some(*ip),
-        ElemValue::Value(Value::Str(s)) => s.trim().parse().ok(),
+        ElemValue::Value(Value::Str(s)) => crate::parse::parse_ip(s.trim()).ok(),
         _ => None,
     }
 }

@@ -682,7 +682,7 @@ impl RuleSet {
         };
         if prefilter {
             candidates.clear();
-            candidates.resize(route.mask.len(), 0);
+            candidates.resize(route.width, 0);
             clauses.clear();
             clauses.resize(pf.clause_rule.len().div_ceil(64), 0);
             for &(t, field) in route.targets.iter() {
@@ -700,7 +700,8 @@ impl RuleSet {
             }
             // Routed candidates and routed always-evaluated rules, in rule order.
             // A candidate whose need has several clauses is evaluated only when all were seen.
-            for (w, (&mask, &always)) in route.mask.iter().zip(route.always.iter()).enumerate() {
+            for &(w, mask, always) in route.words.iter() {
+                let w = w as usize;
                 let mut bits = (candidates[w] & mask) | always;
                 while bits != 0 {
                     let i = w * 64 + bits.trailing_zeros() as usize;
@@ -726,10 +727,12 @@ impl RuleSet {
 #[derive(Debug)]
 struct Route {
     rules: Box<[u32]>,
-    /// `rules` as a bit set over all rules.
-    mask: Box<[u64]>,
-    /// The always-evaluated rules of `rules`, as a bit set.
-    always: Box<[u64]>,
+    /// `rules` as a bit set over all rules, by its non-zero words only: `(word, rules, the
+    /// always-evaluated rules among them)`. A Security event's 146 rules fill a few of the
+    /// 50 words SigmaHQ's rules take, and the candidates are read only there.
+    words: Box<[(u32, u64, u64)]>,
+    /// Words of a bit set over all rules.
+    width: usize,
     /// The prefilter targets to scan, each with its field ([`KEYWORDS`] for keyword search).
     targets: Box<[(u32, FieldId)]>,
 }
@@ -762,8 +765,11 @@ impl Route {
         }
         Route {
             rules: rules.into_boxed_slice(),
-            mask: mask.into_boxed_slice(),
-            always: always.into_boxed_slice(),
+            words: (0..words)
+                .filter(|&w| mask[w] != 0)
+                .map(|w| (w as u32, mask[w], always[w]))
+                .collect(),
+            width: words,
             targets,
         }
     }

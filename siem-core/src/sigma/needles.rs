@@ -192,18 +192,37 @@ impl Hashed {
         if haystack.len() < WINDOW {
             return false;
         }
-        for (i, w) in haystack.windows(WINDOW).enumerate() {
+        // Four windows from each 8-byte load (positions i..i+4), then the last few one by one.
+        let mut i = 0;
+        while let Some(chunk) = haystack.get(i..i + 8) {
+            let eight = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            for k in 0..4 {
+                let window = (eight >> (8 * k)) as u32;
+                if self.maybe(window) && self.candidate(haystack, i + k, window, &mut found) {
+                    return true;
+                }
+            }
+            i += 4;
+        }
+        while let Some(w) = haystack.get(i..i + WINDOW) {
             let window = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-            let h = (window.wrapping_mul(WINDOW_HASH) >> self.shift) as usize;
-            debug_assert!(h / 64 < self.bits.len());
-            // SAFETY: `h < 1 << (32 - shift)`, the set's size in bits (`new`), so `h / 64` is
-            // below `bits.len()`.
-            let word = unsafe { *self.bits.get_unchecked(h / 64) };
-            if word & (1 << (h % 64)) != 0 && self.candidate(haystack, i, window, &mut found) {
+            if self.maybe(window) && self.candidate(haystack, i, window, &mut found) {
                 return true;
             }
+            i += 1;
         }
         false
+    }
+
+    /// Whether some needle's fingerprint hashes like `window` (a bit set probe).
+    #[inline(always)]
+    fn maybe(&self, window: u32) -> bool {
+        let h = (window.wrapping_mul(WINDOW_HASH) >> self.shift) as usize;
+        debug_assert!(h / 64 < self.bits.len());
+        // SAFETY: `h < 1 << (32 - shift)`, the set's size in bits (`new`), so `h / 64` is
+        // below `bits.len()`.
+        let word = unsafe { *self.bits.get_unchecked(h / 64) };
+        word & (1 << (h % 64)) != 0
     }
 
     /// The needles whose fingerprint is `window`, found at `i`, compared whole.

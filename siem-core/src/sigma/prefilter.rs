@@ -73,15 +73,24 @@ fn union(mut a: Need, b: Need) -> Need {
 /// Larger is better: needs looked up by hash only (no text scanned: an exact value or a
 /// basename costs one probe per element, however long the text), then the shortest needle's
 /// length, then fewer needles.
-fn score(need: &Need) -> (bool, usize, std::cmp::Reverse<usize>) {
+fn score(need: &Need) -> (bool, bool, usize, std::cmp::Reverse<usize>) {
     let hashed = need.iter().all(|(_, k, _)| *k != NeedKind::Substring);
     let shortest = need
         .iter()
         .map(|(_, _, n)| n.len())
         .min()
         .unwrap_or(usize::MAX);
-    (hashed, shortest, std::cmp::Reverse(need.len()))
+    let weak = need
+        .iter()
+        .any(|(_, k, n)| *k == NeedKind::Exact && WEAK_VALUES.contains(&n.as_slice()));
+    (!weak, hashed, shortest, std::cmp::Reverse(need.len()))
 }
+
+/// Exact values most events of their field hold (`Initiated: 'true'` on a network connection,
+/// a flag's `0` or `1`): a clause needing one is ranked below every other, whatever its
+/// length, so a rule's first clause, the one its group's events are scanned for, is a
+/// selective one where the rule has any.
+const WEAK_VALUES: [&[u8]; 4] = [b"true", b"false", b"0", b"1"];
 /// The part of folded `text` a basename needle is compared with: from its last backslash on.
 #[inline]
 pub(crate) fn basename(text: &[u8]) -> Option<&[u8]> {
@@ -307,9 +316,22 @@ pub(crate) const MAX_CLAUSES: usize = 3;
 /// children's needs (the [`MAX_CLAUSES`] most selective), anything else one clause, as
 /// [`need`] gives it. `None` when the rule must always be evaluated.
 pub(crate) fn needs(expr: &Expr, items: &[Item]) -> Option<Vec<Need>> {
+    /// The needs of an `and`'s children, through nested `and`s: `selection and not filter`
+    /// is `And[And[items of selection], Not[..]]`, and each item of the selection is a clause
+    /// of its own (taking only the best-scored one made `Initiated: 'true'` the whole need of
+    /// eleven network rules, and every network connection their candidate).
+    fn conjuncts(parts: &[Expr], items: &[Item], clauses: &mut Vec<Need>) {
+        for part in parts {
+            match part {
+                Expr::And(inner) => conjuncts(inner, items, clauses),
+                other => clauses.extend(need(other, items)),
+            }
+        }
+    }
     match expr {
         Expr::And(parts) => {
-            let mut clauses: Vec<Need> = parts.iter().filter_map(|p| need(p, items)).collect();
+            let mut clauses = Vec::new();
+            conjuncts(parts, items, &mut clauses);
             if clauses.is_empty() {
                 return None;
             }

@@ -378,9 +378,19 @@ impl<'e, 'b> Eval<'e, 'b> {
                 .any(|(alts, _)| (start..end).any(|e| self.alternatives(e, alts)));
         }
         match mode {
-            Mode::Any => values
-                .iter()
-                .any(|alts| (start..end).any(|e| self.alternatives(e, alts))),
+            // Element by element, so that an element's address is read once for all of a
+            // `cidr` list's networks (an Office rule lists a hundred), not once per network.
+            Mode::Any => (start..end).any(|e| {
+                let mut ip = None;
+                values.iter().any(|alts| {
+                    alts.iter().any(|m| match m {
+                        Matcher::Cidr(cidr) => ip
+                            .get_or_insert_with(|| address(&self.elems[e]))
+                            .is_some_and(|ip| cidr_contains(cidr, ip)),
+                        other => self.matcher(e, other),
+                    })
+                })
+            }),
             Mode::All => values
                 .iter()
                 .all(|alts| (start..end).any(|e| self.alternatives(e, alts))),

@@ -12,7 +12,7 @@ use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use super::compile::{
     Cidr, Expr, FieldTable, Item, Matcher, Mode, Num, RefMode, Target, Test, TimePart, ValueSet,
 };
-use super::string::{fold_into, needs_folding};
+use super::string::{fold_into, folds_beyond_ascii, needs_folding};
 use crate::event::{Event, FieldHint, Value};
 
 /// Most bytes a per-thread matching buffer (the folding arena here, the joined keyword strings
@@ -534,20 +534,8 @@ impl<'e, 'b> Eval<'e, 'b> {
             });
             return;
         }
-        /// Whether it saw a string.
-        fn walk(value: &Value, f: &mut impl FnMut(&str)) -> bool {
-            match value {
-                Value::Str(s) => {
-                    f(s);
-                    true
-                }
-                Value::List(items) => items.iter().fold(false, |any, v| walk(v, f) | any),
-                Value::Object(map) => map.values().fold(false, |any, v| walk(v, f) | any),
-                _ => false,
-            }
-        }
         let arena = &mut *self.arena;
-        let mut visit = |s: &str| {
+        each_keyword_string(self.event, &mut |s: &str| {
             if s.is_ascii() {
                 out(s);
             } else {
@@ -555,22 +543,38 @@ impl<'e, 'b> Eval<'e, 'b> {
                 fold_into(s, arena);
                 out(arena.get(start..).unwrap_or_default());
             }
-        };
-        // As in `keywords`: `event.original` only when the event holds no other string.
-        let mut original = None;
-        let mut any = false;
-        for (name, value) in self.event.fields() {
-            if name == crate::event::ORIGINAL {
-                original = Some(value);
-            } else {
-                any |= walk(value, &mut visit);
+        });
+    }
+
+    /// [`raw_keywords`](Self::raw_keywords)' strings of `min_len` bytes or more, each followed
+    /// by `separator`, in `out` (cleared first), for an ASCII case-insensitive automaton. The
+    /// strings are appended as they are and checked at once, instead of one `is_ascii` per
+    /// string (a Windows event holds 25): all ASCII, or their other characters unchanged by
+    /// folding (`Microsoft® Windows®`, in every process creation), they need no folding. Only
+    /// an event with a string folding would change is joined again, folding it.
+    pub fn join_keywords(&mut self, min_len: usize, separator: u8, out: &mut Vec<u8>) {
+        out.clear();
+        if self.keywords.is_none() && separator.is_ascii() {
+            each_keyword_string(self.event, &mut |s: &str| {
+                if s.len() >= min_len {
+                    out.extend_from_slice(s.as_bytes());
+                    out.push(separator);
+                }
+            });
+            // A separator is ASCII and the rest are whole strings, so `out` is UTF-8.
+            if out.is_ascii()
+                || std::str::from_utf8(out).is_ok_and(|text| !folds_beyond_ascii(text))
+            {
+                return;
             }
+            out.clear();
         }
-        if let Some(value) = original
-            && !any
-        {
-            walk(value, &mut visit);
-        }
+        self.raw_keywords(|text| {
+            if text.len() >= min_len {
+                out.extend_from_slice(text.as_bytes());
+                out.push(separator);
+            }
+        });
     }
 
     /// The texts of elements `start..end`, folded; with `raw`, an element whose text is ASCII
@@ -619,6 +623,38 @@ impl<'e, 'b> Eval<'e, 'b> {
     /// Hands the buffers back for the next event.
     pub fn finish(self) {
         *self.buffers_elems = recycle(self.elems);
+    }
+}
+
+/// Calls `f` with every string of `event` keyword search reads, as [`Eval::keywords`] lists
+/// them: strings inside lists and objects too, and `event.original` only when the event holds
+/// no other string.
+fn each_keyword_string(event: &Event, f: &mut impl FnMut(&str)) {
+    /// Whether it saw a string.
+    fn walk(value: &Value, f: &mut impl FnMut(&str)) -> bool {
+        match value {
+            Value::Str(s) => {
+                f(s);
+                true
+            }
+            Value::List(items) => items.iter().fold(false, |any, v| walk(v, f) | any),
+            Value::Object(map) => map.values().fold(false, |any, v| walk(v, f) | any),
+            _ => false,
+        }
+    }
+    let mut original = None;
+    let mut any = false;
+    for (name, value) in event.fields() {
+        if name == crate::event::ORIGINAL {
+            original = Some(value);
+        } else {
+            any |= walk(value, f);
+        }
+    }
+    if let Some(value) = original
+        && !any
+    {
+        walk(value, f);
     }
 }
 

@@ -832,13 +832,7 @@ fn scan(
         // call, whose fingerprint filter skips the stretches without a candidate, instead of a
         // call, and a padded copy for a short one, per string.
         if let (NeedTarget::Keywords, Some(separator)) = (&index.target, scanner.separator) {
-            joined.clear();
-            eval.raw_keywords(|text| {
-                if text.len() >= min_len {
-                    joined.extend_from_slice(text.as_bytes());
-                    joined.push(separator);
-                }
-            });
+            eval.join_keywords(min_len, separator, joined);
             automaton.for_each_overlapping(joined, &mut found);
             let bytes = joined.len();
             if joined.capacity() > SCRATCH_KEEP {

@@ -239,6 +239,28 @@ pub(crate) fn needs_folding(text: &str) -> bool {
     false
 }
 
+/// Whether folding changes a non-ASCII character of `text`; ASCII letters are not looked at.
+/// Text for which this is `false` (`Microsoft® Windows®`) is found by an ASCII
+/// case-insensitive automaton as it is: folding would only lowercase its ASCII letters. Runs of
+/// ASCII are skipped eight bytes at a time.
+pub(crate) fn folds_beyond_ascii(text: &str) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest
+            .get(ascii_prefix_len(rest.as_bytes())..)
+            .unwrap_or_default();
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else {
+            return false;
+        };
+        let mut lower = c.to_lowercase();
+        if lower.next() != Some(c) || lower.next().is_some() {
+            return true;
+        }
+        rest = chars.as_str();
+    }
+}
+
 /// Folds literal bytes: Unicode folding when they are UTF-8, ASCII folding otherwise (UTF-16
 /// produced by the encoding modifiers).
 pub(crate) fn fold_bytes(bytes: &[u8]) -> Vec<u8> {
@@ -333,6 +355,12 @@ mod tests {
             prop_assert_eq!(folded.as_ref(), expected.as_str());
             prop_assert_eq!(ascii_prefix_len(text.as_bytes()),
                 text.bytes().position(|b| !b.is_ascii()).unwrap_or(text.len()));
+            // Text whose only changes under folding are ASCII letters: folding it equals
+            // lowercasing its ASCII letters.
+            prop_assert_eq!(
+                folds_beyond_ascii(&text),
+                expected != text.to_ascii_lowercase()
+            );
         }
     }
 

@@ -555,15 +555,21 @@ impl<'e, 'b> Eval<'e, 'b> {
     pub fn join_keywords(&mut self, min_len: usize, separator: u8, out: &mut Vec<u8>) {
         out.clear();
         if self.keywords.is_none() && separator.is_ascii() {
+            // Folding can lengthen a string (`İ` is two characters folded): a string too short
+            // as it is may not be once folded.
+            let mut short_non_ascii = false;
             each_keyword_string(self.event, &mut |s: &str| {
                 if s.len() >= min_len {
                     out.extend_from_slice(s.as_bytes());
                     out.push(separator);
+                } else {
+                    short_non_ascii |= !s.is_ascii();
                 }
             });
             // A separator is ASCII and the rest are whole strings, so `out` is UTF-8.
-            if out.is_ascii()
-                || std::str::from_utf8(out).is_ok_and(|text| !folds_beyond_ascii(text))
+            if !short_non_ascii
+                && (out.is_ascii()
+                    || std::str::from_utf8(out).is_ok_and(|text| !folds_beyond_ascii(text)))
             {
                 return;
             }

@@ -651,10 +651,15 @@ fn each_keyword_string(event: &Event, f: &mut impl FnMut(&str)) {
     let mut original = None;
     let mut any = false;
     for (name, value) in event.fields() {
-        if name == crate::event::ORIGINAL {
-            original = Some(value);
-        } else {
-            any |= walk(value, f);
+        // A top-level string, most of an event's values, without a call to `walk`.
+        match value {
+            _ if name == crate::event::ORIGINAL => original = Some(value),
+            Value::Str(s) => {
+                f(s);
+                any = true;
+            }
+            Value::List(_) | Value::Object(_) => any |= walk(value, f),
+            _ => {}
         }
     }
     if let Some(value) = original

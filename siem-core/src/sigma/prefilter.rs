@@ -128,8 +128,8 @@ fn rarity(b: u8) -> u32 {
 }
 
 /// Text that most events of some source hold, folded: the paths and names every Windows event
-/// carries (`c:\windows\system32\`, `\program files`, `nt authority`), the directories every
-/// Linux path starts with. A byte of a needle inside one of these counts as common whatever
+/// carries (`c:\windows\system32\`, `\program files`, `nt authority`, `kerberos`), the
+/// directories every Linux path starts with. A byte of a needle inside one of these counts as common whatever
 /// the byte: the piece `:\window` of `:\windows\sysnative\` scores well byte by byte, yet
 /// nearly every Windows event's `Image` holds it, which made its rule a candidate for nearly
 /// every process creation. Chosen from what the formats are (not from a test corpus), so the
@@ -166,6 +166,14 @@ const COMMON_TEXT: &[&[u8]] = &[
     b"/etc/",
     b"/var/",
     b"/home/",
+    // Windows Security events' own vocabulary: the authentication packages of every logon,
+    // the `Se...Privilege` names of every special logon, the providers' names. Mimikatz's
+    // `kerberos::tgt` and `privilege::driver` were cut to `kerberos` and `privileg`, and the
+    // rule was a candidate on most Security events.
+    b"kerberos",
+    b"privilege",
+    b"negotiate",
+    b"microsoft-windows-",
 ];
 
 /// How rare each byte of `needle` is as part of it: [`rarity`], or 0 inside an occurrence of

@@ -256,6 +256,14 @@ impl<'e, 'b> Eval<'e, 'b> {
         let text = match self.elems[i].value {
             ElemValue::Value(Value::Str(s)) => Text::Borrowed(s.as_str()),
             ElemValue::Value(Value::Null | Value::Object(_) | Value::List(_)) => Text::None,
+            ElemValue::Value(Value::Bool(b)) => Text::Borrowed(if *b { "true" } else { "false" }),
+            // An integer (a Windows event's `EventID`) written into the arena directly: through
+            // `to_text` it was a `String` allocated and freed per element.
+            ElemValue::Value(Value::Int(n)) => {
+                let start = self.arena.len();
+                push_decimal(self.arena, *n);
+                Text::Arena(start, self.arena.len())
+            }
             ElemValue::Value(other) => {
                 let start = self.arena.len();
                 self.arena.push_str(&other.to_text());
@@ -669,6 +677,26 @@ fn each_keyword_string(event: &Event, f: &mut impl FnMut(&str)) {
     }
 }
 
+/// Appends `n` in decimal, as `n.to_string()` writes it.
+fn push_decimal(out: &mut String, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    // The digits are ASCII.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
 fn push_flat<'e>(out: &mut Vec<Elem<'e>>, value: &'e Value) {
     match value {
         Value::List(items) => items.iter().for_each(|v| push_flat(out, v)),
@@ -729,4 +757,27 @@ pub(crate) fn time_part(t: &NaiveDateTime, part: TimePart) -> i64 {
         TimePart::Month => t.month(),
         TimePart::Year => return i64::from(t.year()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimals_are_written_as_to_string_writes_them() {
+        for n in [
+            0,
+            7,
+            -7,
+            10,
+            4624,
+            -100,
+            1 << 40,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            let mut out = String::from("x");
+            super::push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
+    }
 }

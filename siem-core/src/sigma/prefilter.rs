@@ -70,9 +70,9 @@ fn union(mut a: Need, b: Need) -> Need {
     a
 }
 
-/// Larger is better: needs looked up by hash only (no text scanned: an exact value or a
-/// basename costs one probe per element, however long the text), then the shortest needle's
-/// length, then fewer needles.
+/// Larger is better: needs without a [`WEAK_VALUES`] value, then needs looked up by hash only
+/// (no text scanned: an exact value or a basename costs one probe per element, however long
+/// the text), then the shortest needle's length, then fewer needles.
 fn score(need: &Need) -> (bool, bool, usize, std::cmp::Reverse<usize>) {
     let hashed = need.iter().all(|(_, k, _)| *k != NeedKind::Substring);
     let shortest = need
@@ -91,6 +91,7 @@ fn score(need: &Need) -> (bool, bool, usize, std::cmp::Reverse<usize>) {
 /// length, so a rule's first clause, the one its group's events are scanned for, is a
 /// selective one where the rule has any.
 const WEAK_VALUES: [&[u8]; 4] = [b"true", b"false", b"0", b"1"];
+
 /// The part of folded `text` a basename needle is compared with: from its last backslash on.
 #[inline]
 pub(crate) fn basename(text: &[u8]) -> Option<&[u8]> {
@@ -129,11 +130,11 @@ fn rarity(b: u8) -> u32 {
 
 /// Text that most events of some source hold, folded: the paths and names every Windows event
 /// carries (`c:\windows\system32\`, `\program files`, `nt authority`, `kerberos`), the
-/// directories every Linux path starts with. A byte of a needle inside one of these counts as common whatever
-/// the byte: the piece `:\window` of `:\windows\sysnative\` scores well byte by byte, yet
-/// nearly every Windows event's `Image` holds it, which made its rule a candidate for nearly
-/// every process creation. Chosen from what the formats are (not from a test corpus), so the
-/// cut favours the part of a needle that tells it apart.
+/// directories every Linux path starts with. A byte of a needle inside one of these counts as
+/// common whatever the byte: the piece `:\window` of `:\windows\sysnative\` scores well byte
+/// by byte, yet nearly every Windows event's `Image` holds it, which made its rule a candidate
+/// for nearly every process creation. Chosen from what the formats are (not from a test
+/// corpus), so the cut favours the part of a needle that tells it apart.
 const COMMON_TEXT: &[&[u8]] = &[
     b":\\",
     b"\\windows\\",
@@ -321,8 +322,8 @@ pub(crate) const MAX_CLAUSES: usize = 3;
 
 /// The need of a rule as a conjunction of clauses, each a disjunction of needles: a rule is a
 /// candidate only when every clause had a needle found. A top-level `and` contributes its
-/// children's needs (the [`MAX_CLAUSES`] most selective), anything else one clause, as
-/// [`need`] gives it. `None` when the rule must always be evaluated.
+/// conjuncts' needs, through nested `and`s (the [`MAX_CLAUSES`] most selective), anything else
+/// one clause, as [`need`] gives it. `None` when the rule must always be evaluated.
 pub(crate) fn needs(expr: &Expr, items: &[Item]) -> Option<Vec<Need>> {
     /// The needs of an `and`'s children, through nested `and`s: `selection and not filter`
     /// is `And[And[items of selection], Not[..]]`, and each item of the selection is a clause

@@ -230,13 +230,19 @@ pub(crate) fn needs_folding(text: &str) -> bool {
         let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else {
             return false;
         };
-        let mut lower = c.to_lowercase();
-        if lower.next() != Some(c) || lower.next().is_some() {
+        if folding_changes(c) {
             return true;
         }
         i += c.len_utf8();
     }
     false
+}
+
+/// Whether folding (Unicode's lowercase mapping) changes `c`.
+#[inline]
+fn folding_changes(c: char) -> bool {
+    let mut lower = c.to_lowercase();
+    lower.next() != Some(c) || lower.next().is_some()
 }
 
 /// Whether folding changes a non-ASCII character of `text`; ASCII letters are not looked at.
@@ -253,8 +259,7 @@ pub(crate) fn folds_beyond_ascii(text: &str) -> bool {
         let Some(c) = chars.next() else {
             return false;
         };
-        let mut lower = c.to_lowercase();
-        if lower.next() != Some(c) || lower.next().is_some() {
+        if folding_changes(c) {
             return true;
         }
         rest = chars.as_str();

@@ -143,11 +143,6 @@ impl<'e, 'b> Eval<'e, 'b> {
                 push_flat(&mut self.elems, value);
                 (true, value.is_null())
             }
-            // Most misses: no list of objects to look through (known after the event's first
-            // miss), and not the timestamp's name.
-            None if self.lists == Some(false) && name.len() != TIMESTAMP_FIELD.len() => {
-                (false, false)
-            }
             None => self.resolve_missing(name),
         };
         let slot = Slot {
@@ -165,9 +160,20 @@ impl<'e, 'b> Eval<'e, 'b> {
     /// A field the event does not hold by its name: through lists of objects
     /// (`threat.enrichments.indicator.ip`), or the event's timestamp for [`TIMESTAMP_FIELD`].
     /// Pushes the elements found; returns whether the field is present and whether it is null.
-    /// Out of line, so the common path of `resolve_afresh` keeps a small frame.
-    #[inline(never)]
+    #[inline]
     fn resolve_missing(&mut self, name: &str) -> (bool, bool) {
+        // Most misses, answered inline: no list of objects to look through (known after the
+        // event's first miss), and not the timestamp's name.
+        if self.lists == Some(false) && name.len() != TIMESTAMP_FIELD.len() {
+            return (false, false);
+        }
+        self.resolve_missing_slowly(name)
+    }
+
+    /// [`resolve_missing`](Self::resolve_missing) past its inline answer. Out of line, so the
+    /// common path of `resolve_afresh` keeps a small frame.
+    #[inline(never)]
+    fn resolve_missing_slowly(&mut self, name: &str) -> (bool, bool) {
         let mut present = false;
         let mut null = false;
         let event = self.event;
@@ -216,34 +222,14 @@ impl<'e, 'b> Eval<'e, 'b> {
             return range;
         }
         let start = self.elems.len() as u32;
-        fn walk<'e>(value: &'e Value, out: &mut Vec<Elem<'e>>) {
-            match value {
-                Value::Str(s) => out.push(Elem {
-                    value: ElemValue::Value(value),
-                    text: Text::Borrowed(s.as_str()),
-                    folded: Text::Unset,
-                }),
-                Value::List(items) => items.iter().for_each(|v| walk(v, out)),
-                Value::Object(map) => map.values().for_each(|v| walk(v, out)),
-                _ => {}
-            }
-        }
-        // `event.original` repeats what the parser extracted (with JSON escaping on top for
-        // JSON events), and ECS declares it not indexed, so a full-text search in Elasticsearch
-        // does not see it either: keywords search it only when the event holds no other text.
-        let mut original = None;
-        for (name, value) in self.event.fields() {
-            if name == crate::event::ORIGINAL {
-                original = Some(value);
-            } else {
-                walk(value, &mut self.elems);
-            }
-        }
-        if let Some(value) = original
-            && self.elems.len() as u32 == start
-        {
-            walk(value, &mut self.elems);
-        }
+        let elems = &mut self.elems;
+        each_keyword_string(self.event, &mut |value, s| {
+            elems.push(Elem {
+                value: ElemValue::Value(value),
+                text: Text::Borrowed(s),
+                folded: Text::Unset,
+            })
+        });
         let range = (start, self.elems.len() as u32);
         self.keywords = Some(range);
         range
@@ -543,7 +529,7 @@ impl<'e, 'b> Eval<'e, 'b> {
             return;
         }
         let arena = &mut *self.arena;
-        each_keyword_string(self.event, &mut |s: &str| {
+        each_keyword_string(self.event, &mut |_, s| {
             if s.is_ascii() {
                 out(s);
             } else {
@@ -566,7 +552,7 @@ impl<'e, 'b> Eval<'e, 'b> {
             // Folding can lengthen a string (`İ` is two characters folded): a string too short
             // as it is may not be once folded.
             let mut short_non_ascii = false;
-            each_keyword_string(self.event, &mut |s: &str| {
+            each_keyword_string(self.event, &mut |_, s| {
                 if s.len() >= min_len {
                     out.extend_from_slice(s.as_bytes());
                     out.push(separator);
@@ -644,15 +630,17 @@ impl<'e, 'b> Eval<'e, 'b> {
     }
 }
 
-/// Calls `f` with every string of `event` keyword search reads, as [`Eval::keywords`] lists
-/// them: strings inside lists and objects too, and `event.original` only when the event holds
-/// no other string.
-fn each_keyword_string(event: &Event, f: &mut impl FnMut(&str)) {
+/// Calls `f` with every string value of `event` keyword search reads, and its text: strings
+/// inside lists and objects too, and `event.original` only when the event holds no other
+/// string. `event.original` repeats what the parser extracted (with JSON escaping on top for
+/// JSON events), and ECS declares it not indexed, so a full-text search in Elasticsearch does
+/// not see it either.
+fn each_keyword_string<'e>(event: &'e Event, f: &mut impl FnMut(&'e Value, &'e str)) {
     /// Whether it saw a string.
-    fn walk(value: &Value, f: &mut impl FnMut(&str)) -> bool {
+    fn walk<'e>(value: &'e Value, f: &mut impl FnMut(&'e Value, &'e str)) -> bool {
         match value {
             Value::Str(s) => {
-                f(s);
+                f(value, s);
                 true
             }
             Value::List(items) => items.iter().fold(false, |any, v| walk(v, f) | any),
@@ -667,7 +655,7 @@ fn each_keyword_string(event: &Event, f: &mut impl FnMut(&str)) {
         match value {
             _ if name == crate::event::ORIGINAL => original = Some(value),
             Value::Str(s) => {
-                f(s);
+                f(value, s);
                 any = true;
             }
             Value::List(_) | Value::Object(_) => any |= walk(value, f),

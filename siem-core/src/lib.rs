@@ -23,6 +23,7 @@ pub mod correlate;
 pub mod engine;
 pub mod event;
 pub mod parse;
+mod prefetch;
 pub mod sigma;
 
 pub use alert::{Alert, AlertKind};

@@ -8,7 +8,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
-use super::index::{prefetch, prefetch_at};
 use super::key::{
     Fields, GroupFields, GroupKey, NanosCache, Num, encode_key, from_nanos, to_nanos,
 };
@@ -18,6 +17,7 @@ use super::set::{BaseRule, CorrelationId, CorrelationSet, Feed};
 use super::table::{Fire, Input, Limits, NONE, Table};
 use crate::alert::{Alert, AlertKind, Window};
 use crate::event::{Event, FieldHint, Value};
+use crate::prefetch::{prefetch, prefetch_at};
 use crate::sigma::correlation::CorrelationType;
 
 /// A detection: a referenced detection rule matched an event.

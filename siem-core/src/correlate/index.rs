@@ -14,6 +14,8 @@
 //! each entry's home, so it never reads a slot. Cost: 8 bytes per bucket, 10.7–21.3 bytes per
 //! group (one million groups: 16.8).
 
+use crate::prefetch::prefetch;
+
 /// An empty bucket (a real entry would need slot `u32::MAX`, which [`Index::insert`] refuses).
 const EMPTY: u64 = u64::MAX;
 
@@ -155,35 +157,6 @@ impl Index {
     pub fn heap_bytes(&self) -> usize {
         self.entries.capacity() * std::mem::size_of::<u64>()
     }
-}
-
-/// Asks the processor to bring the cache line holding `value` into the cache, without waiting
-/// for it: a hint that never faults and changes no result, so a batch can start the memory
-/// fetches of its next lookups while it works on the current one. A no-op where there is no
-/// portable way to say it.
-#[inline(always)]
-pub(crate) fn prefetch<T>(value: &T) {
-    prefetch_ptr((value as *const T).cast::<i8>());
-}
-
-/// [`prefetch`] for the cache line `offset` bytes past `value` (which may lie past its end:
-/// the address is only a hint and is never dereferenced).
-#[inline(always)]
-pub(crate) fn prefetch_at<T>(value: &T, offset: usize) {
-    prefetch_ptr((value as *const T).cast::<i8>().wrapping_add(offset));
-}
-
-#[inline(always)]
-fn prefetch_ptr(p: *const i8) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: PREFETCHT0 is a hint: it does not access memory architecturally and cannot
-        // fault, whatever the address (SSE, which provides it, is part of every x86_64).
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 #[cfg(test)]

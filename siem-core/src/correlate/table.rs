@@ -31,11 +31,12 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 
-use super::index::{Index, prefetch, prefetch_at};
+use super::index::Index;
 use super::key::{GroupKey, Num, percentile, sum};
 use super::samples::{Sample, SampleBudget};
 use super::set::Plan;
 use crate::event::{Event, Value};
+use crate::prefetch::{prefetch, prefetch_at};
 use crate::sigma::correlation::CorrelationType;
 
 /// "No time": an empty stage or rule slot.

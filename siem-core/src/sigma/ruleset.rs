@@ -645,6 +645,9 @@ impl RuleSet {
         mut trace: Option<&mut MatchTrace>,
     ) {
         out.clear();
+        // Cold events (a stored batch) have their memory fetched in parallel, overlapping the
+        // route lookup, instead of one miss at a time as matching reaches each string.
+        event.prefetch_for_match();
         let inner = &*self.inner;
         if scratch.uid != inner.uid {
             scratch.uid = inner.uid;

@@ -62,6 +62,49 @@ fn main() {
         );
         return;
     }
+    // `MATCH_TRACE_TOUCH=1`: what memory costs, in one run (fastest of 10 rounds each): reading
+    // every string byte of every event once (what keyword search must read), matching every
+    // event once, and matching each event a second time right after the first (its memory then
+    // cached). The corpus's events outgrow the caches, as a stored batch does.
+    if std::env::var("MATCH_TRACE_TOUCH").is_ok() {
+        fn read(value: &siem_core::Value) -> u64 {
+            use siem_core::Value;
+            match value {
+                Value::Str(s) => s.bytes().map(u64::from).sum(),
+                Value::List(items) => items.iter().map(read).sum(),
+                Value::Object(map) => map.values().map(read).sum(),
+                _ => 1,
+            }
+        }
+        let per_event =
+            |start: std::time::Instant| start.elapsed().as_nanos() as f64 / events.len() as f64;
+        let (mut touch, mut cold, mut twice, mut sum) = (f64::MAX, f64::MAX, f64::MAX, 0u64);
+        for _ in 0..10 {
+            let start = std::time::Instant::now();
+            for e in &events {
+                sum = e
+                    .fields()
+                    .fold(sum, |sum, (_, v)| sum.wrapping_add(read(v)));
+            }
+            touch = touch.min(per_event(start));
+            let start = std::time::Instant::now();
+            for e in &events {
+                rules.matches_into(e, &mut scratch, &mut out);
+            }
+            cold = cold.min(per_event(start));
+            let start = std::time::Instant::now();
+            for e in &events {
+                rules.matches_into(e, &mut scratch, &mut out);
+                rules.matches_into(e, &mut scratch, &mut out);
+            }
+            twice = twice.min(per_event(start));
+        }
+        let cached = twice - cold;
+        println!(
+            "ns/event: reading every string {touch:.0}, matching {cold:.0}, matching again at once (cached) {cached:.0} (checksum {sum})"
+        );
+        return;
+    }
     // `MATCH_TRACE_ONLY=category/service` loops over those events only (for a profiler).
     if let Ok(only) = std::env::var("MATCH_TRACE_ONLY") {
         let chosen: Vec<_> = events

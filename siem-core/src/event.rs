@@ -682,6 +682,7 @@ impl Event {
             std::mem::size_of_val(entries),
         );
         if self.fields.in_large {
+            // The index's part for that many fields: 8-byte slots, at most half of them used.
             let index = &self.fields.large;
             prefetch_bytes(
                 index.as_ptr().cast::<u8>(),

@@ -103,6 +103,25 @@ fn main() {
         println!(
             "ns/event: reading every string {touch:.0}, matching {cold:.0}, matching again at once (cached) {cached:.0} (checksum {sum})"
         );
+        // What the events hold out of line: names and strings past the 24 bytes kept inline.
+        let n = events.len() as f64;
+        let count = |f: &dyn Fn(&str, &siem_core::Value) -> bool| {
+            let total: usize = events
+                .iter()
+                .map(|e| e.fields().filter(|&(k, v)| f(k, v)).count())
+                .sum();
+            total as f64 / n
+        };
+        let heap: usize = events.iter().map(|e| e.heap_bytes()).sum();
+        println!(
+            "per event: {:.1} fields, {:.1} names and {:.1} strings over 24 bytes, {:.0} heap bytes ({:.0} MB for all {} events)",
+            count(&|_, _| true),
+            count(&|k, _| k.len() > 24),
+            count(&|_, v| matches!(v, siem_core::Value::Str(s) if s.len() > 24)),
+            heap as f64 / n,
+            heap as f64 / 1e6,
+            events.len()
+        );
         return;
     }
     // `MATCH_TRACE_ONLY=category/service` loops over those events only (for a profiler).
